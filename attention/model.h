@@ -1,0 +1,74 @@
+// The attention model: feature hashing into a shared embedding table, pooled
+// user/context vectors, per-slot queries and per-ad keys. Knows vectors, not
+// ads or money.
+#ifndef ATTEX_ATTENTION_MODEL_H_
+#define ATTEX_ATTENTION_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace attex::attention {
+
+struct ModelConfig {
+  int d_model = 64;         // Width of every embedding, query and key.
+  int heads = 4;            // d_model % heads == 0; d_head = d_model / heads.
+  int buckets = 1 << 16;    // Rows of the hashed embedding table E.
+  uint64_t seed = 0x5eed;   // Everything in the default model derives from it.
+  float norm_scale = 6.0f;  // Pooled vectors are L2-normalised, then scaled.
+};
+
+// What a request says about the user and the page, as views into the request.
+struct QueryInputs {
+  absl::Span<const std::string_view> features;  // User and context features.
+  absl::Span<const std::string_view> recent;    // Oldest first, newest last.
+  absl::Span<const float> user_embedding;       // Empty, or d_model floats.
+};
+
+// Immutable once built; every method is const and thread-safe. No method
+// allocates (the hot path calls ContextVector and SlotQuery per request).
+class Model final {
+ public:
+  // The deterministic default model of DESIGN.md: E ~ N(0,1) rows derived
+  // from the seed and the bucket index; W_Q = W_K = one random orthogonal
+  // d_model x d_model matrix, so that a user and an ad sharing tokens get a
+  // large dot product; slot embeddings from hashing "slot:<format>" and
+  // "pos:<position>".
+  static std::unique_ptr<const Model> Default(const ModelConfig& config = {});
+  // A model file written by Save: a header, the config, the matrices, and a
+  // CRC-32 checksum. Errors: NOT_FOUND, DATA_LOSS (bad checksum or size),
+  // INVALID_ARGUMENT (bad header or config).
+  static absl::StatusOr<std::unique_ptr<const Model>> Load(const std::string& path);
+  absl::Status Save(const std::string& path) const;
+
+  int d_model() const;
+  int heads() const;
+  int d_head() const;
+  // e.g. "default-d64-h4-1a2b3c4d": the checksum of the parameters.
+  const std::string& version() const;
+
+  // The pooled user/context vector u (d_model floats): the mean of the
+  // hashed rows of `features`, plus a self-attention pooling of `recent`
+  // led by its newest token, L2-normalised and scaled by norm_scale. With a
+  // user_embedding it replaces the features' part. All-empty inputs give
+  // a zero vector.
+  void ContextVector(const QueryInputs& in, absl::Span<float> u) const;
+  // q = W_Q (u + slot embedding of (format, position)), d_model floats; the
+  // heads are consecutive blocks of d_head.
+  void SlotQuery(absl::Span<const float> u, std::string_view format, int position,
+                 absl::Span<float> q) const;
+  // k = W_K a, where a is the pooled (normalised, scaled) embedding of the
+  // ad's tokens, or `embedding` (d_model floats) when it is not empty.
+  // Called when a campaign changes, not per request.
+  void AdKey(absl::Span<const std::string_view> tokens, absl::Span<const float> embedding,
+             absl::Span<float> k) const;
+};
+
+}  // namespace attex::attention
+
+#endif  // ATTEX_ATTENTION_MODEL_H_

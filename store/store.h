@@ -1,0 +1,110 @@
+// Persistence of accounts, campaigns and the double-entry ledger. One
+// interface with one implementation today (embedded SQLite in WAL mode);
+// PostgreSQL comes later for fleets.
+#ifndef ATTEX_STORE_STORE_H_
+#define ATTEX_STORE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "attex/v1/campaign.pb.h"
+#include "attex/v1/operator.pb.h"
+
+namespace attex::store {
+
+struct AccountRecord {
+  std::string id;          // "acc-<n>", assigned by the store.
+  attex::v1::Role role = attex::v1::ROLE_UNSPECIFIED;
+  std::string name;
+  std::string token_hash;  // Hex SHA-256 of the bearer token; never the token.
+  int64_t created_at_ms = 0;
+  bool revoked = false;
+};
+
+// One billing event to record. The ledger entries are given by the caller
+// (the auction computes the split); they must sum to zero.
+struct LedgerEntry {
+  std::string account;  // "advertiser:acc-3", "platform:acc-2", "user:u1", "exchange".
+  int64_t amount_micros = 0;  // Credit positive, debit negative.
+};
+
+struct BillingEvent {
+  std::string token_hash;  // Hex SHA-256 of the billing token: the dedup key.
+  attex::v1::EventType type = attex::v1::EVENT_TYPE_UNSPECIFIED;
+  std::string event_id;
+  std::string campaign_id;
+  std::string platform_id;
+  int64_t price_micros = 0;  // What the advertiser is charged (0 for clicks).
+  int64_t at_ms = 0;         // When the event was recorded (Unix ms).
+  std::vector<LedgerEntry> entries;  // Empty for clicks and test events.
+};
+
+enum class RecordResult { kAccepted, kDuplicate };
+
+struct SpendTotals {
+  int64_t total_micros = 0;
+  int64_t today_micros = 0;  // Since day_start_ms.
+  int64_t impressions = 0;
+  int64_t clicks = 0;
+};
+
+struct Balance {
+  std::string account;
+  int64_t balance_micros = 0;
+};
+
+// Every write is durable (committed and synced) before it returns OK. All
+// methods are thread-safe; they block on disk and must not be called from a
+// gRPC reactor thread.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Accounts. CreateAccount assigns the id.
+  virtual absl::StatusOr<AccountRecord> CreateAccount(attex::v1::Role role,
+                                                      const std::string& name,
+                                                      const std::string& token_hash) = 0;
+  virtual absl::StatusOr<std::vector<AccountRecord>> ListAccounts() = 0;
+
+  // Campaigns. InsertCampaign assigns id ("cmp-<n>"), version 1, created_at
+  // and updated_at (now_ms). UpdateCampaign replaces the stored campaign of
+  // c.id: NOT_FOUND when absent; FAILED_PRECONDITION when expected_version
+  // is not 0 and differs from the stored version; it increments version and
+  // sets updated_at, keeping id, advertiser_id and created_at.
+  virtual absl::StatusOr<attex::v1::Campaign> InsertCampaign(attex::v1::Campaign c,
+                                                             int64_t now_ms) = 0;
+  virtual absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
+                                                             int64_t expected_version,
+                                                             int64_t now_ms) = 0;
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<attex::v1::Campaign> GetCampaign(const std::string& id) = 0;
+  // Campaigns ordered by numeric id, those after `after_id` (empty: from the
+  // start), at most `limit`; only `advertiser_id`'s unless it is empty.
+  virtual absl::StatusOr<std::vector<attex::v1::Campaign>> ListCampaigns(
+      const std::string& advertiser_id, const std::string& after_id, int limit) = 0;
+  virtual absl::StatusOr<std::vector<attex::v1::Campaign>> LoadAllCampaigns() = 0;
+
+  // Records an event and its ledger entries in one transaction. A second
+  // event with the same (token_hash, type) is kDuplicate and changes nothing.
+  virtual absl::StatusOr<RecordResult> RecordEvent(const BillingEvent& event) = 0;
+  virtual absl::StatusOr<SpendTotals> GetSpend(const std::string& campaign_id,
+                                               int64_t day_start_ms) = 0;
+  // Spend of every campaign with any, for warming budgets at start.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> AllSpend(
+      int64_t day_start_ms) = 0;
+  // Balances of accounts whose name starts with prefix, and the sum over all.
+  virtual absl::StatusOr<std::vector<Balance>> Balances(const std::string& prefix,
+                                                        int64_t* ledger_sum) = 0;
+};
+
+// Opens (creating if needed) <data_dir>/attex.db in WAL mode with
+// synchronous=FULL, creating data_dir and the schema.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir);
+
+}  // namespace attex::store
+
+#endif  // ATTEX_STORE_STORE_H_
