@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "attex/v1/campaign.pb.h"
+#include "attex/v1/exchange.pb.h"  // EventType
 #include "attex/v1/operator.pb.h"
 
 namespace attex::store {

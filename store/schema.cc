@@ -1,0 +1,75 @@
+#include "store/schema.h"
+
+#include "absl/strings/str_cat.h"
+#include "store/sqlite.h"
+
+namespace attex::store {
+namespace {
+
+// Version 1. ids ("acc-<seq>", "cmp-<seq>") are derived from AUTOINCREMENT
+// seqs so that they are never reused, even after deletes.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS accounts(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT UNIQUE,
+  role INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at_ms INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS campaigns(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT UNIQUE,
+  advertiser_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body BLOB,
+  updated_at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS campaigns_advertiser ON campaigns(advertiser_id, seq);
+CREATE TABLE IF NOT EXISTS events(
+  token_hash TEXT NOT NULL,
+  type INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  campaign_id TEXT NOT NULL,
+  platform_id TEXT NOT NULL,
+  price_micros INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY(token_hash, type));
+CREATE INDEX IF NOT EXISTS events_campaign ON events(campaign_id);
+CREATE TABLE IF NOT EXISTS ledger(
+  id INTEGER PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  account TEXT NOT NULL,
+  campaign_id TEXT NOT NULL,
+  amount_micros INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_account ON ledger(account);
+CREATE INDEX IF NOT EXISTS ledger_campaign ON ledger(campaign_id);
+PRAGMA user_version = 1;
+)sql";
+
+}  // namespace
+
+absl::Status MigrateSchema(sqlite3* db) {
+  sqlite::Transaction txn(db);
+  if (absl::Status s = txn.Begin(sqlite::Transaction::Mode::kImmediate);
+      !s.ok())
+    return s;
+  int64_t stored = 0;
+  {
+    absl::StatusOr<sqlite::Statement> version =
+        sqlite::Statement::Prepare(db, "PRAGMA user_version");
+    if (!version.ok()) return version.status();
+    absl::StatusOr<bool> row = version->Step();
+    if (!row.ok()) return row.status();
+    if (*row) stored = version->Int(0);
+  }  // Finalised before the schema statements run.
+  if (stored > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database schema version ", stored,
+                     " is newer than this binary's (", kSchemaVersion, ")"));
+  }
+  if (absl::Status s = sqlite::Exec(db, kSchemaV1); !s.ok()) return s;
+  return txn.Commit();
+}
+
+}  // namespace attex::store

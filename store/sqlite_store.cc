@@ -1,0 +1,315 @@
+// Opening the database, accounts and campaigns. Events, spend and the ledger
+// are in sqlite_ledger.cc.
+#include "store/sqlite_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "store/schema.h"
+
+namespace attex::store {
+namespace {
+
+using attex::v1::Campaign;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+constexpr int kBusyTimeoutMs = 5000;
+
+absl::StatusOr<Campaign> ParseBody(const std::string& id,
+                                   const std::string& body) {
+  Campaign c;
+  if (!c.ParseFromString(body)) {
+    return absl::InternalError(
+        absl::StrCat("stored campaign ", id, " does not parse"));
+  }
+  return c;
+}
+
+// Reads rows of (id, body) into campaigns.
+absl::StatusOr<std::vector<Campaign>> CollectCampaigns(Statement& stmt) {
+  std::vector<Campaign> out;
+  while (true) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    absl::StatusOr<Campaign> c = ParseBody(stmt.Text(0), stmt.Blob(1));
+    if (!c.ok()) return c.status();
+    out.push_back(*std::move(c));
+  }
+}
+
+// "cmp-<n>" -> n, strictly: digits only, positive.
+absl::StatusOr<int64_t> CampaignSeq(const std::string& id) {
+  absl::string_view digits = id;
+  int64_t seq = 0;
+  if (!absl::ConsumePrefix(&digits, "cmp-") || digits.empty() ||
+      digits.size() > 18 ||
+      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &seq) || seq <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("after_id: malformed campaign id \"", id, "\""));
+  }
+  return seq;
+}
+
+// Inserts with a RETURNING clause and answers the row's seq.
+absl::StatusOr<int64_t> InsertReturningSeq(Statement& stmt) {
+  absl::StatusOr<bool> row = stmt.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError("INSERT ... RETURNING gave no row");
+  const int64_t seq = stmt.Int(0);
+  // Finish the statement so that COMMIT finds no write in progress.
+  if (absl::Status s = stmt.Run(); !s.ok()) return s;
+  return seq;
+}
+
+}  // namespace
+
+absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(
+    attex::v1::Role role, const std::string& name,
+    const std::string& token_hash) {
+  if (token_hash.empty())
+    return absl::InvalidArgumentError("token_hash is empty");
+  AccountRecord account{.id = "",
+                        .role = role,
+                        .name = name,
+                        .token_hash = token_hash,
+                        .created_at_ms = absl::ToUnixMillis(absl::Now())};
+  absl::MutexLock lock(&mu_);
+  sqlite3* db = db_.get();
+  Transaction txn(db);
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
+    return s;
+  int64_t seq = 0;
+  {
+    absl::StatusOr<Statement> insert =
+        Statement::Prepare(db,
+                           "INSERT INTO accounts(role, name, token_hash, "
+                           "created_at_ms) VALUES(?1, ?2, ?3, ?4) "
+                           "RETURNING seq");
+    if (!insert.ok()) return insert.status();
+    insert->BindInt(1, role)
+        .BindText(2, name)
+        .BindText(3, token_hash)
+        .BindInt(4, account.created_at_ms);
+    absl::StatusOr<int64_t> inserted = InsertReturningSeq(*insert);
+    if (absl::IsAlreadyExists(inserted.status())) {
+      return absl::AlreadyExistsError(
+          "an account with this token_hash already exists");
+    }
+    if (!inserted.ok()) return inserted.status();
+    seq = *inserted;
+  }
+  account.id = absl::StrCat("acc-", seq);
+  absl::StatusOr<Statement> set_id =
+      Statement::Prepare(db, "UPDATE accounts SET id = ?1 WHERE seq = ?2");
+  if (!set_id.ok()) return set_id.status();
+  if (absl::Status s = set_id->BindText(1, account.id).BindInt(2, seq).Run();
+      !s.ok())
+    return s;
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return account;
+}
+
+absl::StatusOr<std::vector<AccountRecord>> SqliteStore::ListAccounts() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt =
+      Statement::Prepare(db_.get(),
+                         "SELECT id, role, name, token_hash, created_at_ms, "
+                         "revoked FROM accounts ORDER BY seq");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<AccountRecord> out;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(
+        AccountRecord{.id = stmt->Text(0),
+                      .role = static_cast<attex::v1::Role>(stmt->Int(1)),
+                      .name = stmt->Text(2),
+                      .token_hash = stmt->Text(3),
+                      .created_at_ms = stmt->Int(4),
+                      .revoked = stmt->Int(5) != 0});
+  }
+}
+
+absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c,
+                                                     int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  sqlite3* db = db_.get();
+  Transaction txn(db);
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
+    return s;
+  int64_t seq = 0;
+  {
+    // The id depends on the seq, so the row is inserted first and completed
+    // below, inside the same transaction.
+    absl::StatusOr<Statement> insert =
+        Statement::Prepare(db,
+                           "INSERT INTO campaigns(advertiser_id, version, "
+                           "updated_at_ms) VALUES(?1, 1, ?2) "
+                           "RETURNING seq");
+    if (!insert.ok()) return insert.status();
+    insert->BindText(1, c.advertiser_id()).BindInt(2, now_ms);
+    absl::StatusOr<int64_t> inserted = InsertReturningSeq(*insert);
+    if (!inserted.ok()) return inserted.status();
+    seq = *inserted;
+  }
+  c.set_id(absl::StrCat("cmp-", seq));
+  c.set_version(1);
+  c.set_created_at(now_ms);
+  c.set_updated_at(now_ms);
+  absl::StatusOr<Statement> complete = Statement::Prepare(
+      db, "UPDATE campaigns SET id = ?1, body = ?2 WHERE seq = ?3");
+  if (!complete.ok()) return complete.status();
+  complete->BindText(1, c.id())
+      .BindBlob(2, c.SerializeAsString())
+      .BindInt(3, seq);
+  if (absl::Status s = complete->Run(); !s.ok()) return s;
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return c;
+}
+
+absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c,
+                                                     int64_t expected_version,
+                                                     int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  sqlite3* db = db_.get();
+  Transaction txn(db);
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
+    return s;
+  int64_t seq = 0;
+  int64_t stored_version = 0;
+  Campaign stored;
+  {
+    absl::StatusOr<Statement> select = Statement::Prepare(
+        db, "SELECT seq, version, body FROM campaigns WHERE id = ?1");
+    if (!select.ok()) return select.status();
+    select->BindText(1, c.id());
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row)
+      return absl::NotFoundError(
+          absl::StrCat("campaign ", c.id(), " not found"));
+    seq = select->Int(0);
+    stored_version = select->Int(1);
+    absl::StatusOr<Campaign> parsed = ParseBody(c.id(), select->Blob(2));
+    if (!parsed.ok()) return parsed.status();
+    stored = *std::move(parsed);
+  }
+  if (expected_version != 0 && expected_version != stored_version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("campaign ", c.id(), ": expected version ",
+                     expected_version, ", stored version ", stored_version));
+  }
+  c.set_advertiser_id(stored.advertiser_id());
+  c.set_created_at(stored.created_at());
+  c.set_version(stored_version + 1);
+  c.set_updated_at(now_ms);
+  absl::StatusOr<Statement> update =
+      Statement::Prepare(db,
+                         "UPDATE campaigns SET version = ?1, body = ?2, "
+                         "updated_at_ms = ?3 WHERE seq = ?4");
+  if (!update.ok()) return update.status();
+  update->BindInt(1, c.version())
+      .BindBlob(2, c.SerializeAsString())
+      .BindInt(3, now_ms)
+      .BindInt(4, seq);
+  if (absl::Status s = update->Run(); !s.ok()) return s;
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return c;
+}
+
+absl::StatusOr<Campaign> SqliteStore::GetCampaign(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt = Statement::Prepare(
+      db_.get(), "SELECT id, body FROM campaigns WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, id);
+  absl::StatusOr<std::vector<Campaign>> found = CollectCampaigns(*stmt);
+  if (!found.ok()) return found.status();
+  if (found->empty())
+    return absl::NotFoundError(absl::StrCat("campaign ", id, " not found"));
+  return std::move(found->front());
+}
+
+absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(
+    const std::string& advertiser_id, const std::string& after_id, int limit) {
+  if (limit <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit ", limit, " is not positive"));
+  int64_t after_seq = 0;
+  if (!after_id.empty()) {
+    absl::StatusOr<int64_t> seq = CampaignSeq(after_id);
+    if (!seq.ok()) return seq.status();
+    after_seq = *seq;
+  }
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt =
+      advertiser_id.empty()
+          ? Statement::Prepare(db_.get(),
+                               "SELECT id, body FROM campaigns WHERE seq > ?1 "
+                               "ORDER BY seq LIMIT ?2")
+          : Statement::Prepare(db_.get(),
+                               "SELECT id, body FROM campaigns WHERE seq > ?1 "
+                               "AND advertiser_id = ?3 ORDER BY seq LIMIT ?2");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindInt(1, after_seq).BindInt(2, limit);
+  if (!advertiser_id.empty()) stmt->BindText(3, advertiser_id);
+  return CollectCampaigns(*stmt);
+}
+
+absl::StatusOr<std::vector<Campaign>> SqliteStore::LoadAllCampaigns() {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Statement> stmt = Statement::Prepare(
+      db_.get(), "SELECT id, body FROM campaigns ORDER BY seq");
+  if (!stmt.ok()) return stmt.status();
+  return CollectCampaigns(*stmt);
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
+    const std::string& data_dir) {
+  if (data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("create data_dir ", data_dir, ": ", ec.message()));
+  }
+  absl::StatusOr<sqlite::DbHandle> db =
+      sqlite::Open((std::filesystem::path(data_dir) / "attex.db").string());
+  if (!db.ok()) return db.status();
+  sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
+  {
+    // journal_mode answers with the mode in effect: a file system that cannot
+    // do WAL would silently leave us in another mode.
+    absl::StatusOr<Statement> wal =
+        Statement::Prepare(db->get(), "PRAGMA journal_mode=WAL");
+    if (!wal.ok()) return wal.status();
+    absl::StatusOr<bool> row = wal->Step();
+    if (!row.ok()) return row.status();
+    if (!*row || wal->Text(0) != "wal") {
+      return absl::InternalError(
+          absl::StrCat("sqlite could not enable WAL mode in ", data_dir));
+    }
+  }
+  if (absl::Status s = sqlite::Exec(
+          db->get(), "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = MigrateSchema(db->get()); !s.ok()) return s;
+  return std::make_unique<SqliteStore>(*std::move(db));
+}
+
+}  // namespace attex::store

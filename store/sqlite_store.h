@@ -1,0 +1,58 @@
+// The embedded SQLite implementation of Store: one connection, in WAL mode
+// with synchronous=FULL, serialised by a mutex. Every write is one
+// BEGIN IMMEDIATE ... COMMIT transaction that rolls back on any error.
+#ifndef ATTEX_STORE_SQLITE_STORE_H_
+#define ATTEX_STORE_SQLITE_STORE_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "store/sqlite.h"
+#include "store/store.h"
+
+namespace attex::store {
+
+class SqliteStore final : public Store {
+ public:
+  // Takes a connection already configured and migrated (see OpenSqliteStore).
+  explicit SqliteStore(sqlite::DbHandle db) : db_(std::move(db)) {}
+
+  absl::StatusOr<AccountRecord> CreateAccount(
+      attex::v1::Role role, const std::string& name,
+      const std::string& token_hash) override;
+  absl::StatusOr<std::vector<AccountRecord>> ListAccounts() override;
+
+  absl::StatusOr<attex::v1::Campaign> InsertCampaign(attex::v1::Campaign c,
+                                                     int64_t now_ms) override;
+  absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
+                                                     int64_t expected_version,
+                                                     int64_t now_ms) override;
+  absl::StatusOr<attex::v1::Campaign> GetCampaign(
+      const std::string& id) override;
+  absl::StatusOr<std::vector<attex::v1::Campaign>> ListCampaigns(
+      const std::string& advertiser_id, const std::string& after_id,
+      int limit) override;
+  absl::StatusOr<std::vector<attex::v1::Campaign>> LoadAllCampaigns() override;
+
+  absl::StatusOr<RecordResult> RecordEvent(const BillingEvent& event) override;
+  absl::StatusOr<SpendTotals> GetSpend(const std::string& campaign_id,
+                                       int64_t day_start_ms) override;
+  absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> AllSpend(
+      int64_t day_start_ms) override;
+  absl::StatusOr<std::vector<Balance>> Balances(const std::string& prefix,
+                                                int64_t* ledger_sum) override;
+
+ private:
+  absl::Mutex mu_;
+  sqlite::DbHandle db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace attex::store
+
+#endif  // ATTEX_STORE_SQLITE_STORE_H_
