@@ -10,10 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
 namespace attex::attention {
+
+// Limits that let the hot path use fixed stack buffers instead of the heap.
+inline constexpr int kMaxDModel = 256;
+inline constexpr int kMaxRecent = 64;  // Only the newest kMaxRecent tokens count.
 
 struct ModelConfig {
   int d_model = 64;         // Width of every embedding, query and key.
@@ -22,6 +27,11 @@ struct ModelConfig {
   uint64_t seed = 0x5eed;   // Everything in the default model derives from it.
   float norm_scale = 6.0f;  // Pooled vectors are L2-normalised, then scaled.
 };
+
+// OK, or INVALID_ARGUMENT naming the bad field: d_model in [1, kMaxDModel],
+// heads dividing d_model, buckets in [1, 2^24] with buckets x d_model at most
+// 2^26 floats, norm_scale finite and positive.
+absl::Status ValidateConfig(const ModelConfig& config);
 
 // What a request says about the user and the page, as views into the request.
 struct QueryInputs {
@@ -32,13 +42,17 @@ struct QueryInputs {
 
 // Immutable once built; every method is const and thread-safe. No method
 // allocates (the hot path calls ContextVector and SlotQuery per request).
+// Span sizes are preconditions: the caller (the server) rejects a request
+// whose user_embedding is neither empty nor d_model floats with
+// INVALID_ARGUMENT; a wrong size reaching the model aborts. Non-finite
+// embeddings pool to a zero vector rather than poisoning the scores.
 class Model final {
  public:
   // The deterministic default model of DESIGN.md: E ~ N(0,1) rows derived
   // from the seed and the bucket index; W_Q = W_K = one random orthogonal
   // d_model x d_model matrix, so that a user and an ad sharing tokens get a
   // large dot product; slot embeddings from hashing "slot:<format>" and
-  // "pos:<position>".
+  // "pos:<position>". Aborts on a config that ValidateConfig rejects.
   static std::unique_ptr<const Model> Default(const ModelConfig& config = {});
   // A model file written by Save: a header, the config, the matrices, and a
   // CRC-32 checksum. Errors: NOT_FOUND, DATA_LOSS (bad checksum or size),
@@ -49,14 +63,16 @@ class Model final {
   int d_model() const;
   int heads() const;
   int d_head() const;
-  // e.g. "default-d64-h4-1a2b3c4d": the checksum of the parameters.
+  // e.g. "default-d64-h4-1a2b3c4d": the checksum of the parameters (the
+  // CRC-32 that Save writes), so a saved and reloaded model keeps its version.
   const std::string& version() const;
 
   // The pooled user/context vector u (d_model floats): the mean of the
   // hashed rows of `features`, plus a self-attention pooling of `recent`
   // led by its newest token, L2-normalised and scaled by norm_scale. With a
   // user_embedding it replaces the features' part. All-empty inputs give
-  // a zero vector.
+  // a zero vector. The two parts are each normalised before they are added,
+  // so that they weigh the same. Only the newest kMaxRecent tokens count.
   void ContextVector(const QueryInputs& in, absl::Span<float> u) const;
   // q = W_Q (u + slot embedding of (format, position)), d_model floats; the
   // heads are consecutive blocks of d_head.
@@ -67,6 +83,23 @@ class Model final {
   // Called when a campaign changes, not per request.
   void AdKey(absl::Span<const std::string_view> tokens, absl::Span<const float> embedding,
              absl::Span<float> k) const;
+
+ private:
+  Model(const ModelConfig& config, std::vector<float> embeddings,
+        std::vector<float> w_q, std::vector<float> w_k);
+
+  // The row of E (d_model floats) that a token's Fnv1a64 hash selects.
+  const float* Row(uint64_t token_hash) const;
+  // The bytes Save writes before the matrices: magic, format version, config.
+  std::string EncodeHeader() const;
+  // CRC-32 of the header and the matrices: the file's trailer.
+  uint32_t Checksum() const;
+
+  ModelConfig config_;
+  std::vector<float> embeddings_;  // E: buckets x d_model, row-major.
+  std::vector<float> w_q_;         // d_model x d_model, row-major.
+  std::vector<float> w_k_;         // d_model x d_model, row-major.
+  std::string version_;
 };
 
 }  // namespace attex::attention
