@@ -1,0 +1,117 @@
+#include "client/connection.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "client/request_builder.h"
+
+namespace attex::client {
+
+absl::StatusOr<Connection> Connection::Open(const ClientOptions& options) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.ca_cert.empty()) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    std::ifstream in(options.ca_cert);
+    if (!in) {
+      return absl::NotFoundError(absl::StrCat(options.ca_cert, ": cannot open file"));
+    }
+    std::stringstream pem;
+    pem << in.rdbuf();
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(ssl);
+  }
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(options.addr, credentials);
+  Connection c;
+  c.options_ = options;
+  c.exchange_ = attex::v1::Exchange::NewStub(channel);
+  c.campaigns_ = attex::v1::Campaigns::NewStub(channel);
+  c.operator_ = attex::v1::Operator::NewStub(channel);
+  return c;
+}
+
+void Connection::Prepare(grpc::ClientContext* context) const {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(options_.timeout_ms));
+  context->AddMetadata("authorization", absl::StrCat("Bearer ", options_.token));
+}
+
+int Connection::Fail(const grpc::Status& status) const {
+  // gRPC's messages may span lines; the CLI promises one.
+  std::string message =
+      absl::StrReplaceAll(status.error_message(), {{"\r", " "}, {"\n", " "}});
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      message = absl::StrCat("cannot reach attex-server at ", options_.addr,
+                             message.empty() ? "" : ": ", message);
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      message =
+          absl::StrCat("no answer from ", options_.addr, " within ", options_.timeout_ms,
+                       " ms (--timeout_ms)", message.empty() ? "" : ": ", message);
+      break;
+    default:
+      break;
+  }
+  std::cerr << "attex: " << StatusCodeName(status.error_code()) << ": " << message
+            << std::endl;
+  return kExitRpcError;
+}
+
+std::string_view StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    default:
+      return "UNKNOWN_CODE";
+  }
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "attex: " << message << std::endl;
+  return kExitUsage;
+}
+
+void Print(const google::protobuf::Message& message) {
+  std::cout << ToJson(message);
+  std::cout.flush();
+}
+
+}  // namespace attex::client
