@@ -1,0 +1,75 @@
+// The auction of one bid request over a catalogue snapshot: eligibility,
+// attention scores per slot, ranking by weight x bid, allocation by slot
+// position (one placement per campaign), and pricing with floors.
+#ifndef ATTEX_AUCTION_AUCTION_H_
+#define ATTEX_AUCTION_AUCTION_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "attex/v1/exchange.pb.h"
+#include "auction/catalog.h"
+
+namespace attex::auction {
+
+struct AuctionConfig {
+  // Applies where a slot names no floor (CPM micros).
+  int64_t default_floor_cpm_micros = 100'000;
+  // The auction when a request leaves it unspecified.
+  attex::v1::AuctionType default_type = attex::v1::AUCTION_TYPE_SECOND_PRICE;
+  // Dynamic reserve: the floor is at least rho x the slot's attention price.
+  double reserve_rho = 0.0;
+  // Candidates listed per slot in explanations.
+  int explain_top = 10;
+};
+
+// Why a campaign-creative pair was not eligible; counted in explanations.
+enum class Exclusion : int {
+  kStatus,
+  kSchedule,
+  kCountry,
+  kDeviceType,
+  kIncludeFeatures,
+  kExcludeFeatures,
+  kHours,
+  kBlockedCategory,
+  kBlockedAdvertiser,
+  kFormat,
+  kBudget,
+  kCount,
+};
+std::string_view ExclusionName(Exclusion e);
+
+struct SlotOutcome {
+  int slot = 0;        // Index into request.slots().
+  int32_t ad = -1;     // Index into catalog.ads; -1: unfilled.
+  int64_t price_cpm_micros = 0;
+  double weight = 0.0;
+};
+
+struct AuctionResult {
+  std::vector<SlotOutcome> slots;  // Filled slots, in order of position.
+  std::string_view no_bid_reason;  // Empty when anything was placed.
+  std::array<int32_t, static_cast<int>(Exclusion::kCount)> excluded{};
+  bool user_restricted = false;    // Privacy: the user's data was not used.
+};
+
+// True when consent forbids using or keeping the user's data.
+bool UserRestricted(const attex::v1::BidRequest& request);
+
+// Runs the auction. `request` must be validated. Stops early, keeping what
+// it has, when `deadline` passes. Reserves and spends nothing. With
+// `explanation` non-null, fills it with every number behind the decision.
+// Thread-safe; reuses per-thread scratch, so a warm thread does not allocate
+// unless it explains.
+void RunAuction(const Catalog& catalog, const AuctionConfig& config,
+                const attex::v1::BidRequest& request, int64_t now_ms, absl::Time deadline,
+                AuctionResult* result, attex::v1::Explanation* explanation);
+
+}  // namespace attex::auction
+
+#endif  // ATTEX_AUCTION_AUCTION_H_

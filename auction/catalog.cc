@@ -1,0 +1,99 @@
+#include "auction/catalog.h"
+
+#include <algorithm>
+#include <limits>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+
+namespace attex::auction {
+
+void BudgetState::Load(int64_t total_micros, int64_t today_micros, int64_t now_ms) {
+  total_.store(total_micros);
+  today_.store(today_micros);
+  day_.store(now_ms / kMillisPerDay);
+}
+
+void BudgetState::Charge(int64_t micros, int64_t now_ms) {
+  const int64_t day = now_ms / kMillisPerDay;
+  int64_t seen = day_.load();
+  // The first charge of a new day resets the daily counter.
+  if (seen < day && day_.compare_exchange_strong(seen, day)) today_.store(0);
+  today_.fetch_add(micros);
+  total_.fetch_add(micros);
+}
+
+int64_t BudgetState::today(int64_t now_ms) const {
+  if (day_.load(std::memory_order_relaxed) != now_ms / kMillisPerDay) return 0;
+  return today_.load(std::memory_order_relaxed);
+}
+
+int64_t CompiledCampaign::RemainingMicros(int64_t now_ms) const {
+  int64_t remaining = total_budget_micros - budget->total();
+  if (daily_budget_micros > 0) {
+    remaining = std::min(remaining, daily_budget_micros - budget->today(now_ms));
+  }
+  return remaining;
+}
+
+std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& c,
+                                                        const attention::Model& model,
+                                                        std::shared_ptr<BudgetState> budget) {
+  auto out = std::make_shared<CompiledCampaign>();
+  out->id = c.id();
+  out->advertiser_id = c.advertiser_id();
+  out->version = c.version();
+  out->status = c.status();
+  out->bid_cpm_micros = c.bid_cpm_micros();
+  out->daily_budget_micros = c.budget().daily_micros();
+  out->total_budget_micros = c.budget().total_micros();
+  out->start_s = c.schedule().start();
+  out->end_s = c.schedule().end();
+  const auto& t = c.targeting();
+  out->countries.assign(t.countries().begin(), t.countries().end());
+  out->device_types.assign(t.device_types().begin(), t.device_types().end());
+  out->include_features.insert(t.include_features().begin(), t.include_features().end());
+  out->exclude_features.insert(t.exclude_features().begin(), t.exclude_features().end());
+  for (int h : t.hours()) out->hours_mask |= 1u << h;
+  out->budget = std::move(budget);
+
+  const std::string advertiser_token = absl::StrCat("advertiser:", c.advertiser_id());
+  std::vector<std::string_view> tokens;
+  for (const auto& cr : c.creatives()) {
+    CompiledCreative compiled{cr.id(), cr.format(), cr.category(), cr.markup(),
+                              std::vector<float>(model.d_model())};
+    const std::string category_token = absl::StrCat("category:", cr.category());
+    tokens.assign(cr.features().begin(), cr.features().end());
+    if (!cr.category().empty()) tokens.push_back(category_token);
+    tokens.push_back(advertiser_token);
+    model.AdKey(tokens, absl::MakeConstSpan(cr.embedding().data(), cr.embedding().size()),
+                absl::MakeSpan(compiled.key));
+    out->creatives.push_back(std::move(compiled));
+  }
+  return out;
+}
+
+std::shared_ptr<const Catalog> BuildCatalog(
+    std::shared_ptr<const attention::Model> model,
+    std::vector<std::shared_ptr<const CompiledCampaign>> campaigns) {
+  auto catalog = std::make_shared<Catalog>();
+  const int d = model->d_model();
+  catalog->model = std::move(model);
+  for (auto& campaign : campaigns) {
+    if (campaign->status == attex::v1::CAMPAIGN_STATUS_ARCHIVED) continue;
+    const auto index = static_cast<int32_t>(catalog->campaigns.size());
+    const bool active = campaign->status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
+    catalog->active_campaigns += active;
+    for (size_t i = 0; i < campaign->creatives.size(); ++i) {
+      const auto& key = campaign->creatives[i].key;
+      catalog->ads.push_back({index, static_cast<int32_t>(i)});
+      catalog->keys.insert(catalog->keys.end(), key.begin(), key.begin() + d);
+      catalog->values.push_back(static_cast<float>(campaign->bid_cpm_micros));
+      catalog->active_ads += active;
+    }
+    catalog->campaigns.push_back(std::move(campaign));
+  }
+  return catalog;
+}
+
+}  // namespace attex::auction

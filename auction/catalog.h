@@ -1,0 +1,97 @@
+// The catalogue the bid path reads: every live campaign compiled for fast
+// eligibility checks, and every creative's key, built when campaigns change.
+// A Catalog is immutable; writers build a new one and swap the pointer.
+#ifndef ATTEX_AUCTION_CATALOG_H_
+#define ATTEX_AUCTION_CATALOG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "attention/model.h"
+#include "attex/v1/campaign.pb.h"
+
+namespace attex::auction {
+
+constexpr int64_t kMillisPerDay = 86'400'000;
+
+// Billed spend of one campaign. Outlives catalogue snapshots: every snapshot
+// of a campaign shares it. Lock-free; thread-safe.
+class BudgetState final {
+ public:
+  // Sets the counters from the ledger (at start).
+  void Load(int64_t total_micros, int64_t today_micros, int64_t now_ms);
+  // Adds one billed amount.
+  void Charge(int64_t micros, int64_t now_ms);
+  int64_t total() const { return total_.load(std::memory_order_relaxed); }
+  // Spend in the UTC day of now_ms (0 once the day has turned).
+  int64_t today(int64_t now_ms) const;
+
+ private:
+  std::atomic<int64_t> total_{0};
+  std::atomic<int64_t> today_{0};
+  std::atomic<int64_t> day_{0};
+};
+
+struct CompiledCreative {
+  std::string id;
+  std::string format;
+  std::string category;
+  std::string markup;
+  std::vector<float> key;  // d_model floats.
+};
+
+struct CompiledCampaign {
+  std::string id;
+  std::string advertiser_id;
+  int64_t version = 0;
+  attex::v1::CampaignStatus status = attex::v1::CAMPAIGN_STATUS_UNSPECIFIED;
+  int64_t bid_cpm_micros = 0;
+  int64_t daily_budget_micros = 0;  // 0: none.
+  int64_t total_budget_micros = 0;
+  int64_t start_s = 0;  // 0: open.
+  int64_t end_s = 0;
+  std::vector<std::string> countries;
+  std::vector<std::string> device_types;
+  absl::flat_hash_set<std::string> include_features;
+  absl::flat_hash_set<std::string> exclude_features;
+  uint32_t hours_mask = 0;  // Bit h set: runs in UTC hour h. 0: every hour.
+  std::vector<CompiledCreative> creatives;
+  std::shared_ptr<BudgetState> budget;
+
+  // What the budget still allows now: min(total - spent, daily - today).
+  int64_t RemainingMicros(int64_t now_ms) const;
+};
+
+// Compiles a validated campaign: embeds each creative's key with `model`.
+std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& campaign,
+                                                        const attention::Model& model,
+                                                        std::shared_ptr<BudgetState> budget);
+
+// One ad: a creative of a campaign.
+struct AdRef {
+  int32_t campaign = 0;  // Index into Catalog::campaigns.
+  int32_t creative = 0;  // Index into that campaign's creatives.
+};
+
+struct Catalog {
+  std::shared_ptr<const attention::Model> model;
+  std::vector<std::shared_ptr<const CompiledCampaign>> campaigns;
+  std::vector<AdRef> ads;
+  std::vector<float> keys;    // ads.size() x d_model, row-major.
+  std::vector<float> values;  // Per ad: its bid, CPM micros.
+  int64_t active_campaigns = 0;
+  int64_t active_ads = 0;
+};
+
+// Lays out the campaigns' keys side by side. Archived campaigns are left out.
+std::shared_ptr<const Catalog> BuildCatalog(
+    std::shared_ptr<const attention::Model> model,
+    std::vector<std::shared_ptr<const CompiledCampaign>> campaigns);
+
+}  // namespace attex::auction
+
+#endif  // ATTEX_AUCTION_CATALOG_H_

@@ -1,0 +1,51 @@
+#include "server/auth.h"
+
+#include <algorithm>
+#include "absl/strings/string_view.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "auction/billing_token.h"
+
+namespace attex::server {
+
+void Authenticator::Add(const store::AccountRecord& account) {
+  if (account.revoked) return;
+  absl::MutexLock lock(&mu_);
+  by_hash_[account.token_hash] = Caller{account.id, account.role};
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(
+    const grpc::ServerContextBase& context,
+    std::initializer_list<attex::v1::Role> allowed) const {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError("missing authorization metadata: send \"Bearer <token>\"");
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  constexpr absl::string_view kBearer = "Bearer ";
+  if (!absl::StartsWithIgnoreCase(value, kBearer) || value.size() == kBearer.size()) {
+    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
+  }
+  const std::string hash = auction::Sha256Hex(value.substr(kBearer.size()));
+  Caller caller;
+  {
+    absl::MutexLock lock(&mu_);
+    auto found = by_hash_.find(hash);
+    if (found == by_hash_.end()) return absl::UnauthenticatedError("unknown token");
+    caller = found->second;
+  }
+  if (std::find(allowed.begin(), allowed.end(), caller.role) == allowed.end()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("account ", caller.account_id, " (", attex::v1::Role_Name(caller.role),
+                     ") may not call this method"));
+  }
+  return caller;
+}
+
+std::string Authenticator::NewToken() {
+  return absl::StrCat("attex_", auction::Hex(auction::RandomBytes(24)));
+}
+
+}  // namespace attex::server

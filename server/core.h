@@ -1,0 +1,92 @@
+// What the three services share: options, the store, the catalogue, the
+// accounts, the token signer, the work queue and the counters.
+#ifndef ATTEX_SERVER_CORE_H_
+#define ATTEX_SERVER_CORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "auction/auction.h"
+#include "auction/billing_token.h"
+#include "auction/revenue_split.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/status.h"
+#include "server/auth.h"
+#include "server/catalog_manager.h"
+#include "server/work_queue.h"
+#include "store/store.h"
+
+namespace attex::server {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";
+  std::string data_dir = "./attex-data";
+  bool demo = false;
+  std::string model_path;           // Empty: the default model.
+  std::string port_file;            // If set, the bound port is written there.
+  auction::AuctionConfig auction;
+  auction::SplitConfig split;
+  int64_t billing_token_ttl_s = 3600;
+  int default_tmax_ms = 100;
+  int grace_period_s = 10;
+};
+
+struct Counters {
+  std::atomic<int64_t> bids{0};
+  std::atomic<int64_t> slots{0};
+  std::atomic<int64_t> placements{0};
+  std::atomic<int64_t> events_accepted{0};
+};
+
+struct Core {
+  Core(ServerOptions opts, std::unique_ptr<store::Store> st,
+       std::shared_ptr<const attention::Model> model, std::string secret)
+      : options(std::move(opts)),
+        store(std::move(st)),
+        catalog(std::move(model)),
+        signer(std::move(secret)),
+        queue([this] { catalog.Publish(); }) {}
+
+  ServerOptions options;
+  std::unique_ptr<store::Store> store;
+  CatalogManager catalog;
+  Authenticator auth;
+  auction::TokenSigner signer;
+  Counters counters;
+  absl::Time started = absl::Now();
+  WorkQueue queue;  // Last: its thread stops before the rest is destroyed.
+};
+
+inline grpc::Status ToGrpc(const absl::Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+inline int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// Runs `work` (returning absl::Status, filling the response) on the work
+// queue and finishes the RPC with its status once its effects are visible.
+template <typename Fn>
+grpc::ServerUnaryReactor* Defer(Core& core, grpc::CallbackServerContext* ctx, Fn work) {
+  auto* reactor = ctx->DefaultReactor();
+  core.queue.Submit([reactor, work = std::move(work)]() mutable -> WorkQueue::Completion {
+    absl::Status status = work();
+    return [reactor, status] { reactor->Finish(ToGrpc(status)); };
+  });
+  return reactor;
+}
+
+// Finishes at once with `status`.
+inline grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
+                                       const absl::Status& status) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+}  // namespace attex::server
+
+#endif  // ATTEX_SERVER_CORE_H_

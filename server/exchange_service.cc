@@ -1,0 +1,174 @@
+#include "server/exchange_service.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "server/validation.h"
+#include "spdlog/spdlog.h"
+
+namespace attex::server {
+namespace {
+
+using attex::v1::Role;
+
+// The deadline of a request: tmax from now, or the gRPC deadline if sooner.
+absl::Time RequestDeadline(const Core& core, const grpc::CallbackServerContext& ctx,
+                           const attex::v1::BidRequest& request, absl::Time start) {
+  const int tmax = request.tmax_ms() > 0 ? request.tmax_ms() : core.options.default_tmax_ms;
+  return std::min(start + absl::Milliseconds(tmax), absl::FromChrono(ctx.deadline()));
+}
+
+uint64_t Nonce() {
+  thread_local absl::BitGen gen;
+  return absl::Uniform<uint64_t>(gen);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
+                                               const attex::v1::BidRequest* request,
+                                               attex::v1::BidResponse* response) {
+  const absl::Time start = absl::Now();
+  auto caller = core_->auth.Authenticate(*ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  const auto catalog = core_->catalog.Current();
+  if (auto s = ValidateBidRequest(*request, catalog->model->d_model()); !s.ok()) {
+    return Reply(ctx, s);
+  }
+  const int64_t now_ms = absl::ToUnixMillis(start);
+  thread_local auction::AuctionResult result;
+  auction::RunAuction(*catalog, core_->options.auction, *request, now_ms,
+                      RequestDeadline(*core_, *ctx, *request, start), &result, nullptr);
+
+  response->set_request_id(request->request_id());
+  const int64_t expires_ms = now_ms + core_->options.billing_token_ttl_s * 1000;
+  auction::BillingClaims claims;
+  claims.platform_id = caller->account_id;
+  claims.request_id = request->request_id();
+  claims.user_key = result.user_restricted ? "" : request->user().id();
+  claims.issued_ms = now_ms;
+  claims.expires_ms = expires_ms;
+  claims.test = request->test();
+  for (const auto& outcome : result.slots) {
+    const auto ref = catalog->ads[outcome.ad];
+    const auto& campaign = *catalog->campaigns[ref.campaign];
+    const auto& creative = campaign.creatives[ref.creative];
+    auto* p = response->add_placements();
+    p->set_slot_id(request->slots(outcome.slot).id());
+    p->set_campaign_id(campaign.id);
+    p->set_creative_id(creative.id);
+    p->set_advertiser_id(campaign.advertiser_id);
+    p->set_price_cpm_micros(outcome.price_cpm_micros);
+    p->set_bid_cpm_micros(campaign.bid_cpm_micros);
+    p->set_attention_weight(outcome.weight);
+    p->set_markup(creative.markup);
+    p->set_expires_at(expires_ms);
+    claims.campaign_id = campaign.id;
+    claims.creative_id = creative.id;
+    claims.advertiser_id = campaign.advertiser_id;
+    claims.slot_id = p->slot_id();
+    claims.price_cpm_micros = outcome.price_cpm_micros;
+    claims.nonce = Nonce();
+    p->set_billing_token(core_->signer.Sign(claims));
+  }
+  response->set_no_bid_reason(std::string(result.no_bid_reason));
+  response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
+  core_->counters.bids.fetch_add(1, std::memory_order_relaxed);
+  core_->counters.slots.fetch_add(request->slots_size(), std::memory_order_relaxed);
+  core_->counters.placements.fetch_add(result.slots.size(), std::memory_order_relaxed);
+  return Reply(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* ctx,
+                                                   const attex::v1::BidRequest* request,
+                                                   attex::v1::Explanation* response) {
+  const absl::Time start = absl::Now();
+  auto caller = core_->auth.Authenticate(*ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  const auto catalog = core_->catalog.Current();
+  if (auto s = ValidateBidRequest(*request, catalog->model->d_model()); !s.ok()) {
+    return Reply(ctx, s);
+  }
+  auction::AuctionResult result;
+  auction::RunAuction(*catalog, core_->options.auction, *request, absl::ToUnixMillis(start),
+                      RequestDeadline(*core_, *ctx, *request, start), &result, response);
+  response->set_request_id(request->request_id());
+  response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
+  return Reply(ctx, absl::OkStatus());
+}
+
+absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& caller,
+                                                    const attex::v1::Event& event,
+                                                    int64_t now_ms) {
+  attex::v1::EventOutcome outcome;
+  outcome.set_event_id(event.event_id());
+  auto claims = core.signer.Verify(event.billing_token());
+  if (!claims.ok() ||
+      (caller.role != attex::v1::ROLE_OPERATOR && claims->platform_id != caller.account_id)) {
+    outcome.set_result(attex::v1::EVENT_RESULT_INVALID);
+    return outcome;
+  }
+  if (now_ms > claims->expires_ms) {
+    outcome.set_result(attex::v1::EVENT_RESULT_EXPIRED);
+    return outcome;
+  }
+  store::BillingEvent record;
+  record.token_hash = auction::Sha256Hex(event.billing_token());
+  record.type = event.type();
+  record.event_id = event.event_id();
+  record.campaign_id = claims->campaign_id;
+  record.platform_id = claims->platform_id;
+  record.at_ms = now_ms;
+  const bool billed = event.type() == attex::v1::EVENT_TYPE_IMPRESSION && !claims->test;
+  if (billed) {
+    record.price_micros = auction::ImpressionPriceMicros(claims->price_cpm_micros);
+    const auto split = auction::SplitPrice(record.price_micros, core.options.split);
+    const std::string user =
+        claims->user_key.empty() ? "user:anonymous" : absl::StrCat("user:", claims->user_key);
+    record.entries = {
+        {absl::StrCat("advertiser:", claims->advertiser_id), -record.price_micros},
+        {absl::StrCat("platform:", claims->platform_id), split.platform_micros},
+        {user, split.user_micros},
+        {"exchange", split.exchange_micros},
+    };
+  }
+  auto result = core.store->RecordEvent(record);
+  if (!result.ok()) return result.status();
+  if (*result == store::RecordResult::kDuplicate) {
+    outcome.set_result(attex::v1::EVENT_RESULT_DUPLICATE);
+    return outcome;
+  }
+  outcome.set_result(attex::v1::EVENT_RESULT_ACCEPTED);
+  if (billed) {
+    outcome.set_charged_micros(record.price_micros);
+    core.catalog.Budget(claims->campaign_id)->Charge(record.price_micros, now_ms);
+  }
+  core.counters.events_accepted.fetch_add(1, std::memory_order_relaxed);
+  return outcome;
+}
+
+grpc::ServerUnaryReactor* ExchangeService::ReportEvents(
+    grpc::CallbackServerContext* ctx, const attex::v1::ReportEventsRequest* request,
+    attex::v1::ReportEventsResponse* response) {
+  auto caller = core_->auth.Authenticate(*ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  if (auto s = ValidateReportEvents(*request); !s.ok()) return Reply(ctx, s);
+  return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
+    const int64_t now_ms = NowMs();
+    for (const auto& event : request->events()) {
+      auto outcome = RecordEvent(*core_, caller, event, now_ms);
+      if (!outcome.ok()) {
+        // Events before this one are durable; a retry reports them as duplicates.
+        spdlog::error("recording an event failed: {}", outcome.status().ToString());
+        return absl::UnavailableError(
+            absl::StrCat("the ledger could not record events[", response->results_size(),
+                         "]; retry the request: recorded events answer duplicate"));
+      }
+      *response->add_results() = *std::move(outcome);
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace attex::server

@@ -1,0 +1,37 @@
+// attex.v1.Exchange: Bid and Explain run on the reactor thread (CPU only,
+// lock-free reads of the catalogue); ReportEvents is written through the
+// work queue and answered once durable.
+#ifndef ATTEX_SERVER_EXCHANGE_SERVICE_H_
+#define ATTEX_SERVER_EXCHANGE_SERVICE_H_
+
+#include "attex/v1/exchange.grpc.pb.h"
+#include "server/core.h"
+
+namespace attex::server {
+
+class ExchangeService final : public attex::v1::Exchange::CallbackService {
+ public:
+  explicit ExchangeService(Core* core) : core_(core) {}
+
+  grpc::ServerUnaryReactor* Bid(grpc::CallbackServerContext* ctx,
+                                const attex::v1::BidRequest* request,
+                                attex::v1::BidResponse* response) override;
+  grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* ctx,
+                                    const attex::v1::BidRequest* request,
+                                    attex::v1::Explanation* response) override;
+  grpc::ServerUnaryReactor* ReportEvents(grpc::CallbackServerContext* ctx,
+                                         const attex::v1::ReportEventsRequest* request,
+                                         attex::v1::ReportEventsResponse* response) override;
+
+ private:
+  Core* core_;
+};
+
+// Records one event (blocking; on the work queue). Exposed for tests.
+absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& caller,
+                                                    const attex::v1::Event& event,
+                                                    int64_t now_ms);
+
+}  // namespace attex::server
+
+#endif  // ATTEX_SERVER_EXCHANGE_SERVICE_H_

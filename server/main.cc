@@ -1,0 +1,85 @@
+// attex-server: the attention exchange. Flags may also come from a file:
+// --flagfile=attex.flags (one --flag=value a line).
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address:port to serve gRPC on (port 0: any)");
+ABSL_FLAG(std::string, data_dir, "./attex-data", "directory of the SQLite store and billing key");
+ABSL_FLAG(bool, demo, false, "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
+ABSL_FLAG(std::string, model, "", "attention model file (empty: the built-in default model)");
+ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
+ABSL_FLAG(int64_t, default_floor_cpm_micros, 100000, "floor for slots that name none");
+ABSL_FLAG(std::string, auction, "second", "default auction: second or first price");
+ABSL_FLAG(double, reserve_rho, 0.0, "dynamic reserve: floor >= rho x slot attention price (0: off)");
+ABSL_FLAG(int64_t, platform_share_bps, 8000, "platform's share of each billed impression, 1/10000");
+ABSL_FLAG(int64_t, user_share_bps, 1000, "user's attention dividend, 1/10000 (exchange keeps the rest)");
+ABSL_FLAG(int64_t, billing_token_ttl_s, 3600, "how long a billing token can be reported");
+ABSL_FLAG(int, default_tmax_ms, 100, "deadline of bid requests that name none");
+ABSL_FLAG(int, grace_period_s, 10, "on SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("attex-server: the attention exchange. See README.md.");
+  absl::ParseCommandLine(argc, argv);
+  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+
+  attex::server::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.demo = absl::GetFlag(FLAGS_demo);
+  options.model_path = absl::GetFlag(FLAGS_model);
+  options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.auction.default_floor_cpm_micros = absl::GetFlag(FLAGS_default_floor_cpm_micros);
+  const std::string auction = absl::GetFlag(FLAGS_auction);
+  if (auction != "second" && auction != "first") {
+    std::fprintf(stderr, "attex-server: --auction must be \"second\" or \"first\"\n");
+    return 2;
+  }
+  options.auction.default_type = auction == "first" ? attex::v1::AUCTION_TYPE_FIRST_PRICE
+                                                    : attex::v1::AUCTION_TYPE_SECOND_PRICE;
+  options.auction.reserve_rho = absl::GetFlag(FLAGS_reserve_rho);
+  options.split.platform_bps = absl::GetFlag(FLAGS_platform_share_bps);
+  options.split.user_bps = absl::GetFlag(FLAGS_user_share_bps);
+  options.billing_token_ttl_s = absl::GetFlag(FLAGS_billing_token_ttl_s);
+  options.default_tmax_ms = absl::GetFlag(FLAGS_default_tmax_ms);
+  options.grace_period_s = absl::GetFlag(FLAGS_grace_period_s);
+  if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
+      options.default_tmax_ms <= 0 || options.grace_period_s < 0 || options.auction.reserve_rho < 0) {
+    std::fprintf(stderr, "attex-server: floors, rho and the grace period must not be negative; "
+                         "the token ttl and default tmax must be positive\n");
+    return 2;
+  }
+
+  // SIGTERM and SIGINT are taken by a thread of their own, not a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const int grace = options.grace_period_s;
+  auto server = attex::server::Server::Start(std::move(options));
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  spdlog::info("attex-server listening on port {}", (*server)->port());
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    (*server)->Shutdown(absl::Seconds(grace));
+  });
+  (*server)->Wait();
+  waiter.join();
+  server->reset();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,133 @@
+#include "server/operator_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/validation.h"
+#include "spdlog/spdlog.h"
+
+namespace attex::server {
+namespace {
+
+using attex::v1::Role;
+
+constexpr std::initializer_list<Role> kOperator = {Role::ROLE_OPERATOR};
+
+}  // namespace
+
+absl::StatusOr<attex::v1::Account> CreateAccount(Core& core, Role role, const std::string& name) {
+  const std::string token = Authenticator::NewToken();
+  auto record = core.store->CreateAccount(role, name, auction::Sha256Hex(token));
+  if (!record.ok()) return record.status();
+  core.auth.Add(*record);
+  attex::v1::Account account;
+  account.set_id(record->id);
+  account.set_role(record->role);
+  account.set_name(record->name);
+  account.set_token(token);
+  account.set_created_at(record->created_at_ms);
+  spdlog::info("created account {} ({})", record->id, attex::v1::Role_Name(role));
+  return account;
+}
+
+grpc::ServerUnaryReactor* OperatorService::Ping(grpc::CallbackServerContext* ctx,
+                                                const attex::v1::PingRequest* request,
+                                                attex::v1::PingResponse* response) {
+  auto caller = core_->auth.Authenticate(
+      *ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  if (request->payload().size() > 4096) {
+    return Reply(ctx, absl::InvalidArgumentError("payload: longer than 4096 bytes"));
+  }
+  response->set_payload(request->payload());
+  return Reply(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* OperatorService::CreateAccount(
+    grpc::CallbackServerContext* ctx, const attex::v1::CreateAccountRequest* request,
+    attex::v1::Account* response) {
+  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  if (auto s = ValidateCreateAccount(*request); !s.ok()) return Reply(ctx, s);
+  return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
+    auto account = server::CreateAccount(*core_, request->role(), request->name());
+    if (!account.ok()) return account.status();
+    *response = *std::move(account);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OperatorService::GetStats(grpc::CallbackServerContext* ctx,
+                                                    const attex::v1::GetStatsRequest* request,
+                                                    attex::v1::Stats* response) {
+  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  const auto catalog = core_->catalog.Current();
+  const int64_t now_ms = NowMs();
+  const auto& counters = core_->counters;
+  response->set_uptime_s(absl::ToInt64Seconds(absl::Now() - core_->started));
+  response->set_bids(counters.bids.load());
+  response->set_placements(counters.placements.load());
+  const int64_t slots = counters.slots.load();
+  response->set_fill_rate(slots > 0 ? static_cast<double>(response->placements()) / slots : 0.0);
+  response->set_events_accepted(counters.events_accepted.load());
+  int64_t spend_today = 0;
+  for (const auto& campaign : catalog->campaigns) spend_today += campaign->budget->today(now_ms);
+  response->set_spend_today_micros(spend_today);
+  response->set_active_campaigns(catalog->active_campaigns);
+  response->set_active_ads(catalog->active_ads);
+  response->set_model_version(catalog->model->version());
+  return Reply(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* OperatorService::ReloadModel(
+    grpc::CallbackServerContext* ctx, const attex::v1::ReloadModelRequest* request,
+    attex::v1::ReloadModelResponse* response) {
+  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
+    std::shared_ptr<const attention::Model> model;
+    if (request->path().empty()) {
+      model = attention::Model::Default();
+    } else {
+      auto loaded = attention::Model::Load(request->path());
+      if (!loaded.ok()) {
+        return absl::Status(loaded.status().code(),
+                            absl::StrCat("path: ", loaded.status().message()));
+      }
+      model = *std::move(loaded);
+    }
+    if (model->d_model() != core_->catalog.model()->d_model()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "path: the model's d_model is ", model->d_model(), " but campaigns were validated for ",
+          core_->catalog.model()->d_model()));
+    }
+    core_->catalog.SetModel(model);
+    response->set_model_version(model->version());
+    response->set_ads_embedded(core_->catalog.Current()->ads.size());
+    spdlog::info("model reloaded: {}", model->version());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(
+    grpc::CallbackServerContext* ctx, const attex::v1::GetLedgerBalancesRequest* request,
+    attex::v1::LedgerBalances* response) {
+  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  if (request->prefix().size() > 256) {
+    return Reply(ctx, absl::InvalidArgumentError("prefix: longer than 256 bytes"));
+  }
+  return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
+    int64_t sum = 0;
+    auto balances = core_->store->Balances(request->prefix(), &sum);
+    if (!balances.ok()) return balances.status();
+    for (const auto& b : *balances) {
+      auto* out = response->add_balances();
+      out->set_account(b.account);
+      out->set_balance_micros(b.balance_micros);
+    }
+    response->set_ledger_sum_micros(sum);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace attex::server

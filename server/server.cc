@@ -1,0 +1,129 @@
+#include "server/server.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "spdlog/spdlog.h"
+
+namespace attex::server {
+
+absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir) {
+  const std::string path = data_dir + "/billing.key";
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    std::stringstream buf;
+    buf << in.rdbuf();
+    std::string secret = buf.str();
+    if (secret.size() < 32) return absl::DataLossError(absl::StrCat(path, " is truncated"));
+    return secret;
+  }
+  const std::string secret = auction::RandomBytes(32);
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  spdlog::info("created billing key {}", path);
+  return secret;
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  if (auto s = auction::ValidateSplit(options.split); !s.ok()) return s;
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("data_dir ", options.data_dir, ": ", ec.message()));
+  auto store = store::OpenSqliteStore(options.data_dir);
+  if (!store.ok()) return store.status();
+  auto secret = LoadOrCreateSecret(options.data_dir);
+  if (!secret.ok()) return secret.status();
+  std::shared_ptr<const attention::Model> model;
+  if (options.model_path.empty()) {
+    model = attention::Model::Default();
+  } else {
+    auto loaded = attention::Model::Load(options.model_path);
+    if (!loaded.ok()) return loaded.status();
+    model = *std::move(loaded);
+  }
+
+  std::unique_ptr<Server> server(new Server());
+  server->core_ = std::make_unique<Core>(std::move(options), *std::move(store), model,
+                                         *std::move(secret));
+  Core& core = *server->core_;
+
+  // Accounts, campaigns and what they have spent, as the store has them.
+  auto accounts = core.store->ListAccounts();
+  if (!accounts.ok()) return accounts.status();
+  for (const auto& account : *accounts) core.auth.Add(account);
+  auto campaigns = core.store->LoadAllCampaigns();
+  if (!campaigns.ok()) return campaigns.status();
+  const int64_t now_ms = NowMs();
+  auto spend = core.store->AllSpend(now_ms / auction::kMillisPerDay * auction::kMillisPerDay);
+  if (!spend.ok()) return spend.status();
+  for (const auto& [id, totals] : *spend) {
+    core.catalog.Budget(id)->Load(totals.total_micros, totals.today_micros, now_ms);
+  }
+  for (const auto& c : *campaigns) core.catalog.Upsert(c);
+  if (core.options.demo) {
+    if (auto s = SeedDemo(core); !s.ok()) return s;
+  }
+  core.catalog.Publish();
+  spdlog::info("loaded {} accounts, {} campaigns ({} active ads), model {}", accounts->size(),
+               campaigns->size(), core.catalog.Current()->active_ads, model->version());
+
+  server->exchange_ = std::make_unique<ExchangeService>(&core);
+  server->campaigns_ = std::make_unique<CampaignsService>(&core);
+  server->operator_ = std::make_unique<OperatorService>(&core);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(core.options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->exchange_.get());
+  builder.RegisterService(server->campaigns_.get());
+  builder.RegisterService(server->operator_.get());
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  server->grpc_ = builder.BuildAndStart();
+  if (server->grpc_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", core.options.listen));
+  }
+  server->grpc_->GetHealthCheckService()->SetServingStatus(true);
+  if (!core.options.port_file.empty()) {
+    std::ofstream(core.options.port_file + ".tmp") << server->port_ << "\n";
+    std::filesystem::rename(core.options.port_file + ".tmp", core.options.port_file, ec);
+  }
+  return server;
+}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_ || grpc_ == nullptr) return;
+    shut_down_ = true;
+  }
+  spdlog::info("draining: NOT_SERVING, up to {} s for calls in flight",
+               absl::ToDoubleSeconds(grace));
+  grpc_->GetHealthCheckService()->SetServingStatus(false);
+  grpc_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  core_->queue.Stop();
+  spdlog::info("drained");
+}
+
+void Server::Wait() {
+  if (grpc_ != nullptr) grpc_->Wait();
+}
+
+}  // namespace attex::server

@@ -1,0 +1,54 @@
+// The attex server: opens the store, loads accounts, campaigns and spend,
+// starts the gRPC callback server (three services, health, reflection) and
+// drains on Shutdown.
+#ifndef ATTEX_SERVER_SERVER_H_
+#define ATTEX_SERVER_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "server/campaigns_service.h"
+#include "server/core.h"
+#include "server/exchange_service.h"
+#include "server/operator_service.h"
+
+namespace attex::server {
+
+class Server final {
+ public:
+  // Opens everything and starts serving. Errors: the store, the model, the
+  // listen address.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
+  ~Server();
+
+  int port() const { return port_; }
+  // Health turns NOT_SERVING, new calls are refused, calls in flight get
+  // up to `grace` to finish, then queued writes are flushed. Idempotent.
+  void Shutdown(absl::Duration grace);
+  // Blocks until Shutdown has completed.
+  void Wait();
+
+ private:
+  Server() = default;
+
+  std::unique_ptr<Core> core_;
+  std::unique_ptr<ExchangeService> exchange_;
+  std::unique_ptr<CampaignsService> campaigns_;
+  std::unique_ptr<OperatorService> operator_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int port_ = 0;
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Creates demo accounts and campaigns unless <data_dir>/demo-tokens.json
+// exists, writing the tokens there. Blocking; before serving.
+absl::Status SeedDemo(Core& core);
+
+// <data_dir>/billing.key: 32 random bytes made on first start (mode 0600).
+absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir);
+
+}  // namespace attex::server
+
+#endif  // ATTEX_SERVER_SERVER_H_

@@ -1,0 +1,228 @@
+#include "server/validation.h"
+
+#include <cmath>
+#include "absl/strings/string_view.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace attex::server {
+namespace {
+
+constexpr int64_t kMaxCpmMicros = 1'000'000'000'000;      // A million units per mille.
+constexpr int64_t kMaxBudgetMicros = 1'000'000'000'000'000;  // A billion units.
+constexpr int kMaxTokens = 256;
+constexpr size_t kMaxTokenBytes = 128;
+
+constexpr absl::string_view kFormats[] = {"banner", "native", "video", "audio"};
+constexpr absl::string_view kDevices[] = {"mobile", "desktop", "tablet", "ctv"};
+
+template <size_t N>
+bool OneOf(absl::string_view value, const absl::string_view (&list)[N]) {
+  for (absl::string_view item : list) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+std::string Index(absl::string_view field, int i) { return absl::StrCat(field, "[", i, "]"); }
+
+// Ids and tokens: bounded, and free of control characters (billing tokens
+// use one as a separator; logs must stay one line a record).
+absl::Status CheckString(absl::string_view field, absl::string_view value, size_t min_len,
+                         size_t max_len) {
+  if (value.size() < min_len) {
+    return Invalid(field, min_len == 1 ? "must not be empty"
+                                       : absl::StrCat("must be at least ", min_len, " bytes"));
+  }
+  if (value.size() > max_len) return Invalid(field, absl::StrCat("longer than ", max_len, " bytes"));
+  for (unsigned char ch : value) {
+    if (ch < 0x20 || ch == 0x7f) return Invalid(field, "contains a control character");
+  }
+  return absl::OkStatus();
+}
+
+template <typename Repeated>
+absl::Status CheckTokens(absl::string_view field, const Repeated& tokens, int max_count) {
+  if (tokens.size() > max_count) {
+    return Invalid(field, absl::StrCat("more than ", max_count, " entries"));
+  }
+  for (int i = 0; i < tokens.size(); ++i) {
+    if (auto s = CheckString(Index(field, i), tokens.Get(i), 1, kMaxTokenBytes); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+template <typename Repeated>
+absl::Status CheckEmbedding(absl::string_view field, const Repeated& values, int d_model) {
+  if (values.empty()) return absl::OkStatus();
+  if (values.size() != d_model) {
+    return Invalid(field, absl::StrCat("has ", values.size(), " values; the model needs ", d_model));
+  }
+  for (int i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values.Get(i))) return Invalid(Index(field, i), "is not a finite number");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCountry(absl::string_view field, absl::string_view code) {
+  if (code.size() != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z') {
+    return Invalid(field, absl::StrCat("\"", code.substr(0, 16),
+                                       "\" is not an ISO 3166-1 alpha-2 code such as \"US\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFormat(absl::string_view field, absl::string_view format) {
+  if (!OneOf(format, kFormats)) {
+    return Invalid(field, absl::StrCat("unknown format \"", format.substr(0, 32),
+                                       "\" (banner, native, video, audio)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDevice(absl::string_view field, absl::string_view device) {
+  if (!OneOf(device, kDevices)) {
+    return Invalid(field, absl::StrCat("unknown device type \"", device.substr(0, 32),
+                                       "\" (mobile, desktop, tablet, ctv)"));
+  }
+  return absl::OkStatus();
+}
+
+#define ATTEX_CHECK(expr)              \
+  do {                                 \
+    absl::Status _s = (expr);          \
+    if (!_s.ok()) return _s;           \
+  } while (0)
+
+absl::Status CheckCreative(const attex::v1::Creative& cr, const std::string& f, int d_model) {
+  if (!cr.id().empty()) ATTEX_CHECK(CheckString(f + ".id", cr.id(), 1, 64));
+  ATTEX_CHECK(CheckFormat(f + ".format", cr.format()));
+  ATTEX_CHECK(CheckString(f + ".category", cr.category(), 0, 64));
+  ATTEX_CHECK(CheckTokens(f + ".features", cr.features(), kMaxTokens));
+  ATTEX_CHECK(CheckEmbedding(f + ".embedding", cr.embedding(), d_model));
+  if (cr.features().empty() && cr.embedding().empty()) {
+    return Invalid(f + ".features", "a creative needs features or an embedding");
+  }
+  if (cr.markup().size() > 64 * 1024) return Invalid(f + ".markup", "longer than 65536 bytes");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateBidRequest(const attex::v1::BidRequest& r, int d_model) {
+  ATTEX_CHECK(CheckString("request_id", r.request_id(), 1, 128));
+  const auto& user = r.user();
+  ATTEX_CHECK(CheckString("user.id", user.id(), 0, 128));
+  ATTEX_CHECK(CheckTokens("user.features", user.features(), kMaxTokens));
+  ATTEX_CHECK(CheckTokens("user.recent", user.recent(), 64));
+  ATTEX_CHECK(CheckEmbedding("user.embedding", user.embedding(), d_model));
+  ATTEX_CHECK(CheckString("user.consent.tcf_consent", user.consent().tcf_consent(), 0, 4096));
+  const auto& ctx = r.context();
+  ATTEX_CHECK(CheckTokens("context.features", ctx.features(), kMaxTokens));
+  if (!ctx.country().empty()) ATTEX_CHECK(CheckCountry("context.country", ctx.country()));
+  if (!ctx.device_type().empty()) ATTEX_CHECK(CheckDevice("context.device_type", ctx.device_type()));
+  if (r.slots().empty()) return Invalid("slots", "at least one slot is needed");
+  if (r.slots_size() > 16) return Invalid("slots", "more than 16 slots");
+  absl::flat_hash_set<absl::string_view> ids;
+  for (int i = 0; i < r.slots_size(); ++i) {
+    const auto& slot = r.slots(i);
+    const std::string f = Index("slots", i);
+    ATTEX_CHECK(CheckString(f + ".id", slot.id(), 1, 64));
+    if (!ids.insert(slot.id()).second) return Invalid(f + ".id", "repeats an earlier slot's id");
+    ATTEX_CHECK(CheckFormat(f + ".format", slot.format()));
+    if (slot.position() < 0 || slot.position() > 63) return Invalid(f + ".position", "must be 0 to 63");
+    if (slot.floor_cpm_micros() < 0 || slot.floor_cpm_micros() > kMaxCpmMicros) {
+      return Invalid(f + ".floor_cpm_micros", "must be 0 to 1e12");
+    }
+  }
+  if (r.tmax_ms() < 0 || r.tmax_ms() > 10000) return Invalid("tmax_ms", "must be 0 to 10000");
+  if (!attex::v1::AuctionType_IsValid(r.auction_type())) return Invalid("auction_type", "unknown value");
+  ATTEX_CHECK(CheckTokens("blocked_categories", r.blocked_categories(), kMaxTokens));
+  ATTEX_CHECK(CheckTokens("blocked_advertisers", r.blocked_advertisers(), kMaxTokens));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
+  ATTEX_CHECK(CheckString("name", c.name(), 1, 256));
+  if (!attex::v1::CampaignStatus_IsValid(c.status())) return Invalid("status", "unknown value");
+  if (c.bid_cpm_micros() <= 0) return Invalid("bid_cpm_micros", "must be positive");
+  if (c.bid_cpm_micros() > kMaxCpmMicros) return Invalid("bid_cpm_micros", "must be at most 1e12");
+  if (c.budget().total_micros() <= 0) return Invalid("budget.total_micros", "must be positive");
+  if (c.budget().total_micros() > kMaxBudgetMicros) {
+    return Invalid("budget.total_micros", "must be at most 1e15");
+  }
+  if (c.budget().daily_micros() < 0 || c.budget().daily_micros() > kMaxBudgetMicros) {
+    return Invalid("budget.daily_micros", "must be 0 (no daily limit) to 1e15");
+  }
+  if (!attex::v1::Pacing_IsValid(c.pacing())) return Invalid("pacing", "unknown value");
+  const auto& t = c.targeting();
+  if (t.countries_size() > 250) return Invalid("targeting.countries", "more than 250 entries");
+  for (int i = 0; i < t.countries_size(); ++i) {
+    ATTEX_CHECK(CheckCountry(Index("targeting.countries", i), t.countries(i)));
+  }
+  if (t.device_types_size() > 4) return Invalid("targeting.device_types", "more than 4 entries");
+  for (int i = 0; i < t.device_types_size(); ++i) {
+    ATTEX_CHECK(CheckDevice(Index("targeting.device_types", i), t.device_types(i)));
+  }
+  ATTEX_CHECK(CheckTokens("targeting.include_features", t.include_features(), kMaxTokens));
+  ATTEX_CHECK(CheckTokens("targeting.exclude_features", t.exclude_features(), kMaxTokens));
+  if (t.hours_size() > 24) return Invalid("targeting.hours", "more than 24 entries");
+  for (int i = 0; i < t.hours_size(); ++i) {
+    if (t.hours(i) < 0 || t.hours(i) > 23) return Invalid(Index("targeting.hours", i), "must be 0 to 23");
+  }
+  const auto& cap = c.frequency_cap();
+  if (cap.impressions() < 0) return Invalid("frequency_cap.impressions", "must not be negative");
+  if (cap.period_s() < 0 || cap.period_s() > 366LL * 86400) {
+    return Invalid("frequency_cap.period_s", "must be 0 to one year");
+  }
+  if (cap.impressions() > 0 && cap.period_s() == 0) {
+    return Invalid("frequency_cap.period_s", "must be positive when impressions is set");
+  }
+  if (c.schedule().start() < 0) return Invalid("schedule.start", "must not be negative");
+  if (c.schedule().end() < 0) return Invalid("schedule.end", "must not be negative");
+  if (c.schedule().end() != 0 && c.schedule().end() <= c.schedule().start()) {
+    return Invalid("schedule.end", "must be after schedule.start");
+  }
+  if (c.creatives().empty()) return Invalid("creatives", "at least one creative is needed");
+  if (c.creatives_size() > 64) return Invalid("creatives", "more than 64 creatives");
+  absl::flat_hash_set<absl::string_view> ids;
+  for (int i = 0; i < c.creatives_size(); ++i) {
+    const std::string f = Index("creatives", i);
+    ATTEX_CHECK(CheckCreative(c.creatives(i), f, d_model));
+    if (!c.creatives(i).id().empty() && !ids.insert(c.creatives(i).id()).second) {
+      return Invalid(f + ".id", "repeats an earlier creative's id");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReportEvents(const attex::v1::ReportEventsRequest& r) {
+  if (r.events().empty()) return Invalid("events", "at least one event is needed");
+  if (r.events_size() > 1000) return Invalid("events", "more than 1000 events");
+  for (int i = 0; i < r.events_size(); ++i) {
+    const auto& e = r.events(i);
+    const std::string f = Index("events", i);
+    if (e.billing_token().empty()) return Invalid(f + ".billing_token", "must not be empty");
+    if (e.billing_token().size() > 4096) return Invalid(f + ".billing_token", "longer than 4096 bytes");
+    if (e.type() != attex::v1::EVENT_TYPE_IMPRESSION && e.type() != attex::v1::EVENT_TYPE_CLICK) {
+      return Invalid(f + ".type", "must be EVENT_TYPE_IMPRESSION or EVENT_TYPE_CLICK");
+    }
+    ATTEX_CHECK(CheckString(f + ".event_id", e.event_id(), 0, 128));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateAccount(const attex::v1::CreateAccountRequest& r) {
+  if (r.role() != attex::v1::ROLE_PLATFORM && r.role() != attex::v1::ROLE_ADVERTISER &&
+      r.role() != attex::v1::ROLE_OPERATOR) {
+    return Invalid("role", "must be ROLE_PLATFORM, ROLE_ADVERTISER or ROLE_OPERATOR");
+  }
+  return CheckString("name", r.name(), 1, 128);
+}
+
+}  // namespace attex::server

@@ -1,0 +1,48 @@
+#include "server/work_queue.h"
+
+#include <vector>
+
+namespace attex::server {
+
+WorkQueue::WorkQueue(std::function<void()> after_batch)
+    : after_batch_(std::move(after_batch)), thread_([this] { Loop(); }) {}
+
+WorkQueue::~WorkQueue() { Stop(); }
+
+void WorkQueue::Submit(Task task) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+}
+
+void WorkQueue::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkQueue::Loop() {
+  std::vector<Completion> done;
+  for (;;) {
+    std::deque<Task> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
+            return q->stopping_ || !q->tasks_.empty();
+          },
+          this));
+      if (tasks_.empty()) return;  // Stopping, and nothing left.
+      batch.swap(tasks_);
+    }
+    done.clear();
+    for (Task& task : batch) done.push_back(task());
+    if (after_batch_) after_batch_();
+    for (Completion& c : done) {
+      if (c) c();
+    }
+  }
+}
+
+}  // namespace attex::server

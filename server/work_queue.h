@@ -1,0 +1,43 @@
+// One background thread that runs blocking work (the store) off the gRPC
+// reactors. Tasks run in submission order, in batches: after each batch the
+// `after_batch` hook runs (the catalogue is rebuilt once for all campaign
+// changes of the batch), then each task's completion (which finishes its
+// RPC). So a caller is answered only once its change is visible to Bid.
+#ifndef ATTEX_SERVER_WORK_QUEUE_H_
+#define ATTEX_SERVER_WORK_QUEUE_H_
+
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace attex::server {
+
+class WorkQueue final {
+ public:
+  // A task does the work and returns what answers the caller.
+  using Completion = std::function<void()>;
+  using Task = std::function<Completion()>;
+
+  explicit WorkQueue(std::function<void()> after_batch);
+  ~WorkQueue();  // Runs what is queued, then joins.
+
+  void Submit(Task task);
+  // Runs every queued task and stops the thread. Idempotent.
+  void Stop();
+
+ private:
+  void Loop();
+
+  std::function<void()> after_batch_;
+  absl::Mutex mu_;
+  std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace attex::server
+
+#endif  // ATTEX_SERVER_WORK_QUEUE_H_

@@ -1,0 +1,228 @@
+#include "auction/auction.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace attex::auction {
+namespace {
+
+using attex::v1::BidRequest;
+using attex::v1::Campaign;
+
+constexpr int64_t kNowMs = 1'790'000'000'000;  // A fixed instant in 2026.
+
+Campaign MakeCampaign(const std::string& id, int64_t bid, std::vector<std::string> features,
+                      const std::string& format = "banner") {
+  Campaign c;
+  c.set_id(id);
+  c.set_advertiser_id("adv-" + id);
+  c.set_name(id);
+  c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
+  c.set_bid_cpm_micros(bid);
+  c.mutable_budget()->set_total_micros(1'000'000'000);
+  auto* cr = c.add_creatives();
+  cr->set_id("cr-1");
+  cr->set_format(format);
+  cr->set_category("cat-" + id);
+  for (auto& f : features) cr->add_features(f);
+  return c;
+}
+
+class AuctionTest : public ::testing::Test {
+ protected:
+  void Build(const std::vector<Campaign>& campaigns) {
+    std::vector<std::shared_ptr<const CompiledCampaign>> compiled;
+    for (const auto& c : campaigns) {
+      compiled.push_back(CompileCampaign(c, *model_, std::make_shared<BudgetState>()));
+    }
+    catalog_ = BuildCatalog(model_, compiled);
+  }
+
+  static BidRequest Request(std::vector<std::string> user_features, int slots = 1) {
+    BidRequest r;
+    r.set_request_id("r1");
+    for (auto& f : user_features) r.mutable_user()->add_features(f);
+    r.mutable_context()->set_country("US");
+    for (int i = 0; i < slots; ++i) {
+      auto* s = r.add_slots();
+      s->set_id("s" + std::to_string(i));
+      s->set_format("banner");
+      s->set_position(i);
+    }
+    return r;
+  }
+
+  AuctionResult Run(const BidRequest& r, attex::v1::Explanation* ex = nullptr) {
+    AuctionResult result;
+    RunAuction(*catalog_, config_, r, kNowMs, absl::InfiniteFuture(), &result, ex);
+    return result;
+  }
+
+  const std::string& WinnerId(const AuctionResult& r, int i = 0) {
+    return catalog_->campaigns[catalog_->ads[r.slots[i].ad].campaign]->id;
+  }
+
+  std::shared_ptr<const attention::Model> model_ = attention::Model::Default();
+  std::shared_ptr<const Catalog> catalog_;
+  AuctionConfig config_;
+};
+
+TEST_F(AuctionTest, UserSharingTokensWithAnAdAttractsIt) {
+  Build({MakeCampaign("run", 1'000'000, {"interest:running", "kw:marathon"}),
+         MakeCampaign("coffee", 1'000'000, {"interest:coffee", "kw:espresso"}),
+         MakeCampaign("travel", 1'000'000, {"interest:travel", "kw:flights"})});
+  attex::v1::Explanation ex;
+  AuctionResult r = Run(Request({"interest:coffee", "kw:espresso"}), &ex);
+  ASSERT_EQ(r.slots.size(), 1u);
+  EXPECT_EQ(WinnerId(r), "coffee");
+  ASSERT_GE(ex.slots(0).candidates_size(), 3);
+  // The shared tokens make the coffee ad's weight dominate the others'.
+  EXPECT_GT(ex.slots(0).candidates(0).attention_weight(),
+            2 * ex.slots(0).candidates(1).attention_weight());
+
+  r = Run(Request({"interest:running"}));
+  EXPECT_EQ(WinnerId(r), "run");
+}
+
+TEST_F(AuctionTest, SecondPriceWinnerPaysRunnerUpsScoreOverItsWeight) {
+  Build({MakeCampaign("a", 3'000'000, {"interest:running"}),
+         MakeCampaign("b", 2'000'000, {"interest:running"})});
+  attex::v1::Explanation ex;
+  AuctionResult r = Run(Request({"interest:running"}), &ex);
+  ASSERT_EQ(r.slots.size(), 1u);
+  EXPECT_EQ(WinnerId(r), "a");
+  const auto& c = ex.slots(0).candidates();
+  const double expected = c[1].ranking_score() / c[0].attention_weight();
+  EXPECT_NEAR(r.slots[0].price_cpm_micros, expected, 1.0);
+  EXPECT_LE(r.slots[0].price_cpm_micros, 3'000'000);
+  EXPECT_GE(r.slots[0].price_cpm_micros, config_.default_floor_cpm_micros);
+}
+
+TEST_F(AuctionTest, FirstPriceWinnerPaysItsBid) {
+  Build({MakeCampaign("a", 3'000'000, {"interest:running"}),
+         MakeCampaign("b", 2'000'000, {"interest:running"})});
+  BidRequest req = Request({"interest:running"});
+  req.set_auction_type(attex::v1::AUCTION_TYPE_FIRST_PRICE);
+  AuctionResult r = Run(req);
+  ASSERT_EQ(r.slots.size(), 1u);
+  EXPECT_EQ(r.slots[0].price_cpm_micros, 3'000'000);
+}
+
+TEST_F(AuctionTest, LoneBidderPaysTheFloor) {
+  Build({MakeCampaign("a", 3'000'000, {"interest:running"})});
+  BidRequest req = Request({"interest:running"});
+  req.mutable_slots(0)->set_floor_cpm_micros(500'000);
+  AuctionResult r = Run(req);
+  ASSERT_EQ(r.slots.size(), 1u);
+  EXPECT_EQ(r.slots[0].price_cpm_micros, 500'000);
+}
+
+TEST_F(AuctionTest, BidsBelowTheFloorAreNotPlaced) {
+  Build({MakeCampaign("a", 300'000, {"interest:running"})});
+  BidRequest req = Request({"interest:running"});
+  req.mutable_slots(0)->set_floor_cpm_micros(500'000);
+  AuctionResult r = Run(req);
+  EXPECT_TRUE(r.slots.empty());
+  EXPECT_EQ(r.no_bid_reason, "below_floor");
+}
+
+TEST_F(AuctionTest, OneCampaignFillsAtMostOneSlot) {
+  Campaign a = MakeCampaign("a", 3'000'000, {"interest:running"});
+  *a.add_creatives() = a.creatives(0);
+  a.mutable_creatives(1)->set_id("cr-2");
+  Build({a, MakeCampaign("b", 1'000'000, {"interest:coffee"})});
+  AuctionResult r = Run(Request({"interest:running"}, 3));
+  ASSERT_EQ(r.slots.size(), 2u);  // Two campaigns, three slots.
+  EXPECT_EQ(WinnerId(r, 0), "a");
+  EXPECT_EQ(WinnerId(r, 1), "b");
+  EXPECT_EQ(r.slots[0].slot, 0);
+  EXPECT_EQ(r.slots[1].slot, 1);
+}
+
+TEST_F(AuctionTest, IneligibleCampaignsAreCountedByReason) {
+  Campaign paused = MakeCampaign("paused", 1'000'000, {"x"});
+  paused.set_status(attex::v1::CAMPAIGN_STATUS_PAUSED);
+  Campaign canada = MakeCampaign("canada", 1'000'000, {"x"});
+  canada.mutable_targeting()->add_countries("CA");
+  Campaign needs = MakeCampaign("needs", 1'000'000, {"x"});
+  needs.mutable_targeting()->add_include_features("interest:golf");
+  Campaign avoids = MakeCampaign("avoids", 1'000'000, {"x"});
+  avoids.mutable_targeting()->add_exclude_features("interest:running");
+  Campaign video = MakeCampaign("video", 1'000'000, {"x"}, "video");
+  Campaign blocked = MakeCampaign("blocked", 1'000'000, {"x"});
+  Campaign poor = MakeCampaign("poor", 1'000'000, {"x"});
+  Campaign later = MakeCampaign("later", 1'000'000, {"x"});
+  later.mutable_schedule()->set_start(kNowMs / 1000 + 3600);
+  Build({paused, canada, needs, avoids, video, blocked, poor, later,
+         MakeCampaign("ok", 1'000'000, {"x"})});
+  catalog_->campaigns[6]->budget->Charge(1'000'000'000, kNowMs);  // "poor" spent it all.
+
+  BidRequest req = Request({"interest:running"});
+  req.add_blocked_categories("cat-blocked");
+  attex::v1::Explanation ex;
+  AuctionResult r = Run(req, &ex);
+  ASSERT_EQ(r.slots.size(), 1u);
+  EXPECT_EQ(WinnerId(r), "ok");
+  const auto& excluded = ex.excluded();
+  EXPECT_EQ(excluded.at("status"), 1);
+  EXPECT_EQ(excluded.at("country"), 1);
+  EXPECT_EQ(excluded.at("include_features"), 1);
+  EXPECT_EQ(excluded.at("exclude_features"), 1);
+  EXPECT_EQ(excluded.at("format"), 1);
+  EXPECT_EQ(excluded.at("blocked_category"), 1);
+  EXPECT_EQ(excluded.at("budget"), 1);
+  EXPECT_EQ(excluded.at("schedule"), 1);
+  EXPECT_EQ(ex.slots(0).eligible(), 1);
+}
+
+TEST_F(AuctionTest, WithoutConsentUserFeaturesAreNotUsed) {
+  Campaign golf = MakeCampaign("golf", 1'000'000, {"interest:golf"});
+  golf.mutable_targeting()->add_include_features("interest:golf");
+  Build({golf});
+  BidRequest req = Request({"interest:golf"});
+  EXPECT_EQ(Run(req).slots.size(), 1u);
+  req.mutable_user()->mutable_consent()->set_gdpr_applies(true);
+  AuctionResult r = Run(req);
+  EXPECT_TRUE(r.user_restricted);
+  EXPECT_TRUE(r.slots.empty());
+  req.mutable_user()->mutable_consent()->set_tcf_consent("CO-consent");
+  EXPECT_EQ(Run(req).slots.size(), 1u);
+}
+
+TEST_F(AuctionTest, ExplanationLetsAnyoneRecomputeTheWeights) {
+  Build({MakeCampaign("a", 3'000'000, {"interest:running"}),
+         MakeCampaign("b", 2'000'000, {"interest:coffee"}),
+         MakeCampaign("c", 1'000'000, {"kw:flights"})});
+  attex::v1::Explanation ex;
+  Run(Request({"interest:running"}), &ex);
+  const auto& slot = ex.slots(0);
+  ASSERT_EQ(slot.candidates_size(), 3);
+  const int heads = ex.heads(), dh = ex.d_model() / heads;
+  double total = 0;
+  for (const auto& cand : slot.candidates()) {
+    double w = 0;
+    for (int h = 0; h < heads; ++h) {
+      double dot = 0;
+      for (int j = h * dh; j < (h + 1) * dh; ++j) dot += slot.query(j) * cand.key(j);
+      EXPECT_NEAR(dot * slot.scale(), cand.head_scores(h), 1e-4);
+      w += std::exp(dot * slot.scale() - slot.log_normalisers(h)) / heads;
+    }
+    EXPECT_NEAR(w, cand.attention_weight(), 1e-5);
+    total += w;
+  }
+  EXPECT_NEAR(total, 1.0, 1e-5);
+  EXPECT_TRUE(slot.candidates(0).winner());
+  EXPECT_GT(slot.attention_price_cpm_micros(), 1'000'000);
+  EXPECT_LT(slot.attention_price_cpm_micros(), 3'000'000);
+}
+
+TEST_F(AuctionTest, NothingEligibleSaysWhy) {
+  Build({});
+  AuctionResult r = Run(Request({"interest:running"}));
+  EXPECT_TRUE(r.slots.empty());
+  EXPECT_EQ(r.no_bid_reason, "no_eligible_campaigns");
+}
+
+}  // namespace
+}  // namespace attex::auction
