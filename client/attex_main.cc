@@ -102,8 +102,12 @@ int main(int argc, char** argv) {
       app.add_subcommand("explain", "the same decision with every number behind it");
   AddBidFlags(explain, &bid_flags);
   explain->add_option("--svg", svg_path, "also write a heatmap of the attention weights");
+  bool brief = false;
+  explain->add_flag("--brief", brief, "leave out the query and key vectors");
   explain->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunExplain(c, bid_flags, svg_path); };
+    run = [&](ac::Connection& c) {
+      return ac::RunExplain(c, bid_flags, svg_path, brief);
+    };
   });
 
   ac::EventsFlags events_flags;

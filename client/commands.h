@@ -14,8 +14,10 @@ namespace attex::client {
 
 // Exchange: platforms.
 int RunBid(Connection& conn, const BidFlags& flags);
-// Writes the SVG heatmap to `svg_path` too, unless it is empty.
-int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path);
+// Writes the SVG heatmap to `svg_path` too, unless it is empty. `brief`
+// prints the explanation without its query, key and head-score vectors.
+int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path,
+               bool brief);
 
 struct EventsFlags {
   std::vector<std::string> billing_tokens;

@@ -35,7 +35,8 @@ int RunBid(Connection& conn, const BidFlags& flags) {
   return kExitOk;
 }
 
-int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path) {
+int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path,
+               bool brief) {
   attex::v1::BidRequest request;
   int rc;
   if (!Build(flags, &request, &rc)) return rc;
@@ -44,7 +45,19 @@ int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_p
   attex::v1::Explanation explanation;
   grpc::Status status = conn.exchange().Explain(&context, request, &explanation);
   if (!status.ok()) return conn.Fail(status);
-  Print(explanation);
+  if (brief) {
+    attex::v1::Explanation shown = explanation;
+    for (auto& slot : *shown.mutable_slots()) {
+      slot.clear_query();
+      for (auto& c : *slot.mutable_candidates()) {
+        c.clear_key();
+        c.clear_head_scores();
+      }
+    }
+    Print(shown);
+  } else {
+    Print(explanation);
+  }
   if (!svg_path.empty()) {
     std::ofstream out(svg_path, std::ios::binary | std::ios::trunc);
     out << RenderHeatmapSvg(explanation);
