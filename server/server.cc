@@ -40,6 +40,20 @@ absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir) {
   return secret;
 }
 
+absl::Status BootstrapOperator(Core& core) {
+  auto account = CreateAccount(core, attex::v1::ROLE_OPERATOR, "bootstrap operator");
+  if (!account.ok()) return account.status();
+  const std::string path = core.options.data_dir + "/operator-token";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const std::string line = account->token() + "\n";
+  const bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (fd >= 0) ::close(fd);
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
+  spdlog::warn("no accounts: created operator {}; its token is in {} (mode 0600)", account->id(),
+               path);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (auto s = auction::ValidateSplit(options.split); !s.ok()) return s;
   std::error_code ec;
@@ -78,10 +92,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   for (const auto& c : *campaigns) core.catalog.Upsert(c);
   if (core.options.demo) {
     if (auto s = SeedDemo(core); !s.ok()) return s;
+  } else if (accounts->empty()) {
+    if (auto s = BootstrapOperator(core); !s.ok()) return s;
   }
   core.catalog.Publish();
-  spdlog::info("loaded {} accounts, {} campaigns ({} active ads), model {}", accounts->size(),
-               campaigns->size(), core.catalog.Current()->active_ads, model->version());
+  const auto catalog = core.catalog.Current();
+  spdlog::info("loaded {} campaigns ({} active, {} active ads), model {}", catalog->campaigns.size(),
+               catalog->active_campaigns, catalog->active_ads, model->version());
 
   server->exchange_ = std::make_unique<ExchangeService>(&core);
   server->campaigns_ = std::make_unique<CampaignsService>(&core);

@@ -46,6 +46,10 @@ class Server final {
 // exists, writing the tokens there. Blocking; before serving.
 absl::Status SeedDemo(Core& core);
 
+// On a first start without --demo: an operator account whose token goes to
+// <data_dir>/operator-token (mode 0600), so that accounts can be created.
+absl::Status BootstrapOperator(Core& core);
+
 // <data_dir>/billing.key: 32 random bytes made on first start (mode 0600).
 absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir);
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages attex builds with, when any is missing.
+# Sourced by quickstart.sh and test.sh; runs apt-get only when needed.
+set -euo pipefail
+
+ATTEX_PACKAGES=(
+  build-essential cmake pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libeigen3-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev sqlite3 libssl-dev zlib1g-dev
+  prometheus-cpp-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssl curl
+)
+
+attex_install_deps() {
+  local missing=()
+  for pkg in "${ATTEX_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "attex: all build packages are installed"
+    return 0
+  fi
+  echo "attex: installing ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# Configures and builds into $1 (default ./build) in Release.
+attex_build() {
+  local build_dir="${1:-build}"
+  local jobs
+  jobs="$(nproc 2>/dev/null || echo 2)"
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$build_dir" -j "$jobs"
+}
