@@ -39,7 +39,7 @@ bool ServerProcess::Start() {
   std::filesystem::remove(port_file);
   std::vector<std::string> args = {ATTEX_SERVER_BIN, "--listen=127.0.0.1:0",
                                    "--data_dir=" + data_dir_, "--port_file=" + port_file,
-                                   "--log_level=warn"};
+                                   std::getenv("ATTEX_E2E_LOG") ? "--log_level=info" : "--log_level=warn"};
   args.insert(args.end(), flags_.begin(), flags_.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -67,11 +67,11 @@ bool ServerProcess::Start() {
 
 int ServerProcess::Stop(int signal) {
   if (pid_ <= 0) return -1;
+  channel_.reset();
   kill(pid_, signal);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  channel_.reset();
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
