@@ -19,6 +19,22 @@ absl::Time RequestDeadline(const Core& core, const grpc::CallbackServerContext& 
   return std::min(start + absl::Milliseconds(tmax), absl::FromChrono(ctx.deadline()));
 }
 
+struct Admitted {
+  Caller caller;
+  std::shared_ptr<const auction::Catalog> catalog;
+};
+
+// Authenticates a Bid or Explain call and validates its request against the
+// catalogue snapshot it will be decided on.
+absl::StatusOr<Admitted> Admit(Core& core, const grpc::CallbackServerContext& ctx,
+                               const attex::v1::BidRequest& request) {
+  auto caller = core.auth.Authenticate(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
+  if (!caller.ok()) return caller.status();
+  Admitted admitted{*std::move(caller), core.catalog.Current()};
+  if (auto s = ValidateBidRequest(request, admitted.catalog->model->d_model()); !s.ok()) return s;
+  return admitted;
+}
+
 uint64_t Nonce() {
   thread_local absl::BitGen gen;
   return absl::Uniform<uint64_t>(gen);
@@ -30,12 +46,9 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
                                                const attex::v1::BidRequest* request,
                                                attex::v1::BidResponse* response) {
   const absl::Time start = absl::Now();
-  auto caller = core_->auth.Authenticate(*ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
-  if (!caller.ok()) return Reply(ctx, caller.status());
-  const auto catalog = core_->catalog.Current();
-  if (auto s = ValidateBidRequest(*request, catalog->model->d_model()); !s.ok()) {
-    return Reply(ctx, s);
-  }
+  auto admitted = Admit(*core_, *ctx, *request);
+  if (!admitted.ok()) return Reply(ctx, admitted.status());
+  const auto& catalog = admitted->catalog;
   const int64_t now_ms = absl::ToUnixMillis(start);
   thread_local auction::AuctionResult result;
   auction::RunAuction(*catalog, core_->options.auction, *request, now_ms,
@@ -44,7 +57,7 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
   response->set_request_id(request->request_id());
   const int64_t expires_ms = now_ms + core_->options.billing_token_ttl_s * 1000;
   auction::BillingClaims claims;
-  claims.platform_id = caller->account_id;
+  claims.platform_id = admitted->caller.account_id;
   claims.request_id = request->request_id();
   claims.user_key = result.user_restricted ? "" : request->user().id();
   claims.issued_ms = now_ms;
@@ -84,12 +97,9 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
                                                    const attex::v1::BidRequest* request,
                                                    attex::v1::Explanation* response) {
   const absl::Time start = absl::Now();
-  auto caller = core_->auth.Authenticate(*ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
-  if (!caller.ok()) return Reply(ctx, caller.status());
-  const auto catalog = core_->catalog.Current();
-  if (auto s = ValidateBidRequest(*request, catalog->model->d_model()); !s.ok()) {
-    return Reply(ctx, s);
-  }
+  auto admitted = Admit(*core_, *ctx, *request);
+  if (!admitted.ok()) return Reply(ctx, admitted.status());
+  const auto& catalog = admitted->catalog;
   auction::AuctionResult result;
   auction::RunAuction(*catalog, core_->options.auction, *request, absl::ToUnixMillis(start),
                       RequestDeadline(*core_, *ctx, *request, start), &result, response);
