@@ -12,29 +12,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "attention/model.h"
+#include "auction/budget.h"
 #include "attex/v1/campaign.pb.h"
 
 namespace attex::auction {
-
-constexpr int64_t kMillisPerDay = 86'400'000;
-
-// Billed spend of one campaign. Outlives catalogue snapshots: every snapshot
-// of a campaign shares it. Lock-free; thread-safe.
-class BudgetState final {
- public:
-  // Sets the counters from the ledger (at start).
-  void Load(int64_t total_micros, int64_t today_micros, int64_t now_ms);
-  // Adds one billed amount.
-  void Charge(int64_t micros, int64_t now_ms);
-  int64_t total() const { return total_.load(std::memory_order_relaxed); }
-  // Spend in the UTC day of now_ms (0 once the day has turned).
-  int64_t today(int64_t now_ms) const;
-
- private:
-  std::atomic<int64_t> total_{0};
-  std::atomic<int64_t> today_{0};
-  std::atomic<int64_t> day_{0};
-};
 
 struct CompiledCreative {
   std::string id;
