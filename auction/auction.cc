@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "attention/fused.h"
 #include "attention/scorer.h"
 
 namespace attex::auction {
@@ -12,17 +13,23 @@ namespace {
 using attex::v1::BidRequest;
 
 constexpr size_t kMaxTokens = 1024;  // Validation bounds features well below.
+// Candidates drawn per slot from the attention pass: the kernel ranks by
+// weight x float(bid), the auction re-ranks them by weight x bid exactly.
+constexpr int kCandidates = 8;
 
 // Per-thread buffers, grown to the largest catalogue seen and then reused.
 struct Scratch {
   std::vector<uint8_t> campaign_ok;
   std::vector<uint8_t> placed;
-  std::vector<uint8_t> mask;
-  std::vector<float> weights;
+  std::vector<uint16_t> mask;          // Per ad: bit s = eligible for slot s.
+  std::vector<uint16_t> format_slots;  // Per format id: the slots asking for it.
+  std::vector<uint8_t> blocked_category;
+  std::vector<int32_t> blocked_ids;
   std::vector<float> u;
-  std::vector<float> q;
-  std::vector<double> log_norms;
+  std::vector<float> queries;  // slots x d, in request order.
   std::vector<int> order;
+  attention::AttentionPass pass;
+  std::array<attention::Candidate, kCandidates> candidates;
   std::array<std::string_view, kMaxTokens> tokens;
   std::array<std::string_view, kMaxTokens> recent;
 };
@@ -147,25 +154,44 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
       result->excluded[static_cast<int>(why)] += catalog.campaigns[c]->creatives.size();
     }
   }
-  // Creative-level: blocked categories, and formats no slot asks for.
-  Resize(s.mask, n_ads);
-  for (size_t i = 0; i < n_ads; ++i) {
-    const AdRef ref = catalog.ads[i];
-    if (!s.campaign_ok[ref.campaign]) continue;
-    const auto& cr = catalog.campaigns[ref.campaign]->creatives[ref.creative];
-    if (RepeatedContains(req.blocked_categories(), cr.category)) {
-      ++result->excluded[static_cast<int>(Exclusion::kBlockedCategory)];
-    } else if (std::none_of(req.slots().begin(), req.slots().end(),
-                            [&](const auto& slot) { return slot.format() == cr.format; })) {
-      ++result->excluded[static_cast<int>(Exclusion::kFormat)];
+  // Creative-level: blocked categories, and formats no slot asks for; the
+  // same pass builds the per-ad slot mask from the catalogue's small ids.
+  const size_t n_slots = static_cast<size_t>(req.slots_size());
+  const size_t n_formats = catalog.formats.size();
+  Resize(s.format_slots, n_formats);
+  std::fill(s.format_slots.begin(), s.format_slots.begin() + n_formats, 0);
+  for (size_t k = 0; k < n_slots; ++k) {
+    const std::string& format = req.slots(static_cast<int>(k)).format();
+    for (size_t f = 0; f < n_formats; ++f) {
+      if (catalog.formats[f] == format) s.format_slots[f] |= static_cast<uint16_t>(1u << k);
     }
   }
+  Resize(s.blocked_category, catalog.category_ids.size());
+  s.blocked_ids.clear();
+  for (const auto& category : req.blocked_categories()) {
+    const auto it = catalog.category_ids.find(absl::string_view(category));
+    if (it == catalog.category_ids.end() || s.blocked_category[it->second]) continue;
+    s.blocked_category[it->second] = 1;
+    s.blocked_ids.push_back(it->second);
+  }
+  Resize(s.mask, n_ads);
+  for (size_t i = 0; i < n_ads; ++i) {
+    uint16_t bits = 0;
+    if (s.campaign_ok[catalog.ads[i].campaign]) {
+      if (s.blocked_category[catalog.ad_category[i]]) {
+        ++result->excluded[static_cast<int>(Exclusion::kBlockedCategory)];
+      } else {
+        bits = s.format_slots[catalog.ad_format[i]];
+        if (bits == 0) ++result->excluded[static_cast<int>(Exclusion::kFormat)];
+      }
+    }
+    s.mask[i] = bits;
+  }
+  for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;
 
   // The query side: one pooled vector, one query per slot.
   Resize(s.u, d);
-  Resize(s.q, d);
-  Resize(s.weights, n_ads);
-  Resize(s.log_norms, heads);
+  Resize(s.queries, n_slots * d);
   const auto& user_embedding = req.user().embedding();
   attention::QueryInputs in;
   in.features = tokens;
@@ -174,7 +200,11 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     in.user_embedding = absl::MakeConstSpan(user_embedding.data(), user_embedding.size());
   }
   model.ContextVector(in, absl::MakeSpan(s.u.data(), d));
-  const attention::KeyView keys{catalog.keys.data(), static_cast<int64_t>(n_ads), d, heads};
+  for (size_t k = 0; k < n_slots; ++k) {
+    const auto& slot = req.slots(static_cast<int>(k));
+    model.SlotQuery(absl::MakeConstSpan(s.u.data(), d), slot.format(), slot.position(),
+                    absl::MakeSpan(s.queries.data() + k * d, d));
+  }
 
   // Slots in order of position, ties by order in the request.
   s.order.resize(req.slots_size());
@@ -187,52 +217,79 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
                             config.default_type == attex::v1::AUCTION_TYPE_FIRST_PRICE);
   bool any_eligible = false, any_above_floor = false, timed_out = false;
 
+  // One pass over the keys scores every slot (validation allows at most 16,
+  // the bits of the mask).
+  const bool pass_ran = n_slots > 0 && absl::Now() <= deadline;
+  if (pass_ran) {
+    s.pass.Run(catalog.tiled_keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
+               absl::MakeConstSpan(s.queries.data(), n_slots * d), static_cast<int>(n_slots));
+  }
+  const attention::AttentionPass& pass = s.pass;
+  auto bid_of = [&](int64_t row) {
+    return catalog.campaigns[catalog.ads[row].campaign]->bid_cpm_micros;
+  };
+  // The exact ranking score, as it always was: float weight x bid.
+  auto exact_score = [&](const attention::Candidate& c) {
+    return static_cast<double>(c.weight) * static_cast<double>(bid_of(c.row));
+  };
+  // Re-ranks n candidates by the exact score (ties to the lower row).
+  auto rerank = [&](attention::Candidate* c, int n) {
+    for (int k = 0; k < n; ++k) c[k].score = exact_score(c[k]);
+    std::sort(c, c + n, [](const attention::Candidate& a, const attention::Candidate& b) {
+      return a.score != b.score ? a.score > b.score : a.row < b.row;
+    });
+  };
+
   for (int slot_index : s.order) {
-    if (absl::Now() > deadline) {
+    if (!pass_ran || absl::Now() > deadline) {
       timed_out = true;
       break;
     }
     const auto& slot = req.slots(slot_index);
-    for (size_t i = 0; i < n_ads; ++i) {
-      const AdRef ref = catalog.ads[i];
-      const auto& cr = catalog.campaigns[ref.campaign]->creatives[ref.creative];
-      s.mask[i] = s.campaign_ok[ref.campaign] && cr.format == slot.format() &&
-                  !RepeatedContains(req.blocked_categories(), cr.category);
-    }
-    model.SlotQuery(absl::MakeConstSpan(s.u.data(), d), slot.format(), slot.position(),
-                    absl::MakeSpan(s.q.data(), d));
-    attention::SlotScores scores{absl::MakeSpan(s.weights.data(), n_ads),
-                                 absl::MakeSpan(s.log_norms.data(), heads)};
-    attention::ScoreSlot(keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
-                         absl::MakeConstSpan(s.q.data(), d), &scores);
-    any_eligible |= scores.eligible > 0;
+    const int64_t eligible = pass.eligible(slot_index);
+    const double context = pass.context(slot_index);
+    any_eligible |= eligible > 0;
 
     int64_t floor = slot.floor_cpm_micros() > 0 ? slot.floor_cpm_micros()
                                                 : config.default_floor_cpm_micros;
-    floor = std::max<int64_t>(floor, std::llround(config.reserve_rho * scores.context));
+    floor = std::max<int64_t>(floor, std::llround(config.reserve_rho * context));
 
-    // Best and runner-up by weight x bid; the runner-up is of another campaign.
+    // Best and runner-up by weight x bid among unplaced campaigns at or above
+    // the floor; the runner-up is of another campaign. The kernel's top list
+    // holds both unless one campaign fills it, when a second scan excludes it.
     Pick best, second;
-    for (size_t i = 0; i < n_ads; ++i) {
-      if (!s.mask[i]) continue;
-      const AdRef ref = catalog.ads[i];
-      const auto& campaign = *catalog.campaigns[ref.campaign];
-      if (s.placed[ref.campaign] || campaign.bid_cpm_micros < floor) continue;
-      const Pick p{static_cast<int32_t>(i), ref.campaign,
-                   s.weights[i] * static_cast<double>(campaign.bid_cpm_micros)};
-      if (p.score > best.score) {
-        if (p.campaign != best.campaign) second = best;
-        best = p;
-      } else if (p.score > second.score && p.campaign != best.campaign) {
-        second = p;
-      }
+    auto to_pick = [&](const attention::Candidate& c) {
+      return Pick{static_cast<int32_t>(c.row), catalog.ads[c.row].campaign, c.score};
+    };
+    attention::Candidate* cands = s.candidates.data();
+    int n = pass.TopK(
+        slot_index,
+        [&](int64_t row) {
+          return !s.placed[catalog.ads[row].campaign] && bid_of(row) >= floor;
+        },
+        absl::MakeSpan(cands, kCandidates));
+    rerank(cands, n);
+    if (n > 0) best = to_pick(cands[0]);
+    for (int k = 1; k < n && second.ad < 0; ++k) {
+      if (catalog.ads[cands[k].row].campaign != best.campaign) second = to_pick(cands[k]);
+    }
+    if (best.ad >= 0 && second.ad < 0 && n == kCandidates) {
+      n = pass.TopK(
+          slot_index,
+          [&](int64_t row) {
+            const int32_t c = catalog.ads[row].campaign;
+            return c != best.campaign && !s.placed[c] && bid_of(row) >= floor;
+          },
+          absl::MakeSpan(cands, kCandidates));
+      rerank(cands, n);
+      if (n > 0) second = to_pick(cands[0]);
     }
 
     SlotOutcome outcome{slot_index};
     if (best.ad >= 0) {
       any_above_floor = true;
       const auto& winner = *catalog.campaigns[best.campaign];
-      const double weight = s.weights[best.ad];
+      const double weight = pass.Weight(slot_index, best.ad);
       int64_t price = winner.bid_cpm_micros;
       if (!first_price) {
         // The least bid that would have kept the rank: runner-up score / weight.
@@ -251,31 +308,25 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     if (explanation != nullptr) {
       auto* ex = explanation->add_slots();
       ex->set_slot_id(slot.id());
-      for (int j = 0; j < d; ++j) ex->add_query(s.q[j]);
+      const float* q = s.queries.data() + static_cast<size_t>(slot_index) * d;
+      for (int j = 0; j < d; ++j) ex->add_query(q[j]);
       ex->set_scale(1.0 / std::sqrt(static_cast<double>(model.d_head())));
-      for (int h = 0; h < heads; ++h) ex->add_log_normalisers(s.log_norms[h]);
-      ex->set_eligible(static_cast<int32_t>(scores.eligible));
-      ex->set_attention_price_cpm_micros(scores.context);
+      for (double l : pass.log_normalisers(slot_index)) ex->add_log_normalisers(l);
+      ex->set_eligible(static_cast<int32_t>(eligible));
+      ex->set_attention_price_cpm_micros(context);
       ex->set_floor_cpm_micros(floor);
       if (outcome.ad >= 0) {
         ex->set_winner_campaign_id(catalog.campaigns[best.campaign]->id);
         ex->set_price_cpm_micros(outcome.price_cpm_micros);
       }
-      std::vector<int32_t> eligible;
-      for (size_t i = 0; i < n_ads; ++i) {
-        if (s.mask[i]) eligible.push_back(static_cast<int32_t>(i));
-      }
-      auto score_of = [&](int32_t i) {
-        return s.weights[i] * catalog.campaigns[catalog.ads[i].campaign]->bid_cpm_micros;
-      };
-      const size_t top = std::min<size_t>(eligible.size(), config.explain_top);
-      std::partial_sort(eligible.begin(), eligible.begin() + top, eligible.end(),
-                        [&](int32_t a, int32_t b) {
-                          return score_of(a) != score_of(b) ? score_of(a) > score_of(b) : a < b;
-                        });
+      // The top candidates by weight x bid among all eligible ads.
+      std::vector<attention::Candidate> top(std::max(config.explain_top, 0));
+      top.resize(pass.TopK(slot_index, absl::MakeSpan(top)));
+      rerank(top.data(), static_cast<int>(top.size()));
       std::vector<double> head_scores(heads);
-      for (size_t k = 0; k < top; ++k) {
-        const int32_t i = eligible[k];
+      std::vector<float> key(d);
+      for (const attention::Candidate& c : top) {
+        const int64_t i = c.row;
         const AdRef ref = catalog.ads[i];
         const auto& campaign = *catalog.campaigns[ref.campaign];
         auto* cand = ex->add_candidates();
@@ -283,13 +334,14 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
         cand->set_creative_id(campaign.creatives[ref.creative].id);
         cand->set_advertiser_id(campaign.advertiser_id);
         cand->set_bid_cpm_micros(campaign.bid_cpm_micros);
-        const float* key = catalog.keys.data() + static_cast<size_t>(i) * d;
-        cand->mutable_key()->Add(key, key + d);
-        attention::HeadScores(keys, i, absl::MakeConstSpan(s.q.data(), d),
-                              absl::MakeSpan(head_scores));
+        // The key as the kernel scored it (dequantised when stored narrower).
+        catalog.tiled_keys.Row(i, absl::MakeSpan(key));
+        cand->mutable_key()->Add(key.begin(), key.end());
+        attention::ExactHeadScores(catalog.tiled_keys, i, absl::MakeConstSpan(q, d),
+                                   absl::MakeSpan(head_scores));
         for (double hs : head_scores) cand->add_head_scores(hs);
-        cand->set_attention_weight(s.weights[i]);
-        cand->set_ranking_score(score_of(i));
+        cand->set_attention_weight(c.weight);
+        cand->set_ranking_score(c.score);
         if (i == outcome.ad) {
           cand->set_winner(true);
         } else if (campaign.bid_cpm_micros < floor) {

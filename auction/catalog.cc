@@ -1,6 +1,7 @@
 #include "auction/catalog.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <string_view>
 
@@ -55,24 +56,41 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
 
 std::shared_ptr<const Catalog> BuildCatalog(
     std::shared_ptr<const attention::Model> model,
-    std::vector<std::shared_ptr<const CompiledCampaign>> campaigns) {
+    std::vector<std::shared_ptr<const CompiledCampaign>> campaigns,
+    attention::KeyFormat key_format) {
   auto catalog = std::make_shared<Catalog>();
   const int d = model->d_model();
+  const int heads = model->heads();
   catalog->model = std::move(model);
+  absl::flat_hash_map<std::string, uint16_t> format_ids;
   for (auto& campaign : campaigns) {
     if (campaign->status == attex::v1::CAMPAIGN_STATUS_ARCHIVED) continue;
     const auto index = static_cast<int32_t>(catalog->campaigns.size());
     const bool active = campaign->status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
     catalog->active_campaigns += active;
     for (size_t i = 0; i < campaign->creatives.size(); ++i) {
-      const auto& key = campaign->creatives[i].key;
+      const auto& creative = campaign->creatives[i];
+      const auto& key = creative.key;
       catalog->ads.push_back({index, static_cast<int32_t>(i)});
       catalog->keys.insert(catalog->keys.end(), key.begin(), key.begin() + d);
       catalog->values.push_back(static_cast<float>(campaign->bid_cpm_micros));
       catalog->active_ads += active;
+      auto [format, new_format] =
+          format_ids.try_emplace(creative.format, static_cast<uint16_t>(catalog->formats.size()));
+      if (new_format) {
+        if (catalog->formats.size() > std::numeric_limits<uint16_t>::max()) std::abort();
+        catalog->formats.push_back(creative.format);
+      }
+      catalog->ad_format.push_back(format->second);
+      auto category = catalog->category_ids.try_emplace(
+          creative.category, static_cast<int32_t>(catalog->category_ids.size()));
+      catalog->ad_category.push_back(category.first->second);
     }
     catalog->campaigns.push_back(std::move(campaign));
   }
+  catalog->tiled_keys = attention::TiledKeys(catalog->keys,
+                                             static_cast<int64_t>(catalog->ads.size()), d,
+                                             heads, key_format);
   return catalog;
 }
 

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "attention/model.h"
+#include "attention/tiled_keys.h"
 #include "auction/budget.h"
 #include "attex/v1/campaign.pb.h"
 
@@ -64,14 +66,25 @@ struct Catalog {
   std::vector<AdRef> ads;
   std::vector<float> keys;    // ads.size() x d_model, row-major.
   std::vector<float> values;  // Per ad: its bid, CPM micros.
+  // The keys in the attention kernels' tiled layout and storage format.
+  attention::TiledKeys tiled_keys;
+  // Per ad: its creative's format and category as small ids, so that the
+  // per-request masks are built without comparing strings.
+  std::vector<uint16_t> ad_format;   // Index into formats.
+  std::vector<int32_t> ad_category;  // Value in category_ids.
+  std::vector<std::string> formats;
+  absl::flat_hash_map<std::string, int32_t> category_ids;
   int64_t active_campaigns = 0;
   int64_t active_ads = 0;
 };
 
-// Lays out the campaigns' keys side by side. Archived campaigns are left out.
+// Lays out the campaigns' keys side by side (row-major, and tiled in
+// `key_format`). Archived campaigns are left out. Aborts beyond 65,535
+// distinct creative formats.
 std::shared_ptr<const Catalog> BuildCatalog(
     std::shared_ptr<const attention::Model> model,
-    std::vector<std::shared_ptr<const CompiledCampaign>> campaigns);
+    std::vector<std::shared_ptr<const CompiledCampaign>> campaigns,
+    attention::KeyFormat key_format = attention::KeyFormat::kFloat32);
 
 }  // namespace attex::auction
 

@@ -1,0 +1,179 @@
+#include "attention/fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "attention/check.h"
+#include "attention/model.h"
+
+namespace attex::attention {
+namespace {
+
+constexpr int kLanes = TiledKeys::kTileRows;
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+template <typename T>
+void Grow(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+// Heap order: a before b when a ranks higher (ties to the lower row).
+bool Better(const Candidate& a, const Candidate& b) {
+  return a.score != b.score ? a.score > b.score : a.row < b.row;
+}
+
+}  // namespace
+
+void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
+                        absl::Span<const uint16_t> mask, absl::Span<const float> queries,
+                        int slots, Isa isa) {
+  const int64_t rows = keys.rows();
+  const int d = keys.d_model();
+  const int heads = keys.heads();
+  ATTEX_CHECK(slots >= 1 && slots <= kMaxPassSlots);
+  ATTEX_CHECK(heads <= kMaxPassHeads && d <= kMaxDModel);
+  ATTEX_CHECK(values.size() == static_cast<size_t>(rows));
+  ATTEX_CHECK(mask.size() == static_cast<size_t>(rows));
+  ATTEX_CHECK(queries.size() == static_cast<size_t>(slots) * d);
+  if (!IsaSupported(isa)) isa = Isa::kPortable;
+  isa_ = isa;
+  heads_ = heads;
+  slots_ = slots;
+  rows_ = rows;
+  tiles_ = keys.tiles();
+  values_ = values.data();
+  const size_t sh = static_cast<size_t>(slots) * heads;
+  Grow(scores_, sh * tiles_ * kLanes);
+  Grow(state_, 3 * sh * kLanes);
+  Grow(lane_max_, sh * kLanes);
+  Grow(lane_z_, sh * kLanes);
+  Grow(lane_c_, sh * kLanes);
+  Grow(eligible_, slots);
+  Grow(context_, slots);
+  Grow(log_norm_, sh);
+  Grow(queries_, static_cast<size_t>(slots) * d);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads));
+  for (size_t j = 0; j < queries.size(); ++j) queries_[j] = queries[j] * scale;
+
+  internal::PassArgs args{keys.tile(0),       keys.tile_bytes(),  rows,
+                          d,                  heads,              keys.format(),
+                          values.data(),      mask.data(),        queries_.data(),
+                          slots,              scores_.data(),     state_.data(),
+                          lane_max_.data(),   lane_z_.data(),     lane_c_.data(),
+                          eligible_.data(),   &max_value_};
+  internal::PassFor(isa)(args);
+
+  // Merge the lanes: each lane summed relative to its own max.
+  for (int s = 0; s < slots; ++s) {
+    double context = 0.0;
+    for (int h = 0; h < heads; ++h) {
+      const size_t k = (static_cast<size_t>(s) * heads + h) * kLanes;
+      double max = kNegInf;
+      for (int l = 0; l < kLanes; ++l) max = std::max<double>(max, lane_max_[k + l]);
+      if (max == kNegInf) {
+        log_norm_[s * heads + h] = kNegInf;
+        continue;
+      }
+      double z = 0.0, c = 0.0;
+      for (int l = 0; l < kLanes; ++l) {
+        if (lane_max_[k + l] == -std::numeric_limits<float>::infinity()) continue;
+        const double r = std::exp(lane_max_[k + l] - max);
+        z += lane_z_[k + l] * r;
+        c += lane_c_[k + l] * r;
+      }
+      log_norm_[s * heads + h] = max + std::log(z);
+      context += c / z;
+    }
+    context_[s] = eligible_[s] > 0 ? context / heads : 0.0;
+  }
+}
+
+float AttentionPass::Weight(int slot, int64_t row) const {
+  ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
+  const float* s = scores_.data() + ((static_cast<size_t>(slot) * tiles_ + row / kLanes) * heads_) * kLanes +
+                   row % kLanes;
+  const double* log_norm = log_norm_.data() + slot * heads_;
+  double w = 0.0;
+  for (int h = 0; h < heads_; ++h) {
+    if (s[h * kLanes] == -std::numeric_limits<float>::infinity()) return 0.0f;
+    w += std::exp(s[h * kLanes] - log_norm[h]);
+  }
+  return static_cast<float>(w / heads_);
+}
+
+void AttentionPass::HeadScores(int slot, int64_t row, absl::Span<double> out) const {
+  ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
+  ATTEX_CHECK(out.size() == static_cast<size_t>(heads_));
+  const float* s = scores_.data() + ((static_cast<size_t>(slot) * tiles_ + row / kLanes) * heads_) * kLanes +
+                   row % kLanes;
+  for (int h = 0; h < heads_; ++h) out[h] = s[h * kLanes];
+}
+
+int AttentionPass::TopK(int slot, absl::Span<Candidate> out) const {
+  return TopK(slot, [](int64_t) { return true; }, out);
+}
+
+int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
+                        absl::Span<Candidate> out) const {
+  ATTEX_CHECK(slot >= 0 && slot < slots_);
+  const int k = static_cast<int>(out.size());
+  if (k == 0 || eligible_[slot] == 0) return 0;
+  float log_norm[kMaxPassHeads];
+  for (int h = 0; h < heads_; ++h) log_norm[h] = static_cast<float>(log_norm_[slot * heads_ + h]);
+  internal::ScanArgs args{scores_.data() + static_cast<size_t>(slot) * tiles_ * heads_ * kLanes,
+                          tiles_, heads_, log_norm, -std::numeric_limits<float>::infinity()};
+  const internal::ScanFn scan = internal::ScanFor(isa_);
+  // weight x value <= max_h exp(score_h - log_norm_h) x max value, so once
+  // the list is full an ad needs p >= log(kth score / max value) to enter.
+  // The margin covers the rounding of p in float.
+  auto update_threshold = [&](double kth) {
+    if (kth > 0.0 && max_value_ > 0.0f) {
+      args.threshold = static_cast<float>(std::log(kth / max_value_) - 1e-3);
+    }
+  };
+  constexpr int kBatch = 256;
+  int64_t rows[kBatch];
+  float p[kBatch];
+  int n = 0;
+  for (int64_t next = 0; next < tiles_;) {
+    const int found = scan(args, next, &next, rows, p, kBatch);
+    for (int i = 0; i < found; ++i) {
+      const int64_t row = rows[i];
+      if (row >= rows_ || p[i] < args.threshold || !keep(row)) continue;
+      const float weight = Weight(slot, row);
+      const Candidate cand{row, weight, static_cast<double>(weight) * values_[row]};
+      if (n < k) {
+        out[n++] = cand;
+        std::push_heap(out.begin(), out.begin() + n, Better);
+        if (n == k) update_threshold(out[0].score);
+      } else if (Better(cand, out[0])) {
+        std::pop_heap(out.begin(), out.begin() + n, Better);
+        out[n - 1] = cand;
+        std::push_heap(out.begin(), out.begin() + n, Better);
+        update_threshold(out[0].score);
+      }
+    }
+  }
+  std::sort_heap(out.begin(), out.begin() + n, Better);
+  return n;
+}
+
+void ExactHeadScores(const TiledKeys& keys, int64_t row, absl::Span<const float> query,
+                     absl::Span<double> out) {
+  const int d = keys.d_model();
+  const int heads = keys.heads();
+  ATTEX_CHECK(d <= kMaxDModel && query.size() == static_cast<size_t>(d));
+  ATTEX_CHECK(out.size() == static_cast<size_t>(heads));
+  float key[kMaxDModel];
+  keys.Row(row, absl::MakeSpan(key, d));
+  const int dh = d / heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  for (int h = 0; h < heads; ++h) {
+    double dot = 0.0;
+    for (int j = h * dh; j < (h + 1) * dh; ++j) dot += static_cast<double>(key[j]) * query[j];
+    out[h] = dot * scale;
+  }
+}
+
+}  // namespace attex::attention

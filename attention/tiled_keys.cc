@@ -1,0 +1,140 @@
+#include "attention/tiled_keys.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "attention/check.h"
+
+namespace attex::attention {
+namespace {
+
+size_t ElementBytes(KeyFormat format) {
+  switch (format) {
+    case KeyFormat::kFloat32:
+      return 4;
+    case KeyFormat::kBfloat16:
+      return 2;
+    case KeyFormat::kInt8:
+      return 1;
+  }
+  return 4;
+}
+
+}  // namespace
+
+std::string_view KeyFormatName(KeyFormat format) {
+  switch (format) {
+    case KeyFormat::kFloat32:
+      return "float32";
+    case KeyFormat::kBfloat16:
+      return "bf16";
+    case KeyFormat::kInt8:
+      return "int8";
+  }
+  return "?";
+}
+
+absl::StatusOr<KeyFormat> ParseKeyFormat(std::string_view name) {
+  for (KeyFormat f : {KeyFormat::kFloat32, KeyFormat::kBfloat16, KeyFormat::kInt8}) {
+    if (name == KeyFormatName(f)) return f;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "key_storage: '", absl::string_view(name.data(), name.size()),
+      "' is none of float32, bf16, int8"));
+}
+
+uint16_t FloatToBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  if (std::isnan(x)) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);  // Round to nearest, ties to even.
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float Bf16ToFloat(uint16_t x) {
+  const uint32_t bits = static_cast<uint32_t>(x) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void TiledKeys::Free::operator()(uint8_t* p) const { std::free(p); }
+
+TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
+                     KeyFormat format)
+    : rows_(rows), d_model_(d_model), heads_(heads), format_(format) {
+  ATTEX_CHECK(rows >= 0 && d_model > 0 && heads > 0 && d_model % heads == 0);
+  ATTEX_CHECK(keys.size() == static_cast<size_t>(rows) * d_model);
+  tile_bytes_ = static_cast<size_t>(kTileRows) * d_model * ElementBytes(format);
+  if (format == KeyFormat::kInt8) tile_bytes_ += kTileRows * sizeof(float);
+  tile_bytes_ = (tile_bytes_ + 63) / 64 * 64;
+  const size_t total = std::max<size_t>(64, tiles() * tile_bytes_);
+  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total)));
+  ATTEX_CHECK(data_ != nullptr);
+  std::memset(data_.get(), 0, total);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* key = keys.data() + i * d_model;
+    uint8_t* tile = data_.get() + (i / kTileRows) * tile_bytes_;
+    const int lane = static_cast<int>(i % kTileRows);
+    switch (format) {
+      case KeyFormat::kFloat32: {
+        auto* out = reinterpret_cast<float*>(tile);
+        for (int j = 0; j < d_model; ++j) out[j * kTileRows + lane] = key[j];
+        break;
+      }
+      case KeyFormat::kBfloat16: {
+        auto* out = reinterpret_cast<uint16_t*>(tile);
+        for (int j = 0; j < d_model; ++j) out[j * kTileRows + lane] = FloatToBf16(key[j]);
+        break;
+      }
+      case KeyFormat::kInt8: {
+        float max_abs = 0.0f;
+        for (int j = 0; j < d_model; ++j) {
+          if (std::isfinite(key[j])) max_abs = std::max(max_abs, std::abs(key[j]));
+        }
+        const float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+        auto* out = reinterpret_cast<int8_t*>(tile);
+        for (int j = 0; j < d_model; ++j) {
+          const float x = std::isfinite(key[j]) ? key[j] / scale : 0.0f;
+          out[j * kTileRows + lane] =
+              static_cast<int8_t>(std::clamp(std::lround(x), -127L, 127L));
+        }
+        auto* scales = reinterpret_cast<float*>(tile + kTileRows * d_model);
+        scales[lane] = scale;
+        break;
+      }
+    }
+  }
+}
+
+size_t TiledKeys::KeyBytes(int64_t rows) const {
+  size_t per_row = d_model_ * ElementBytes(format_);
+  if (format_ == KeyFormat::kInt8) per_row += sizeof(float);
+  return per_row * rows;
+}
+
+void TiledKeys::Row(int64_t row, absl::Span<float> out) const {
+  ATTEX_CHECK(row >= 0 && row < rows_ && out.size() == static_cast<size_t>(d_model_));
+  const uint8_t* t = tile(row / kTileRows);
+  const int lane = static_cast<int>(row % kTileRows);
+  for (int j = 0; j < d_model_; ++j) {
+    switch (format_) {
+      case KeyFormat::kFloat32:
+        out[j] = reinterpret_cast<const float*>(t)[j * kTileRows + lane];
+        break;
+      case KeyFormat::kBfloat16:
+        out[j] = Bf16ToFloat(reinterpret_cast<const uint16_t*>(t)[j * kTileRows + lane]);
+        break;
+      case KeyFormat::kInt8: {
+        const float scale = reinterpret_cast<const float*>(t + kTileRows * d_model_)[lane];
+        out[j] = scale * reinterpret_cast<const int8_t*>(t)[j * kTileRows + lane];
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace attex::attention
