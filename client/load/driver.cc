@@ -1,0 +1,351 @@
+#include "client/load/driver.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "attex/v1/exchange.grpc.pb.h"
+#include "attex/v1/operator.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace attex::load {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One operation: a Ping, a Bid, or a Bid followed by ReportEvents for what
+// it won. Reused by the closed loop for the next operation.
+struct Op {
+  Method kind = Method::kPing;
+  int64_t intended_ns = 0;  // Of the RPC now in flight.
+  std::unique_ptr<grpc::ClientContext> ctx;
+  attex::v1::PingRequest ping_request;
+  attex::v1::PingResponse ping_response;
+  const attex::v1::BidRequest* bid_request = nullptr;
+  attex::v1::BidResponse bid_response;
+  attex::v1::ReportEventsRequest events_request;
+  attex::v1::ReportEventsResponse events_response;
+};
+
+class Engine final : public std::enable_shared_from_this<Engine> {
+ public:
+  explicit Engine(DriverOptions options) : options_(std::move(options)) {
+    for (int i = 0; i < options_.channels; ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt("attex.load.channel", i);  // Distinct args: a connection each.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      auto channel =
+          grpc::CreateCustomChannel(options_.addr, grpc::InsecureChannelCredentials(), args);
+      exchange_.push_back(attex::v1::Exchange::NewStub(channel));
+      operator_.push_back(attex::v1::Operator::NewStub(channel));
+    }
+    report_.options = options_;
+    report_.options.requests.clear();
+    report_.options.token.clear();
+  }
+
+  Report Run();
+
+ private:
+  void Launch(int64_t intended_ns);
+  void Start(Op* op);
+  void StartPing(Op* op, int channel);
+  void StartBid(Op* op, int channel);
+  void StartEvents(Op* op, int channel);
+  // Records one RPC; then the next step of `op`, a new operation (closed
+  // loop) or the end of it.
+  void Record(const char* method, const grpc::Status& status, int64_t intended_ns);
+  void Next(Op* op);
+  void PrepareContext(Op* op, int64_t intended_ns);
+  void RollSecond(int64_t second) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PrintProgress();
+
+  DriverOptions options_;
+  std::vector<std::unique_ptr<attex::v1::Exchange::Stub>> exchange_;
+  std::vector<std::unique_ptr<attex::v1::Operator::Stub>> operator_;
+  std::atomic<uint64_t> sequence_{0};
+  int64_t record_ns_ = 0, end_ns_ = 0;
+
+  absl::Mutex mu_;
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  Report report_ ABSL_GUARDED_BY(mu_);
+  int64_t second_ ABSL_GUARDED_BY(mu_) = 0;  // The second `current_` holds.
+  Second current_ ABSL_GUARDED_BY(mu_);
+  Histogram current_latency_ ABSL_GUARDED_BY(mu_);
+};
+
+void Engine::PrepareContext(Op* op, int64_t intended_ns) {
+  op->intended_ns = intended_ns;
+  op->ctx = std::make_unique<grpc::ClientContext>();
+  op->ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.timeout));
+  op->ctx->AddMetadata("authorization", "Bearer " + options_.token);
+}
+
+void Engine::Launch(int64_t intended_ns) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++in_flight_;
+  }
+  auto* op = new Op;
+  op->intended_ns = intended_ns;
+  Start(op);
+}
+
+void Engine::Start(Op* op) {
+  const uint64_t n = sequence_.fetch_add(1, std::memory_order_relaxed);
+  const int channel = static_cast<int>(n % exchange_.size());
+  op->kind = options_.method;
+  if (op->kind == Method::kMix) {
+    const int roll = static_cast<int>((n * 7) % 10);  // 70% bid, 20% events, 10% ping.
+    op->kind = roll < 7 ? Method::kBid : roll < 9 ? Method::kEvents : Method::kPing;
+  }
+  if (op->kind == Method::kPing) {
+    StartPing(op, channel);
+  } else {
+    op->bid_request = &options_.requests[(n / exchange_.size()) % options_.requests.size()];
+    StartBid(op, channel);
+  }
+}
+
+void Engine::StartPing(Op* op, int channel) {
+  PrepareContext(op, op->intended_ns);
+  op->ping_request.set_payload(std::string(options_.ping_payload, 'x'));
+  operator_[channel]->async()->Ping(
+      op->ctx.get(), &op->ping_request, &op->ping_response,
+      [self = shared_from_this(), op](grpc::Status status) {
+        self->Record("Ping", status, op->intended_ns);
+        self->Next(op);
+      });
+}
+
+void Engine::StartBid(Op* op, int channel) {
+  PrepareContext(op, op->intended_ns);
+  op->bid_response.Clear();
+  exchange_[channel]->async()->Bid(
+      op->ctx.get(), op->bid_request, &op->bid_response,
+      [self = shared_from_this(), op, channel](grpc::Status status) {
+        self->Record("Bid", status, op->intended_ns);
+        if (status.ok() && op->intended_ns >= self->record_ns_) {
+          absl::MutexLock lock(&self->mu_);
+          self->report_.slots += op->bid_request->slots_size();
+          self->report_.placements += op->bid_response.placements_size();
+          if (!op->bid_response.no_bid_reason().empty()) {
+            ++self->report_.no_bid_reasons[op->bid_response.no_bid_reason()];
+          }
+        }
+        if (status.ok() && op->kind == Method::kEvents &&
+            op->bid_response.placements_size() > 0) {
+          self->StartEvents(op, channel);
+          return;
+        }
+        self->Next(op);
+      });
+}
+
+void Engine::StartEvents(Op* op, int channel) {
+  op->events_request.Clear();
+  for (const auto& p : op->bid_response.placements()) {
+    auto* e = op->events_request.add_events();
+    e->set_billing_token(p.billing_token());
+    e->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
+    e->set_event_id(absl::StrCat(op->bid_response.request_id(), "/", p.slot_id()));
+  }
+  PrepareContext(op, NowNs());
+  op->events_response.Clear();
+  exchange_[channel]->async()->ReportEvents(
+      op->ctx.get(), &op->events_request, &op->events_response,
+      [self = shared_from_this(), op](grpc::Status status) {
+        self->Record("ReportEvents", status, op->intended_ns);
+        if (status.ok() && op->intended_ns >= self->record_ns_) {
+          absl::MutexLock lock(&self->mu_);
+          for (const auto& r : op->events_response.results()) {
+            std::string name = attex::v1::EventResult_Name(r.result());
+            ++self->report_.event_results[name.substr(name.rfind('_') + 1)];
+          }
+        }
+        self->Next(op);
+      });
+}
+
+void Engine::Next(Op* op) {
+  // Closed loop: the next operation goes out as soon as this one is done.
+  if (options_.rate <= 0 && NowNs() < end_ns_) {
+    op->intended_ns = NowNs();
+    Start(op);
+    return;
+  }
+  delete op;
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
+}
+
+void Engine::RollSecond(int64_t second) {
+  while (second_ < second) {
+    current_.t = static_cast<double>(second_);
+    current_.p50_ns = current_latency_.Percentile(0.5);
+    current_.p99_ns = current_latency_.Percentile(0.99);
+    current_.max_ns = current_latency_.max();
+    report_.timeline.push_back(current_);
+    current_ = Second();
+    current_latency_.Clear();
+    ++second_;
+  }
+}
+
+void Engine::Record(const char* method, const grpc::Status& status, int64_t intended_ns) {
+  const int64_t now = NowNs();
+  if (intended_ns < record_ns_ || intended_ns >= end_ns_) return;
+  const int64_t latency = now - intended_ns;
+  const std::string code = GrpcCodeName(status.error_code());
+  absl::MutexLock lock(&mu_);
+  report_.latency.Record(latency);
+  ++report_.calls;
+  auto& m = report_.methods[method];
+  m.latency.Record(latency);
+  ++m.calls;
+  ++m.status[code];
+  if (!status.ok()) {
+    ++report_.errors;
+    ++report_.errors_by_status[code];
+  }
+  RollSecond((now - record_ns_) / 1'000'000'000);
+  ++current_.calls;
+  if (!status.ok()) ++current_.errors;
+  current_latency_.Record(latency);
+}
+
+void Engine::PrintProgress() {
+  absl::MutexLock lock(&mu_);
+  const double t = (NowNs() - record_ns_) / 1e9;
+  if (t < 0) {
+    std::fprintf(stderr, "\rwarming up %4.1fs, %lld in flight          ", -t,
+                 static_cast<long long>(in_flight_));
+  } else if (!report_.timeline.empty()) {
+    const Second& s = report_.timeline.back();
+    std::fprintf(stderr,
+                 "\r[%5.1fs] %8lld calls/s  p50 %7.3f ms  p99 %7.3f ms  max %8.3f ms  "
+                 "errors %lld  in flight %lld   ",
+                 t, static_cast<long long>(s.calls), s.p50_ns / 1e6, s.p99_ns / 1e6,
+                 s.max_ns / 1e6, static_cast<long long>(report_.errors),
+                 static_cast<long long>(in_flight_));
+  }
+}
+
+Report Engine::Run() {
+  const int64_t start = NowNs();
+  record_ns_ = start + absl::ToInt64Nanoseconds(options_.warmup);
+  end_ns_ = record_ns_ + absl::ToInt64Nanoseconds(options_.duration);
+  int64_t next_progress = start + 1'000'000'000;
+  auto tick = [&](int64_t now) {
+    if (options_.progress && now >= next_progress) {
+      PrintProgress();
+      next_progress += 1'000'000'000;
+    }
+  };
+  if (options_.rate > 0) {
+    // Open loop: call i is due at start + i / rate whatever happened before.
+    const double period = 1e9 / options_.rate;
+    for (int64_t i = 0;;) {
+      const int64_t due = start + static_cast<int64_t>(i * period);
+      if (due >= end_ns_) break;
+      const int64_t now = NowNs();
+      tick(now);
+      if (due > now) {
+        if (due - now > 200'000) {
+          std::this_thread::sleep_for(std::chrono::nanoseconds(due - now - 100'000));
+        } else {
+          std::this_thread::yield();
+        }
+        continue;
+      }
+      bool full;
+      {
+        absl::MutexLock lock(&mu_);
+        full = in_flight_ >= options_.max_in_flight;
+      }
+      if (full) {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        continue;
+      }
+      Launch(due);
+      ++i;
+    }
+  } else {
+    for (int i = 0; i < options_.concurrency; ++i) Launch(NowNs());
+    while (NowNs() < end_ns_) {
+      tick(NowNs());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // Every call has a deadline, so every call completes.
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(+[](int64_t* n) { return *n == 0; }, &in_flight_));
+  }
+  if (options_.progress) {
+    PrintProgress();
+    std::fputc('\n', stderr);
+  }
+  absl::MutexLock lock(&mu_);
+  if (current_.calls > 0) RollSecond(second_ + 1);
+  report_.seconds = absl::ToDoubleSeconds(options_.duration);
+  return report_;
+}
+
+}  // namespace
+
+absl::StatusOr<Method> ParseMethod(const std::string& name) {
+  if (name == "ping") return Method::kPing;
+  if (name == "bid") return Method::kBid;
+  if (name == "events") return Method::kEvents;
+  if (name == "mix") return Method::kMix;
+  return absl::InvalidArgumentError(
+      absl::StrCat("method: \"", name, "\" is not ping, bid, events or mix"));
+}
+
+std::string MethodName(Method method) {
+  switch (method) {
+    case Method::kPing: return "ping";
+    case Method::kBid: return "bid";
+    case Method::kEvents: return "events";
+    case Method::kMix: return "mix";
+  }
+  return "?";
+}
+
+std::string GrpcCodeName(int code) {
+  static const char* const kNames[] = {
+      "OK",           "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",    "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  if (code >= 0 && code < static_cast<int>(std::size(kNames))) return kNames[code];
+  return absl::StrCat("CODE_", code);
+}
+
+absl::StatusOr<Report> RunLoad(DriverOptions options) {
+  if (options.addr.empty()) return absl::InvalidArgumentError("addr: must not be empty");
+  if (options.channels < 1) return absl::InvalidArgumentError("channels: must be at least 1");
+  if (options.rate <= 0 && options.concurrency < 1) {
+    return absl::InvalidArgumentError("concurrency: must be at least 1 (or give a rate)");
+  }
+  if (options.duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("duration: must be positive");
+  }
+  if (options.method != Method::kPing && options.requests.empty()) {
+    return absl::InvalidArgumentError("requests: bid, events and mix need bid requests");
+  }
+  auto engine = std::make_shared<Engine>(std::move(options));
+  return engine->Run();
+}
+
+}  // namespace attex::load

@@ -1,0 +1,182 @@
+// attex-load: the load tester. See "Operating attex: load testing" in
+// README.md.
+//   attex-load --addr 127.0.0.1:50051 --tokens_file DATA/demo-tokens.json
+//     --method bid --campaigns 2500 --rate 10000 --duration 30s --html r.html
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "attex/v1/campaign.grpc.pb.h"
+#include "client/load/driver.h"
+#include "client/load/report.h"
+#include "client/load/workload.h"
+#include "grpcpp/grpcpp.h"
+
+namespace {
+
+using attex::load::Workload;
+
+std::map<std::string, std::string> ReadTokens(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::map<std::string, std::string> out;
+  const std::string text = buf.str();
+  static const std::regex kPair("\"([^\"]+)\"\\s*:\\s*\"([^\"]*)\"");
+  for (std::sregex_iterator it(text.begin(), text.end(), kPair), end; it != end; ++it) {
+    out[(*it)[1]] = (*it)[2];
+  }
+  return out;
+}
+
+// Creates `n` campaigns through the API, 64 calls in flight. Returns the
+// number that failed (their errors are printed).
+int CreateCampaigns(const std::string& addr, const std::string& token, Workload& workload,
+                    int64_t n) {
+  auto stub = attex::v1::Campaigns::NewStub(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  struct Call {
+    grpc::ClientContext ctx;
+    attex::v1::Campaign request, response;
+  };
+  absl::Mutex mu;
+  int in_flight = 0, failed = 0, done = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(+[](int* k) { return *k < 64; }, &in_flight));
+      ++in_flight;
+    }
+    auto* call = new Call;
+    call->request = workload.MakeCampaign(i, "");
+    call->ctx.AddMetadata("authorization", "Bearer " + token);
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stub->async()->CreateCampaign(&call->ctx, &call->request, &call->response,
+                                  [&, call](grpc::Status status) {
+                                    absl::MutexLock lock(&mu);
+                                    if (!status.ok() && failed++ < 5) {
+                                      std::fprintf(stderr, "attex-load: CreateCampaign: %s\n",
+                                                   status.error_message().c_str());
+                                    }
+                                    if (++done % 500 == 0) {
+                                      std::fprintf(stderr, "\rcreated %d campaigns", done);
+                                    }
+                                    --in_flight;
+                                    delete call;
+                                  });
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(+[](int* k) { return *k == 0; }, &in_flight));
+  std::fprintf(stderr, "\rcreated %lld campaigns (%d failed)\n", static_cast<long long>(n - failed),
+               failed);
+  return failed;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) std::fprintf(stderr, "attex-load: cannot write %s\n", path.c_str());
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"attex-load: load tester for attex-server (closed or open loop)"};
+  attex::load::DriverOptions o;
+  const char* env_addr = std::getenv("ATTEX_ADDR");
+  const char* env_token = std::getenv("ATTEX_TOKEN");
+  o.addr = env_addr ? env_addr : "127.0.0.1:50051";
+  o.token = env_token ? env_token : "";
+  std::string tokens_file, advertiser_token, method = "ping", slots = "1-4", json, html;
+  double duration_s = 10, warmup_s = 1;
+  int timeout_ms = 1000, pool = 4096;
+  int64_t campaigns = 0;
+  bool quiet = false, live = false;
+  attex::load::WorkloadOptions w;
+  app.add_option("--addr", o.addr, "server host:port (ATTEX_ADDR)");
+  app.add_option("--token", o.token, "bearer token for the load (ATTEX_TOKEN)");
+  app.add_option("--tokens_file", tokens_file,
+                 "demo-tokens.json: the platform token for the load, the advertiser's for --campaigns");
+  app.add_option("--advertiser_token", advertiser_token, "token that creates --campaigns");
+  app.add_option("--method", method, "ping, bid, events (bid, then bill what was won) or mix");
+  app.add_option("--concurrency", o.concurrency, "closed loop: calls kept in flight");
+  app.add_option("--rate", o.rate, "open loop: calls a second (latency from intended send time)");
+  app.add_option("--duration", duration_s, "seconds recorded");
+  app.add_option("--warmup", warmup_s, "seconds sent before recording");
+  app.add_option("--channels", o.channels, "gRPC channels (connections)");
+  app.add_option("--timeout_ms", timeout_ms, "deadline of each call");
+  app.add_option("--max_in_flight", o.max_in_flight, "open loop: cap on calls in flight");
+  app.add_option("--payload", o.ping_payload, "ping payload bytes");
+  app.add_option("--campaigns", campaigns, "first create this many campaigns through the API");
+  app.add_option("--creatives_per_campaign", w.creatives_per_campaign, "ads per created campaign");
+  app.add_option("--slots", slots, "slots per request: N or MIN-MAX");
+  app.add_option("--users", w.users, "distinct users (Zipf)");
+  app.add_option("--seed", w.seed, "workload seed");
+  app.add_option("--request_pool", pool, "distinct bid requests prepared, then cycled");
+  app.add_flag("--live", live, "non-test bid requests: events bill real money");
+  app.add_option("--json", json, "write a JSON report here");
+  app.add_option("--html", html, "write an HTML report here");
+  app.add_flag("--quiet", quiet, "no progress line");
+  CLI11_PARSE(app, argc, argv);
+
+  auto parsed = attex::load::ParseMethod(method);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "attex-load: %s\n", std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  o.method = *parsed;
+  if (!tokens_file.empty()) {
+    auto tokens = ReadTokens(tokens_file);
+    if (o.token.empty()) o.token = tokens["platform"];
+    if (advertiser_token.empty()) advertiser_token = tokens["advertiser"];
+  }
+  if (o.token.empty()) {
+    std::fprintf(stderr, "attex-load: give --token, ATTEX_TOKEN or --tokens_file\n");
+    return 2;
+  }
+  const auto dash = slots.find('-');
+  try {
+    w.min_slots = std::stoi(slots.substr(0, dash));
+    w.max_slots = dash == std::string::npos ? w.min_slots : std::stoi(slots.substr(dash + 1));
+  } catch (...) {
+    w.min_slots = 0;
+  }
+  if (w.min_slots < 1 || w.max_slots > 16 || w.min_slots > w.max_slots) {
+    std::fprintf(stderr, "attex-load: --slots must be N or MIN-MAX within 1-16\n");
+    return 2;
+  }
+  w.test = !live;
+  o.duration = absl::Seconds(duration_s);
+  o.warmup = absl::Seconds(warmup_s);
+  o.timeout = absl::Milliseconds(timeout_ms);
+  o.progress = !quiet;
+
+  Workload workload(w);
+  if (campaigns > 0) {
+    if (advertiser_token.empty()) {
+      std::fprintf(stderr, "attex-load: --campaigns needs --advertiser_token or --tokens_file\n");
+      return 2;
+    }
+    if (CreateCampaigns(o.addr, advertiser_token, workload, campaigns) == campaigns) return 1;
+  }
+  if (o.method != attex::load::Method::kPing) {
+    for (int i = 0; i < std::max(pool, 1); ++i) o.requests.push_back(workload.MakeBidRequest());
+  }
+  auto report = attex::load::RunLoad(std::move(o));
+  if (!report.ok()) {
+    std::fprintf(stderr, "attex-load: %s\n", std::string(report.status().message()).c_str());
+    return 2;
+  }
+  std::fputs(attex::load::SummaryText(*report).c_str(), stdout);
+  bool ok = true;
+  if (!json.empty()) ok &= WriteFile(json, attex::load::ToJson(*report));
+  if (!html.empty()) ok &= WriteFile(html, attex::load::ToHtml(*report));
+  return ok ? 0 : 1;
+}
