@@ -86,10 +86,11 @@ Exclusion CheckCampaign(const CompiledCampaign& c, const BidRequest& req,
   if (RepeatedContains(req.blocked_advertisers(), c.advertiser_id)) {
     return Exclusion::kBlockedAdvertiser;
   }
-  // The most one impression can cost is the bid.
-  if (c.RemainingMicros(now_ms) < c.bid_cpm_micros / 1000 || c.RemainingMicros(now_ms) <= 0) {
-    return Exclusion::kBudget;
-  }
+  // The most one impression can cost is the bid; what other bids have
+  // reserved but not yet billed is not available.
+  const int64_t available =
+      c.budget->Available(c.daily_budget_micros, c.total_budget_micros, now_ms);
+  if (available < c.bid_cpm_micros / 1000 || available <= 0) return Exclusion::kBudget;
   return Exclusion::kCount;
 }
 

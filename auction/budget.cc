@@ -1,5 +1,8 @@
 #include "auction/budget.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace attex::auction {
 
 void BudgetState::Load(int64_t total_micros, int64_t today_micros, int64_t now_ms) {
@@ -20,6 +23,93 @@ void BudgetState::Charge(int64_t micros, int64_t now_ms) {
 int64_t BudgetState::today(int64_t now_ms) const {
   if (day_.load(std::memory_order_relaxed) != now_ms / kMillisPerDay) return 0;
   return today_.load(std::memory_order_relaxed);
+}
+
+void BudgetState::SetLimits(int64_t daily_micros, int64_t total_micros) {
+  daily_limit_.store(daily_micros, std::memory_order_relaxed);
+  total_limit_.store(total_micros, std::memory_order_relaxed);
+  limits_known_.store(true, std::memory_order_release);
+}
+
+int64_t BudgetState::Available(int64_t daily_limit, int64_t total_limit, int64_t now_ms) const {
+  // Reserved is read before spend: billing charges before it releases, so a
+  // reader may count a billed amount twice (too little available), never
+  // not at all.
+  const int64_t reserved = reserved_.load();
+  int64_t room = total_limit - total_.load();
+  if (daily_limit > 0) room = std::min(room, daily_limit - today(now_ms));
+  return room - reserved;
+}
+
+bool BudgetState::TryReserve(int64_t micros, int64_t daily_limit, int64_t total_limit,
+                             int64_t now_ms) {
+  int64_t reserved = reserved_.load();
+  for (;;) {
+    int64_t room = total_limit - total_.load();
+    if (daily_limit > 0) room = std::min(room, daily_limit - today(now_ms));
+    if (micros > room - reserved) return false;
+    // Fails (and reloads `reserved`) if anyone reserved or released since.
+    if (reserved_.compare_exchange_weak(reserved, reserved + micros)) return true;
+  }
+}
+
+void BudgetState::Release(int64_t micros) { reserved_.fetch_sub(micros); }
+
+ReservationBook::~ReservationBook() {
+  Node* node = incoming_.exchange(nullptr);
+  while (node != nullptr) delete std::exchange(node, node->next);
+}
+
+void ReservationBook::Add(Reservation reservation) {
+  auto* node = new Node{std::move(reservation), incoming_.load(std::memory_order_relaxed)};
+  while (!incoming_.compare_exchange_weak(node->next, node, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
+  }
+}
+
+void ReservationBook::Drain() {
+  Node* node = incoming_.exchange(nullptr, std::memory_order_acquire);
+  while (node != nullptr) {
+    Reservation& r = node->reservation;
+    expiries_.emplace(r.expires_ms, r.nonce);
+    const uint64_t nonce = r.nonce;
+    if (auto [it, inserted] = held_.try_emplace(nonce, std::move(r)); !inserted) {
+      // A 64-bit random nonce collided: give the newer one back at once
+      // rather than mix two campaigns under one key (billing still caps).
+      r.budget->Release(r.micros);
+    }
+    delete std::exchange(node, node->next);
+  }
+}
+
+int64_t ReservationBook::Settle(uint64_t nonce) {
+  Drain();
+  auto it = held_.find(nonce);
+  if (it == held_.end()) return 0;
+  const int64_t micros = it->second.micros;
+  it->second.budget->Release(micros);
+  held_.erase(it);
+  return micros;  // Its expiry entry is skipped when it comes due.
+}
+
+int ReservationBook::Expire(int64_t now_ms) {
+  Drain();
+  int expired = 0;
+  while (!expiries_.empty() && expiries_.top().first < now_ms) {
+    const auto [expires_ms, nonce] = expiries_.top();
+    expiries_.pop();
+    auto it = held_.find(nonce);
+    if (it == held_.end() || it->second.expires_ms != expires_ms) continue;
+    it->second.budget->Release(it->second.micros);
+    held_.erase(it);
+    ++expired;
+  }
+  return expired;
+}
+
+size_t ReservationBook::outstanding() {
+  Drain();
+  return held_.size();
 }
 
 }  // namespace attex::auction

@@ -1,17 +1,25 @@
 // The money side of a campaign that outlives catalogue snapshots: billed
-// spend (total and today) and what the auction has reserved but not yet
-// billed. Every snapshot of a campaign shares one BudgetState.
+// spend (total and today), the budget limits, and what the auction has
+// reserved but not yet billed. Every snapshot of a campaign shares one
+// BudgetState. Reservations are made on the bid path (lock-free) and settled
+// or expired by one owner thread through a ReservationBook.
 #ifndef ATTEX_AUCTION_BUDGET_H_
 #define ATTEX_AUCTION_BUDGET_H_
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <queue>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace attex::auction {
 
 constexpr int64_t kMillisPerDay = 86'400'000;
 
-// Billed spend of one campaign. Lock-free; thread-safe.
+// Billed spend and reservations of one campaign. Lock-free; thread-safe.
 class BudgetState final {
  public:
   // Sets the counters from the ledger (at start).
@@ -22,10 +30,75 @@ class BudgetState final {
   // Spend in the UTC day of now_ms (0 once the day has turned).
   int64_t today(int64_t now_ms) const;
 
+  // The campaign's current limits, kept here so that billing can enforce
+  // them without a catalogue lookup. daily 0: no daily limit. Until the
+  // first SetLimits, limits_known() is false.
+  void SetLimits(int64_t daily_micros, int64_t total_micros);
+  bool limits_known() const { return limits_known_.load(std::memory_order_acquire); }
+  int64_t daily_limit() const { return daily_limit_.load(std::memory_order_relaxed); }
+  int64_t total_limit() const { return total_limit_.load(std::memory_order_relaxed); }
+
+  // What can still be reserved now under the given limits (daily 0: none):
+  // min(total - spent, daily - today) - reserved. May be negative.
+  int64_t Available(int64_t daily_limit, int64_t total_limit, int64_t now_ms) const;
+  // Reserves `micros` when Available() covers it; false otherwise. One CAS
+  // loop on the reserved counter: concurrent reservers never jointly pass
+  // the limits.
+  bool TryReserve(int64_t micros, int64_t daily_limit, int64_t total_limit, int64_t now_ms);
+  // Gives back a reservation (billed: after Charge; or expired).
+  void Release(int64_t micros);
+  int64_t reserved() const { return reserved_.load(); }
+
  private:
   std::atomic<int64_t> total_{0};
   std::atomic<int64_t> today_{0};
   std::atomic<int64_t> day_{0};
+  std::atomic<int64_t> reserved_{0};
+  std::atomic<int64_t> daily_limit_{0};
+  std::atomic<int64_t> total_limit_{0};
+  std::atomic<bool> limits_known_{false};
+};
+
+// One reservation made for one placement, keyed by its billing token's nonce.
+struct Reservation {
+  uint64_t nonce = 0;
+  int64_t micros = 0;
+  int64_t expires_ms = 0;  // The token's expiry: never billed after it.
+  std::shared_ptr<BudgetState> budget;
+};
+
+// Outstanding reservations. Add is lock-free and may be called from any
+// thread (the bid path); everything else must be called from one owner
+// thread (the server's work queue).
+class ReservationBook final {
+ public:
+  ReservationBook() = default;
+  ReservationBook(const ReservationBook&) = delete;
+  ReservationBook& operator=(const ReservationBook&) = delete;
+  ~ReservationBook();
+
+  void Add(Reservation reservation);
+  // Releases the reservation of `nonce` and forgets it; returns the micros
+  // released (0 when there is none: already settled, expired, or lost in a
+  // restart).
+  int64_t Settle(uint64_t nonce);
+  // Releases every reservation whose token expired before now_ms; returns
+  // how many.
+  int Expire(int64_t now_ms);
+  // Reservations held (after taking in those added since the last call).
+  size_t outstanding();
+
+ private:
+  struct Node {
+    Reservation reservation;
+    Node* next = nullptr;
+  };
+  void Drain();
+
+  std::atomic<Node*> incoming_{nullptr};  // Treiber stack of new ones.
+  absl::flat_hash_map<uint64_t, Reservation> held_;
+  using Expiry = std::pair<int64_t, uint64_t>;  // (expires_ms, nonce)
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
 };
 
 }  // namespace attex::auction

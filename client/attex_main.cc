@@ -208,6 +208,20 @@ int main(int argc, char** argv) {
                        "only accounts starting with this, e.g. platform:");
   balances->callback(
       [&] { run = [&](ac::Connection& c) { return ac::RunBalances(c, prefix); }; });
+  CLI::App* ledger = app.add_subcommand("ledger", "the double-entry ledger (operators)");
+  ledger->require_subcommand(1);
+  ledger->add_subcommand("check", "check that every event and the ledger balance")
+      ->callback([&] { run = [](ac::Connection& c) { return ac::RunLedgerCheck(c); }; });
+  std::string earnings_user, earnings_platform;
+  CLI::App* earnings =
+      app.add_subcommand("earnings", "what a user or a platform has earned (operators)");
+  earnings->add_option("--user", earnings_user, "a user id: its attention dividend");
+  earnings->add_option("--platform", earnings_platform, "a platform account id: its share");
+  earnings->callback([&] {
+    run = [&](ac::Connection& c) {
+      return ac::RunEarnings(c, earnings_user, earnings_platform);
+    };
+  });
   std::string model_path;
   CLI::App* reload =
       app.add_subcommand("reload-model", "reload the attention model (operators)");

@@ -47,6 +47,10 @@ int RunAccountCreate(Connection& conn, const std::string& role, const std::strin
 int RunStats(Connection& conn);
 int RunPing(Connection& conn);
 int RunBalances(Connection& conn, const std::string& prefix);
+// Exits non-zero when the check finds a problem.
+int RunLedgerCheck(Connection& conn);
+// Exactly one of user_id and platform_id is non-empty.
+int RunEarnings(Connection& conn, const std::string& user_id, const std::string& platform_id);
 int RunReloadModel(Connection& conn, const std::string& path);
 
 }  // namespace attex::client

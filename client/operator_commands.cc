@@ -1,4 +1,5 @@
-// attex account create, stats, ping, balances, reload_model.
+// attex account create, stats, ping, balances, ledger check, earnings,
+// reload_model.
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,43 @@ int RunBalances(Connection& conn, const std::string& prefix) {
   attex::v1::LedgerBalances response;
   grpc::Status status = conn.op().GetLedgerBalances(&context, request, &response);
   if (!status.ok()) return conn.Fail(status);
+  Print(response);
+  return kExitOk;
+}
+
+int RunLedgerCheck(Connection& conn) {
+  grpc::ClientContext context;
+  conn.Prepare(&context);
+  attex::v1::LedgerCheck response;
+  grpc::Status status =
+      conn.op().CheckLedger(&context, attex::v1::CheckLedgerRequest(), &response);
+  if (!status.ok()) return conn.Fail(status);
+  Print(response);
+  if (!response.ok()) {
+    std::cerr << "attex: the ledger check found " << response.problems_size() << " problems"
+              << std::endl;
+    return kExitRpcError;
+  }
+  return kExitOk;
+}
+
+int RunEarnings(Connection& conn, const std::string& user_id, const std::string& platform_id) {
+  if (user_id.empty() == platform_id.empty()) {
+    return UsageError("earnings: pass exactly one of --user ID or --platform ID");
+  }
+  attex::v1::GetLedgerBalancesRequest request;
+  request.set_account(user_id.empty() ? absl::StrCat("platform:", platform_id)
+                                      : absl::StrCat("user:", user_id));
+  grpc::ClientContext context;
+  conn.Prepare(&context);
+  attex::v1::LedgerBalances response;
+  grpc::Status status = conn.op().GetLedgerBalances(&context, request, &response);
+  if (!status.ok()) return conn.Fail(status);
+  // An account with no entries has earned nothing yet: print it as zero.
+  if (response.balances_size() == 0) {
+    auto* none = response.add_balances();
+    none->set_account(request.account());
+  }
   Print(response);
   return kExitOk;
 }

@@ -16,6 +16,7 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "server/auth.h"
+#include "server/billing.h"
 #include "server/catalog_manager.h"
 #include "server/work_queue.h"
 #include "store/store.h"
@@ -49,7 +50,12 @@ struct Core {
         store(std::move(st)),
         catalog(std::move(model)),
         signer(std::move(secret)),
-        queue([this] { catalog.Publish(); }) {}
+        queue(
+            [this] {
+              CommitBilling(*this);  // Before Publish and before any answer.
+              catalog.Publish();
+            },
+            absl::Seconds(1)) {}
 
   ServerOptions options;
   std::unique_ptr<store::Store> store;
@@ -58,6 +64,8 @@ struct Core {
   auction::TokenSigner signer;
   Counters counters;
   absl::Time started = absl::Now();
+  auction::ReservationBook reservations;  // Settled on the work queue.
+  BillingBatch billing;                   // Work queue only.
   WorkQueue queue;  // Last: its thread stops before the rest is destroyed.
 };
 

@@ -4,6 +4,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "server/billing.h"
 #include "server/validation.h"
 #include "spdlog/spdlog.h"
 
@@ -26,9 +27,9 @@ struct Admitted {
 
 // Authenticates a Bid or Explain call and validates its request against the
 // catalogue snapshot it will be decided on.
-absl::StatusOr<Admitted> Admit(Core& core, const grpc::CallbackServerContext& ctx,
+absl::StatusOr<Admitted> Admit(Core& core, grpc::CallbackServerContext* ctx,
                                const attex::v1::BidRequest& request) {
-  auto caller = core.auth.Authenticate(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
+  auto caller = core.auth.Authorize(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
   if (!caller.ok()) return caller.status();
   Admitted admitted{*std::move(caller), core.catalog.Current()};
   if (auto s = ValidateBidRequest(request, admitted.catalog->model->d_model()); !s.ok()) return s;
@@ -45,14 +46,16 @@ uint64_t Nonce() {
 grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
                                                const attex::v1::BidRequest* request,
                                                attex::v1::BidResponse* response) {
+  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   const absl::Time start = absl::Now();
-  auto admitted = Admit(*core_, *ctx, *request);
+  auto admitted = Admit(*core_, ctx, *request);
   if (!admitted.ok()) return Reply(ctx, admitted.status());
   const auto& catalog = admitted->catalog;
   const int64_t now_ms = absl::ToUnixMillis(start);
   thread_local auction::AuctionResult result;
   auction::RunAuction(*catalog, core_->options.auction, *request, now_ms,
                       RequestDeadline(*core_, *ctx, *request, start), &result, nullptr);
+  core_->metrics.Auction(*request, result, core_->options.auction.default_floor_cpm_micros);
 
   response->set_request_id(request->request_id());
   const int64_t expires_ms = now_ms + core_->options.billing_token_ttl_s * 1000;
@@ -67,6 +70,17 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
     const auto ref = catalog->ads[outcome.ad];
     const auto& campaign = *catalog->campaigns[ref.campaign];
     const auto& creative = campaign.creatives[ref.creative];
+    // Reserve the price before answering; a placement the budget can no
+    // longer cover (other bids reserved it meanwhile) is left out.
+    const int64_t price_micros = auction::ImpressionPriceMicros(outcome.price_cpm_micros);
+    claims.nonce = Nonce();
+    if (!request->test()) {
+      if (!campaign.budget->TryReserve(price_micros, campaign.daily_budget_micros,
+                                       campaign.total_budget_micros, now_ms)) {
+        continue;
+      }
+      core_->reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
+    }
     auto* p = response->add_placements();
     p->set_slot_id(request->slots(outcome.slot).id());
     p->set_campaign_id(campaign.id);
@@ -82,22 +96,24 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
     claims.advertiser_id = campaign.advertiser_id;
     claims.slot_id = p->slot_id();
     claims.price_cpm_micros = outcome.price_cpm_micros;
-    claims.nonce = Nonce();
     p->set_billing_token(core_->signer.Sign(claims));
   }
-  response->set_no_bid_reason(std::string(result.no_bid_reason));
+  response->set_no_bid_reason(response->placements_size() == 0 && result.no_bid_reason.empty()
+                                  ? "budget"
+                                  : std::string(result.no_bid_reason));
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
   core_->counters.bids.fetch_add(1, std::memory_order_relaxed);
   core_->counters.slots.fetch_add(request->slots_size(), std::memory_order_relaxed);
-  core_->counters.placements.fetch_add(result.slots.size(), std::memory_order_relaxed);
+  core_->counters.placements.fetch_add(response->placements_size(), std::memory_order_relaxed);
   return Reply(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* ctx,
                                                    const attex::v1::BidRequest* request,
                                                    attex::v1::Explanation* response) {
+  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   const absl::Time start = absl::Now();
-  auto admitted = Admit(*core_, *ctx, *request);
+  auto admitted = Admit(*core_, ctx, *request);
   if (!admitted.ok()) return Reply(ctx, admitted.status());
   const auto& catalog = admitted->catalog;
   auction::AuctionResult result;
@@ -112,73 +128,32 @@ absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& ca
                                                     const attex::v1::Event& event,
                                                     int64_t now_ms) {
   attex::v1::EventOutcome outcome;
-  outcome.set_event_id(event.event_id());
-  auto claims = core.signer.Verify(event.billing_token());
-  if (!claims.ok() ||
-      (caller.role != attex::v1::ROLE_OPERATOR && claims->platform_id != caller.account_id)) {
-    outcome.set_result(attex::v1::EVENT_RESULT_INVALID);
-    return outcome;
-  }
-  if (now_ms > claims->expires_ms) {
-    outcome.set_result(attex::v1::EVENT_RESULT_EXPIRED);
-    return outcome;
-  }
-  store::BillingEvent record;
-  record.token_hash = auction::Sha256Hex(event.billing_token());
-  record.type = event.type();
-  record.event_id = event.event_id();
-  record.campaign_id = claims->campaign_id;
-  record.platform_id = claims->platform_id;
-  record.at_ms = now_ms;
-  const bool billed = event.type() == attex::v1::EVENT_TYPE_IMPRESSION && !claims->test;
-  if (billed) {
-    record.price_micros = auction::ImpressionPriceMicros(claims->price_cpm_micros);
-    const auto split = auction::SplitPrice(record.price_micros, core.options.split);
-    const std::string user =
-        claims->user_key.empty() ? "user:anonymous" : absl::StrCat("user:", claims->user_key);
-    record.entries = {
-        {absl::StrCat("advertiser:", claims->advertiser_id), -record.price_micros},
-        {absl::StrCat("platform:", claims->platform_id), split.platform_micros},
-        {user, split.user_micros},
-        {"exchange", split.exchange_micros},
-    };
-  }
-  auto result = core.store->RecordEvent(record);
-  if (!result.ok()) return result.status();
-  if (*result == store::RecordResult::kDuplicate) {
-    outcome.set_result(attex::v1::EVENT_RESULT_DUPLICATE);
-    return outcome;
-  }
-  outcome.set_result(attex::v1::EVENT_RESULT_ACCEPTED);
-  if (billed) {
-    outcome.set_charged_micros(record.price_micros);
-    core.catalog.Budget(claims->campaign_id)->Charge(record.price_micros, now_ms);
-  }
-  core.counters.events_accepted.fetch_add(1, std::memory_order_relaxed);
+  auto status = std::make_shared<absl::Status>();
+  core.billing.Add(core, caller, event, now_ms, &outcome, status);
+  core.billing.Commit(core, now_ms);
+  if (!status->ok()) return *status;
   return outcome;
 }
 
 grpc::ServerUnaryReactor* ExchangeService::ReportEvents(
     grpc::CallbackServerContext* ctx, const attex::v1::ReportEventsRequest* request,
     attex::v1::ReportEventsResponse* response) {
-  auto caller = core_->auth.Authenticate(*ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
+  auto caller = core_->auth.Authorize(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (auto s = ValidateReportEvents(*request); !s.ok()) return Reply(ctx, s);
-  return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
+  // Not Defer: the events join the work queue's batch, which commits them
+  // all at once after the batch (CommitBilling); the answer waits for that.
+  auto* reactor = ctx->DefaultReactor();
+  core_->queue.Submit([core = core_, caller = *caller, request, response,
+                       reactor]() -> WorkQueue::Completion {
+    auto status = std::make_shared<absl::Status>();
     const int64_t now_ms = NowMs();
     for (const auto& event : request->events()) {
-      auto outcome = RecordEvent(*core_, caller, event, now_ms);
-      if (!outcome.ok()) {
-        // Events before this one are durable; a retry reports them as duplicates.
-        spdlog::error("recording an event failed: {}", outcome.status().ToString());
-        return absl::UnavailableError(
-            absl::StrCat("the ledger could not record events[", response->results_size(),
-                         "]; retry the request: recorded events answer duplicate"));
-      }
-      *response->add_results() = *std::move(outcome);
+      core->billing.Add(*core, caller, event, now_ms, response->add_results(), status);
     }
-    return absl::OkStatus();
+    return [reactor, status] { reactor->Finish(ToGrpc(*status)); };
   });
+  return reactor;
 }
 
 }  // namespace attex::server

@@ -116,16 +116,42 @@ grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(
   if (request->prefix().size() > 256) {
     return Reply(ctx, absl::InvalidArgumentError("prefix: longer than 256 bytes"));
   }
+  if (request->account().size() > 256) {
+    return Reply(ctx, absl::InvalidArgumentError("account: longer than 256 bytes"));
+  }
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
     int64_t sum = 0;
-    auto balances = core_->store->Balances(request->prefix(), &sum);
+    // An exact account is read as a prefix, and the longer names it also
+    // starts ("user:u1" of "user:u10") are left out.
+    const std::string& exact = request->account();
+    auto balances = core_->store->Balances(exact.empty() ? request->prefix() : exact, &sum);
     if (!balances.ok()) return balances.status();
     for (const auto& b : *balances) {
+      if (!exact.empty() && b.account != exact) continue;
       auto* out = response->add_balances();
       out->set_account(b.account);
       out->set_balance_micros(b.balance_micros);
     }
     response->set_ledger_sum_micros(sum);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OperatorService::CheckLedger(
+    grpc::CallbackServerContext* ctx, const attex::v1::CheckLedgerRequest* request,
+    attex::v1::LedgerCheck* response) {
+  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  return Defer(*core_, ctx, [this, response]() -> absl::Status {
+    auto check = core_->store->CheckLedger();
+    if (!check.ok()) return check.status();
+    response->set_ok(check->ok());
+    response->set_events_checked(check->events_checked);
+    response->set_accounts_checked(check->accounts_checked);
+    response->set_campaigns_checked(check->campaigns_checked);
+    response->set_ledger_sum_micros(check->ledger_sum_micros);
+    for (const auto& problem : check->problems) response->add_problems(problem);
+    if (!check->ok()) spdlog::error("ledger check: {} problems", check->problems.size());
     return absl::OkStatus();
   });
 }

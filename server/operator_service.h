@@ -26,6 +26,9 @@ class OperatorService final : public attex::v1::Operator::CallbackService {
   grpc::ServerUnaryReactor* GetLedgerBalances(grpc::CallbackServerContext* ctx,
                                               const attex::v1::GetLedgerBalancesRequest* request,
                                               attex::v1::LedgerBalances* response) override;
+  grpc::ServerUnaryReactor* CheckLedger(grpc::CallbackServerContext* ctx,
+                                        const attex::v1::CheckLedgerRequest* request,
+                                        attex::v1::LedgerCheck* response) override;
 
  private:
   Core* core_;

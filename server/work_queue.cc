@@ -4,8 +4,8 @@
 
 namespace attex::server {
 
-WorkQueue::WorkQueue(std::function<void()> after_batch)
-    : after_batch_(std::move(after_batch)), thread_([this] { Loop(); }) {}
+WorkQueue::WorkQueue(std::function<void()> after_batch, absl::Duration idle_tick)
+    : after_batch_(std::move(after_batch)), idle_tick_(idle_tick), thread_([this] { Loop(); }) {}
 
 WorkQueue::~WorkQueue() { Stop(); }
 
@@ -26,15 +26,23 @@ void WorkQueue::Loop() {
   std::vector<Completion> done;
   for (;;) {
     std::deque<Task> batch;
+    bool idle = false;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      const absl::Condition ready(
           +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
             return q->stopping_ || !q->tasks_.empty();
           },
-          this));
-      if (tasks_.empty()) return;  // Stopping, and nothing left.
-      batch.swap(tasks_);
+          this);
+      idle = !mu_.AwaitWithTimeout(ready, idle_tick_);
+      if (!idle) {
+        if (tasks_.empty()) return;  // Stopping, and nothing left.
+        batch.swap(tasks_);
+      }
+    }
+    if (idle) {
+      if (after_batch_) after_batch_();  // Housekeeping while nothing comes.
+      continue;
     }
     done.clear();
     for (Task& task : batch) done.push_back(task());

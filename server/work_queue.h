@@ -2,7 +2,8 @@
 // reactors. Tasks run in submission order, in batches: after each batch the
 // `after_batch` hook runs (the catalogue is rebuilt once for all campaign
 // changes of the batch), then each task's completion (which finishes its
-// RPC). So a caller is answered only once its change is visible to Bid.
+// RPC). So a caller is answered only once its change is visible to Bid
+// (and, for billing events, durable: the hook group-commits them).
 #ifndef ATTEX_SERVER_WORK_QUEUE_H_
 #define ATTEX_SERVER_WORK_QUEUE_H_
 
@@ -12,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace attex::server {
 
@@ -21,7 +23,10 @@ class WorkQueue final {
   using Completion = std::function<void()>;
   using Task = std::function<Completion()>;
 
-  explicit WorkQueue(std::function<void()> after_batch);
+  // after_batch also runs every `idle_tick` while no task comes (for
+  // housekeeping such as releasing expired reservations).
+  explicit WorkQueue(std::function<void()> after_batch,
+                     absl::Duration idle_tick = absl::InfiniteDuration());
   ~WorkQueue();  // Runs what is queued, then joins.
 
   void Submit(Task task);
@@ -32,6 +37,7 @@ class WorkQueue final {
   void Loop();
 
   std::function<void()> after_batch_;
+  const absl::Duration idle_tick_;
   absl::Mutex mu_;
   std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -44,7 +44,25 @@ CREATE TABLE IF NOT EXISTS ledger(
   at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_account ON ledger(account);
 CREATE INDEX IF NOT EXISTS ledger_campaign ON ledger(campaign_id);
-PRAGMA user_version = 1;
+)sql";
+
+// Version 2: per-campaign billed spend, kept in the transaction of each
+// billed event so that the hard budget cap reads one row. Filled from the
+// events of a version 1 database.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS campaign_spend(
+  campaign_id TEXT PRIMARY KEY,
+  total_micros INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  today_micros INTEGER NOT NULL);
+INSERT OR REPLACE INTO campaign_spend(campaign_id, total_micros, day, today_micros)
+SELECT e.campaign_id, SUM(e.price_micros), d.day,
+       SUM(CASE WHEN e.at_ms / 86400000 = d.day THEN e.price_micros ELSE 0 END)
+FROM events e
+JOIN (SELECT campaign_id, MAX(at_ms) / 86400000 AS day FROM events
+      WHERE type = 1 GROUP BY campaign_id) d ON d.campaign_id = e.campaign_id
+WHERE e.type = 1
+GROUP BY e.campaign_id;
 )sql";
 
 }  // namespace
@@ -69,6 +87,12 @@ absl::Status MigrateSchema(sqlite3* db) {
                      " is newer than this binary's (", kSchemaVersion, ")"));
   }
   if (absl::Status s = sqlite::Exec(db, kSchemaV1); !s.ok()) return s;
+  if (stored < 2) {
+    if (absl::Status s = sqlite::Exec(db, kSchemaV2); !s.ok()) return s;
+  }
+  if (stored < kSchemaVersion) {
+    if (absl::Status s = sqlite::Exec(db, "PRAGMA user_version = 2"); !s.ok()) return s;
+  }
   return txn.Commit();
 }
 

@@ -9,7 +9,7 @@
 
 namespace attex::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Creates the tables and indexes that are missing and sets user_version, in
 // one transaction. FAILED_PRECONDITION when the database was written by a

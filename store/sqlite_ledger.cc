@@ -9,6 +9,8 @@ namespace {
 using sqlite::Statement;
 using sqlite::Transaction;
 
+constexpr int64_t kMillisPerDay = 86'400'000;
+
 // Shared by GetSpend and AllSpend; ?1 is day_start_ms.
 constexpr absl::string_view kSpendColumns =
     "COALESCE(SUM(CASE WHEN type = 1 THEN price_micros END), 0), "
@@ -45,56 +47,151 @@ absl::Status ValidateEvent(const BillingEvent& event) {
   return absl::OkStatus();
 }
 
+// The statements that record events, prepared once per group commit.
+struct EventStatements {
+  Statement insert_event;
+  Statement read_spend;
+  Statement write_spend;
+  Statement insert_entry;
+};
+
+absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
+  // The primary key (token_hash, type) is the dedup: a retried event
+  // inserts nothing, and then nothing else is written either.
+  absl::StatusOr<Statement> insert_event = Statement::Prepare(
+      db,
+      "INSERT INTO events(token_hash, type, event_id, campaign_id, "
+      "platform_id, price_micros, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "ON CONFLICT(token_hash, type) DO NOTHING");
+  if (!insert_event.ok()) return insert_event.status();
+  absl::StatusOr<Statement> read_spend = Statement::Prepare(
+      db,
+      "SELECT total_micros, day, today_micros FROM campaign_spend WHERE "
+      "campaign_id = ?1");
+  if (!read_spend.ok()) return read_spend.status();
+  absl::StatusOr<Statement> write_spend = Statement::Prepare(
+      db,
+      "INSERT INTO campaign_spend(campaign_id, total_micros, day, "
+      "today_micros) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id) DO "
+      "UPDATE SET total_micros = excluded.total_micros, day = excluded.day, "
+      "today_micros = excluded.today_micros");
+  if (!write_spend.ok()) return write_spend.status();
+  absl::StatusOr<Statement> insert_entry = Statement::Prepare(
+      db,
+      "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
+      "at_ms) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!insert_entry.ok()) return insert_entry.status();
+  return EventStatements{*std::move(insert_event), *std::move(read_spend),
+                         *std::move(write_spend), *std::move(insert_entry)};
+}
+
+// Records one event inside the open transaction. kOverBudget leaves the
+// event's row written: the caller rolls its savepoint back.
+absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
+                                       const BillingEvent& event) {
+  st.insert_event.Reset();
+  st.insert_event.BindText(1, event.token_hash)
+      .BindInt(2, event.type)
+      .BindText(3, event.event_id)
+      .BindText(4, event.campaign_id)
+      .BindText(5, event.platform_id)
+      .BindInt(6, event.price_micros)
+      .BindInt(7, event.at_ms);
+  if (absl::Status s = st.insert_event.Run(); !s.ok()) return s;
+  if (sqlite3_changes(db) == 0) return RecordResult::kDuplicate;
+
+  if (event.type == attex::v1::EVENT_TYPE_IMPRESSION &&
+      event.price_micros > 0) {
+    st.read_spend.Reset();
+    st.read_spend.BindText(1, event.campaign_id);
+    absl::StatusOr<bool> row = st.read_spend.Step();
+    if (!row.ok()) return row.status();
+    int64_t total = 0, day = 0, today = 0;
+    if (*row) {
+      total = st.read_spend.Int(0);
+      day = st.read_spend.Int(1);
+      today = st.read_spend.Int(2);
+    }
+    st.read_spend.Reset();
+    // A new UTC day starts the daily counter afresh; an event stamped with
+    // an earlier day (a clock step back) counts against the later one.
+    const int64_t event_day = event.at_ms / kMillisPerDay;
+    if (event_day > day) {
+      day = event_day;
+      today = 0;
+    }
+    total += event.price_micros;
+    today += event.price_micros;
+    if (event.enforce_budget &&
+        (total > event.total_budget_micros ||
+         (event.daily_budget_micros > 0 &&
+          today > event.daily_budget_micros))) {
+      return RecordResult::kOverBudget;
+    }
+    st.write_spend.Reset();
+    st.write_spend.BindText(1, event.campaign_id)
+        .BindInt(2, total)
+        .BindInt(3, day)
+        .BindInt(4, today);
+    if (absl::Status s = st.write_spend.Run(); !s.ok()) return s;
+  }
+  for (const LedgerEntry& e : event.entries) {
+    st.insert_entry.Reset();
+    st.insert_entry.BindText(1, event.token_hash)
+        .BindText(2, e.account)
+        .BindText(3, event.campaign_id)
+        .BindInt(4, e.amount_micros)
+        .BindInt(5, event.at_ms);
+    if (absl::Status s = st.insert_entry.Run(); !s.ok()) return s;
+  }
+  return RecordResult::kAccepted;
+}
+
 }  // namespace
 
 absl::StatusOr<RecordResult> SqliteStore::RecordEvent(
     const BillingEvent& event) {
-  if (absl::Status s = ValidateEvent(event); !s.ok()) return s;
+  absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> results =
+      RecordEvents({event});
+  if (!results.ok()) return results.status();
+  return std::move((*results)[0]);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>>
+SqliteStore::RecordEvents(const std::vector<BillingEvent>& events) {
+  std::vector<absl::StatusOr<RecordResult>> results;
+  results.reserve(events.size());
+  bool any_valid = false;
+  for (const BillingEvent& event : events) {
+    absl::Status valid = ValidateEvent(event);
+    any_valid |= valid.ok();
+    results.emplace_back(valid.ok() ? absl::StatusOr<RecordResult>(
+                                          RecordResult::kAccepted)
+                                    : absl::StatusOr<RecordResult>(valid));
+  }
+  if (!any_valid) return results;
   absl::MutexLock lock(&mu_);
   sqlite3* db = db_.get();
   Transaction txn(db);
   if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
     return s;
-  {
-    // The primary key (token_hash, type) is the dedup: a retried event
-    // inserts nothing, and then nothing else is written either.
-    absl::StatusOr<Statement> insert =
-        Statement::Prepare(db,
-                           "INSERT INTO events(token_hash, type, event_id, "
-                           "campaign_id, platform_id, price_micros, "
-                           "at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON "
-                           "CONFLICT(token_hash, type) DO NOTHING");
-    if (!insert.ok()) return insert.status();
-    insert->BindText(1, event.token_hash)
-        .BindInt(2, event.type)
-        .BindText(3, event.event_id)
-        .BindText(4, event.campaign_id)
-        .BindText(5, event.platform_id)
-        .BindInt(6, event.price_micros)
-        .BindInt(7, event.at_ms);
-    if (absl::Status s = insert->Run(); !s.ok()) return s;
-    if (sqlite3_changes(db) == 0)
-      return RecordResult::kDuplicate;  // Rolled back, empty.
-  }
-  if (!event.entries.empty()) {
-    absl::StatusOr<Statement> entry =
-        Statement::Prepare(db,
-                           "INSERT INTO ledger(token_hash, account, "
-                           "campaign_id, amount_micros, at_ms) "
-                           "VALUES(?1, ?2, ?3, ?4, ?5)");
-    if (!entry.ok()) return entry.status();
-    for (const LedgerEntry& e : event.entries) {
-      entry->Reset();
-      entry->BindText(1, event.token_hash)
-          .BindText(2, e.account)
-          .BindText(3, event.campaign_id)
-          .BindInt(4, e.amount_micros)
-          .BindInt(5, event.at_ms);
-      if (absl::Status s = entry->Run(); !s.ok()) return s;
+  // Prepared once for the whole group.
+  absl::StatusOr<EventStatements> statements = PrepareEventStatements(db);
+  if (!statements.ok()) return statements.status();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!results[i].ok()) continue;
+    // A savepoint per event: one event's failure or refusal undoes that
+    // event alone, and the others still commit with the group.
+    if (absl::Status s = sqlite::Exec(db, "SAVEPOINT event"); !s.ok()) return s;
+    results[i] = RecordOne(db, *statements, events[i]);
+    if (!results[i].ok() || *results[i] == RecordResult::kOverBudget) {
+      if (absl::Status s = sqlite::Exec(db, "ROLLBACK TO event"); !s.ok())
+        return s;
     }
+    if (absl::Status s = sqlite::Exec(db, "RELEASE event"); !s.ok()) return s;
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
-  return RecordResult::kAccepted;
+  return results;
 }
 
 absl::StatusOr<SpendTotals> SqliteStore::GetSpend(
@@ -166,6 +263,84 @@ absl::StatusOr<std::vector<Balance>> SqliteStore::Balances(
     *ledger_sum = *row ? sum->Int(0) : 0;
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
+  absl::MutexLock lock(&mu_);
+  sqlite3* db = db_.get();
+  Transaction txn(db);  // One snapshot for every query below.
+  if (absl::Status s = txn.Begin(Transaction::Mode::kDeferred); !s.ok())
+    return s;
+  LedgerCheckResult out;
+  constexpr int kMaxListed = 20;  // Problems listed per kind.
+  // Runs sql, calling row(stmt) for each row.
+  auto query = [db](const char* sql, auto row) -> absl::Status {
+    absl::StatusOr<Statement> stmt = Statement::Prepare(db, sql);
+    if (!stmt.ok()) return stmt.status();
+    while (true) {
+      absl::StatusOr<bool> more = stmt->Step();
+      if (!more.ok()) return more.status();
+      if (!*more) return absl::OkStatus();
+      row(*stmt);
+    }
+  };
+  absl::Status s = query(
+      "SELECT COALESCE(SUM(amount_micros), 0), COUNT(DISTINCT token_hash), "
+      "COUNT(DISTINCT account) FROM ledger",
+      [&](const Statement& r) {
+        out.ledger_sum_micros = r.Int(0);
+        out.events_checked = r.Int(1);
+        out.accounts_checked = r.Int(2);
+      });
+  if (!s.ok()) return s;
+  if (out.ledger_sum_micros != 0) {
+    out.problems.push_back(absl::StrCat("the ledger sums to ",
+                                        out.ledger_sum_micros, ", not 0"));
+  }
+  s = query(
+      "SELECT token_hash, SUM(amount_micros) FROM ledger GROUP BY token_hash "
+      "HAVING SUM(amount_micros) != 0 LIMIT 20",
+      [&](const Statement& r) {
+        out.problems.push_back(absl::StrCat("event ", r.Text(0),
+                                            ": entries sum to ", r.Int(1)));
+      });
+  if (!s.ok()) return s;
+  // Every billed impression has its advertiser debit, and no more.
+  int listed = 0;
+  s = query(
+      "SELECT e.token_hash, e.price_micros, COALESCE(l.debit, 0) FROM events "
+      "e LEFT JOIN (SELECT token_hash, -SUM(amount_micros) AS debit FROM "
+      "ledger WHERE substr(account, 1, 11) = 'advertiser:' GROUP BY "
+      "token_hash) l ON l.token_hash = e.token_hash WHERE e.type = 1 AND "
+      "e.price_micros != COALESCE(l.debit, 0)",
+      [&](const Statement& r) {
+        if (listed++ >= kMaxListed) return;
+        out.problems.push_back(absl::StrCat(
+            "event ", r.Text(0), ": price ", r.Int(1), " but advertiser debit ",
+            r.Int(2)));
+      });
+  if (!s.ok()) return s;
+  // Per campaign: billed events, advertiser debits and the spend counter
+  // that the budget cap reads all agree.
+  s = query(
+      "SELECT c.campaign_id, c.billed, COALESCE(l.debits, 0), "
+      "COALESCE(s.total_micros, 0) FROM (SELECT campaign_id, "
+      "SUM(price_micros) AS billed FROM events WHERE type = 1 GROUP BY "
+      "campaign_id) c LEFT JOIN (SELECT campaign_id, -SUM(amount_micros) AS "
+      "debits FROM ledger WHERE substr(account, 1, 11) = 'advertiser:' GROUP "
+      "BY campaign_id) l ON l.campaign_id = c.campaign_id LEFT JOIN "
+      "campaign_spend s ON s.campaign_id = c.campaign_id",
+      [&](const Statement& r) {
+        ++out.campaigns_checked;
+        if (r.Int(1) != r.Int(2) || r.Int(1) != r.Int(3)) {
+          out.problems.push_back(absl::StrCat(
+              "campaign ", r.Text(0), ": billed ", r.Int(1),
+              ", advertiser debits ", r.Int(2), ", spend counter ", r.Int(3)));
+        }
+      });
+  if (!s.ok()) return s;
+  if (absl::Status c = txn.Commit(); !c.ok()) return c;
   return out;
 }
 

@@ -41,6 +41,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<attex::v1::Campaign>> LoadAllCampaigns() override;
 
   absl::StatusOr<RecordResult> RecordEvent(const BillingEvent& event) override;
+  absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> RecordEvents(
+      const std::vector<BillingEvent>& events) override;
+  absl::StatusOr<LedgerCheckResult> CheckLedger() override;
   absl::StatusOr<SpendTotals> GetSpend(const std::string& campaign_id,
                                        int64_t day_start_ms) override;
   absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> AllSpend(

@@ -43,9 +43,27 @@ struct BillingEvent {
   int64_t price_micros = 0;  // What the advertiser is charged (0 for clicks).
   int64_t at_ms = 0;         // When the event was recorded (Unix ms).
   std::vector<LedgerEntry> entries;  // Empty for clicks and test events.
+  // The hard cap: with enforce_budget, an impression that would take the
+  // campaign's billed spend past total_budget_micros, or its spend in the
+  // UTC day of at_ms past daily_budget_micros (0: no daily limit), is
+  // kOverBudget and records nothing. Checked in the transaction that
+  // records the event, so it holds across crashes and lost reservations.
+  bool enforce_budget = false;
+  int64_t daily_budget_micros = 0;
+  int64_t total_budget_micros = 0;
 };
 
-enum class RecordResult { kAccepted, kDuplicate };
+enum class RecordResult { kAccepted, kDuplicate, kOverBudget };
+
+// What Store::CheckLedger found. ok() when problems is empty.
+struct LedgerCheckResult {
+  int64_t events_checked = 0;    // Billed events (with ledger entries).
+  int64_t accounts_checked = 0;
+  int64_t campaigns_checked = 0;
+  int64_t ledger_sum_micros = 0;
+  std::vector<std::string> problems;
+  bool ok() const { return problems.empty(); }
+};
 
 struct SpendTotals {
   int64_t total_micros = 0;
@@ -93,6 +111,16 @@ class Store {
   // Records an event and its ledger entries in one transaction. A second
   // event with the same (token_hash, type) is kDuplicate and changes nothing.
   virtual absl::StatusOr<RecordResult> RecordEvent(const BillingEvent& event) = 0;
+  // Group commit: records `events` in ONE transaction (one fsync), each in
+  // its own savepoint, in order. The outer status fails when the
+  // transaction as a whole failed (nothing recorded); otherwise results[i]
+  // is events[i]'s result, or its own error (that event alone rolled back).
+  virtual absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> RecordEvents(
+      const std::vector<BillingEvent>& events) = 0;
+  // Checks the ledger in one read snapshot: every event's entries sum to
+  // zero, the whole ledger sums to zero, each campaign's billed spend equals
+  // the sum of its advertiser debits and its spend counters.
+  virtual absl::StatusOr<LedgerCheckResult> CheckLedger() = 0;
   virtual absl::StatusOr<SpendTotals> GetSpend(const std::string& campaign_id,
                                                int64_t day_start_ms) = 0;
   // Spend of every campaign with any, for warming budgets at start.

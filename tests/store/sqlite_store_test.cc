@@ -371,7 +371,7 @@ TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
     return value;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "2");
   sqlite3_close(db);
 }
 
