@@ -1,0 +1,146 @@
+// Group commit, the hard budget cap at billing, and the ledger check.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "store/store.h"
+
+namespace attex::store {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kDay = 86'400'000;
+
+BillingEvent Impression(const std::string& token_hash, int64_t price, int64_t at_ms = kNow,
+                        const std::string& campaign = "cmp-1") {
+  BillingEvent e{.token_hash = token_hash,
+                 .type = attex::v1::EVENT_TYPE_IMPRESSION,
+                 .event_id = "ev-" + token_hash,
+                 .campaign_id = campaign,
+                 .platform_id = "acc-2",
+                 .price_micros = price,
+                 .at_ms = at_ms};
+  const int64_t platform = price * 6 / 10, user = price / 5;
+  e.entries = {{"advertiser:acc-3", -price},
+               {"platform:acc-2", platform},
+               {"user:u1", user},
+               {"exchange", price - platform - user}};
+  return e;
+}
+
+BillingEvent Capped(BillingEvent e, int64_t daily, int64_t total) {
+  e.enforce_budget = true;
+  e.daily_budget_micros = daily;
+  e.total_budget_micros = total;
+  return e;
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = "/tmp/attex-ledger-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    store_.reset();
+    auto store = OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+  std::vector<RecordResult> Record(const std::vector<BillingEvent>& events) {
+    auto results = store_->RecordEvents(events);
+    EXPECT_TRUE(results.ok()) << results.status();
+    std::vector<RecordResult> out;
+    if (!results.ok()) return out;
+    for (auto& r : *results) {
+      EXPECT_TRUE(r.ok()) << r.status();
+      out.push_back(r.ok() ? *r : RecordResult::kDuplicate);
+    }
+    return out;
+  }
+  LedgerCheckResult Check() {
+    auto check = store_->CheckLedger();
+    EXPECT_TRUE(check.ok()) << check.status();
+    return check.ok() ? *check : LedgerCheckResult{};
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+using R = RecordResult;
+
+TEST_F(LedgerTest, GroupOfEventsIsRecordedTogetherWithDuplicatesInsideTheGroupBilledOnce) {
+  EXPECT_EQ(Record({Impression("a", 1000), Impression("b", 2000), Impression("a", 1000)}),
+            (std::vector<R>{R::kAccepted, R::kAccepted, R::kDuplicate}));
+  auto spend = store_->GetSpend("cmp-1", kNow / kDay * kDay);
+  ASSERT_TRUE(spend.ok());
+  EXPECT_EQ(spend->total_micros, 3000);
+  const LedgerCheckResult check = Check();
+  EXPECT_TRUE(check.ok()) << (check.problems.empty() ? "" : check.problems[0]);
+  EXPECT_EQ(check.events_checked, 2);
+  EXPECT_EQ(check.campaigns_checked, 1);
+  EXPECT_EQ(check.ledger_sum_micros, 0);
+}
+
+TEST_F(LedgerTest, InvalidEventFailsAloneAndTheRestOfTheGroupCommits) {
+  BillingEvent unbalanced = Impression("bad", 1000);
+  unbalanced.entries[0].amount_micros = -999;
+  auto results = store_->RecordEvents({Impression("a", 1000), unbalanced, Impression("b", 500)});
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_TRUE((*results)[0].ok());
+  EXPECT_FALSE((*results)[1].ok());
+  EXPECT_TRUE((*results)[2].ok());
+  EXPECT_TRUE(Check().ok());
+  EXPECT_EQ(Check().events_checked, 2);
+}
+
+TEST_F(LedgerTest, ImpressionPastTheTotalBudgetIsRefusedAndRecordsNothing) {
+  EXPECT_EQ(Record({Capped(Impression("a", 4000), 0, 10'000), Capped(Impression("b", 4000), 0, 10'000),
+                    Capped(Impression("c", 4000), 0, 10'000), Capped(Impression("d", 2000), 0, 10'000)}),
+            (std::vector<R>{R::kAccepted, R::kAccepted, R::kOverBudget, R::kAccepted}));
+  auto spend = store_->GetSpend("cmp-1", 0);
+  ASSERT_TRUE(spend.ok());
+  EXPECT_EQ(spend->total_micros, 10'000);
+  EXPECT_EQ(spend->impressions, 3);
+  // Refused, not recorded: it is refused again, not a duplicate.
+  EXPECT_EQ(Record({Capped(Impression("c", 4000), 0, 10'000)}), (std::vector<R>{R::kOverBudget}));
+  EXPECT_TRUE(Check().ok());
+}
+
+TEST_F(LedgerTest, DailyCapStartsAfreshOnTheNextUtcDay) {
+  EXPECT_EQ(Record({Capped(Impression("a", 3000), 5000, 100'000),
+                    Capped(Impression("b", 3000), 5000, 100'000),
+                    Capped(Impression("c", 3000, kNow + kDay), 5000, 100'000)}),
+            (std::vector<R>{R::kAccepted, R::kOverBudget, R::kAccepted}));
+}
+
+TEST_F(LedgerTest, CapHoldsAcrossReopeningTheStore) {
+  ASSERT_EQ(Record({Capped(Impression("a", 6000), 0, 10'000)}), (std::vector<R>{R::kAccepted}));
+  Open();
+  EXPECT_EQ(Record({Capped(Impression("b", 6000), 0, 10'000), Capped(Impression("a", 6000), 0, 10'000)}),
+            (std::vector<R>{R::kOverBudget, R::kDuplicate}));
+}
+
+TEST_F(LedgerTest, CheckFindsEachCampaignsSpendInItsAdvertiserDebits) {
+  ASSERT_EQ(Record({Impression("a", 1000, kNow, "cmp-1"), Impression("b", 3000, kNow, "cmp-2")}),
+            (std::vector<R>{R::kAccepted, R::kAccepted}));
+  const LedgerCheckResult check = Check();
+  EXPECT_TRUE(check.ok());
+  EXPECT_EQ(check.campaigns_checked, 2);
+  EXPECT_EQ(check.accounts_checked, 4);
+}
+
+}  // namespace
+}  // namespace attex::store
