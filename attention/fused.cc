@@ -61,7 +61,7 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                           values.data(),      mask.data(),        queries_.data(),
                           slots,              scores_.data(),     state_.data(),
                           lane_max_.data(),   lane_z_.data(),     lane_c_.data(),
-                          eligible_.data(),   &max_value_};
+                          eligible_.data()};
   internal::PassFor(isa)(args);
 
   // Merge the lanes: each lane summed relative to its own max.
@@ -122,25 +122,27 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
   float log_norm[kMaxPassHeads];
   for (int h = 0; h < heads_; ++h) log_norm[h] = static_cast<float>(log_norm_[slot * heads_ + h]);
   internal::ScanArgs args{scores_.data() + static_cast<size_t>(slot) * tiles_ * heads_ * kLanes,
-                          tiles_, heads_, log_norm, -std::numeric_limits<float>::infinity()};
+                          values_,
+                          rows_,
+                          heads_,
+                          log_norm,
+                          -std::numeric_limits<float>::infinity()};
   const internal::ScanFn scan = internal::ScanFor(isa_);
-  // weight x value <= max_h exp(score_h - log_norm_h) x max value, so once
-  // the list is full an ad needs p >= log(kth score / max value) to enter.
-  // The margin covers the rounding of p in float.
+  // The scan computes weight x value in float (vectorised); once the list is
+  // full only ads within rounding of its last entry are looked at again, in
+  // double. The relative margin covers float's rounding many times over.
   auto update_threshold = [&](double kth) {
-    if (kth > 0.0 && max_value_ > 0.0f) {
-      args.threshold = static_cast<float>(std::log(kth / max_value_) - 1e-3);
-    }
+    args.threshold = static_cast<float>(kth > 0 ? kth * (1 - 1e-4) : kth * (1 + 1e-4));
   };
   constexpr int kBatch = 256;
   int64_t rows[kBatch];
-  float p[kBatch];
+  float u[kBatch];
   int n = 0;
   for (int64_t next = 0; next < tiles_;) {
-    const int found = scan(args, next, &next, rows, p, kBatch);
+    const int found = scan(args, next, &next, rows, u, kBatch);
     for (int i = 0; i < found; ++i) {
       const int64_t row = rows[i];
-      if (row >= rows_ || p[i] < args.threshold || !keep(row)) continue;
+      if (u[i] < args.threshold || !keep(row)) continue;
       const float weight = Weight(slot, row);
       const Candidate cand{row, weight, static_cast<double>(weight) * values_[row]};
       if (n < k) {

@@ -70,7 +70,6 @@ class AttentionPass final {
   int64_t rows_ = 0;
   int64_t tiles_ = 0;
   const float* values_ = nullptr;
-  float max_value_ = 0.0f;
   std::vector<float> scores_;      // slots x tiles x heads x 16.
   std::vector<float> lane_max_;    // slots x heads x 16.
   std::vector<double> lane_z_;     // slots x heads x 16.
@@ -108,21 +107,21 @@ struct PassArgs {
   double* lane_z;    // Same shape: sum of exp(score - lane max).
   double* lane_c;    // Same shape: sum of exp(score - lane max) x value.
   int64_t* eligible;  // slots.
-  float* max_value;   // Largest of max(0, values).
 };
 
 // One slot's compact scores, for the threshold scan.
 struct ScanArgs {
   const float* scores;  // tiles x heads x 16.
-  int64_t tiles;
+  const float* values;  // rows floats.
+  int64_t rows;
   int heads;
   const float* log_norm;  // heads floats.
-  float threshold;
+  float threshold;        // Lanes with weight x value below are skipped.
 };
 
 using PassFn = void (*)(const PassArgs&);
 using ScanFn = int (*)(const ScanArgs&, int64_t begin, int64_t* next, int64_t* rows_out,
-                       float* p_out, int capacity);
+                       float* u_out, int capacity);
 
 PassFn PassFor(Isa isa);
 ScanFn ScanFor(Isa isa);

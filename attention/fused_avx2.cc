@@ -1,4 +1,5 @@
 // The fused kernels compiled for the avx2 path (flags in CMakeLists.txt).
+#define ATTEX_FUSED_WIDTH 8
 #include "attention/fused_kernel.h"
 
 namespace attex::attention::internal {

@@ -1,7 +1,7 @@
 // The fused pass's inner loops, written once with GCC vector extensions and
 // compiled three times (fused_portable.cc, fused_avx2.cc, fused_avx512.cc)
-// with different target flags: a 16-lane vector is one zmm register under
-// AVX-512, two ymm under AVX2 and four xmm on the baseline. Include only from
+// with different target flags and vector widths (one zmm register under
+// AVX-512, one ymm under AVX2, one xmm on the baseline). Include only from
 // those files. Everything here has internal linkage, so the three copies never
 // merge at link time (an AVX-512 copy must not serve the portable path); for
 // the same reason the kernels call no inline function of another library.
@@ -27,12 +27,18 @@ using attex::attention::TiledKeys;
 using attex::attention::internal::PassArgs;
 using attex::attention::internal::ScanArgs;
 
-constexpr int kLanes = TiledKeys::kTileRows;
-using V = float __attribute__((vector_size(64)));
-using VI = int32_t __attribute__((vector_size(64)));
-using VU16 = uint16_t __attribute__((vector_size(32)));
-using VI8 = int8_t __attribute__((vector_size(16)));
-using VU32 = uint32_t __attribute__((vector_size(64)));
+constexpr int kLanes = TiledKeys::kTileRows;  // Ads per tile.
+// Lanes per vector: the including file defines ATTEX_FUSED_WIDTH as the
+// native float width (16 for AVX-512, 8 for AVX2, 4 for the baseline), since
+// GCC splits wider generic vectors badly (comparisons become scalar). A tile
+// is processed as kLanes / kW sub-tiles.
+constexpr int kW = ATTEX_FUSED_WIDTH;
+static_assert(kLanes % kW == 0);
+using V = float __attribute__((vector_size(4 * kW)));
+using VI = int32_t __attribute__((vector_size(4 * kW)));
+using VU16 = uint16_t __attribute__((vector_size(2 * kW)));
+using VI8 = int8_t __attribute__((vector_size(kW)));
+using VU32 = uint32_t __attribute__((vector_size(4 * kW)));
 
 inline V Load(const float* p) {
   V v;
@@ -44,19 +50,18 @@ inline V Splat(float x) { return V{} + x; }
 
 inline bool Any(VI m) {
 #if defined(__AVX512F__)
+  static_assert(kW == 16);
   const __m512i x = reinterpret_cast<__m512i>(m);
   return _mm512_test_epi32_mask(x, x) != 0;
 #elif defined(__AVX2__)
-  __m256i lo, hi;
-  std::memcpy(&lo, &m, 32);
-  std::memcpy(&hi, reinterpret_cast<const char*>(&m) + 32, 32);
-  const __m256i x = _mm256_or_si256(lo, hi);
+  static_assert(kW == 8);
+  const __m256i x = reinterpret_cast<__m256i>(m);
   return !_mm256_testz_si256(x, x);
 #else
-  int32_t lanes[kLanes];
+  int32_t lanes[kW];
   std::memcpy(lanes, &m, sizeof(lanes));
   int32_t any = 0;
-  for (int l = 0; l < kLanes; ++l) any |= lanes[l];
+  for (int l = 0; l < kW; ++l) any |= lanes[l];
   return any != 0;
 #endif
 }
@@ -90,67 +95,64 @@ inline V Exp(V x) {
 
 // Column j of a tile (16 ads' j-th coordinate) as floats.
 template <KeyFormat F>
-inline V Column(const uint8_t* tile, int j) {
+inline V Column(const uint8_t* tile, int j, int o) {
   if constexpr (F == KeyFormat::kFloat32) {
-    return Load(reinterpret_cast<const float*>(tile) + j * kLanes);
+    return Load(reinterpret_cast<const float*>(tile) + j * kLanes + o);
   } else if constexpr (F == KeyFormat::kBfloat16) {
     VU16 h;
-    std::memcpy(&h, tile + j * kLanes * 2, sizeof(h));
+    std::memcpy(&h, tile + (j * kLanes + o) * 2, sizeof(h));
     const VU32 bits = __builtin_convertvector(h, VU32) << 16;
     V v;
     std::memcpy(&v, &bits, sizeof(v));
     return v;
   } else {
     VI8 b;
-    std::memcpy(&b, tile + j * kLanes, sizeof(b));
+    std::memcpy(&b, tile + j * kLanes + o, sizeof(b));
     return __builtin_convertvector(__builtin_convertvector(b, VI), V);
   }
 }
 
 constexpr int kFlushTiles = 64;  // Float partial sums move to doubles this often.
 
-template <KeyFormat F>
+// kDh: the head width when known at compile time (the common 16 and 32 are
+// unrolled with four accumulators), 0 otherwise.
+template <KeyFormat F, int kDh>
 void PassImpl(const PassArgs& a) {
   const int d = a.d_model;
   const int heads = a.heads;
-  const int dh = d / heads;
+  const int dh = kDh > 0 ? kDh : d / heads;
   const int64_t rows = a.rows;
   const int64_t tiles = (rows + kLanes - 1) / kLanes;
-  auto tile_at = [&](int64_t t) { return a.tiles + t * a.tile_bytes; };
   const int slots = a.slots;
   const int sh = slots * heads;
+  const size_t slot_stride = static_cast<size_t>(tiles) * heads * kLanes;
   const float kNegInf = -std::numeric_limits<float>::infinity();
 
-  // Running state per (slot, head), in the caller's `state` (L1-resident):
-  // lane max, and float partial sums of exp(score - max) and of
-  // exp(score - max) x value since the last flush to the double sums.
+  // Running state per (slot, head) and lane, in the caller's `state`
+  // (L1-resident): the lane max, and float partial sums of exp(score - max)
+  // and of exp(score - max) x value since the last flush to the doubles.
   float* const m_state = a.state;
   float* const z_state = a.state + sh * kLanes;
   float* const c_state = a.state + 2 * sh * kLanes;
-  for (int k = 0; k < sh; ++k) {
-    Store(m_state + k * kLanes, Splat(kNegInf));
-    Store(z_state + k * kLanes, Splat(0.0f));
-    Store(c_state + k * kLanes, Splat(0.0f));
-    for (int l = 0; l < kLanes; ++l) {
-      a.lane_z[k * kLanes + l] = 0.0;
-      a.lane_c[k * kLanes + l] = 0.0;
-    }
+  for (int k = 0; k < sh * kLanes; ++k) {
+    m_state[k] = kNegInf;
+    z_state[k] = 0.0f;
+    c_state[k] = 0.0f;
+    a.lane_z[k] = 0.0;
+    a.lane_c[k] = 0.0;
   }
   VI eligible[attex::attention::kMaxPassSlots];
   for (int s = 0; s < slots; ++s) eligible[s] = VI{};
 
   auto flush = [&] {
-    for (int k = 0; k < sh; ++k) {
-      for (int l = 0; l < kLanes; ++l) {
-        a.lane_z[k * kLanes + l] += z_state[k * kLanes + l];
-        a.lane_c[k * kLanes + l] += c_state[k * kLanes + l];
-      }
-      Store(z_state + k * kLanes, Splat(0.0f));
-      Store(c_state + k * kLanes, Splat(0.0f));
+    for (int k = 0; k < sh * kLanes; ++k) {
+      a.lane_z[k] += z_state[k];
+      a.lane_c[k] += c_state[k];
+      z_state[k] = 0.0f;
+      c_state[k] = 0.0f;
     }
   };
 
-  V max_value = Splat(0.0f);
   uint16_t tail_mask[kLanes];
   float tail_values[kLanes];
   for (int64_t t = 0; t < tiles; ++t) {
@@ -165,129 +167,157 @@ void PassImpl(const PassArgs& a) {
       mask_ptr = tail_mask;
       value_ptr = tail_values;
     }
-    VU16 mask16;
-    std::memcpy(&mask16, mask_ptr, sizeof(mask16));
-    const VI mbits = __builtin_convertvector(mask16, VI);
+    const uint8_t* tile = a.tiles + t * a.tile_bytes;
     float* tile_scores = a.scores + t * heads * kLanes;
-    const size_t slot_stride = static_cast<size_t>(tiles) * heads * kLanes;
-    if (!Any(mbits)) {
-      // No ad of this tile is eligible anywhere: not scored.
-      for (int s = 0; s < slots; ++s) {
-        for (int h = 0; h < heads; ++h) {
-          Store(tile_scores + s * slot_stride + h * kLanes, Splat(kNegInf));
+    for (int o = 0; o < kLanes; o += kW) {
+      VU16 mask16;
+      std::memcpy(&mask16, mask_ptr + o, sizeof(mask16));
+      const VI mbits = __builtin_convertvector(mask16, VI);
+      if (!Any(mbits)) {
+        // No ad here is eligible for any slot: not scored.
+        for (int s = 0; s < slots; ++s) {
+          for (int h = 0; h < heads; ++h) {
+            Store(tile_scores + s * slot_stride + h * kLanes + o, Splat(kNegInf));
+          }
         }
-      }
-      continue;
-    }
-    const uint8_t* tile = tile_at(t);
-    const V values = Load(value_ptr);
-    max_value = Max(max_value, values);
-    V ad_scale = Splat(1.0f);
-    if constexpr (F == KeyFormat::kInt8) {
-      ad_scale = Load(reinterpret_cast<const float*>(tile + kLanes * d));
-    }
-    for (int s = 0; s < slots; ++s) {
-      const VI ok = (mbits & (1 << s)) != 0;
-      float* out = tile_scores + s * slot_stride;
-      if (!Any(ok)) {
-        for (int h = 0; h < heads; ++h) Store(out + h * kLanes, Splat(kNegInf));
         continue;
       }
-      eligible[s] -= ok;
-      const float* q = a.queries + s * d;
-      for (int h = 0; h < heads; ++h) {
-        V acc0 = Splat(0.0f), acc1 = Splat(0.0f);
-        const int j0 = h * dh;
-        int jj = 0;
-        for (; jj + 2 <= dh; jj += 2) {
-          acc0 += Column<F>(tile, j0 + jj) * q[j0 + jj];
-          acc1 += Column<F>(tile, j0 + jj + 1) * q[j0 + jj + 1];
+      const V values = Load(value_ptr + o);
+      V ad_scale = Splat(1.0f);
+      if constexpr (F == KeyFormat::kInt8) {
+        ad_scale = Load(reinterpret_cast<const float*>(tile + kLanes * d) + o);
+      }
+      for (int s = 0; s < slots; ++s) {
+        const VI ok = (mbits & (1 << s)) != 0;
+        float* out = tile_scores + s * slot_stride + o;
+        if (!Any(ok)) {
+          for (int h = 0; h < heads; ++h) Store(out + h * kLanes, Splat(kNegInf));
+          continue;
         }
-        if (jj < dh) acc0 += Column<F>(tile, j0 + jj) * q[j0 + jj];
-        V score = acc0 + acc1;
-        if constexpr (F == KeyFormat::kInt8) score *= ad_scale;
-        score = ok ? score : Splat(kNegInf);
-        Store(out + h * kLanes, score);
-
-        const int k = s * heads + h;
-        float* const mk = m_state + k * kLanes;
-        float* const zk = z_state + k * kLanes;
-        float* const ck = c_state + k * kLanes;
-        const V m_old = Load(mk);
-        const V m_new = Max(m_old, score);
-        const VI grew = m_new > m_old;
-        if (Any(grew)) [[unlikely]] {
-          // Rescale what was summed relative to the old max.
-          const V r = grew ? Exp(m_old - m_new) : Splat(1.0f);
-          Store(zk, Load(zk) * r);
-          Store(ck, Load(ck) * r);
-          float ml_old[kLanes], ml_new[kLanes];
-          Store(ml_old, m_old);
-          Store(ml_new, m_new);
-          for (int l = 0; l < kLanes; ++l) {
-            if (ml_new[l] > ml_old[l]) {
-              const double rd = std::exp(static_cast<double>(ml_old[l]) - ml_new[l]);
-              a.lane_z[k * kLanes + l] *= rd;
-              a.lane_c[k * kLanes + l] *= rd;
+        eligible[s] -= ok;
+        const float* q = a.queries + s * d;
+        for (int h = 0; h < heads; ++h) {
+          const int j0 = h * dh;
+          V score;
+          if constexpr (kDh > 0 && kDh % 4 == 0) {
+            V acc[4] = {};
+#pragma GCC unroll 32
+            for (int jj = 0; jj < kDh; jj += 4) {
+              for (int u = 0; u < 4; ++u) acc[u] += Column<F>(tile, j0 + jj + u, o) * q[j0 + jj + u];
             }
+            score = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+          } else {
+            V acc0 = Splat(0.0f), acc1 = Splat(0.0f);
+            int jj = 0;
+            for (; jj + 2 <= dh; jj += 2) {
+              acc0 += Column<F>(tile, j0 + jj, o) * q[j0 + jj];
+              acc1 += Column<F>(tile, j0 + jj + 1, o) * q[j0 + jj + 1];
+            }
+            if (jj < dh) acc0 += Column<F>(tile, j0 + jj, o) * q[j0 + jj];
+            score = acc0 + acc1;
           }
-          Store(mk, m_new);
+          if constexpr (F == KeyFormat::kInt8) score *= ad_scale;
+          score = ok ? score : Splat(kNegInf);
+          Store(out + h * kLanes, score);
+
+          const int k = (s * heads + h) * kLanes + o;
+          const V m_old = Load(m_state + k);
+          const V m_new = Max(m_old, score);
+          const VI grew = m_new > m_old;
+          if (Any(grew)) [[unlikely]] {
+            // Rescale what was summed relative to the old max.
+            const V r = grew ? Exp(m_old - m_new) : Splat(1.0f);
+            Store(z_state + k, Load(z_state + k) * r);
+            Store(c_state + k, Load(c_state + k) * r);
+            for (int l = 0; l < kW; ++l) {
+              if (m_new[l] > m_old[l]) {
+                const double rd = std::exp(static_cast<double>(m_old[l]) - m_new[l]);
+                a.lane_z[k + l] *= rd;
+                a.lane_c[k + l] *= rd;
+              }
+            }
+            Store(m_state + k, m_new);
+          }
+          const V e = ok ? Exp(score - m_new) : Splat(0.0f);
+          Store(z_state + k, Load(z_state + k) + e);
+          Store(c_state + k, Load(c_state + k) + e * values);
         }
-        const V e = ok ? Exp(score - m_new) : Splat(0.0f);
-        Store(zk, Load(zk) + e);
-        Store(ck, Load(ck) + e * values);
       }
     }
     if ((t + 1) % kFlushTiles == 0) flush();
   }
   flush();
-  float vmax[kLanes];
-  Store(vmax, max_value);
-  *a.max_value = 0.0f;
-  for (int l = 0; l < kLanes; ++l) *a.max_value = vmax[l] > *a.max_value ? vmax[l] : *a.max_value;
   std::memcpy(a.lane_max, m_state, sizeof(float) * sh * kLanes);
   for (int s = 0; s < slots; ++s) {
-    int32_t lanes[kLanes];
-    std::memcpy(lanes, &eligible[s], sizeof(lanes));
     int64_t total = 0;
-    for (int l = 0; l < kLanes; ++l) total += lanes[l];
+    for (int l = 0; l < kW; ++l) total += eligible[s][l];
     a.eligible[s] = total;
+  }
+}
+
+template <KeyFormat F>
+void PassForWidth(const PassArgs& a) {
+  switch (a.d_model / a.heads) {
+    case 16:
+      return PassImpl<F, 16>(a);
+    case 32:
+      return PassImpl<F, 32>(a);
+    default:
+      return PassImpl<F, 0>(a);
   }
 }
 
 void Pass(const PassArgs& a) {
   switch (a.format) {
     case KeyFormat::kFloat32:
-      return PassImpl<KeyFormat::kFloat32>(a);
+      return PassForWidth<KeyFormat::kFloat32>(a);
     case KeyFormat::kBfloat16:
-      return PassImpl<KeyFormat::kBfloat16>(a);
+      return PassForWidth<KeyFormat::kBfloat16>(a);
     case KeyFormat::kInt8:
-      return PassImpl<KeyFormat::kInt8>(a);
+      return PassForWidth<KeyFormat::kInt8>(a);
   }
 }
 
-// Lanes of tiles [begin, ...) whose p = max_h(score_h - log_norm_h) is at
-// least the threshold, as (row, p) pairs; stops after the tile that brings
-// the count within 16 of `capacity`. Returns the count; *next = the first
-// tile not scanned.
-int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, float* p_out,
+// Eligible lanes of tiles [begin, ...) whose weight x value, computed in
+// float, is at least the threshold, as (row, weight x value) pairs; stops
+// after the tile that brings the count within 16 of `capacity`. Returns the
+// count; *next = the first tile not scanned. The weight is a mean over heads,
+// so exp(max_h(score_h - log_norm_h)) x value bounds it with one exp: lanes
+// under the threshold by that bound cost no more.
+int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, float* u_out,
          int capacity) {
   const int heads = a.heads;
   const float threshold = a.threshold;
+  const float inv_heads = 1.0f / heads;
+  const int64_t tiles = (a.rows + kLanes - 1) / kLanes;
   int n = 0;
   int64_t t = begin;
-  for (; t < a.tiles && n + kLanes <= capacity; ++t) {
+  float tail[kLanes];
+  for (; t < tiles && n + kLanes <= capacity; ++t) {
     const float* tile = a.scores + t * heads * kLanes;
-    V p = Load(tile) - a.log_norm[0];
-    for (int h = 1; h < heads; ++h) p = Max(p, Load(tile + h * kLanes) - a.log_norm[h]);
-    const VI pass = p >= threshold;
-    if (!Any(pass)) continue;
-    float lanes[kLanes];
-    Store(lanes, p);
-    for (int l = 0; l < kLanes; ++l) {
-      if (lanes[l] >= threshold) {
-        rows_out[n] = t * kLanes + l;
-        p_out[n++] = lanes[l];
+    const float* value_ptr = a.values + t * kLanes;
+    if ((t + 1) * kLanes > a.rows) {
+      for (int64_t l = 0; l < kLanes; ++l) tail[l] = t * kLanes + l < a.rows ? value_ptr[l] : 0.0f;
+      value_ptr = tail;
+    }
+    for (int o = 0; o < kLanes; o += kW) {
+      const V s0 = Load(tile + o);
+      const VI eligible = s0 > -std::numeric_limits<float>::infinity();
+      if (!Any(eligible)) continue;
+      const V values = Load(value_ptr + o);
+      V p = s0 - a.log_norm[0];
+      for (int h = 1; h < heads; ++h) p = Max(p, Load(tile + h * kLanes + o) - a.log_norm[h]);
+      if (!Any(eligible & (Exp(p) * values >= threshold))) continue;
+      V w = Exp(s0 - a.log_norm[0]);
+      for (int h = 1; h < heads; ++h) w += Exp(Load(tile + h * kLanes + o) - a.log_norm[h]);
+      const V u = w * inv_heads * values;
+      const VI pass = eligible & (u >= threshold);
+      if (!Any(pass)) continue;
+      for (int l = 0; l < kW; ++l) {
+        if (pass[l]) {
+          rows_out[n] = t * kLanes + o + l;
+          u_out[n++] = u[l];
+        }
       }
     }
   }

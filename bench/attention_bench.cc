@@ -1,42 +1,232 @@
-// ScoreSlot throughput: one slot query against N ads' keys, d_model 64,
-// 4 heads, every ad eligible. Reports ads scored per second.
+// The attention core against the memory-bandwidth bound, measured in the same
+// run. main() first times a streaming sum over a buffer far larger than the
+// last-level cache (the read bandwidth one core gets, median of 7 sweeps),
+// then every kernel reports, besides its time:
+//   GBps           bytes that one pass must read / time,
+//   bound_fraction bytes that must be read / measured bandwidth / time,
+// where the bytes that must be read are the keys in their storage format plus
+// the values (4 B/ad) and the eligibility mask (2 B/ad).
+// Run pinned, e.g.: taskset -c 1 attention_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
+#include "Eigen/Core"
+#include "attention/fused.h"
 #include "attention/scorer.h"
+#include "attention/simd.h"
+#include "attention/tiled_keys.h"
 #include "benchmark/benchmark.h"
 
 namespace attex::attention {
 namespace {
 
-void BM_ScoreSlot(benchmark::State& state) {
+double g_bandwidth = 0.0;  // Bytes a second, measured by main().
+constexpr size_t kStreamBytes = size_t{1} << 30;  // 1 GiB >> any L3.
+
+using V = float __attribute__((vector_size(64)));
+
+// Times the loop itself, so that the counters are plain ratios.
+class Timer {
+ public:
+  Timer() : start_(std::chrono::steady_clock::now()) {}
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+
+// One streaming sum over the buffer; returns the sum so it is not elided.
+float StreamSum(const float* data, size_t floats) {
+  V acc[4] = {};
+  for (size_t i = 0; i + 64 <= floats; i += 64) {
+    for (int k = 0; k < 4; ++k) {
+      V v;
+      std::memcpy(&v, data + i + 16 * k, sizeof(v));
+      acc[k] += v;
+    }
+  }
+  const V total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  float s = 0.0f;
+  for (int l = 0; l < 16; ++l) s += total[l];
+  return s;
+}
+
+const float* StreamBuffer() {
+  static float* buffer = [] {
+    auto* p = static_cast<float*>(std::aligned_alloc(64, kStreamBytes));
+    for (size_t i = 0; i < kStreamBytes / 4; ++i) p[i] = static_cast<float>(i & 7);
+    return p;
+  }();
+  return buffer;
+}
+
+double MeasureBandwidth() {
+  const float* buffer = StreamBuffer();
+  std::vector<double> rates;
+  for (int sweep = 0; sweep < 7; ++sweep) {
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(StreamSum(buffer, kStreamBytes / 4));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rates.push_back(kStreamBytes / s);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+  const float* buffer = StreamBuffer();
+  const Timer timer;
+  for (auto _ : state) benchmark::DoNotOptimize(StreamSum(buffer, kStreamBytes / 4));
+  state.counters["GBps"] = kStreamBytes * state.iterations() / timer.Seconds() / 1e9;
+}
+BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Random keys (N(0,1)), bids and queries, cached per shape across benchmarks.
+struct Data {
+  std::vector<float> keys;
+  std::vector<float> values;
+  std::vector<uint16_t> mask;
+  std::vector<float> queries;  // 4 slots.
+};
+
+const Data& DataFor(int64_t n, int d) {
+  static std::map<std::pair<int64_t, int>, std::unique_ptr<Data>> cache;
+  auto& slot = cache[{n, d}];
+  if (!slot) {
+    // One large catalogue at a time keeps memory bounded.
+    for (auto& [shape, data] : cache) {
+      if (data && shape.first >= 1'000'000) data.reset();
+    }
+    slot = std::make_unique<Data>();
+    std::mt19937 rng(static_cast<uint32_t>(n * 131 + d));
+    std::normal_distribution<float> normal;
+    std::uniform_real_distribution<float> bid(1e5f, 5e6f);
+    slot->keys.resize(n * d);
+    for (float& k : slot->keys) k = normal(rng);
+    slot->values.resize(n);
+    for (float& v : slot->values) v = bid(rng);
+    slot->mask.assign(n, 0x000f);  // Every ad eligible for slots 0-3.
+    slot->queries.resize(4 * d);
+    for (float& q : slot->queries) q = 0.2f * normal(rng);
+  }
+  return *slot;
+}
+
+void SetCounters(benchmark::State& state, double bytes_per_pass, double seconds) {
+  const double per_pass = seconds / state.iterations();
+  state.counters["GBps"] = bytes_per_pass / per_pass / 1e9;
+  state.counters["bound_fraction"] = bytes_per_pass / g_bandwidth / per_pass;
+  state.counters["bandwidth_GBps"] = g_bandwidth / 1e9;
+}
+
+// The fused pass for 1 or 4 slots plus each slot's top 10: args N, d,
+// slots, key format, ISA.
+void BM_Fused(benchmark::State& state) {
   const int64_t n = state.range(0);
-  const int d = 64;
-  const int heads = 4;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal;
-  std::vector<float> keys(n * d);
-  for (float& k : keys) k = normal(rng);
-  std::vector<float> query(d);
-  for (float& x : query) x = normal(rng);
-  std::vector<float> values(n, 1.0f);
-  std::vector<uint8_t> mask(n, 1);
-  std::vector<float> weights(n);
-  std::vector<double> log_norm(heads);
-  const KeyView view{keys.data(), n, d, heads};
+  const int d = static_cast<int>(state.range(1));
+  const int slots = static_cast<int>(state.range(2));
+  const auto format = static_cast<KeyFormat>(state.range(3));
+  const auto isa = static_cast<Isa>(state.range(4));
+  if (!IsaSupported(isa)) {
+    state.SkipWithError("ISA not supported");
+    return;
+  }
+  const Data& data = DataFor(n, d);
+  const TiledKeys keys(data.keys, n, d, 4, format);
+  AttentionPass pass;
+  std::vector<Candidate> top(10);
+  auto run = [&] {
+    pass.Run(keys, data.values, data.mask, absl::MakeConstSpan(data.queries.data(), slots * d),
+             slots, isa);
+    for (int s = 0; s < slots; ++s) benchmark::DoNotOptimize(pass.TopK(s, absl::MakeSpan(top)));
+  };
+  run();  // Warm: buffers grown.
+  const Timer timer;
   for (auto _ : state) {
-    SlotScores out{absl::MakeSpan(weights), absl::MakeSpan(log_norm)};
-    ScoreSlot(view, values, mask, query, &out);
-    benchmark::DoNotOptimize(out.context);
+    run();
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * n * d * static_cast<int64_t>(sizeof(float)));
+  state.SetLabel(std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)));
+  SetCounters(state, static_cast<double>(keys.KeyBytes(n)) + 6.0 * n, timer.Seconds());
 }
-BENCHMARK(BM_ScoreSlot)->Arg(10'000)->Arg(100'000);
+
+void FusedArgs(benchmark::internal::Benchmark* b) {
+  const int best = static_cast<int>(BestIsa());
+  for (int64_t n : {10'000, 100'000, 1'000'000}) {
+    for (int d : {64, 128}) {
+      for (int slots : {1, 4}) {
+        for (int format : {0, 1, 2}) b->Args({n, d, slots, format, best});
+      }
+    }
+  }
+  // The other SIMD paths at the headline shape.
+  for (int isa = 0; isa < best; ++isa) b->Args({1'000'000, 64, 1, 0, isa});
+}
+BENCHMARK(BM_Fused)->Apply(FusedArgs)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// References at the headline shape: the seed's two-pass ScoreSlot (one slot)
+// and a plain Eigen matrix-vector product (scores only, one slot).
+void BM_TwoPassScoreSlot(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const int d = 64;
+  const Data& data = DataFor(n, d);
+  std::vector<uint8_t> mask(n, 1);
+  std::vector<float> weights(n);
+  std::vector<double> log_norm(4);
+  const KeyView view{data.keys.data(), n, d, 4};
+  const Timer timer;
+  for (auto _ : state) {
+    SlotScores out{absl::MakeSpan(weights), absl::MakeSpan(log_norm)};
+    ScoreSlot(view, data.values, mask, absl::MakeConstSpan(data.queries.data(), d), &out);
+    benchmark::DoNotOptimize(out.context);
+  }
+  SetCounters(state, 4.0 * d * n + 5.0 * n, timer.Seconds());
+}
+BENCHMARK(BM_TwoPassScoreSlot)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_EigenGemv(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const int d = 64;
+  const Data& data = DataFor(n, d);
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> keys(data.keys.data(), n, d);
+  Eigen::Map<const Eigen::VectorXf> q(data.queries.data(), d);
+  Eigen::VectorXf scores(n);
+  const Timer timer;
+  for (auto _ : state) {
+    scores.noalias() = keys * q;
+    benchmark::DoNotOptimize(scores.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, 4.0 * d * n, timer.Seconds());
+}
+BENCHMARK(BM_EigenGemv)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace attex::attention
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  attex::attention::g_bandwidth = attex::attention::MeasureBandwidth();
+  std::printf("measured read bandwidth: %.2f GB/s (median of 7 sweeps over 1 GiB); ISA %s\n",
+              attex::attention::g_bandwidth / 1e9,
+              std::string(attex::attention::IsaName(attex::attention::BestIsa())).c_str());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
