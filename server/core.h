@@ -15,9 +15,11 @@
 #include "auction/revenue_split.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "server/admission.h"
 #include "server/auth.h"
 #include "server/billing.h"
 #include "server/catalog_manager.h"
+#include "server/metrics.h"
 #include "server/work_queue.h"
 #include "store/store.h"
 
@@ -34,6 +36,8 @@ struct ServerOptions {
   int64_t billing_token_ttl_s = 3600;
   int default_tmax_ms = 100;
   int grace_period_s = 10;
+  std::string metrics_listen;  // Empty: no metrics endpoint.
+  int64_t max_in_flight = 0;   // Calls worked on at once; past it RESOURCE_EXHAUSTED. 0: no bound.
 };
 
 struct Counters {
@@ -63,6 +67,8 @@ struct Core {
   Authenticator auth;
   auction::TokenSigner signer;
   Counters counters;
+  Metrics metrics;
+  Admission admission{options.max_in_flight, &metrics};
   absl::Time started = absl::Now();
   auction::ReservationBook reservations;  // Settled on the work queue.
   BillingBatch billing;                   // Work queue only.
@@ -77,11 +83,20 @@ inline int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 // Runs `work` (returning absl::Status, filling the response) on the work
 // queue and finishes the RPC with its status once its effects are visible.
+// Past capacity, or once the call's deadline has passed, the work is not
+// done (see Admission).
 template <typename Fn>
 grpc::ServerUnaryReactor* Defer(Core& core, grpc::CallbackServerContext* ctx, Fn work) {
   auto* reactor = ctx->DefaultReactor();
-  core.queue.Submit([reactor, work = std::move(work)]() mutable -> WorkQueue::Completion {
-    absl::Status status = work();
+  if (auto admitted = core.admission.Admit(*ctx); !admitted.ok()) {
+    reactor->Finish(ToGrpc(admitted));
+    return reactor;
+  }
+  const absl::Time deadline = absl::FromChrono(ctx->deadline());
+  core.queue.Submit([&core, reactor, deadline, work = std::move(work)]() mutable -> WorkQueue::Completion {
+    // Work whose caller has given up is not done.
+    absl::Status status = core.admission.StillWanted(deadline);
+    if (status.ok()) status = work();
     return [reactor, status] { reactor->Finish(ToGrpc(status)); };
   });
   return reactor;

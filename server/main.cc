@@ -1,5 +1,6 @@
 // attex-server: the attention exchange. Flags may also come from a file:
 // --flagfile=attex.flags (one --flag=value a line).
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -24,11 +25,21 @@ ABSL_FLAG(int64_t, billing_token_ttl_s, 3600, "how long a billing token can be r
 ABSL_FLAG(int, default_tmax_ms, 100, "deadline of bid requests that name none");
 ABSL_FLAG(int, grace_period_s, 10, "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "address:port of the Prometheus /metrics endpoint (empty: none)");
+ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
+ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("attex-server: the attention exchange. See README.md.");
   absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  if (absl::GetFlag(FLAGS_log_format) == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","thread":%t,"msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else if (absl::GetFlag(FLAGS_log_format) != "text") {
+    std::fprintf(stderr, "attex-server: --log_format must be \"text\" or \"json\"\n");
+    return 2;
+  }
 
   attex::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
@@ -50,6 +61,8 @@ int main(int argc, char** argv) {
   options.billing_token_ttl_s = absl::GetFlag(FLAGS_billing_token_ttl_s);
   options.default_tmax_ms = absl::GetFlag(FLAGS_default_tmax_ms);
   options.grace_period_s = absl::GetFlag(FLAGS_grace_period_s);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.max_in_flight = std::max<int64_t>(0, absl::GetFlag(FLAGS_max_in_flight));
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
       options.default_tmax_ms <= 0 || options.grace_period_s < 0 || options.auction.reserve_rho < 0) {
     std::fprintf(stderr, "attex-server: floors, rho and the grace period must not be negative; "

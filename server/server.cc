@@ -111,6 +111,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.RegisterService(server->campaigns_.get());
   builder.RegisterService(server->operator_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
+  counting.push_back(core.metrics.MakeInterceptorFactory());  // Calls, latency, in flight.
+  builder.experimental().SetInterceptorCreators(std::move(counting));
+  if (auto s = ServeMetrics(core); !s.ok()) {
+    spdlog::error("no metrics endpoint: {}", s.ToString());  // Serving matters more.
+  }
   server->grpc_ = builder.BuildAndStart();
   if (server->grpc_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", core.options.listen));

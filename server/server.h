@@ -23,6 +23,7 @@ class Server final {
   ~Server();
 
   int port() const { return port_; }
+  int metrics_port() const { return core_->metrics.port(); }  // 0: not serving metrics.
   // Health turns NOT_SERVING, new calls are refused, calls in flight get
   // up to `grace` to finish, then queued writes are flushed. Idempotent.
   void Shutdown(absl::Duration grace);

@@ -1,0 +1,223 @@
+#include "server/metrics.h"
+
+#include <exception>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
+#include "prometheus/exposer.h"
+#include "prometheus/metric_family.h"
+#include "server/core.h"
+
+namespace attex::server {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* kBuckets = new prometheus::Histogram::BucketBoundaries{
+      50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1, 2.5};
+  return *kBuckets;
+}
+
+// "/attex.v1.Exchange/Bid" -> "Exchange/Bid"; "/grpc.health.v1.Health/Check" -> "Health/Check".
+std::string ShortMethod(const char* full) {
+  std::string m = full == nullptr ? "" : full;
+  const auto slash = m.rfind('/');
+  if (slash == std::string::npos || slash == 0) return m;
+  const auto dot = m.rfind('.', slash);
+  return dot == std::string::npos ? m.substr(1) : m.substr(dot + 1);
+}
+
+class CallInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  CallInterceptor(Metrics* metrics, std::string method)
+      : metrics_(metrics), method_(std::move(method)), start_(absl::Now()) {
+    metrics_->CallStarted();
+  }
+  ~CallInterceptor() override { metrics_->CallEnded(); }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      metrics_->Call(method_, methods->GetSendStatus().error_code(), absl::Now() - start_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  Metrics* metrics_;
+  std::string method_;
+  absl::Time start_;
+};
+
+class InterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit InterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new CallInterceptor(metrics_, ShortMethod(info->method()));
+  }
+
+ private:
+  Metrics* metrics_;
+};
+
+}  // namespace
+
+// Gauges whose value is computed when scraped.
+class Metrics::Callbacks final : public prometheus::Collectable {
+ public:
+  void Add(std::string name, std::string help, std::function<double()> value) {
+    absl::MutexLock lock(&mu_);
+    entries_.push_back({std::move(name), std::move(help), std::move(value)});
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    absl::MutexLock lock(&mu_);
+    std::vector<prometheus::MetricFamily> out;
+    for (const auto& e : entries_) {
+      prometheus::MetricFamily family;
+      family.name = e.name;
+      family.help = e.help;
+      family.type = prometheus::MetricType::Gauge;
+      prometheus::ClientMetric metric;
+      metric.gauge.value = e.value();
+      family.metric.push_back(std::move(metric));
+      out.push_back(std::move(family));
+    }
+    return out;
+  }
+
+ private:
+  struct Entry {
+    std::string name, help;
+    std::function<double()> value;
+  };
+  mutable absl::Mutex mu_;
+  std::vector<Entry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      callbacks_(std::make_shared<Callbacks>()),
+      calls_(BuildCounter().Name("attex_calls_total").Help("Finished RPCs by method and gRPC status").Register(*registry_)),
+      latency_(BuildHistogram().Name("attex_call_latency_seconds").Help("RPC latency in the server by method and gRPC status").Register(*registry_)),
+      in_flight_gauge_(BuildGauge().Name("attex_calls_in_flight").Help("RPCs started and not yet finished").Register(*registry_).Add({})),
+      shed_(BuildCounter().Name("attex_calls_shed_total").Help("RPCs refused by admission control, by reason (capacity, deadline)").Register(*registry_)),
+      slots_(BuildCounter().Name("attex_auction_slots_total").Help("Slots asked for in Bid requests").Register(*registry_).Add({})),
+      placements_(BuildCounter().Name("attex_auction_placements_total").Help("Slots filled (fill rate = placements / slots)").Register(*registry_).Add({})),
+      floors_hit_(BuildCounter().Name("attex_auction_floor_priced_total").Help("Placements priced at the slot's floor").Register(*registry_).Add({})),
+      no_bid_(BuildCounter().Name("attex_auction_no_bid_total").Help("Bid requests with no placement, by reason").Register(*registry_)),
+      ledger_commit_(BuildHistogram().Name("attex_ledger_commit_seconds").Help("Time to record one billing event durably").Register(*registry_).Add({}, LatencyBuckets())),
+      spend_(BuildCounter().Name("attex_spend_micros_total").Help("Billed spend since start, micros").Register(*registry_).Add({})) {}
+
+Metrics::~Metrics() = default;
+
+absl::Status Metrics::Serve(const std::string& listen) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("metrics_listen ", listen, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(callbacks_);
+  const auto ports = exposer_->GetListeningPorts();
+  port_ = ports.empty() ? 0 : ports.front();
+  return absl::OkStatus();
+}
+
+void Metrics::Call(std::string_view method, grpc::StatusCode code, absl::Duration latency) {
+  std::string key = absl::StrCat(absl::string_view(method.data(), method.size()), "#",
+                                 static_cast<int>(code));
+  CallSeries s;
+  {
+    absl::MutexLock lock(&series_mu_);
+    auto it = series_.find(key);
+    if (it == series_.end()) {
+      const std::map<std::string, std::string> labels = {
+          {"method", std::string(method)}, {"code", absl::StrCat(static_cast<int>(code))}};
+      it = series_.emplace(key, CallSeries{&calls_.Add(labels), &latency_.Add(labels, LatencyBuckets())}).first;
+    }
+    s = it->second;
+  }
+  s.calls->Increment();
+  s.latency->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::CallStarted() {
+  in_flight_gauge_.Set(static_cast<double>(in_flight_.fetch_add(1, std::memory_order_relaxed) + 1));
+}
+
+void Metrics::CallEnded() {
+  in_flight_gauge_.Set(static_cast<double>(in_flight_.fetch_sub(1, std::memory_order_relaxed) - 1));
+}
+
+void Metrics::Shed(std::string_view reason) { shed_.Add({{"reason", std::string(reason)}}).Increment(); }
+
+void Metrics::Auction(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
+                      int64_t default_floor_cpm_micros) {
+  slots_.Increment(request.slots_size());
+  placements_.Increment(static_cast<double>(result.slots.size()));
+  int floors_hit = 0;
+  for (const auto& outcome : result.slots) {
+    const int64_t named = request.slots(outcome.slot).floor_cpm_micros();
+    floors_hit += outcome.price_cpm_micros == (named > 0 ? named : default_floor_cpm_micros);
+  }
+  if (floors_hit > 0) floors_hit_.Increment(floors_hit);
+  if (!result.no_bid_reason.empty()) {
+    no_bid_.Add({{"reason", std::string(result.no_bid_reason)}}).Increment();
+  }
+}
+
+void Metrics::LedgerCommit(absl::Duration latency, int64_t billed_micros) {
+  ledger_commit_.Observe(absl::ToDoubleSeconds(latency));
+  if (billed_micros > 0) spend_.Increment(static_cast<double>(billed_micros));
+}
+
+void Metrics::AddGaugeCallback(const std::string& name, const std::string& help,
+                               std::function<double()> value) {
+  callbacks_->Add(name, help, std::move(value));
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+Metrics::MakeInterceptorFactory() {
+  return std::make_unique<InterceptorFactory>(this);
+}
+
+absl::Status ServeMetrics(Core& core) {
+  if (core.options.metrics_listen.empty()) return absl::OkStatus();
+  Metrics& m = core.metrics;
+  m.AddGaugeCallback("attex_spend_today_micros", "Billed spend in the current UTC day, micros",
+                     [&core] {
+                       const int64_t now_ms = NowMs();
+                       double sum = 0;
+                       for (const auto& c : core.catalog.Current()->campaigns) {
+                         sum += static_cast<double>(c->budget->today(now_ms));
+                       }
+                       return sum;
+                     });
+  m.AddGaugeCallback("attex_campaigns_out_of_budget",
+                     "Active campaigns whose daily or total budget is spent", [&core] {
+                       const int64_t now_ms = NowMs();
+                       double n = 0;
+                       for (const auto& c : core.catalog.Current()->campaigns) {
+                         n += c->status == attex::v1::CAMPAIGN_STATUS_ACTIVE &&
+                              c->RemainingMicros(now_ms) <= 0;
+                       }
+                       return n;
+                     });
+  m.AddGaugeCallback("attex_active_campaigns", "Active campaigns in the catalogue", [&core] {
+    return static_cast<double>(core.catalog.Current()->active_campaigns);
+  });
+  m.AddGaugeCallback("attex_active_ads", "Active ads (campaign creatives) in the catalogue",
+                     [&core] { return static_cast<double>(core.catalog.Current()->active_ads); });
+  m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
+                     [&core] { return static_cast<double>(core.admission.max_in_flight()); });
+  return m.Serve(core.options.metrics_listen);
+}
+
+}  // namespace attex::server

@@ -1,0 +1,108 @@
+// Prometheus metrics of attex-server, served by prometheus-cpp's exposer on
+// --metrics_listen (GET /metrics). Calls, latency and calls in flight are
+// counted for every RPC by a gRPC server interceptor (MakeInterceptorFactory);
+// the services add auction outcomes, shed calls and the ledger's commit
+// latency; gauges that are cheap to compute at scrape time (spend today,
+// campaigns out of budget) are callbacks. Thread-safe.
+#ifndef ATTEX_SERVER_METRICS_H_
+#define ATTEX_SERVER_METRICS_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "attex/v1/exchange.pb.h"
+#include "auction/auction.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "grpcpp/support/status.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace attex::server {
+
+class Metrics final {
+ public:
+  Metrics();
+  ~Metrics();
+
+  // Serves the registry on `listen` ("127.0.0.1:9464"; port 0: any).
+  // Errors: UNAVAILABLE when it cannot listen.
+  absl::Status Serve(const std::string& listen);
+  int port() const { return port_; }  // 0 until Serve succeeded.
+
+  // One finished RPC ("/attex.v1.Exchange/Bid" is shortened to "Exchange/Bid").
+  void Call(std::string_view method, grpc::StatusCode code, absl::Duration latency);
+  // Calls now in flight: started and not yet finished.
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  void CallStarted();
+  void CallEnded();
+  // A call refused by admission control: reason "capacity" or "deadline".
+  void Shed(std::string_view reason);
+  // One auction: slots asked, slots filled, why nothing was placed, and the
+  // placements priced at their slot's floor (the named one, or
+  // `default_floor_cpm_micros` for slots that name none).
+  void Auction(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
+               int64_t default_floor_cpm_micros);
+  // One ledger commit (a billing event recorded durably) and what it billed.
+  void LedgerCommit(absl::Duration latency, int64_t billed_micros);
+  // A gauge computed at each scrape.
+  void AddGaugeCallback(const std::string& name, const std::string& help,
+                        std::function<double()> value);
+
+  // Counts and times every call of a server it is added to.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+  MakeInterceptorFactory();
+
+  prometheus::Registry& registry() { return *registry_; }
+
+ private:
+  class Callbacks;
+  // Per "method#code": the counter and histogram, found without building
+  // prometheus label maps on every call.
+  struct CallSeries {
+    prometheus::Counter* calls;
+    prometheus::Histogram* latency;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<Callbacks> callbacks_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  std::atomic<int64_t> in_flight_{0};
+  prometheus::Family<prometheus::Counter>& calls_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Gauge& in_flight_gauge_;
+  prometheus::Family<prometheus::Counter>& shed_;
+  prometheus::Counter& slots_;
+  prometheus::Counter& placements_;
+  prometheus::Counter& floors_hit_;
+  prometheus::Family<prometheus::Counter>& no_bid_;
+  prometheus::Histogram& ledger_commit_;
+  prometheus::Counter& spend_;
+  absl::Mutex series_mu_;
+  absl::flat_hash_map<std::string, CallSeries> series_ ABSL_GUARDED_BY(series_mu_);
+};
+
+struct Core;
+
+// Adds the gauges read from the catalogue at scrape time (spend today,
+// active campaigns and ads, campaigns out of budget) and serves `core`'s
+// metrics on options.metrics_listen; does nothing when that is empty.
+absl::Status ServeMetrics(Core& core);
+
+}  // namespace attex::server
+
+#endif  // ATTEX_SERVER_METRICS_H_
