@@ -27,7 +27,7 @@ bool Better(const Candidate& a, const Candidate& b) {
 
 void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                         absl::Span<const uint16_t> mask, absl::Span<const float> queries,
-                        int slots, Isa isa) {
+                        int slots, Isa isa, absl::Span<const float> exact_keys) {
   const int64_t rows = keys.rows();
   const int d = keys.d_model();
   const int heads = keys.heads();
@@ -43,6 +43,12 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   rows_ = rows;
   tiles_ = keys.tiles();
   values_ = values.data();
+  d_model_ = d;
+  exact_keys_ = nullptr;
+  if (!exact_keys.empty() && keys.format() != KeyFormat::kFloat32) {
+    ATTEX_CHECK(exact_keys.size() == static_cast<size_t>(rows) * d);
+    exact_keys_ = exact_keys.data();
+  }
   const size_t sh = static_cast<size_t>(slots) * heads;
   Grow(scores_, sh * tiles_ * kLanes);
   Grow(state_, 3 * sh * kLanes);
@@ -89,34 +95,75 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   }
 }
 
-float AttentionPass::Weight(int slot, int64_t row) const {
-  ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
-  const float* s = scores_.data() + ((static_cast<size_t>(slot) * tiles_ + row / kLanes) * heads_) * kLanes +
+bool AttentionPass::CompactScores(int slot, int64_t row, float* out) const {
+  const float* s = scores_.data() +
+                   ((static_cast<size_t>(slot) * tiles_ + row / kLanes) * heads_) * kLanes +
                    row % kLanes;
+  for (int h = 0; h < heads_; ++h) out[h] = s[h * kLanes];
+  return out[0] != -std::numeric_limits<float>::infinity();
+}
+
+bool AttentionPass::Scores(int slot, int64_t row, float* out) const {
+  if (!CompactScores(slot, row, out)) return false;
+  if (exact_keys_ != nullptr) {
+    const float* key = exact_keys_ + row * d_model_;
+    const float* q = queries_.data() + static_cast<size_t>(slot) * d_model_;
+    const int dh = d_model_ / heads_;
+    for (int h = 0; h < heads_; ++h) {
+      float dot = 0.0f;
+      for (int j = h * dh; j < (h + 1) * dh; ++j) dot += key[j] * q[j];
+      out[h] = dot;
+    }
+  }
+  return true;
+}
+
+float AttentionPass::WeightOf(int slot, const float* scores) const {
   const double* log_norm = log_norm_.data() + slot * heads_;
   double w = 0.0;
-  for (int h = 0; h < heads_; ++h) {
-    if (s[h * kLanes] == -std::numeric_limits<float>::infinity()) return 0.0f;
-    w += std::exp(s[h * kLanes] - log_norm[h]);
-  }
+  for (int h = 0; h < heads_; ++h) w += std::exp(scores[h] - log_norm[h]);
   return static_cast<float>(w / heads_);
+}
+
+float AttentionPass::Weight(int slot, int64_t row) const {
+  ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
+  float scores[kMaxPassHeads];
+  return Scores(slot, row, scores) ? WeightOf(slot, scores) : 0.0f;
 }
 
 void AttentionPass::HeadScores(int slot, int64_t row, absl::Span<double> out) const {
   ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
   ATTEX_CHECK(out.size() == static_cast<size_t>(heads_));
-  const float* s = scores_.data() + ((static_cast<size_t>(slot) * tiles_ + row / kLanes) * heads_) * kLanes +
-                   row % kLanes;
-  for (int h = 0; h < heads_; ++h) out[h] = s[h * kLanes];
+  float scores[kMaxPassHeads];
+  Scores(slot, row, scores);
+  for (int h = 0; h < heads_; ++h) out[h] = scores[h];
+}
+
+int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
+                        absl::Span<Candidate> out) const {
+  ATTEX_CHECK(slot >= 0 && slot < slots_);
+  if (exact_keys_ == nullptr) return ScanTopK(slot, keep, out);
+  // Narrow keys: the best 4k + 16 by the narrow scores, re-ranked exactly.
+  constexpr size_t kMaxRerank = 256;
+  Candidate wide[kMaxRerank];
+  const size_t n_wide = std::min(kMaxRerank, 4 * out.size() + 16);
+  const int n = ScanTopK(slot, keep, absl::MakeSpan(wide, n_wide));
+  for (int i = 0; i < n; ++i) {
+    wide[i].weight = Weight(slot, wide[i].row);
+    wide[i].score = static_cast<double>(wide[i].weight) * values_[wide[i].row];
+  }
+  std::sort(wide, wide + n, Better);
+  const int k = std::min<int>(n, static_cast<int>(out.size()));
+  std::copy(wide, wide + k, out.begin());
+  return k;
 }
 
 int AttentionPass::TopK(int slot, absl::Span<Candidate> out) const {
   return TopK(slot, [](int64_t) { return true; }, out);
 }
 
-int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
-                        absl::Span<Candidate> out) const {
-  ATTEX_CHECK(slot >= 0 && slot < slots_);
+int AttentionPass::ScanTopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
+                            absl::Span<Candidate> out) const {
   const int k = static_cast<int>(out.size());
   if (k == 0 || eligible_[slot] == 0) return 0;
   float log_norm[kMaxPassHeads];
@@ -143,7 +190,9 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
     for (int i = 0; i < found; ++i) {
       const int64_t row = rows[i];
       if (u[i] < args.threshold || !keep(row)) continue;
-      const float weight = Weight(slot, row);
+      float scores[kMaxPassHeads];
+      CompactScores(slot, row, scores);
+      const float weight = WeightOf(slot, scores);
       const Candidate cand{row, weight, static_cast<double>(weight) * values_[row]};
       if (n < k) {
         out[n++] = cand;

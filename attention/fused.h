@@ -38,9 +38,15 @@ class AttentionPass final {
   // keys. `mask` has one uint16 per ad: bit s set = the ad is eligible for
   // slot s. `values` has one float per ad (the context sums weight x value).
   // Ads with no bit set are skipped tile by tile and never scored.
+  //
+  // `exact_keys` (optional, rows x d_model float32, row-major) serve keys
+  // stored narrower (bf16, int8): the pass and the normalisers use the
+  // narrow keys, while Weight, HeadScores and the final order of TopK use
+  // scores recomputed from the exact keys for the few ads they look at
+  // (TopK re-ranks the best 4k + 16 by the narrow scores).
   void Run(const TiledKeys& keys, absl::Span<const float> values,
            absl::Span<const uint16_t> mask, absl::Span<const float> queries, int slots,
-           Isa isa = BestIsa());
+           Isa isa = BestIsa(), absl::Span<const float> exact_keys = {});
 
   // Results of the last Run, per slot.
   int64_t eligible(int slot) const { return eligible_[slot]; }
@@ -64,12 +70,22 @@ class AttentionPass final {
   Isa isa() const { return isa_; }
 
  private:
+  // The compact buffer's scores of one ad (heads floats); false when the ad
+  // is not eligible for the slot.
+  bool CompactScores(int slot, int64_t row, float* out) const;
+  // Scores from exact_keys_ when set, else the compact ones.
+  bool Scores(int slot, int64_t row, float* out) const;
+  float WeightOf(int slot, const float* scores) const;
+  int ScanTopK(int slot, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
+
   Isa isa_ = Isa::kPortable;
   int heads_ = 0;
   int slots_ = 0;
   int64_t rows_ = 0;
   int64_t tiles_ = 0;
   const float* values_ = nullptr;
+  const float* exact_keys_ = nullptr;  // Set only for narrow formats.
+  int d_model_ = 0;
   std::vector<float> scores_;      // slots x tiles x heads x 16.
   std::vector<float> lane_max_;    // slots x heads x 16.
   std::vector<double> lane_z_;     // slots x heads x 16.

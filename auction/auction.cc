@@ -208,11 +208,17 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
   }
 
   // Slots in order of position, ties by order in the request.
+  // (An insertion sort: std::stable_sort allocates a buffer on every call.)
   s.order.resize(req.slots_size());
   std::iota(s.order.begin(), s.order.end(), 0);
-  std::stable_sort(s.order.begin(), s.order.end(), [&](int a, int b) {
-    return req.slots(a).position() < req.slots(b).position();
-  });
+  for (size_t k = 1; k < s.order.size(); ++k) {
+    const int slot = s.order[k];
+    size_t j = k;
+    for (; j > 0 && req.slots(s.order[j - 1]).position() > req.slots(slot).position(); --j) {
+      s.order[j] = s.order[j - 1];
+    }
+    s.order[j] = slot;
+  }
   const bool first_price = req.auction_type() == attex::v1::AUCTION_TYPE_FIRST_PRICE ||
                            (req.auction_type() == attex::v1::AUCTION_TYPE_UNSPECIFIED &&
                             config.default_type == attex::v1::AUCTION_TYPE_FIRST_PRICE);
@@ -222,8 +228,11 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
   // the bits of the mask).
   const bool pass_ran = n_slots > 0 && absl::Now() <= deadline;
   if (pass_ran) {
+    // With narrow (bf16, int8) tiled keys the row-major float keys re-rank
+    // the few candidates exactly.
     s.pass.Run(catalog.tiled_keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
-               absl::MakeConstSpan(s.queries.data(), n_slots * d), static_cast<int>(n_slots));
+               absl::MakeConstSpan(s.queries.data(), n_slots * d), static_cast<int>(n_slots),
+               attention::BestIsa(), catalog.keys);
   }
   const attention::AttentionPass& pass = s.pass;
   auto bid_of = [&](int64_t row) {
@@ -325,7 +334,7 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
       top.resize(pass.TopK(slot_index, absl::MakeSpan(top)));
       rerank(top.data(), static_cast<int>(top.size()));
       std::vector<double> head_scores(heads);
-      std::vector<float> key(d);
+      const attention::KeyView keys{catalog.keys.data(), static_cast<int64_t>(n_ads), d, heads};
       for (const attention::Candidate& c : top) {
         const int64_t i = c.row;
         const AdRef ref = catalog.ads[i];
@@ -335,11 +344,11 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
         cand->set_creative_id(campaign.creatives[ref.creative].id);
         cand->set_advertiser_id(campaign.advertiser_id);
         cand->set_bid_cpm_micros(campaign.bid_cpm_micros);
-        // The key as the kernel scored it (dequantised when stored narrower).
-        catalog.tiled_keys.Row(i, absl::MakeSpan(key));
-        cand->mutable_key()->Add(key.begin(), key.end());
-        attention::ExactHeadScores(catalog.tiled_keys, i, absl::MakeConstSpan(q, d),
-                                   absl::MakeSpan(head_scores));
+        // The exact key: weights are always recomputed from it (narrow keys
+        // only choose the candidates and the normalisers).
+        const float* key = catalog.keys.data() + static_cast<size_t>(i) * d;
+        cand->mutable_key()->Add(key, key + d);
+        attention::HeadScores(keys, i, absl::MakeConstSpan(q, d), absl::MakeSpan(head_scores));
         for (double hs : head_scores) cand->add_head_scores(hs);
         cand->set_attention_weight(c.weight);
         cand->set_ranking_score(c.score);
