@@ -15,6 +15,11 @@ void Authenticator::Add(const store::AccountRecord& account) {
   by_hash_[account.token_hash] = Caller{account.id, account.role};
 }
 
+void Authenticator::Remove(const std::string& account_id) {
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(by_hash_, [&](const auto& entry) { return entry.second.account_id == account_id; });
+}
+
 absl::StatusOr<Caller> Authenticator::Authenticate(
     const grpc::ServerContextBase& context,
     std::initializer_list<attex::v1::Role> allowed) const {
@@ -42,6 +47,24 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
                      ") may not call this method"));
   }
   return caller;
+}
+
+absl::StatusOr<Caller> Authenticator::Authorize(grpc::ServerContextBase* context,
+                                                std::initializer_list<attex::v1::Role> allowed) {
+  auto caller = Authenticate(*context, allowed);
+  if (!caller.ok()) return caller;
+  absl::Duration wait;
+  if (!limiter_->Admit(caller->account_id, caller->role, &wait)) {
+    const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+    context->AddTrailingMetadata("retry-after-ms", std::to_string(ms));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("rate limit of account ", caller->account_id, " exceeded; retry in ", ms, " ms"));
+  }
+  return caller;
+}
+
+void Authenticator::SetRateLimits(RateLimitOptions options) {
+  limiter_ = std::make_unique<RateLimiter>(std::move(options));
 }
 
 std::string Authenticator::NewToken() {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server_context.h"
+#include "server/rate_limiter.h"
 #include "store/store.h"
 
 namespace attex::server {
@@ -22,7 +23,10 @@ struct Caller {
 
 class Authenticator final {
  public:
+  // Registers an account's token hash (revoked accounts are ignored).
   void Add(const store::AccountRecord& account);
+  // Forgets every token of the account: its calls are UNAUTHENTICATED from now on.
+  void Remove(const std::string& account_id);
 
   // UNAUTHENTICATED without "authorization: Bearer <token>" or with an
   // unknown token; PERMISSION_DENIED when the account's role is not one of
@@ -30,12 +34,20 @@ class Authenticator final {
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context,
                                       std::initializer_list<attex::v1::Role> allowed) const;
 
+  // Authenticate, then the caller's rate limit: past it RESOURCE_EXHAUSTED,
+  // with the wait in trailing metadata "retry-after-ms".
+  absl::StatusOr<Caller> Authorize(grpc::ServerContextBase* context,
+                                   std::initializer_list<attex::v1::Role> allowed);
+  // Replaces the rate limits (at start, before serving).
+  void SetRateLimits(RateLimitOptions options);
+
   // A new random token ("attex_" + 48 hex digits).
   static std::string NewToken();
 
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Caller> by_hash_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<RateLimiter> limiter_ = std::make_unique<RateLimiter>(RateLimitOptions{});
 };
 
 }  // namespace attex::server

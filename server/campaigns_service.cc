@@ -39,7 +39,7 @@ void NameCreatives(Campaign& c) {
 grpc::ServerUnaryReactor* CampaignsService::CreateCampaign(grpc::CallbackServerContext* ctx,
                                                            const Campaign* request,
                                                            Campaign* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kAllowed);
+  auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   Campaign c = *request;
   if (caller->role == Role::ROLE_ADVERTISER) {
@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* CampaignsService::CreateCampaign(grpc::CallbackServerC
 grpc::ServerUnaryReactor* CampaignsService::UpdateCampaign(grpc::CallbackServerContext* ctx,
                                                            const Campaign* request,
                                                            Campaign* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kAllowed);
+  auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (request->id().empty()) return Reply(ctx, absl::InvalidArgumentError("id: must not be empty"));
   if (auto s = ValidateCampaign(*request, core_->catalog.model()->d_model()); !s.ok()) {
@@ -110,7 +110,7 @@ grpc::ServerUnaryReactor* CampaignsService::UpdateCampaign(grpc::CallbackServerC
 grpc::ServerUnaryReactor* CampaignsService::GetCampaign(
     grpc::CallbackServerContext* ctx, const attex::v1::GetCampaignRequest* request,
     Campaign* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kAllowed);
+  auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
     auto campaign = ReadOwned(*core_, caller, request->id());
@@ -123,7 +123,7 @@ grpc::ServerUnaryReactor* CampaignsService::GetCampaign(
 grpc::ServerUnaryReactor* CampaignsService::ListCampaigns(
     grpc::CallbackServerContext* ctx, const attex::v1::ListCampaignsRequest* request,
     attex::v1::ListCampaignsResponse* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kAllowed);
+  auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (request->page_size() < 0 || request->page_size() > 1000) {
     return Reply(ctx, absl::InvalidArgumentError("page_size: must be 0 to 1000"));
@@ -151,7 +151,7 @@ grpc::ServerUnaryReactor* CampaignsService::ListCampaigns(
 grpc::ServerUnaryReactor* CampaignsService::SetCampaignStatus(
     grpc::CallbackServerContext* ctx, const attex::v1::SetCampaignStatusRequest* request,
     Campaign* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kAllowed);
+  auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (request->status() != attex::v1::CAMPAIGN_STATUS_ACTIVE &&
       request->status() != attex::v1::CAMPAIGN_STATUS_PAUSED &&
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* CampaignsService::SetCampaignStatus(
 grpc::ServerUnaryReactor* CampaignsService::GetSpend(grpc::CallbackServerContext* ctx,
                                                      const attex::v1::GetSpendRequest* request,
                                                      attex::v1::SpendReport* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kAllowed);
+  auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
     auto campaign = ReadOwned(*core_, caller, request->campaign_id(), "campaign_id");

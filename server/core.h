@@ -19,6 +19,8 @@
 #include "server/auth.h"
 #include "server/billing.h"
 #include "server/catalog_manager.h"
+#include "server/rate_limiter.h"
+#include "server/tls.h"
 #include "server/metrics.h"
 #include "server/work_queue.h"
 #include "store/store.h"
@@ -36,6 +38,8 @@ struct ServerOptions {
   int64_t billing_token_ttl_s = 3600;
   int default_tmax_ms = 100;
   int grace_period_s = 10;
+  TlsOptions tls;
+  RateLimitOptions rate_limits;
   std::string metrics_listen;  // Empty: no metrics endpoint.
   int64_t max_in_flight = 0;   // Calls worked on at once; past it RESOURCE_EXHAUSTED. 0: no bound.
 };

@@ -24,6 +24,13 @@ ABSL_FLAG(int64_t, user_share_bps, 1000, "user's attention dividend, 1/10000 (ex
 ABSL_FLAG(int64_t, billing_token_ttl_s, 3600, "how long a billing token can be reported");
 ABSL_FLAG(int, default_tmax_ms, 100, "deadline of bid requests that name none");
 ABSL_FLAG(int, grace_period_s, 10, "on SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signs (mutual TLS)");
+ABSL_FLAG(double, rate_limit_platform, 0, "calls a second per platform account (0: unlimited)");
+ABSL_FLAG(double, rate_limit_advertiser, 0, "calls a second per advertiser account (0: unlimited)");
+ABSL_FLAG(double, rate_limit_operator, 0, "calls a second per operator account (0: unlimited)");
+ABSL_FLAG(std::string, rate_limit_accounts, "", "per-account overrides: acc-2=5000,acc-7=100:200 (rate[:burst])");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "address:port of the Prometheus /metrics endpoint (empty: none)");
 ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
@@ -61,6 +68,17 @@ int main(int argc, char** argv) {
   options.billing_token_ttl_s = absl::GetFlag(FLAGS_billing_token_ttl_s);
   options.default_tmax_ms = absl::GetFlag(FLAGS_default_tmax_ms);
   options.grace_period_s = absl::GetFlag(FLAGS_grace_period_s);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                 absl::GetFlag(FLAGS_tls_client_ca)};
+  options.rate_limits.platform.per_second = absl::GetFlag(FLAGS_rate_limit_platform);
+  options.rate_limits.advertiser.per_second = absl::GetFlag(FLAGS_rate_limit_advertiser);
+  options.rate_limits.op.per_second = absl::GetFlag(FLAGS_rate_limit_operator);
+  auto overrides = attex::server::ParseRateOverrides(absl::GetFlag(FLAGS_rate_limit_accounts));
+  if (!overrides.ok()) {
+    std::fprintf(stderr, "attex-server: %s\n", std::string(overrides.status().message()).c_str());
+    return 2;
+  }
+  options.rate_limits.accounts = *std::move(overrides);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.max_in_flight = std::max<int64_t>(0, absl::GetFlag(FLAGS_max_in_flight));
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||

@@ -11,6 +11,17 @@ using attex::v1::Role;
 
 constexpr std::initializer_list<Role> kOperator = {Role::ROLE_OPERATOR};
 
+// An account as operators see it: never with a token.
+attex::v1::Account ToProto(const store::AccountRecord& record) {
+  attex::v1::Account account;
+  account.set_id(record.id);
+  account.set_role(record.role);
+  account.set_name(record.name);
+  account.set_created_at(record.created_at_ms);
+  account.set_revoked(record.revoked);
+  return account;
+}
+
 }  // namespace
 
 absl::StatusOr<attex::v1::Account> CreateAccount(Core& core, Role role, const std::string& name) {
@@ -18,12 +29,8 @@ absl::StatusOr<attex::v1::Account> CreateAccount(Core& core, Role role, const st
   auto record = core.store->CreateAccount(role, name, auction::Sha256Hex(token));
   if (!record.ok()) return record.status();
   core.auth.Add(*record);
-  attex::v1::Account account;
-  account.set_id(record->id);
-  account.set_role(record->role);
-  account.set_name(record->name);
+  attex::v1::Account account = ToProto(*record);
   account.set_token(token);
-  account.set_created_at(record->created_at_ms);
   spdlog::info("created account {} ({})", record->id, attex::v1::Role_Name(role));
   return account;
 }
@@ -31,8 +38,8 @@ absl::StatusOr<attex::v1::Account> CreateAccount(Core& core, Role role, const st
 grpc::ServerUnaryReactor* OperatorService::Ping(grpc::CallbackServerContext* ctx,
                                                 const attex::v1::PingRequest* request,
                                                 attex::v1::PingResponse* response) {
-  auto caller = core_->auth.Authenticate(
-      *ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
+  auto caller = core_->auth.Authorize(
+      ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (request->payload().size() > 4096) {
     return Reply(ctx, absl::InvalidArgumentError("payload: longer than 4096 bytes"));
@@ -44,7 +51,7 @@ grpc::ServerUnaryReactor* OperatorService::Ping(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* OperatorService::CreateAccount(
     grpc::CallbackServerContext* ctx, const attex::v1::CreateAccountRequest* request,
     attex::v1::Account* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (auto s = ValidateCreateAccount(*request); !s.ok()) return Reply(ctx, s);
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
@@ -58,7 +65,7 @@ grpc::ServerUnaryReactor* OperatorService::CreateAccount(
 grpc::ServerUnaryReactor* OperatorService::GetStats(grpc::CallbackServerContext* ctx,
                                                     const attex::v1::GetStatsRequest* request,
                                                     attex::v1::Stats* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   const auto catalog = core_->catalog.Current();
   const int64_t now_ms = NowMs();
@@ -75,13 +82,14 @@ grpc::ServerUnaryReactor* OperatorService::GetStats(grpc::CallbackServerContext*
   response->set_active_campaigns(catalog->active_campaigns);
   response->set_active_ads(catalog->active_ads);
   response->set_model_version(catalog->model->version());
+  core_->metrics.FillRates(core_->admission.max_in_flight(), response);
   return Reply(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* OperatorService::ReloadModel(
     grpc::CallbackServerContext* ctx, const attex::v1::ReloadModelRequest* request,
     attex::v1::ReloadModelResponse* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
     std::shared_ptr<const attention::Model> model;
@@ -111,7 +119,7 @@ grpc::ServerUnaryReactor* OperatorService::ReloadModel(
 grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(
     grpc::CallbackServerContext* ctx, const attex::v1::GetLedgerBalancesRequest* request,
     attex::v1::LedgerBalances* response) {
-  auto caller = core_->auth.Authenticate(*ctx, kOperator);
+  auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (request->prefix().size() > 256) {
     return Reply(ctx, absl::InvalidArgumentError("prefix: longer than 256 bytes"));
@@ -152,6 +160,37 @@ grpc::ServerUnaryReactor* OperatorService::CheckLedger(
     response->set_ledger_sum_micros(check->ledger_sum_micros);
     for (const auto& problem : check->problems) response->add_problems(problem);
     if (!check->ok()) spdlog::error("ledger check: {} problems", check->problems.size());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OperatorService::ListAccounts(
+    grpc::CallbackServerContext* ctx, const attex::v1::ListAccountsRequest* request,
+    attex::v1::ListAccountsResponse* response) {
+  auto caller = core_->auth.Authorize(ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  return Defer(*core_, ctx, [this, response]() -> absl::Status {
+    auto accounts = core_->store->ListAccounts();
+    if (!accounts.ok()) return accounts.status();
+    for (const auto& record : *accounts) *response->add_accounts() = ToProto(record);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* OperatorService::RevokeToken(
+    grpc::CallbackServerContext* ctx, const attex::v1::RevokeTokenRequest* request,
+    attex::v1::Account* response) {
+  auto caller = core_->auth.Authorize(ctx, kOperator);
+  if (!caller.ok()) return Reply(ctx, caller.status());
+  if (request->account_id().empty()) {
+    return Reply(ctx, absl::InvalidArgumentError("account_id: must not be empty"));
+  }
+  return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
+    auto record = core_->store->RevokeAccount(request->account_id());
+    if (!record.ok()) return record.status();
+    core_->auth.Remove(record->id);
+    *response = ToProto(*record);
+    spdlog::info("revoked the token of account {}", record->id);
     return absl::OkStatus();
   });
 }

@@ -29,6 +29,12 @@ class OperatorService final : public attex::v1::Operator::CallbackService {
   grpc::ServerUnaryReactor* CheckLedger(grpc::CallbackServerContext* ctx,
                                         const attex::v1::CheckLedgerRequest* request,
                                         attex::v1::LedgerCheck* response) override;
+  grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* ctx,
+                                         const attex::v1::ListAccountsRequest* request,
+                                         attex::v1::ListAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* ctx,
+                                        const attex::v1::RevokeTokenRequest* request,
+                                        attex::v1::Account* response) override;
 
  private:
   Core* core_;

@@ -105,8 +105,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->operator_ = std::make_unique<OperatorService>(&core);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  core.auth.SetRateLimits(core.options.rate_limits);
+  auto credentials = MakeServerCredentials(core.options.tls);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(core.options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(core.options.listen, *credentials, &server->port_);
   builder.RegisterService(server->exchange_.get());
   builder.RegisterService(server->campaigns_.get());
   builder.RegisterService(server->operator_.get());

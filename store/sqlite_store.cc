@@ -143,6 +143,22 @@ absl::StatusOr<std::vector<AccountRecord>> SqliteStore::ListAccounts() {
   }
 }
 
+absl::StatusOr<AccountRecord> SqliteStore::RevokeAccount(const std::string& id) {
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<Statement> stmt =
+        Statement::Prepare(db_.get(), "UPDATE accounts SET revoked = 1 WHERE id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    if (absl::Status s = stmt->BindText(1, id).Run(); !s.ok()) return s;
+  }
+  absl::StatusOr<std::vector<AccountRecord>> accounts = ListAccounts();
+  if (!accounts.ok()) return accounts.status();
+  for (AccountRecord& account : *accounts) {
+    if (account.id == id) return std::move(account);
+  }
+  return absl::NotFoundError(absl::StrCat("account ", id, " not found"));
+}
+
 absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c,
                                                      int64_t now_ms) {
   absl::MutexLock lock(&mu_);

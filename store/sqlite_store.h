@@ -27,6 +27,7 @@ class SqliteStore final : public Store {
       attex::v1::Role role, const std::string& name,
       const std::string& token_hash) override;
   absl::StatusOr<std::vector<AccountRecord>> ListAccounts() override;
+  absl::StatusOr<AccountRecord> RevokeAccount(const std::string& id) override;
 
   absl::StatusOr<attex::v1::Campaign> InsertCampaign(attex::v1::Campaign c,
                                                      int64_t now_ms) override;

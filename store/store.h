@@ -89,6 +89,9 @@ class Store {
                                                       const std::string& name,
                                                       const std::string& token_hash) = 0;
   virtual absl::StatusOr<std::vector<AccountRecord>> ListAccounts() = 0;
+  // Marks the account's token revoked and returns the account. NOT_FOUND
+  // when there is no such account. Revoking twice is not an error.
+  virtual absl::StatusOr<AccountRecord> RevokeAccount(const std::string& id) = 0;
 
   // Campaigns. InsertCampaign assigns id ("cmp-<n>"), version 1, created_at
   // and updated_at (now_ms). UpdateCampaign replaces the stored campaign of

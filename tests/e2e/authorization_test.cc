@@ -42,7 +42,8 @@ constexpr Row kMatrix[] = {
 grpc::Status CallEmpty(grpc::GenericStub& stub, const std::string& method,
                        const std::string& token) {
   auto ctx = Context(token);
-  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;  // The empty encoding of any message.
   std::promise<grpc::Status> done;
   stub.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response,
                  [&](grpc::Status s) { done.set_value(std::move(s)); });

@@ -34,7 +34,7 @@ ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop(SIGKILL);
 }
 
-bool ServerProcess::Start() {
+bool ServerProcess::Start(bool plaintext) {
   const std::string port_file = data_dir_ + "/port";
   std::filesystem::remove(port_file);
   std::vector<std::string> args = {ATTEX_SERVER_BIN, "--listen=127.0.0.1:0",
@@ -60,6 +60,7 @@ bool ServerProcess::Start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (port_ <= 0) return false;
+  if (!plaintext) return true;
   channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
                                  grpc::InsecureChannelCredentials());
   return channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));

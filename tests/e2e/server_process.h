@@ -32,8 +32,10 @@ class ServerProcess {
   ServerProcess(std::string data_dir, std::vector<std::string> flags = {});
   ~ServerProcess();  // SIGKILLs a server still running.
 
-  // Starts the server and waits (up to 30 s) until it serves. False on failure.
-  bool Start();
+  // Starts the server and waits (up to 30 s) until it serves. False on
+  // failure. plaintext: also wait until a plaintext channel connects (false
+  // for a TLS server: then only the bound port is awaited).
+  bool Start(bool plaintext = true);
   // Sends `signal` and waits; returns the exit code (-1 if killed by a signal).
   int Stop(int signal = 15);
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
