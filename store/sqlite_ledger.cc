@@ -53,6 +53,9 @@ struct EventStatements {
   Statement read_spend;
   Statement write_spend;
   Statement insert_entry;
+  Statement savepoint;  // Prepared too: parsing them per event costs more.
+  Statement rollback_to;
+  Statement release;
 };
 
 absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
@@ -81,8 +84,16 @@ absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
       "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
       "at_ms) VALUES(?1, ?2, ?3, ?4, ?5)");
   if (!insert_entry.ok()) return insert_entry.status();
+  absl::StatusOr<Statement> savepoint = Statement::Prepare(db, "SAVEPOINT event");
+  if (!savepoint.ok()) return savepoint.status();
+  absl::StatusOr<Statement> rollback_to = Statement::Prepare(db, "ROLLBACK TO event");
+  if (!rollback_to.ok()) return rollback_to.status();
+  absl::StatusOr<Statement> release = Statement::Prepare(db, "RELEASE event");
+  if (!release.ok()) return release.status();
   return EventStatements{*std::move(insert_event), *std::move(read_spend),
-                         *std::move(write_spend), *std::move(insert_entry)};
+                         *std::move(write_spend), *std::move(insert_entry),
+                         *std::move(savepoint),   *std::move(rollback_to),
+                         *std::move(release)};
 }
 
 // Records one event inside the open transaction. kOverBudget leaves the
@@ -182,13 +193,16 @@ SqliteStore::RecordEvents(const std::vector<BillingEvent>& events) {
     if (!results[i].ok()) continue;
     // A savepoint per event: one event's failure or refusal undoes that
     // event alone, and the others still commit with the group.
-    if (absl::Status s = sqlite::Exec(db, "SAVEPOINT event"); !s.ok()) return s;
-    results[i] = RecordOne(db, *statements, events[i]);
+    EventStatements& st = *statements;
+    st.savepoint.Reset();
+    if (absl::Status s = st.savepoint.Run(); !s.ok()) return s;
+    results[i] = RecordOne(db, st, events[i]);
     if (!results[i].ok() || *results[i] == RecordResult::kOverBudget) {
-      if (absl::Status s = sqlite::Exec(db, "ROLLBACK TO event"); !s.ok())
-        return s;
+      st.rollback_to.Reset();
+      if (absl::Status s = st.rollback_to.Run(); !s.ok()) return s;
     }
-    if (absl::Status s = sqlite::Exec(db, "RELEASE event"); !s.ok()) return s;
+    st.release.Reset();
+    if (absl::Status s = st.release.Run(); !s.ok()) return s;
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return results;

@@ -1,0 +1,4 @@
+# ledger_bench: durable billing events a second, group-committed (store
+# batches, and the server's work-queue path with concurrent reporters).
+add_executable(ledger_bench ledger_bench.cc)
+target_link_libraries(ledger_bench PRIVATE attex::server attex::store benchmark::benchmark)
