@@ -58,7 +58,8 @@ bool RepeatedContains(const Repeated& list, std::string_view value) {
 
 // The first reason the campaign is not eligible for this request, or kCount.
 Exclusion CheckCampaign(const CompiledCampaign& c, const BidRequest& req,
-                        absl::Span<const std::string_view> tokens, int64_t now_ms) {
+                        absl::Span<const std::string_view> tokens, int64_t now_ms,
+                        FrequencyCaps* frequency, uint64_t user_key) {
   const int64_t now_s = now_ms / 1000;
   if (c.status != attex::v1::CAMPAIGN_STATUS_ACTIVE) return Exclusion::kStatus;
   if ((c.start_s != 0 && now_s < c.start_s) || (c.end_s != 0 && now_s >= c.end_s)) {
@@ -91,6 +92,12 @@ Exclusion CheckCampaign(const CompiledCampaign& c, const BidRequest& req,
   const int64_t available =
       c.budget->Available(c.daily_budget_micros, c.total_budget_micros, now_ms);
   if (available < c.bid_cpm_micros / 1000 || available <= 0) return Exclusion::kBudget;
+  // user_key 0: no user, or consent forbids keeping anything about them.
+  if (c.frequency_cap > 0 && frequency != nullptr && user_key != 0 &&
+      !frequency->Allows(user_key, c.frequency_key, c.frequency_cap, c.frequency_period_ms,
+                         now_ms)) {
+    return Exclusion::kFrequencyCap;
+  }
   return Exclusion::kCount;
 }
 
@@ -106,8 +113,13 @@ std::string_view ExclusionName(Exclusion e) {
   static constexpr std::string_view kNames[] = {
       "status",           "schedule",     "country",          "device_type",
       "include_features", "exclude_features", "hours",        "blocked_category",
-      "blocked_advertiser", "format",     "budget"};
+      "blocked_advertiser", "format",     "budget",         "frequency_cap"};
   return kNames[static_cast<int>(e)];
+}
+
+uint64_t FrequencyUserKey(const BidRequest& request) {
+  if (UserRestricted(request) || request.user().id().empty()) return 0;
+  return FrequencyCaps::UserKey(request.user().id()) | 1;  // Never 0.
 }
 
 bool UserRestricted(const BidRequest& request) {
@@ -145,10 +157,12 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
   const auto tokens = absl::MakeConstSpan(s.tokens.data(), n_tokens);
 
   // Request-level eligibility per campaign.
+  const uint64_t user_key = FrequencyUserKey(req);
   Resize(s.campaign_ok, n_campaigns);
   Resize(s.placed, n_campaigns);
   for (size_t c = 0; c < n_campaigns; ++c) {
-    Exclusion why = CheckCampaign(*catalog.campaigns[c], req, tokens, now_ms);
+    Exclusion why = CheckCampaign(*catalog.campaigns[c], req, tokens, now_ms, config.frequency,
+                                  user_key);
     s.campaign_ok[c] = why == Exclusion::kCount;
     s.placed[c] = 0;
     if (why != Exclusion::kCount) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
+#include "auction/frequency.h"
 
 namespace attex::auction {
 
@@ -25,6 +26,9 @@ struct AuctionConfig {
   double reserve_rho = 0.0;
   // Candidates listed per slot in explanations.
   int explain_top = 10;
+  // Frequency caps: where set, a capped campaign is not eligible for a user
+  // it has reached `cap` times in its period. Not owned. Null: caps off.
+  FrequencyCaps* frequency = nullptr;
 };
 
 // Why a campaign-creative pair was not eligible; counted in explanations.
@@ -40,6 +44,7 @@ enum class Exclusion : int {
   kBlockedAdvertiser,
   kFormat,
   kBudget,
+  kFrequencyCap,
   kCount,
 };
 std::string_view ExclusionName(Exclusion e);
@@ -60,6 +65,9 @@ struct AuctionResult {
 
 // True when consent forbids using or keeping the user's data.
 bool UserRestricted(const attex::v1::BidRequest& request);
+// The user's key for frequency caps; 0 (nothing counted or kept) when the
+// request has no user id or UserRestricted(request).
+uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
 
 // Runs the auction. `request` must be validated. Stops early, keeping what
 // it has, when `deadline` passes. Reserves and spends nothing. With

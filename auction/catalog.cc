@@ -1,5 +1,7 @@
 #include "auction/catalog.h"
 
+#include "auction/frequency.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -36,6 +38,9 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   out->include_features.insert(t.include_features().begin(), t.include_features().end());
   out->exclude_features.insert(t.exclude_features().begin(), t.exclude_features().end());
   for (int h : t.hours()) out->hours_mask |= 1u << h;
+  out->frequency_cap = c.frequency_cap().impressions();
+  out->frequency_period_ms = c.frequency_cap().period_s() * 1000;
+  out->frequency_key = FrequencyCaps::CampaignKey(c.id());
   out->budget = std::move(budget);
 
   const std::string advertiser_token = absl::StrCat("advertiser:", c.advertiser_id());

@@ -57,7 +57,9 @@ void BillingBatch::Commit(Core& core, int64_t now_ms) {
   if (!pending_.empty()) {
     records_.clear();
     for (const Pending& p : pending_) records_.push_back(p.record);
+    const absl::Time commit_start = absl::Now();
     auto results = core.store->RecordEvents(records_);
+    core.metrics.LedgerCommit(absl::Now() - commit_start);
     if (!results.ok()) {
       spdlog::error("recording {} events failed: {}", pending_.size(),
                     results.status().ToString());
@@ -79,6 +81,7 @@ void BillingBatch::Commit(Core& core, int64_t now_ms) {
           if (p.billed) {
             p.outcome->set_charged_micros(p.record.price_micros);
             p.budget->Charge(p.record.price_micros, now_ms);  // Before the release.
+            core.metrics.Billed(p.record.price_micros);
           }
           core.counters.events_accepted.fetch_add(1, std::memory_order_relaxed);
           break;
@@ -94,6 +97,11 @@ void BillingBatch::Commit(Core& core, int64_t now_ms) {
     pending_.clear();
   }
   core.reservations.Expire(now_ms);
+  // Frequency windows that have passed are forgotten once a minute.
+  if (now_ms - last_sweep_ms_ >= 60'000) {
+    core.frequency.Sweep(now_ms);
+    last_sweep_ms_ = now_ms;
+  }
 }
 
 void CommitBilling(Core& core) { core.billing.Commit(core, NowMs()); }

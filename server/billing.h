@@ -47,6 +47,7 @@ class BillingBatch final {
   };
   std::vector<Pending> pending_;
   std::vector<store::BillingEvent> records_;  // Reused.
+  int64_t last_sweep_ms_ = 0;
 };
 
 // The work queue's after-batch hook: commits the batch of billing events.

@@ -63,7 +63,9 @@ struct Core {
               CommitBilling(*this);  // Before Publish and before any answer.
               catalog.Publish();
             },
-            absl::Seconds(1)) {}
+            absl::Seconds(1)) {
+    options.auction.frequency = &frequency;
+  }
 
   ServerOptions options;
   std::unique_ptr<store::Store> store;
@@ -75,6 +77,7 @@ struct Core {
   Admission admission{options.max_in_flight, &metrics};
   absl::Time started = absl::Now();
   auction::ReservationBook reservations;  // Settled on the work queue.
+  auction::FrequencyCaps frequency;       // Read and counted by Bid.
   BillingBatch billing;                   // Work queue only.
   WorkQueue queue;  // Last: its thread stops before the rest is destroyed.
 };

@@ -66,6 +66,7 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
   claims.issued_ms = now_ms;
   claims.expires_ms = expires_ms;
   claims.test = request->test();
+  const uint64_t user_key = auction::FrequencyUserKey(*request);
   for (const auto& outcome : result.slots) {
     const auto ref = catalog->ads[outcome.ad];
     const auto& campaign = *catalog->campaigns[ref.campaign];
@@ -80,6 +81,10 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
         continue;
       }
       core_->reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
+    }
+    if (campaign.frequency_cap > 0 && user_key != 0) {
+      core_->frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms,
+                              now_ms);
     }
     auto* p = response->add_placements();
     p->set_slot_id(request->slots(outcome.slot).id());

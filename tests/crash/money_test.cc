@@ -123,5 +123,39 @@ TEST(MoneyTest, SixtyFourConcurrentBiddersAreBilledAtMostTheImpressionsTheBudget
   stubs.reset();
 }
 
+TEST(MoneyTest, FrequencyCapLimitsPlacementsPerUserAndKeepsNothingWithoutConsent) {
+  TempDir dir;
+  ServerProcess server(dir.path());
+  ASSERT_TRUE(server.Start());
+  const std::string op_token = OperatorToken(dir.path());
+  auto stubs = std::make_unique<Stubs>(server.channel());
+  const Account platform = NewAccount(*stubs, op_token, ROLE_PLATFORM, "cap platform");
+  const Account advertiser = NewAccount(*stubs, op_token, ROLE_ADVERTISER, "cap advertiser");
+  Campaign capped = FixedPriceCampaign("kw:capped", 1000);
+  capped.mutable_frequency_cap()->set_impressions(2);
+  capped.mutable_frequency_cap()->set_period_s(3600);
+  Campaign created;
+  ASSERT_TRUE(
+      stubs->campaigns->CreateCampaign(Context(advertiser.token()).get(), capped, &created).ok());
+  auto placements = [&](BidRequest request) {
+    int n = 0;
+    for (int i = 0; i < 5; ++i) {
+      BidResponse response;
+      EXPECT_TRUE(
+          stubs->exchange->Bid(Context(platform.token()).get(), request, &response).ok());
+      n += response.placements_size();
+    }
+    return n;
+  };
+  EXPECT_EQ(placements(RequestFor("kw:capped", "r", "u-1")), 2);
+  EXPECT_EQ(placements(RequestFor("kw:capped", "r", "u-2")), 2);
+  // COPPA: the user's id is not used, so no count is kept or read.
+  BidRequest child = RequestFor("kw:capped", "r", "u-3");
+  child.mutable_user()->mutable_consent()->set_coppa(true);
+  child.mutable_context()->add_features("kw:capped");  // Page context still matches.
+  EXPECT_EQ(placements(child), 5);
+  stubs.reset();
+}
+
 }  // namespace
 }  // namespace attex::testing
