@@ -8,6 +8,7 @@
 #ifndef ATTEX_ATTENTION_FUSED_KERNEL_H_
 #define ATTEX_ATTENTION_FUSED_KERNEL_H_
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -37,7 +38,6 @@ static_assert(kLanes % kW == 0);
 using V = float __attribute__((vector_size(4 * kW)));
 using VI = int32_t __attribute__((vector_size(4 * kW)));
 using VU16 = uint16_t __attribute__((vector_size(2 * kW)));
-using VI8 = int8_t __attribute__((vector_size(kW)));
 using VU32 = uint32_t __attribute__((vector_size(4 * kW)));
 
 inline V Load(const float* p) {
@@ -106,9 +106,26 @@ inline V Column(const uint8_t* tile, int j, int o) {
     std::memcpy(&v, &bits, sizeof(v));
     return v;
   } else {
-    VI8 b;
-    std::memcpy(&b, tile + j * kLanes + o, sizeof(b));
-    return __builtin_convertvector(__builtin_convertvector(b, VI), V);
+    // GCC scalarises a generic int8 -> int32 conversion: sign-extend natively.
+    const uint8_t* p = tile + j * kLanes + o;
+#if defined(__AVX512F__)
+    const __m512i x = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return reinterpret_cast<V>(_mm512_cvtepi32_ps(x));
+#elif defined(__AVX2__)
+    const __m256i x = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return reinterpret_cast<V>(_mm256_cvtepi32_ps(x));
+#else
+    static_assert(kW == 4);
+    int32_t word;
+    std::memcpy(&word, p, sizeof(word));
+    if constexpr (std::endian::native == std::endian::little) {
+      const VI x = ((VI{} + word) << VI{24, 16, 8, 0}) >> 24;
+      return __builtin_convertvector(x, V);
+    } else {
+      const VI x = ((VI{} + word) << VI{0, 8, 16, 24}) >> 24;
+      return __builtin_convertvector(x, V);
+    }
+#endif
   }
 }
 

@@ -4,6 +4,8 @@
 // auction::RunAuction without explanation. Args: ads, creatives per campaign.
 // Run pinned, e.g.: taskset -c 1 hot_path_bench --benchmark_repetitions=5
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <random>
 #include <string>
@@ -76,7 +78,14 @@ void BM_HotPath(benchmark::State& state) {
   const int64_t ads = state.range(0);
   const int per_campaign = static_cast<int>(state.range(1));
   const auto format = static_cast<attention::KeyFormat>(state.range(2));
-  const auto catalog = SyntheticCatalog(ads, per_campaign, format);
+  // Built once per shape across repetitions; one large catalogue at a time.
+  static std::map<std::tuple<int64_t, int, int>, std::shared_ptr<const Catalog>> cache;
+  auto& cached = cache[{ads, per_campaign, static_cast<int>(format)}];
+  if (!cached) {
+    for (auto& [key, catalog] : cache) catalog.reset();
+    cached = SyntheticCatalog(ads, per_campaign, format);
+  }
+  const auto catalog = cached;
   const attex::v1::BidRequest req = Request();
   const AuctionConfig config;
   AuctionResult result;
