@@ -10,6 +10,7 @@ ATTEX_PACKAGES=(
   libsqlite3-dev sqlite3 libssl-dev zlib1g-dev
   prometheus-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   libhnswlib-dev
   openssl curl
 )
