@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include <algorithm>
 #include <exception>
 #include <vector>
 
@@ -112,7 +113,7 @@ Metrics::Metrics()
       placements_(BuildCounter().Name("attex_auction_placements_total").Help("Slots filled (fill rate = placements / slots)").Register(*registry_).Add({})),
       floors_hit_(BuildCounter().Name("attex_auction_floor_priced_total").Help("Placements priced at the slot's floor").Register(*registry_).Add({})),
       no_bid_(BuildCounter().Name("attex_auction_no_bid_total").Help("Bid requests with no placement, by reason").Register(*registry_)),
-      ledger_commit_(BuildHistogram().Name("attex_ledger_commit_seconds").Help("Time to record one billing event durably").Register(*registry_).Add({}, LatencyBuckets())),
+      ledger_commit_(BuildHistogram().Name("attex_ledger_commit_seconds").Help("Time to commit one batch of billing events durably (group commit)").Register(*registry_).Add({}, LatencyBuckets())),
       spend_(BuildCounter().Name("attex_spend_micros_total").Help("Billed spend since start, micros").Register(*registry_).Add({})) {}
 
 Metrics::~Metrics() = default;
@@ -146,6 +147,56 @@ void Metrics::Call(std::string_view method, grpc::StatusCode code, absl::Duratio
   }
   s.calls->Increment();
   s.latency->Observe(absl::ToDoubleSeconds(latency));
+  calls_total_.fetch_add(1, std::memory_order_relaxed);
+  MaybeSample();
+}
+
+Metrics::Totals Metrics::Now() const {
+  Totals t;
+  t.at_ms = absl::ToUnixMillis(absl::Now());
+  t.calls = calls_total_.load(std::memory_order_relaxed);
+  t.bids = bids_total_.load(std::memory_order_relaxed);
+  t.slots = slots_total_.load(std::memory_order_relaxed);
+  t.placements = placements_total_.load(std::memory_order_relaxed);
+  t.spend = spend_total_.load(std::memory_order_relaxed);
+  t.shed = shed_total_.load(std::memory_order_relaxed);
+  return t;
+}
+
+void Metrics::MaybeSample() {
+  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  int64_t last = last_sample_s_.load(std::memory_order_relaxed);
+  if (now_s <= last || !last_sample_s_.compare_exchange_strong(last, now_s)) return;
+  const Totals t = Now();
+  absl::MutexLock lock(&samples_mu_);
+  samples_.push_back(t);
+  while (samples_.size() > 1 && samples_.front().at_ms < t.at_ms - 61'000) samples_.pop_front();
+}
+
+void Metrics::FillRates(int64_t max_in_flight, attex::v1::Stats* stats) {
+  const Totals now = Now();
+  Totals then;  // Zeros at start.
+  {
+    absl::MutexLock lock(&samples_mu_);
+    for (const Totals& t : samples_) {
+      if (t.at_ms >= now.at_ms - 60'000) {
+        then = t;
+        break;
+      }
+    }
+  }
+  if (then.at_ms == 0) then.at_ms = now.at_ms - 1000;
+  const double seconds = std::max(1e-3, (now.at_ms - then.at_ms) / 1000.0);
+  stats->set_calls_per_second((now.calls - then.calls) / seconds);
+  stats->set_bids_per_second((now.bids - then.bids) / seconds);
+  const int64_t slots = now.slots - then.slots;
+  stats->set_fill_rate_last_minute(
+      slots > 0 ? static_cast<double>(now.placements - then.placements) / slots : 0.0);
+  stats->set_spend_micros_per_second((now.spend - then.spend) / seconds);
+  stats->set_shed_per_second((now.shed - then.shed) / seconds);
+  stats->set_calls_shed(now.shed);
+  stats->set_calls_in_flight(in_flight());
+  stats->set_max_in_flight(max_in_flight);
 }
 
 void Metrics::CallStarted() {
@@ -156,12 +207,18 @@ void Metrics::CallEnded() {
   in_flight_gauge_.Set(static_cast<double>(in_flight_.fetch_sub(1, std::memory_order_relaxed) - 1));
 }
 
-void Metrics::Shed(std::string_view reason) { shed_.Add({{"reason", std::string(reason)}}).Increment(); }
+void Metrics::Shed(std::string_view reason) {
+  shed_total_.fetch_add(1, std::memory_order_relaxed);
+  shed_.Add({{"reason", std::string(reason)}}).Increment();
+}
 
 void Metrics::Auction(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
                       int64_t default_floor_cpm_micros) {
   slots_.Increment(request.slots_size());
   placements_.Increment(static_cast<double>(result.slots.size()));
+  bids_total_.fetch_add(1, std::memory_order_relaxed);
+  slots_total_.fetch_add(request.slots_size(), std::memory_order_relaxed);
+  placements_total_.fetch_add(static_cast<int64_t>(result.slots.size()), std::memory_order_relaxed);
   int floors_hit = 0;
   for (const auto& outcome : result.slots) {
     const int64_t named = request.slots(outcome.slot).floor_cpm_micros();
@@ -173,9 +230,14 @@ void Metrics::Auction(const attex::v1::BidRequest& request, const auction::Aucti
   }
 }
 
-void Metrics::LedgerCommit(absl::Duration latency, int64_t billed_micros) {
+void Metrics::LedgerCommit(absl::Duration latency) {
   ledger_commit_.Observe(absl::ToDoubleSeconds(latency));
-  if (billed_micros > 0) spend_.Increment(static_cast<double>(billed_micros));
+}
+
+void Metrics::Billed(int64_t micros) {
+  if (micros <= 0) return;
+  spend_.Increment(static_cast<double>(micros));
+  spend_total_.fetch_add(micros, std::memory_order_relaxed);
 }
 
 void Metrics::AddGaugeCallback(const std::string& name, const std::string& help,

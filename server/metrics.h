@@ -8,6 +8,7 @@
 #define ATTEX_SERVER_METRICS_H_
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "attex/v1/exchange.pb.h"
+#include "attex/v1/operator.pb.h"
 #include "auction/auction.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
@@ -56,11 +58,18 @@ class Metrics final {
   // `default_floor_cpm_micros` for slots that name none).
   void Auction(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
                int64_t default_floor_cpm_micros);
-  // One ledger commit (a billing event recorded durably) and what it billed.
-  void LedgerCommit(absl::Duration latency, int64_t billed_micros);
+  // One ledger commit: a batch of billing events recorded durably in one
+  // transaction (group commit).
+  void LedgerCommit(absl::Duration latency);
+  // Spend billed (an accepted impression), micros.
+  void Billed(int64_t micros);
   // A gauge computed at each scrape.
   void AddGaugeCallback(const std::string& name, const std::string& help,
                         std::function<double()> value);
+
+  // Sets the rate fields of `stats` (10 to 17): rates over about the last
+  // minute, from samples taken at most once a second as calls finish.
+  void FillRates(int64_t max_in_flight, attex::v1::Stats* stats);
 
   // Counts and times every call of a server it is added to.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
@@ -92,6 +101,18 @@ class Metrics final {
   prometheus::Family<prometheus::Counter>& no_bid_;
   prometheus::Histogram& ledger_commit_;
   prometheus::Counter& spend_;
+  // Totals since start, sampled for FillRates.
+  struct Totals {
+    int64_t at_ms = 0;
+    int64_t calls = 0, bids = 0, slots = 0, placements = 0, spend = 0, shed = 0;
+  };
+  Totals Now() const;
+  void MaybeSample();
+  std::atomic<int64_t> calls_total_{0}, bids_total_{0}, slots_total_{0}, placements_total_{0},
+      spend_total_{0}, shed_total_{0};
+  std::atomic<int64_t> last_sample_s_{0};
+  absl::Mutex samples_mu_;
+  std::deque<Totals> samples_ ABSL_GUARDED_BY(samples_mu_);  // Oldest first, about 61 s.
   absl::Mutex series_mu_;
   absl::flat_hash_map<std::string, CallSeries> series_ ABSL_GUARDED_BY(series_mu_);
 };

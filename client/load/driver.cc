@@ -345,7 +345,14 @@ absl::StatusOr<Report> RunLoad(DriverOptions options) {
     return absl::InvalidArgumentError("requests: bid, events and mix need bid requests");
   }
   auto engine = std::make_shared<Engine>(std::move(options));
-  return engine->Run();
+  Report report = engine->Run();
+  // Each callback holds the engine until gRPC destroys it, just after the
+  // last one has counted itself out: wait, so that the channels are
+  // destroyed here rather than on a gRPC thread (or during exit).
+  for (int i = 0; i < 10000 && engine.use_count() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return report;
 }
 
 }  // namespace attex::load

@@ -101,11 +101,24 @@ TEST(MetricsEndpointTest, ServesCallsLatencyAuctionAndBudgetSeries) {
   auto* slot = bid.add_slots();
   slot->set_id("s1");
   slot->set_format("banner");
+  attex::v1::ReportEventsRequest events;
   for (int i = 0; i < 3; ++i) {
     grpc::ClientContext ctx;
     Authorize(ctx, Token(dir.path(), "platform"));
     attex::v1::BidResponse response;
     ASSERT_TRUE(exchange->Bid(&ctx, bid, &response).ok());
+    for (const auto& p : response.placements()) {
+      auto* e = events.add_events();
+      e->set_billing_token(p.billing_token());
+      e->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
+    }
+  }
+  ASSERT_GT(events.events_size(), 0) << "the demo coffee campaign should win";
+  {
+    grpc::ClientContext ctx;
+    Authorize(ctx, Token(dir.path(), "platform"));
+    attex::v1::ReportEventsResponse response;
+    ASSERT_TRUE(exchange->ReportEvents(&ctx, events, &response).ok());
   }
   grpc::ClientContext bad;
   Authorize(bad, "not-a-token");
@@ -117,18 +130,30 @@ TEST(MetricsEndpointTest, ServesCallsLatencyAuctionAndBudgetSeries) {
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(Sample(text, R"(attex_calls_total{code="0",method="Exchange/Bid"})"), 3) << text;
   EXPECT_EQ(Sample(text, R"(attex_calls_total{code="16",method="Operator/Ping"})"), 1);
+  EXPECT_EQ(Sample(text, R"(attex_calls_total{code="0",method="Exchange/ReportEvents"})"), 1);
   EXPECT_EQ(Sample(text, R"(attex_call_latency_seconds_count{code="0",method="Exchange/Bid"})"), 3);
   EXPECT_NE(text.find(R"(attex_call_latency_seconds_bucket{code="0",method="Exchange/Bid",le="0.001"})"),
             std::string::npos);
   EXPECT_EQ(Sample(text, "attex_auction_slots_total"), 3);
-  EXPECT_GE(Sample(text, "attex_auction_placements_total"), 0);
+  EXPECT_EQ(Sample(text, "attex_auction_placements_total"), events.events_size());
   EXPECT_GE(Sample(text, "attex_auction_floor_priced_total"), 0);
   EXPECT_GE(Sample(text, "attex_calls_in_flight"), 0);
-  EXPECT_GE(Sample(text, "attex_ledger_commit_seconds_count"), 0);
-  EXPECT_GE(Sample(text, "attex_spend_micros_total"), 0);
-  EXPECT_EQ(Sample(text, "attex_spend_today_micros"), 0);
+  EXPECT_GE(Sample(text, "attex_ledger_commit_seconds_count"), 1);
+  EXPECT_GT(Sample(text, "attex_spend_micros_total"), 0);
+  EXPECT_EQ(Sample(text, "attex_spend_today_micros"), Sample(text, "attex_spend_micros_total"));
   EXPECT_EQ(Sample(text, "attex_campaigns_out_of_budget"), 0);
   EXPECT_EQ(Sample(text, "attex_active_ads"), 6);
+
+  grpc::ClientContext ctx;
+  Authorize(ctx, Token(dir.path(), "operator"));
+  attex::v1::Stats stats;
+  ASSERT_TRUE(op->GetStats(&ctx, attex::v1::GetStatsRequest(), &stats).ok());
+  EXPECT_GT(stats.bids_per_second(), 0);
+  EXPECT_GT(stats.calls_per_second(), stats.bids_per_second());
+  EXPECT_GT(stats.spend_micros_per_second(), 0);
+  EXPECT_DOUBLE_EQ(stats.fill_rate_last_minute(), events.events_size() / 3.0);
+  EXPECT_GE(stats.calls_in_flight(), 1);  // GetStats itself.
+  EXPECT_EQ(stats.calls_shed(), 0);
 }
 
 TEST(AdmissionTest, PastMaxInFlightCallsAreRefusedWithResourceExhausted) {
