@@ -6,10 +6,11 @@
 //   bound_fraction bytes that must be read / measured bandwidth / time,
 // where the bytes that must be read are the keys in their storage format plus
 // the values (4 B/ad) and the eligibility mask (2 B/ad).
+// Times are this thread's CPU time (the machines are shared).
 // Run pinned, e.g.: taskset -c 1 attention_bench --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -41,16 +42,21 @@ constexpr size_t kStreamBytes = size_t{1} << 30;  // 1 GiB >> any L3.
 
 using V = float __attribute__((vector_size(64)));
 
-// Times the loop itself, so that the counters are plain ratios.
+// Times the loop itself in this thread's CPU time, so that the counters are
+// plain ratios and a shared machine's descheduling does not count (the
+// bandwidth sweeps are timed the same way).
 class Timer {
  public:
-  Timer() : start_(std::chrono::steady_clock::now()) {}
-  double Seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  Timer() : start_(Now()) {}
+  double Seconds() const { return Now() - start_; }
 
  private:
-  std::chrono::steady_clock::time_point start_;
+  static double Now() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+  }
+  double start_;
 };
 
 
@@ -83,10 +89,9 @@ double MeasureBandwidth() {
   const float* buffer = StreamBuffer();
   std::vector<double> rates;
   for (int sweep = 0; sweep < 7; ++sweep) {
-    const auto start = std::chrono::steady_clock::now();
+    const Timer timer;
     benchmark::DoNotOptimize(StreamSum(buffer, kStreamBytes / 4));
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    rates.push_back(kStreamBytes / s);
+    rates.push_back(kStreamBytes / timer.Seconds());
   }
   std::sort(rates.begin(), rates.end());
   return rates[rates.size() / 2];
