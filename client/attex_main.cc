@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
   app.add_option("--ca_cert", options.ca_cert,
                  "PEM file of trusted roots: use TLS (default: plaintext)")
       ->check(CLI::ExistingFile);
+  app.add_option("--client_cert", options.client_cert,
+                 "PEM client certificate for mutual TLS (with --client_key)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--client_key", options.client_key, "PEM private key of --client_cert")
+      ->check(CLI::ExistingFile);
 
   // What the chosen verb runs, once the connection is open.
   std::function<int(ac::Connection&)> run;

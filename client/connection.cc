@@ -11,19 +11,41 @@
 
 namespace attex::client {
 
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  std::stringstream pem;
+  pem << in.rdbuf();
+  return pem.str();
+}
+
+}  // namespace
+
 absl::StatusOr<Connection> Connection::Open(const ClientOptions& options) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.client_cert.empty() != options.client_key.empty()) {
+    return absl::InvalidArgumentError("--client_cert and --client_key go together");
+  }
   if (options.ca_cert.empty()) {
+    if (!options.client_cert.empty()) {
+      return absl::InvalidArgumentError("--client_cert needs --ca_cert (TLS)");
+    }
     credentials = grpc::InsecureChannelCredentials();
   } else {
-    std::ifstream in(options.ca_cert);
-    if (!in) {
-      return absl::NotFoundError(absl::StrCat(options.ca_cert, ": cannot open file"));
-    }
-    std::stringstream pem;
-    pem << in.rdbuf();
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = pem.str();
+    auto roots = ReadFile(options.ca_cert);
+    if (!roots.ok()) return roots.status();
+    ssl.pem_root_certs = *roots;
+    if (!options.client_cert.empty()) {
+      auto cert = ReadFile(options.client_cert);
+      if (!cert.ok()) return cert.status();
+      auto key = ReadFile(options.client_key);
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
+    }
     credentials = grpc::SslCredentials(ssl);
   }
   std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(options.addr, credentials);

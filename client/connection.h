@@ -25,6 +25,8 @@ struct ClientOptions {
   std::string token;      // bearer token; must not be empty
   int timeout_ms = 5000;  // per call
   std::string ca_cert;    // PEM file of trusted roots; empty: plaintext
+  std::string client_cert;  // PEM certificate chain for mutual TLS (with client_key)
+  std::string client_key;   // PEM private key of client_cert
 };
 
 // One channel and its three stubs. Not thread-safe (the CLI makes one call
