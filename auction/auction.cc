@@ -56,6 +56,16 @@ bool RepeatedContains(const Repeated& list, std::string_view value) {
   return false;
 }
 
+// Uniform in [0, 1): splitmix64 over a per-thread counter (no allocation,
+// no lock).
+double UnitRandom() {
+  thread_local uint64_t state = reinterpret_cast<uintptr_t>(&state) * 0x9E3779B97F4A7C15ull;
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
 // The first reason the campaign is not eligible for this request, or kCount.
 Exclusion CheckCampaign(const CompiledCampaign& c, const BidRequest& req,
                         absl::Span<const std::string_view> tokens, int64_t now_ms,
@@ -98,6 +108,11 @@ Exclusion CheckCampaign(const CompiledCampaign& c, const BidRequest& req,
                          now_ms)) {
     return Exclusion::kFrequencyCap;
   }
+  // Even pacing sits out a share of auctions; only daily budgets are paced.
+  if (c.pace_even && c.daily_budget_micros > 0 &&
+      UnitRandom() >= c.budget->PacingThrottle(c.daily_budget_micros, now_ms)) {
+    return Exclusion::kPacing;
+  }
   return Exclusion::kCount;
 }
 
@@ -113,7 +128,8 @@ std::string_view ExclusionName(Exclusion e) {
   static constexpr std::string_view kNames[] = {
       "status",           "schedule",     "country",          "device_type",
       "include_features", "exclude_features", "hours",        "blocked_category",
-      "blocked_advertiser", "format",     "budget",         "frequency_cap"};
+      "blocked_advertiser", "format",     "budget",         "frequency_cap",
+      "pacing"};
   return kNames[static_cast<int>(e)];
 }
 

@@ -45,6 +45,7 @@ enum class Exclusion : int {
   kFormat,
   kBudget,
   kFrequencyCap,
+  kPacing,
   kCount,
 };
 std::string_view ExclusionName(Exclusion e);

@@ -55,6 +55,16 @@ bool BudgetState::TryReserve(int64_t micros, int64_t daily_limit, int64_t total_
 
 void BudgetState::Release(int64_t micros) { reserved_.fetch_sub(micros); }
 
+double BudgetState::PacingThrottle(int64_t daily_limit, int64_t now_ms) {
+  const int64_t interval = now_ms / pacer_.config().interval_ms;
+  int64_t seen = pacing_interval_.load();
+  if (seen != interval && pacing_interval_.compare_exchange_strong(seen, interval)) {
+    pacer_.Update(daily_limit, today(now_ms), now_ms % kMillisPerDay);
+    throttle_.store(pacer_.throttle());
+  }
+  return throttle_.load(std::memory_order_relaxed);
+}
+
 ReservationBook::~ReservationBook() {
   Node* node = incoming_.exchange(nullptr);
   while (node != nullptr) delete std::exchange(node, node->next);

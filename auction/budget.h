@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "auction/pacing.h"
 
 namespace attex::auction {
 
@@ -49,7 +50,15 @@ class BudgetState final {
   void Release(int64_t micros);
   int64_t reserved() const { return reserved_.load(); }
 
+  // Even pacing: the probability, 0 to 1, that the campaign takes part in
+  // an auction now. The first caller after each control interval adapts it
+  // to today's spend (one CAS decides who; lock-free for the rest).
+  double PacingThrottle(int64_t daily_limit, int64_t now_ms);
+
  private:
+  std::atomic<int64_t> pacing_interval_{-1};
+  std::atomic<double> throttle_{1.0};
+  Pacer pacer_{PacingConfig{.initial_throttle = 1.0}};  // Only the CAS winner.
   std::atomic<int64_t> total_{0};
   std::atomic<int64_t> today_{0};
   std::atomic<int64_t> day_{0};

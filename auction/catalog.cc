@@ -38,6 +38,7 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   out->include_features.insert(t.include_features().begin(), t.include_features().end());
   out->exclude_features.insert(t.exclude_features().begin(), t.exclude_features().end());
   for (int h : t.hours()) out->hours_mask |= 1u << h;
+  out->pace_even = c.pacing() == attex::v1::PACING_EVEN;
   out->frequency_cap = c.frequency_cap().impressions();
   out->frequency_period_ms = c.frequency_cap().period_s() * 1000;
   out->frequency_key = FrequencyCaps::CampaignKey(c.id());

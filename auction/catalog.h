@@ -42,6 +42,7 @@ struct CompiledCampaign {
   absl::flat_hash_set<std::string> include_features;
   absl::flat_hash_set<std::string> exclude_features;
   uint32_t hours_mask = 0;  // Bit h set: runs in UTC hour h. 0: every hour.
+  bool pace_even = false;           // Pacing EVEN (else asap).
   int32_t frequency_cap = 0;        // Placements per user per period; 0: none.
   int64_t frequency_period_ms = 0;
   uint64_t frequency_key = 0;       // FrequencyCaps::CampaignKey(id).

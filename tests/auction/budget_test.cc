@@ -51,6 +51,17 @@ TEST(BudgetStateTest, BillingThenReleasingKeepsTheSumOfSpentAndReserved) {
   EXPECT_EQ(budget.Available(0, 3 * kPrice, kNowMs), 2 * kPrice);
 }
 
+TEST(BudgetStateTest, EvenPacingThrottleFallsWhenSpendRunsAheadOfTheDay) {
+  BudgetState budget;
+  const int64_t eight_am = kNowMs / kMillisPerDay * kMillisPerDay + 8 * 3'600'000;
+  EXPECT_DOUBLE_EQ(budget.PacingThrottle(1'000'000, eight_am), 1.0);
+  budget.Charge(200'000, eight_am + 1000);  // A fifth of the day's budget in a minute.
+  EXPECT_LT(budget.PacingThrottle(1'000'000, eight_am + 60'000), 0.1);
+  // Within the same interval the throttle is only read.
+  EXPECT_EQ(budget.PacingThrottle(1'000'000, eight_am + 61'000),
+            budget.PacingThrottle(1'000'000, eight_am + 119'000));
+}
+
 TEST(ReservationBookTest, SettlingReleasesOnceAndForgets) {
   auto budget = std::make_shared<BudgetState>();
   ReservationBook book;
