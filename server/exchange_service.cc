@@ -148,10 +148,15 @@ grpc::ServerUnaryReactor* ExchangeService::ReportEvents(
   if (auto s = ValidateReportEvents(*request); !s.ok()) return Reply(ctx, s);
   // Not Defer: the events join the work queue's batch, which commits them
   // all at once after the batch (CommitBilling); the answer waits for that.
+  // Admission as in Defer: past capacity, or once the caller has given up,
+  // nothing is recorded.
+  if (auto admitted = core_->admission.Admit(*ctx); !admitted.ok()) return Reply(ctx, admitted);
   auto* reactor = ctx->DefaultReactor();
-  core_->queue.Submit([core = core_, caller = *caller, request, response,
-                       reactor]() -> WorkQueue::Completion {
-    auto status = std::make_shared<absl::Status>();
+  const absl::Time deadline = absl::FromChrono(ctx->deadline());
+  core_->queue.Submit([core = core_, caller = *caller, request, response, reactor,
+                       deadline]() -> WorkQueue::Completion {
+    auto status = std::make_shared<absl::Status>(core->admission.StillWanted(deadline));
+    if (!status->ok()) return [reactor, status] { reactor->Finish(ToGrpc(*status)); };
     const int64_t now_ms = NowMs();
     for (const auto& event : request->events()) {
       core->billing.Add(*core, caller, event, now_ms, response->add_results(), status);
