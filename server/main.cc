@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "server/server.h"
+#include "spdlog/pattern_formatter.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address:port to serve gRPC on (port 0: any)");
@@ -36,13 +37,42 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "address:port of the Pr
 ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
 ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
 
+namespace {
+
+// %j in a log pattern: the message, escaped for a JSON string.
+class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (const char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+        dest.append(escaped, escaped + 6);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("attex-server: the attention exchange. See README.md.");
   absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
   if (absl::GetFlag(FLAGS_log_format) == "json") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","thread":%t,"msg":"%v"})",
-                        spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonEscapedMessage>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","thread":%t,"msg":"%j"})");
+    spdlog::set_formatter(std::move(formatter));
   } else if (absl::GetFlag(FLAGS_log_format) != "text") {
     std::fprintf(stderr, "attex-server: --log_format must be \"text\" or \"json\"\n");
     return 2;

@@ -111,16 +111,20 @@ TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
   }
   EXPECT_EQ(exit_code, 0);
   EXPECT_LT(drain_s, 8.0) << "the drain outlasted its grace period";
-  // Every call either succeeded or was refused before it was accepted.
-  EXPECT_EQ(codes[grpc::StatusCode::OK] + codes[grpc::StatusCode::UNAVAILABLE], kCalls)
+  // Every call either succeeded or was refused before it was accepted:
+  // UNAVAILABLE once the listener is closed, or CANCELLED by gRPC for one that
+  // had reached the server but no handler yet when the shutdown began (the
+  // restart below shows that none of those had any effect).
+  const int refused = codes[grpc::StatusCode::UNAVAILABLE] + codes[grpc::StatusCode::CANCELLED];
+  EXPECT_EQ(codes[grpc::StatusCode::OK] + refused, kCalls)
       << "OK " << codes[grpc::StatusCode::OK] << ", UNAVAILABLE "
       << codes[grpc::StatusCode::UNAVAILABLE] << ", CANCELLED "
       << codes[grpc::StatusCode::CANCELLED] << ", DEADLINE_EXCEEDED "
       << codes[grpc::StatusCode::DEADLINE_EXCEEDED];
   EXPECT_GT(codes[grpc::StatusCode::OK], 20);
-  EXPECT_GT(codes[grpc::StatusCode::UNAVAILABLE], 0);
+  EXPECT_GT(refused, 0);
   std::fprintf(stderr, "drain took %.3f s; %d OK, %d refused\n", drain_s,
-               codes[grpc::StatusCode::OK], codes[grpc::StatusCode::UNAVAILABLE]);
+               codes[grpc::StatusCode::OK], refused);
 
   // What was answered OK is durable: a restart finds exactly those (and the
   // three demo campaigns).
