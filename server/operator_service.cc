@@ -38,6 +38,7 @@ absl::StatusOr<attex::v1::Account> CreateAccount(Core& core, Role role, const st
 grpc::ServerUnaryReactor* OperatorService::Ping(grpc::CallbackServerContext* ctx,
                                                 const attex::v1::PingRequest* request,
                                                 attex::v1::PingResponse* response) {
+  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   auto caller = core_->auth.Authorize(
       ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
   if (!caller.ok()) return Reply(ctx, caller.status());
