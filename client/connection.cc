@@ -7,48 +7,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "client/credentials.h"
 #include "client/request_builder.h"
 
 namespace attex::client {
 
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  std::stringstream pem;
-  pem << in.rdbuf();
-  return pem.str();
-}
-
-}  // namespace
-
 absl::StatusOr<Connection> Connection::Open(const ClientOptions& options) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (options.client_cert.empty() != options.client_key.empty()) {
-    return absl::InvalidArgumentError("--client_cert and --client_key go together");
-  }
-  if (options.ca_cert.empty()) {
-    if (!options.client_cert.empty()) {
-      return absl::InvalidArgumentError("--client_cert needs --ca_cert (TLS)");
-    }
-    credentials = grpc::InsecureChannelCredentials();
-  } else {
-    grpc::SslCredentialsOptions ssl;
-    auto roots = ReadFile(options.ca_cert);
-    if (!roots.ok()) return roots.status();
-    ssl.pem_root_certs = *roots;
-    if (!options.client_cert.empty()) {
-      auto cert = ReadFile(options.client_cert);
-      if (!cert.ok()) return cert.status();
-      auto key = ReadFile(options.client_key);
-      if (!key.ok()) return key.status();
-      ssl.pem_cert_chain = *cert;
-      ssl.pem_private_key = *key;
-    }
-    credentials = grpc::SslCredentials(ssl);
-  }
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(options.addr, credentials);
+  auto credentials =
+      MakeChannelCredentials({options.ca_cert, options.client_cert, options.client_key});
+  if (!credentials.ok()) return credentials.status();
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(options.addr, *credentials);
   Connection c;
   c.options_ = options;
   c.exchange_ = attex::v1::Exchange::NewStub(channel);

@@ -43,7 +43,7 @@ class Engine final : public std::enable_shared_from_this<Engine> {
       args.SetInt("attex.load.channel", i);  // Distinct args: a connection each.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       auto channel =
-          grpc::CreateCustomChannel(options_.addr, grpc::InsecureChannelCredentials(), args);
+          grpc::CreateCustomChannel(options_.addr, options_.credentials, args);
       exchange_.push_back(attex::v1::Exchange::NewStub(channel));
       operator_.push_back(attex::v1::Operator::NewStub(channel));
     }

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "attex/v1/exchange.pb.h"
 #include "client/load/histogram.h"
+#include "grpcpp/security/credentials.h"
 
 namespace attex::load {
 
@@ -28,6 +29,8 @@ std::string MethodName(Method method);
 struct DriverOptions {
   std::string addr;   // host:port
   std::string token;  // bearer token (platform or operator for bid/events)
+  // Plaintext unless set (TLS or mutual TLS: client/credentials.h).
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   int channels = 1;
   Method method = Method::kPing;
   int concurrency = 8;  // Closed loop: calls kept in flight.

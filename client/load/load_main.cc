@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "attex/v1/campaign.grpc.pb.h"
+#include "client/credentials.h"
 #include "client/load/driver.h"
 #include "client/load/report.h"
 #include "client/load/workload.h"
@@ -36,10 +37,10 @@ std::map<std::string, std::string> ReadTokens(const std::string& path) {
 
 // Creates `n` campaigns through the API, 64 calls in flight. Returns the
 // number that failed (their errors are printed).
-int CreateCampaigns(const std::string& addr, const std::string& token, Workload& workload,
-                    int64_t n) {
-  auto stub = attex::v1::Campaigns::NewStub(
-      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+int CreateCampaigns(const std::string& addr,
+                    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                    const std::string& token, Workload& workload, int64_t n) {
+  auto stub = attex::v1::Campaigns::NewStub(grpc::CreateChannel(addr, credentials));
   struct Call {
     grpc::ClientContext ctx;
     attex::v1::Campaign request, response;
@@ -101,6 +102,13 @@ int main(int argc, char** argv) {
   bool quiet = false, live = false;
   attex::load::WorkloadOptions w;
   app.add_option("--addr", o.addr, "server host:port (ATTEX_ADDR)");
+  attex::client::TlsFiles tls;
+  app.add_option("--ca_cert", tls.ca_cert, "PEM roots: use TLS (default: plaintext)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--client_cert", tls.client_cert, "PEM client certificate for mutual TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--client_key", tls.client_key, "PEM private key of --client_cert")
+      ->check(CLI::ExistingFile);
   app.add_option("--token", o.token, "bearer token for the load (ATTEX_TOKEN)");
   app.add_option("--tokens_file", tokens_file,
                  "demo-tokens.json: the platform token for the load, the advertiser's for --campaigns");
@@ -125,6 +133,12 @@ int main(int argc, char** argv) {
   app.add_option("--html", html, "write an HTML report here");
   app.add_flag("--quiet", quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
+  auto credentials = attex::client::MakeChannelCredentials(tls);
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "attex-load: %s\n", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  o.credentials = *credentials;
 
   auto parsed = attex::load::ParseMethod(method);
   if (!parsed.ok()) {
@@ -164,7 +178,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "attex-load: --campaigns needs --advertiser_token or --tokens_file\n");
       return 2;
     }
-    if (CreateCampaigns(o.addr, advertiser_token, workload, campaigns) == campaigns) return 1;
+    if (CreateCampaigns(o.addr, o.credentials, advertiser_token, workload, campaigns) == campaigns) return 1;
   }
   if (o.method != attex::load::Method::kPing) {
     for (int i = 0; i < std::max(pool, 1); ++i) o.requests.push_back(workload.MakeBidRequest());
