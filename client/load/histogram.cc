@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 namespace attex::load {
 
@@ -17,17 +18,22 @@ int Histogram::BucketOf(int64_t value) {
   return (shift + 1) * kSub + sub;
 }
 
+// The top buckets lie past int64's range (no int64 value falls in them):
+// their bounds saturate at its maximum.
 int64_t Histogram::LowerBound(int bucket) {
   if (bucket < kSub) return bucket;
   const int shift = bucket / kSub - 1;
-  const int sub = bucket % kSub;
-  return static_cast<int64_t>((static_cast<uint64_t>(kSub) + sub) << shift);
+  const uint64_t mantissa = static_cast<uint64_t>(kSub) + bucket % kSub;
+  constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
+  if (mantissa > (kMax >> shift)) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(mantissa << shift);
 }
 
 int64_t Histogram::UpperBound(int bucket) {
   if (bucket < kSub) return bucket;
   const int shift = bucket / kSub - 1;
-  return LowerBound(bucket) + (int64_t{1} << shift) - 1;
+  const uint64_t hi = static_cast<uint64_t>(LowerBound(bucket)) + ((uint64_t{1} << shift) - 1);
+  return static_cast<int64_t>(std::min<uint64_t>(hi, std::numeric_limits<int64_t>::max()));
 }
 
 void Histogram::Record(int64_t value) {
