@@ -15,51 +15,14 @@
 #include "auction/budget.h"
 #include "auction/catalog.h"
 #include "gtest/gtest.h"
-
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define ATTEX_COUNT_ALLOCATIONS 1
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-extern "C" {
-void* __libc_malloc(size_t size);
-void* __libc_calloc(size_t count, size_t size);
-void* __libc_realloc(void* ptr, size_t size);
-void* __libc_memalign(size_t alignment, size_t size);
-
-void* malloc(size_t size) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(size);
-}
-void* calloc(size_t count, size_t size) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(count, size);
-}
-void* realloc(void* ptr, size_t size) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(ptr, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, size);
-}
-}  // extern "C"
-#endif
+#include "tests/testing/allocation_counter.h"
 
 namespace attex::auction {
 namespace {
 
 constexpr int64_t kNowMs = 1'790'000'000'000;
 
-int64_t Allocations() {
-#ifdef ATTEX_COUNT_ALLOCATIONS
-  return g_allocations.load();
-#else
-  return 0;
-#endif
-}
+using ::attex::testing::Allocations;
 
 std::shared_ptr<const Catalog> SmallCatalog(attention::KeyFormat format) {
   std::shared_ptr<const attention::Model> model = attention::Model::Default();
