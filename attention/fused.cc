@@ -62,12 +62,38 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads));
   for (size_t j = 0; j < queries.size(); ++j) queries_[j] = queries[j] * scale;
 
+  // Scores are bounded by |q_h| x the largest key norm of the head; where
+  // that bound is small enough (always, for the default model's pooled and
+  // normalised vectors) the sums are taken relative to it rather than to a
+  // running max: see PassArgs::offsets.
+  const float* offsets = nullptr;
+  if (!online_max_only_) {
+    Grow(offsets_, sh);
+    const int dh = d / heads;
+    const auto norms = keys.head_norm_max();
+    bool bounded = true;
+    for (int s = 0; s < slots; ++s) {
+      for (int h = 0; h < heads; ++h) {
+        double sq = 0.0;
+        for (int j = h * dh; j < (h + 1) * dh; ++j) {
+          sq += static_cast<double>(queries_[s * d + j]) * queries_[s * d + j];
+        }
+        const double bound = std::sqrt(sq) * norms[h] * (1 + 1e-6);
+        // No eligible score lies more than 2 x bound under it.
+        bounded &= bound <= kMaxFixedOffset;
+        offsets_[s * heads + h] = static_cast<float>(bound);
+      }
+    }
+    if (bounded) offsets = offsets_.data();
+  }
+  fixed_offsets_ = offsets != nullptr;
+
   internal::PassArgs args{keys.tile(0),       keys.tile_bytes(),  rows,
                           d,                  heads,              keys.format(),
                           values.data(),      mask.data(),        queries_.data(),
                           slots,              scores_.data(),     state_.data(),
                           lane_max_.data(),   lane_z_.data(),     lane_c_.data(),
-                          eligible_.data()};
+                          eligible_.data(),   offsets};
   internal::PassFor(isa)(args);
 
   // Merge the lanes: each lane summed relative to its own max.
@@ -87,6 +113,10 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
         const double r = std::exp(lane_max_[k + l] - max);
         z += lane_z_[k + l] * r;
         c += lane_c_[k + l] * r;
+      }
+      if (z == 0.0) {  // No eligible ad in this head's lanes.
+        log_norm_[s * heads + h] = kNegInf;
+        continue;
       }
       log_norm_[s * heads + h] = max + std::log(z);
       context += c / z;

@@ -68,6 +68,15 @@ class AttentionPass final {
   int TopK(int slot, absl::Span<Candidate> out) const;
 
   Isa isa() const { return isa_; }
+  // Whether the last Run summed relative to fixed score bounds (the fast
+  // path) rather than a running max per lane.
+  bool fixed_offsets() const { return fixed_offsets_; }
+  // Tests and benchmarks: always keep a running max per lane.
+  void set_online_max_only(bool on) { online_max_only_ = on; }
+
+  // The largest score bound the fixed-offset path takes: eligible scores
+  // then lie within 2 x 40 of it, where exp stays a normal float.
+  static constexpr double kMaxFixedOffset = 40.0;
 
  private:
   // The compact buffer's scores of one ad (heads floats); false when the ad
@@ -79,6 +88,8 @@ class AttentionPass final {
   int ScanTopK(int slot, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
 
   Isa isa_ = Isa::kPortable;
+  bool online_max_only_ = false;
+  bool fixed_offsets_ = false;
   int heads_ = 0;
   int slots_ = 0;
   int64_t rows_ = 0;
@@ -95,6 +106,7 @@ class AttentionPass final {
   std::vector<double> log_norm_;   // slots x heads.
   std::vector<float> queries_;     // slots x d_model, scaled by 1/sqrt(d_head).
   std::vector<float> state_;       // The kernel's running state.
+  std::vector<float> offsets_;     // slots x heads score bounds.
 };
 
 // Per-head scaled scores of one ad in double precision from the key the
@@ -123,6 +135,9 @@ struct PassArgs {
   double* lane_z;    // Same shape: sum of exp(score - lane max).
   double* lane_c;    // Same shape: sum of exp(score - lane max) x value.
   int64_t* eligible;  // slots.
+  // Per slot and head: a bound on the scores that the sums are taken
+  // relative to (see AttentionPass::Run); null: a running max per lane.
+  const float* offsets;
 };
 
 // One slot's compact scores, for the threshold scan.

@@ -69,8 +69,28 @@ inline bool Any(VI m) {
 inline V Max(V a, V b) { return a > b ? a : b; }
 
 // exp(x) to about 1 ulp (Cephes' expf polynomial); 0 below -87.3 (so
-// exp(-inf) = 0), x clamped to 88.3 above.
+// exp(-inf) = 0), x clamped to 88.3 above. AVX-512 rounds and scales by
+// 2^n in one instruction each (vrndscaleps, vscalefps).
 inline V Exp(V x) {
+#if defined(__AVX512F__)
+  const __mmask16 normal = _mm512_cmp_ps_mask(reinterpret_cast<__m512>(x),
+                                              _mm512_set1_ps(-87.3f), _CMP_GE_OQ);
+  x = x > 88.3f ? Splat(88.3f) : x;
+  x = x < -87.3f ? Splat(-87.3f) : x;
+  const V nf = reinterpret_cast<V>(_mm512_roundscale_ps(
+      reinterpret_cast<__m512>(x * 1.44269504088896341f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  V r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  V p = Splat(1.9875691500E-4f);
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * (r * r) + r + 1.0f;
+  return reinterpret_cast<V>(_mm512_maskz_scalef_ps(normal, reinterpret_cast<__m512>(p),
+                                                    reinterpret_cast<__m512>(nf)));
+#else
   const VI tiny = x < -87.3f;
   x = x > 88.3f ? Splat(88.3f) : x;
   x = x < -87.3f ? Splat(-87.3f) : x;
@@ -91,6 +111,21 @@ inline V Exp(V x) {
   std::memcpy(&scale, &bits, sizeof(scale));
   const V e = p * scale;
   return tiny ? Splat(0.0f) : e;
+#endif
+}
+
+// At least exp(x) and at most 1.07 exp(x) (and at least 2^-126): the
+// threshold scan's cheap upper bound. The float whose bits are (t + 127) x
+// 2^23, t = x log2(e), is the chord of 2^t between integers (Schraudolph's
+// trick), which lies above the convex 2^t; the 1e-4 added covers t's rounding.
+inline V ExpUpperBound(V x) {
+  V t = x * 1.44269504088896341f + (127.0f + 1e-4f);
+  t = t > 253.0f ? Splat(253.0f) : t;
+  t = t < 1.0f ? Splat(1.0f) : t;
+  const VI bits = __builtin_convertvector(t * 8388608.0f, VI);
+  V out;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
 }
 
 // Column j of a tile (16 ads' j-th coordinate) as floats.
@@ -132,8 +167,12 @@ inline V Column(const uint8_t* tile, int j, int o) {
 constexpr int kFlushTiles = 64;  // Float partial sums move to doubles this often.
 
 // kDh: the head width when known at compile time (the common 16 and 32 are
-// unrolled with four accumulators), 0 otherwise.
-template <KeyFormat F, int kDh>
+// unrolled with four accumulators), 0 otherwise. kFixed: a.offsets holds,
+// per slot and head, a bound no score exceeds and that no eligible score
+// is more than 80 under (so that exp(score - bound) stays a normal float):
+// the sums are taken relative to it, with no running max to keep (no
+// compare, no branch, no rescaling). Otherwise the running max per lane.
+template <KeyFormat F, int kDh, bool kFixed>
 void PassImpl(const PassArgs& a) {
   const int d = a.d_model;
   const int heads = a.heads;
@@ -152,7 +191,7 @@ void PassImpl(const PassArgs& a) {
   float* const z_state = a.state + sh * kLanes;
   float* const c_state = a.state + 2 * sh * kLanes;
   for (int k = 0; k < sh * kLanes; ++k) {
-    m_state[k] = kNegInf;
+    m_state[k] = kFixed ? a.offsets[k / kLanes] : kNegInf;
     z_state[k] = 0.0f;
     c_state[k] = 0.0f;
     a.lane_z[k] = 0.0;
@@ -238,6 +277,12 @@ void PassImpl(const PassArgs& a) {
           Store(out + h * kLanes, score);
 
           const int k = (s * heads + h) * kLanes + o;
+          if constexpr (kFixed) {
+            const V e = ok ? Exp(score - a.offsets[s * heads + h]) : Splat(0.0f);
+            Store(z_state + k, Load(z_state + k) + e);
+            Store(c_state + k, Load(c_state + k) + e * values);
+            continue;
+          }
           const V m_old = Load(m_state + k);
           const V m_new = Max(m_old, score);
           const VI grew = m_new > m_old;
@@ -272,16 +317,22 @@ void PassImpl(const PassArgs& a) {
   }
 }
 
-template <KeyFormat F>
+template <KeyFormat F, bool kFixed>
 void PassForWidth(const PassArgs& a) {
   switch (a.d_model / a.heads) {
     case 16:
-      return PassImpl<F, 16>(a);
+      return PassImpl<F, 16, kFixed>(a);
     case 32:
-      return PassImpl<F, 32>(a);
+      return PassImpl<F, 32, kFixed>(a);
     default:
-      return PassImpl<F, 0>(a);
+      return PassImpl<F, 0, kFixed>(a);
   }
+}
+
+template <KeyFormat F>
+void PassForWidth(const PassArgs& a) {
+  if (a.offsets != nullptr) return PassForWidth<F, true>(a);
+  return PassForWidth<F, false>(a);
 }
 
 void Pass(const PassArgs& a) {
@@ -299,8 +350,10 @@ void Pass(const PassArgs& a) {
 // float, is at least the threshold, as (row, weight x value) pairs; stops
 // after the tile that brings the count within 16 of `capacity`. Returns the
 // count; *next = the first tile not scanned. The weight is a mean over heads,
-// so exp(max_h(score_h - log_norm_h)) x value bounds it with one exp: lanes
-// under the threshold by that bound cost no more.
+// so exp(max_h(score_h - log_norm_h)) x value bounds it, and a power of two
+// above that exp costs a few instructions: lanes under the threshold by
+// that bound cost no more. (score_h - log_norm_h <= 0: the log normaliser
+// is at least every eligible score.)
 int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, float* u_out,
          int capacity) {
   const int heads = a.heads;
@@ -324,7 +377,7 @@ int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, flo
       const V values = Load(value_ptr + o);
       V p = s0 - a.log_norm[0];
       for (int h = 1; h < heads; ++h) p = Max(p, Load(tile + h * kLanes + o) - a.log_norm[h]);
-      if (!Any(eligible & (Exp(p) * values >= threshold))) continue;
+      if (!Any(eligible & (ExpUpperBound(p) * values >= threshold))) continue;
       V w = Exp(s0 - a.log_norm[0]);
       for (int h = 1; h < heads; ++h) w += Exp(Load(tile + h * kLanes + o) - a.log_norm[h]);
       const V u = w * inv_heads * values;

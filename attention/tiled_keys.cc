@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "attention/check.h"
@@ -107,6 +109,28 @@ TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, in
         break;
       }
     }
+  }
+  ComputeHeadNorms();
+}
+
+void TiledKeys::ComputeHeadNorms() {
+  const int dh = d_model_ / heads_;
+  std::vector<double> max_sq(heads_, 0.0);
+  std::vector<float> key(d_model_);
+  for (int64_t i = 0; i < rows_; ++i) {
+    Row(i, absl::MakeSpan(key));
+    for (int h = 0; h < heads_; ++h) {
+      double sq = 0.0;
+      for (int j = h * dh; j < (h + 1) * dh; ++j) sq += static_cast<double>(key[j]) * key[j];
+      // NaN compares false: a non-finite key makes the bound infinite.
+      max_sq[h] = std::isfinite(sq) ? std::max(max_sq[h], sq)
+                                    : std::numeric_limits<double>::infinity();
+    }
+  }
+  head_norm_max_.resize(heads_);
+  // Rounded up a little: the bound must hold for the kernels' float sums.
+  for (int h = 0; h < heads_; ++h) {
+    head_norm_max_[h] = static_cast<float>(std::sqrt(max_sq[h]) * (1 + 1e-6));
   }
 }
 

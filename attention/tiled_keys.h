@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -47,8 +48,14 @@ class TiledKeys final {
 
   // The key of `row` as the kernels see it (dequantised), d_model floats.
   void Row(int64_t row, absl::Span<float> out) const;
+  // Per head: the largest L2 norm of a key's head block as the kernels see
+  // it (dequantised); +inf if any key is not finite. Bounds every score:
+  // |q_h . k_h| <= |q_h| x head_norm_max()[h].
+  absl::Span<const float> head_norm_max() const { return head_norm_max_; }
 
  private:
+  void ComputeHeadNorms();
+
   struct Free {
     void operator()(uint8_t* p) const;
   };
@@ -58,6 +65,7 @@ class TiledKeys final {
   KeyFormat format_ = KeyFormat::kFloat32;
   size_t tile_bytes_ = 0;
   std::unique_ptr<uint8_t[], Free> data_;  // 64-byte aligned, zero padded.
+  std::vector<float> head_norm_max_;
 };
 
 // bf16 helpers, shared with the kernels and the tests.

@@ -17,17 +17,27 @@ constexpr size_t kMaxTokens = 1024;  // Validation bounds features well below.
 // weight x float(bid), the auction re-ranks them by weight x bid exactly.
 constexpr int kCandidates = 8;
 
-// Per-thread buffers, grown to the largest catalogue seen and then reused.
+// One request's state between its preparation and its allocation; kept
+// per thread in a pool so that a warm thread allocates nothing.
+struct RequestScratch {
+  std::vector<uint8_t> placed;  // Per campaign: placed in an earlier slot.
+  std::vector<float> queries;   // slots x d, in request order.
+  std::vector<int> order;       // Slots in order of position.
+  int slot_offset = 0;          // Its first slot in the shared pass.
+  bool wanted = true;           // False once its deadline passed unscored.
+};
+
+// Per-thread buffers, grown to the largest catalogue (and batch) seen and
+// then reused.
 struct Scratch {
   std::vector<uint8_t> campaign_ok;
-  std::vector<uint8_t> placed;
-  std::vector<uint16_t> mask;          // Per ad: bit s = eligible for slot s.
-  std::vector<uint16_t> format_slots;  // Per format id: the slots asking for it.
+  std::vector<uint16_t> mask;          // Per ad: bit s = eligible for pass slot s.
+  std::vector<uint16_t> format_slots;  // Per format id: the pass slots asking for it.
   std::vector<uint8_t> blocked_category;
   std::vector<int32_t> blocked_ids;
   std::vector<float> u;
-  std::vector<float> queries;  // slots x d, in request order.
-  std::vector<int> order;
+  std::vector<float> queries;  // The pass's slots x d.
+  std::vector<RequestScratch> requests;
   attention::AttentionPass pass;
   std::array<attention::Candidate, kCandidates> candidates;
   std::array<std::string_view, kMaxTokens> tokens;
@@ -144,13 +154,16 @@ bool UserRestricted(const BidRequest& request) {
          (consent.gdpr_applies() && consent.tcf_consent().empty());
 }
 
-void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRequest& req,
-                int64_t now_ms, absl::Time deadline, AuctionResult* result,
-                attex::v1::Explanation* explanation) {
-  Scratch& s = ThreadScratch();
+namespace {
+
+// Eligibility, the request's slot bits in the shared mask (from bit
+// r.slot_offset; the first request of a pass overwrites the mask, later
+// ones add their bits), its queries at the pass's slot r.slot_offset, and
+// the order of its slots.
+void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidRequest& req,
+             int64_t now_ms, AuctionResult* result, Scratch& s, RequestScratch& r) {
   const attention::Model& model = *catalog.model;
   const int d = model.d_model();
-  const int heads = model.heads();
   const size_t n_ads = catalog.ads.size();
   const size_t n_campaigns = catalog.campaigns.size();
   result->slots.clear();
@@ -175,12 +188,12 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
   // Request-level eligibility per campaign.
   const uint64_t user_key = FrequencyUserKey(req);
   Resize(s.campaign_ok, n_campaigns);
-  Resize(s.placed, n_campaigns);
+  Resize(r.placed, n_campaigns);
   for (size_t c = 0; c < n_campaigns; ++c) {
     Exclusion why = CheckCampaign(*catalog.campaigns[c], req, tokens, now_ms, config.frequency,
                                   user_key);
     s.campaign_ok[c] = why == Exclusion::kCount;
-    s.placed[c] = 0;
+    r.placed[c] = 0;
     if (why != Exclusion::kCount) {
       result->excluded[static_cast<int>(why)] += catalog.campaigns[c]->creatives.size();
     }
@@ -194,7 +207,9 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
   for (size_t k = 0; k < n_slots; ++k) {
     const std::string& format = req.slots(static_cast<int>(k)).format();
     for (size_t f = 0; f < n_formats; ++f) {
-      if (catalog.formats[f] == format) s.format_slots[f] |= static_cast<uint16_t>(1u << k);
+      if (catalog.formats[f] == format) {
+        s.format_slots[f] |= static_cast<uint16_t>(1u << (r.slot_offset + k));
+      }
     }
   }
   Resize(s.blocked_category, catalog.category_ids.size());
@@ -206,6 +221,7 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     s.blocked_ids.push_back(it->second);
   }
   Resize(s.mask, n_ads);
+  const bool first = r.slot_offset == 0;
   for (size_t i = 0; i < n_ads; ++i) {
     uint16_t bits = 0;
     if (s.campaign_ok[catalog.ads[i].campaign]) {
@@ -216,13 +232,14 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
         if (bits == 0) ++result->excluded[static_cast<int>(Exclusion::kFormat)];
       }
     }
-    s.mask[i] = bits;
+    s.mask[i] = first ? bits : static_cast<uint16_t>(s.mask[i] | bits);
   }
   for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;
 
   // The query side: one pooled vector, one query per slot.
   Resize(s.u, d);
-  Resize(s.queries, n_slots * d);
+  Resize(r.queries, n_slots * d);
+  Resize(s.queries, (r.slot_offset + n_slots) * d);
   const auto& user_embedding = req.user().embedding();
   attention::QueryInputs in;
   in.features = tokens;
@@ -234,36 +251,39 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
   for (size_t k = 0; k < n_slots; ++k) {
     const auto& slot = req.slots(static_cast<int>(k));
     model.SlotQuery(absl::MakeConstSpan(s.u.data(), d), slot.format(), slot.position(),
-                    absl::MakeSpan(s.queries.data() + k * d, d));
+                    absl::MakeSpan(r.queries.data() + k * d, d));
   }
+  std::copy_n(r.queries.data(), n_slots * d, s.queries.data() + r.slot_offset * d);
+
 
   // Slots in order of position, ties by order in the request.
   // (An insertion sort: std::stable_sort allocates a buffer on every call.)
-  s.order.resize(req.slots_size());
-  std::iota(s.order.begin(), s.order.end(), 0);
-  for (size_t k = 1; k < s.order.size(); ++k) {
-    const int slot = s.order[k];
+  r.order.resize(req.slots_size());
+  std::iota(r.order.begin(), r.order.end(), 0);
+  for (size_t k = 1; k < r.order.size(); ++k) {
+    const int slot = r.order[k];
     size_t j = k;
-    for (; j > 0 && req.slots(s.order[j - 1]).position() > req.slots(slot).position(); --j) {
-      s.order[j] = s.order[j - 1];
+    for (; j > 0 && req.slots(r.order[j - 1]).position() > req.slots(slot).position(); --j) {
+      r.order[j] = r.order[j - 1];
     }
-    s.order[j] = slot;
+    r.order[j] = slot;
   }
+}
+
+// Ranking, allocation and pricing of one request from the shared pass (its
+// slots start at r.slot_offset there), and its explanation.
+void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequest& req,
+              absl::Time deadline, bool pass_ran, Scratch& s, RequestScratch& r,
+              AuctionResult* result, attex::v1::Explanation* explanation) {
+  const attention::Model& model = *catalog.model;
+  const int d = model.d_model();
+  const int heads = model.heads();
+  const size_t n_ads = catalog.ads.size();
   const bool first_price = req.auction_type() == attex::v1::AUCTION_TYPE_FIRST_PRICE ||
                            (req.auction_type() == attex::v1::AUCTION_TYPE_UNSPECIFIED &&
                             config.default_type == attex::v1::AUCTION_TYPE_FIRST_PRICE);
   bool any_eligible = false, any_above_floor = false, timed_out = false;
 
-  // One pass over the keys scores every slot (validation allows at most 16,
-  // the bits of the mask).
-  const bool pass_ran = n_slots > 0 && absl::Now() <= deadline;
-  if (pass_ran) {
-    // With narrow (bf16, int8) tiled keys the row-major float keys re-rank
-    // the few candidates exactly.
-    s.pass.Run(catalog.tiled_keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
-               absl::MakeConstSpan(s.queries.data(), n_slots * d), static_cast<int>(n_slots),
-               attention::BestIsa(), catalog.keys);
-  }
   const attention::AttentionPass& pass = s.pass;
   auto bid_of = [&](int64_t row) {
     return catalog.campaigns[catalog.ads[row].campaign]->bid_cpm_micros;
@@ -280,14 +300,15 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     });
   };
 
-  for (int slot_index : s.order) {
+  for (int slot_index : r.order) {
     if (!pass_ran || absl::Now() > deadline) {
       timed_out = true;
       break;
     }
     const auto& slot = req.slots(slot_index);
-    const int64_t eligible = pass.eligible(slot_index);
-    const double context = pass.context(slot_index);
+    const int pass_slot = r.slot_offset + slot_index;
+    const int64_t eligible = pass.eligible(pass_slot);
+    const double context = pass.context(pass_slot);
     any_eligible |= eligible > 0;
 
     int64_t floor = slot.floor_cpm_micros() > 0 ? slot.floor_cpm_micros()
@@ -303,9 +324,9 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     };
     attention::Candidate* cands = s.candidates.data();
     int n = pass.TopK(
-        slot_index,
+        pass_slot,
         [&](int64_t row) {
-          return !s.placed[catalog.ads[row].campaign] && bid_of(row) >= floor;
+          return !r.placed[catalog.ads[row].campaign] && bid_of(row) >= floor;
         },
         absl::MakeSpan(cands, kCandidates));
     rerank(cands, n);
@@ -315,10 +336,10 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     }
     if (best.ad >= 0 && second.ad < 0 && n == kCandidates) {
       n = pass.TopK(
-          slot_index,
+          pass_slot,
           [&](int64_t row) {
             const int32_t c = catalog.ads[row].campaign;
-            return c != best.campaign && !s.placed[c] && bid_of(row) >= floor;
+            return c != best.campaign && !r.placed[c] && bid_of(row) >= floor;
           },
           absl::MakeSpan(cands, kCandidates));
       rerank(cands, n);
@@ -329,7 +350,7 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     if (best.ad >= 0) {
       any_above_floor = true;
       const auto& winner = *catalog.campaigns[best.campaign];
-      const double weight = pass.Weight(slot_index, best.ad);
+      const double weight = pass.Weight(pass_slot, best.ad);
       int64_t price = winner.bid_cpm_micros;
       if (!first_price) {
         // The least bid that would have kept the rank: runner-up score / weight.
@@ -341,17 +362,17 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
       outcome.ad = best.ad;
       outcome.price_cpm_micros = price;
       outcome.weight = weight;
-      s.placed[best.campaign] = 1;
+      r.placed[best.campaign] = 1;
       result->slots.push_back(outcome);
     }
 
     if (explanation != nullptr) {
       auto* ex = explanation->add_slots();
       ex->set_slot_id(slot.id());
-      const float* q = s.queries.data() + static_cast<size_t>(slot_index) * d;
+      const float* q = r.queries.data() + static_cast<size_t>(slot_index) * d;
       for (int j = 0; j < d; ++j) ex->add_query(q[j]);
       ex->set_scale(1.0 / std::sqrt(static_cast<double>(model.d_head())));
-      for (double l : pass.log_normalisers(slot_index)) ex->add_log_normalisers(l);
+      for (double l : pass.log_normalisers(pass_slot)) ex->add_log_normalisers(l);
       ex->set_eligible(static_cast<int32_t>(eligible));
       ex->set_attention_price_cpm_micros(context);
       ex->set_floor_cpm_micros(floor);
@@ -361,7 +382,7 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
       }
       // The top candidates by weight x bid among all eligible ads.
       std::vector<attention::Candidate> top(std::max(config.explain_top, 0));
-      top.resize(pass.TopK(slot_index, absl::MakeSpan(top)));
+      top.resize(pass.TopK(pass_slot, absl::MakeSpan(top)));
       rerank(top.data(), static_cast<int>(top.size()));
       std::vector<double> head_scores(heads);
       const attention::KeyView keys{catalog.keys.data(), static_cast<int64_t>(n_ads), d, heads};
@@ -386,7 +407,7 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
           cand->set_winner(true);
         } else if (campaign.bid_cpm_micros < floor) {
           cand->set_lost_reason("below_floor");
-        } else if (s.placed[ref.campaign] &&
+        } else if (r.placed[ref.campaign] &&
                    (outcome.ad < 0 || catalog.ads[outcome.ad].campaign != ref.campaign)) {
           cand->set_lost_reason("placed_in_earlier_slot");
         } else {
@@ -414,6 +435,61 @@ void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRe
     explanation->set_d_model(d);
     explanation->set_heads(heads);
   }
+}
+
+}  // namespace
+
+void RunAuctions(const Catalog& catalog, const AuctionConfig& config,
+                 absl::Span<const AuctionJob> jobs) {
+  Scratch& s = ThreadScratch();
+  const int d = catalog.model->d_model();
+  const size_t n_ads = catalog.ads.size();
+  if (s.requests.size() < jobs.size()) s.requests.resize(jobs.size());
+  size_t begin = 0;
+  while (begin < jobs.size()) {
+    // As many requests as the pass's slot bits hold (each has 1 to 16).
+    size_t end = begin;
+    int slots = 0;
+    bool any_wanted = false;
+    for (; end < jobs.size(); ++end) {
+      const int n = jobs[end].request->slots_size();
+      if (end > begin && slots + n > attention::kMaxPassSlots) break;
+      RequestScratch& r = s.requests[end];
+      r.slot_offset = slots;
+      slots += n;
+      Prepare(catalog, config, *jobs[end].request, jobs[end].now_ms, jobs[end].result, s, r);
+      r.wanted = n > 0 && absl::Now() <= jobs[end].deadline;
+      any_wanted |= r.wanted;
+    }
+    if (any_wanted) {
+      // A request whose deadline passed is not scored: its bits leave the mask.
+      uint16_t keep = 0;
+      for (size_t j = begin; j < end; ++j) {
+        const int n = jobs[j].request->slots_size();
+        if (s.requests[j].wanted) keep |= static_cast<uint16_t>(((1u << n) - 1) << s.requests[j].slot_offset);
+      }
+      if (keep != static_cast<uint16_t>((1u << slots) - 1)) {
+        for (size_t i = 0; i < n_ads; ++i) s.mask[i] &= keep;
+      }
+      // With narrow (bf16, int8) tiled keys the row-major float keys re-rank
+      // the few candidates exactly.
+      s.pass.Run(catalog.tiled_keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
+                 absl::MakeConstSpan(s.queries.data(), static_cast<size_t>(slots) * d), slots,
+                 attention::BestIsa(), catalog.keys);
+    }
+    for (size_t j = begin; j < end; ++j) {
+      Allocate(catalog, config, *jobs[j].request, jobs[j].deadline, s.requests[j].wanted, s,
+               s.requests[j], jobs[j].result, jobs[j].explanation);
+    }
+    begin = end;
+  }
+}
+
+void RunAuction(const Catalog& catalog, const AuctionConfig& config, const BidRequest& req,
+                int64_t now_ms, absl::Time deadline, AuctionResult* result,
+                attex::v1::Explanation* explanation) {
+  const AuctionJob job{&req, now_ms, deadline, result, explanation};
+  RunAuctions(catalog, config, absl::MakeConstSpan(&job, 1));
 }
 
 }  // namespace attex::auction

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
 #include "auction/frequency.h"
@@ -78,6 +79,25 @@ uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
 void RunAuction(const Catalog& catalog, const AuctionConfig& config,
                 const attex::v1::BidRequest& request, int64_t now_ms, absl::Time deadline,
                 AuctionResult* result, attex::v1::Explanation* explanation);
+
+// One request of a shared pass.
+struct AuctionJob {
+  const attex::v1::BidRequest* request = nullptr;  // Validated.
+  int64_t now_ms = 0;
+  absl::Time deadline;
+  AuctionResult* result = nullptr;
+  attex::v1::Explanation* explanation = nullptr;  // Optional.
+};
+
+// Runs the auctions of several requests over one catalogue snapshot with
+// one pass over the keys for all their slots (a pass holds 16 slots; more
+// take further passes): the keys are read once for the lot, which is where
+// the time goes in large catalogues. Each result is what RunAuction would
+// have given (the attention weights of a request depend only on its own
+// queries and eligibility). A request whose deadline has passed before the
+// pass is not scored ("timeout"). Same threading as RunAuction.
+void RunAuctions(const Catalog& catalog, const AuctionConfig& config,
+                 absl::Span<const AuctionJob> jobs);
 
 }  // namespace attex::auction
 

@@ -53,18 +53,23 @@ std::shared_ptr<const Catalog> SyntheticCatalog(int64_t ads, int per_campaign,
   return BuildCatalog(model, std::move(compiled), format);
 }
 
-attex::v1::BidRequest Request() {
+// `variant` > 0 changes the user (a shared pass gathers different users).
+attex::v1::BidRequest Request(int slots = 4, int variant = 0) {
   attex::v1::BidRequest req;
-  req.set_request_id("bench");
+  req.set_request_id(absl::StrCat("bench-", variant));
   for (const char* f : {"interest:i3", "interest:i42", "kw:w17", "kw:w512"}) {
     req.mutable_user()->add_features(f);
+  }
+  if (variant > 0) {
+    req.mutable_user()->add_features(absl::StrCat("interest:i", variant % 100));
+    req.mutable_user()->add_features(absl::StrCat("kw:w", (37 * variant) % 1000));
   }
   for (const char* r : {"kw:w1", "kw:w2", "kw:w3"}) req.mutable_user()->add_recent(r);
   req.mutable_context()->set_country("US");
   req.mutable_context()->set_device_type("mobile");
   req.mutable_context()->add_features("site:news");
   const char* formats[] = {"banner", "banner", "video", "native"};
-  for (int s = 0; s < 4; ++s) {
+  for (int s = 0; s < slots; ++s) {
     auto* slot = req.add_slots();
     slot->set_id(absl::StrCat("s", s));
     slot->set_format(formats[s]);
@@ -74,18 +79,23 @@ attex::v1::BidRequest Request() {
   return req;
 }
 
-void BM_HotPath(benchmark::State& state) {
-  const int64_t ads = state.range(0);
-  const int per_campaign = static_cast<int>(state.range(1));
-  const auto format = static_cast<attention::KeyFormat>(state.range(2));
-  // Built once per shape across repetitions; one large catalogue at a time.
+// Built once per shape across repetitions; one large catalogue at a time.
+std::shared_ptr<const Catalog> CachedCatalog(int64_t ads, int per_campaign,
+                                             attention::KeyFormat format) {
   static std::map<std::tuple<int64_t, int, int>, std::shared_ptr<const Catalog>> cache;
   auto& cached = cache[{ads, per_campaign, static_cast<int>(format)}];
   if (!cached) {
     for (auto& [key, catalog] : cache) catalog.reset();
     cached = SyntheticCatalog(ads, per_campaign, format);
   }
-  const auto catalog = cached;
+  return cached;
+}
+
+void BM_HotPath(benchmark::State& state) {
+  const int64_t ads = state.range(0);
+  const int per_campaign = static_cast<int>(state.range(1));
+  const auto format = static_cast<attention::KeyFormat>(state.range(2));
+  const auto catalog = CachedCatalog(ads, per_campaign, format);
   const attex::v1::BidRequest req = Request();
   const AuctionConfig config;
   AuctionResult result;
@@ -102,12 +112,60 @@ void BM_HotPath(benchmark::State& state) {
 BENCHMARK(BM_HotPath)
     ->Args({10'000, 100, 0})
     ->Args({10'000, 1, 0})
+    ->Args({10'000, 4, 0})
     ->Args({1'000'000, 100, 0})
     ->Args({1'000'000, 1, 0})
     ->Args({1'000'000, 100, 1})
     ->Args({1'000'000, 100, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// Shared passes: `requests` different requests of `slots` slots each, run
+// one after another (RunAuction each: the reference, timed in the same
+// iteration) and gathered into shared passes (RunAuctions). Reports both
+// per batch and gain = alone / shared; the iteration time is the shared one.
+void BM_SharedPass(benchmark::State& state) {
+  const int64_t ads = state.range(0);
+  const int requests = static_cast<int>(state.range(1));
+  const int slots = static_cast<int>(state.range(2));
+  const auto catalog = CachedCatalog(ads, 100, attention::KeyFormat::kFloat32);
+  const AuctionConfig config;
+  std::vector<attex::v1::BidRequest> reqs;
+  for (int i = 0; i < requests; ++i) reqs.push_back(Request(slots, i + 1));
+  std::vector<AuctionResult> results(requests);
+  std::vector<AuctionJob> jobs;
+  for (int i = 0; i < requests; ++i) {
+    jobs.push_back({&reqs[i], kNowMs, absl::InfiniteFuture(), &results[i]});
+  }
+  RunAuctions(*catalog, config, jobs);  // Warm: buffers grown.
+  double alone_s = 0.0, shared_s = 0.0;
+  for (auto _ : state) {
+    const absl::Time t0 = absl::Now();
+    for (int i = 0; i < requests; ++i) {
+      RunAuction(*catalog, config, reqs[i], kNowMs, absl::InfiniteFuture(), &results[i], nullptr);
+    }
+    const absl::Time t1 = absl::Now();
+    RunAuctions(*catalog, config, jobs);
+    const absl::Time t2 = absl::Now();
+    benchmark::DoNotOptimize(results.data());
+    alone_s += absl::ToDoubleSeconds(t1 - t0);
+    shared_s += absl::ToDoubleSeconds(t2 - t1);
+    state.SetIterationTime(absl::ToDoubleSeconds(t2 - t1));
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["alone_ms"] = 1e3 * alone_s / n;
+  state.counters["shared_ms"] = 1e3 * shared_s / n;
+  state.counters["gain"] = alone_s / shared_s;
+  state.counters["requests_per_s"] = requests * n / shared_s;
+}
+BENCHMARK(BM_SharedPass)
+    ->Args({1'000'000, 4, 1})
+    ->Args({1'000'000, 16, 1})
+    ->Args({1'000'000, 4, 4})
+    ->Args({10'000, 16, 1})
+    ->Args({10'000, 4, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
 
 }  // namespace
 }  // namespace attex::auction

@@ -91,13 +91,32 @@ std::vector<float> Dequantised(const TiledKeys& tiled) {
   return keys;
 }
 
-void ExpectMatchesReference(const Problem& p, Isa isa, KeyFormat format = KeyFormat::kFloat32,
+void ExpectPassMatches(const Problem& p, const std::vector<float>& keys,
+                       const AttentionPass& pass, double tolerance);
+
+// Both ways of summing: relative to fixed score bounds where they apply
+// (the default), and relative to a running max per lane (forced). Returns
+// whether the default took the fixed bounds.
+bool ExpectMatchesReference(const Problem& p, Isa isa, KeyFormat format = KeyFormat::kFloat32,
                             double tolerance = 1e-5) {
   const TiledKeys tiled(p.keys, p.rows, p.d_model, p.heads, format);
   const std::vector<float> keys = Dequantised(tiled);
-  AttentionPass pass;
-  pass.Run(tiled, p.values, p.mask, p.queries, p.slots, isa);
-  ASSERT_EQ(pass.isa(), isa);
+  bool fixed = false;
+  for (bool online_only : {false, true}) {
+    SCOPED_TRACE(online_only ? "running max" : "default");
+    AttentionPass pass;
+    pass.set_online_max_only(online_only);
+    pass.Run(tiled, p.values, p.mask, p.queries, p.slots, isa);
+    EXPECT_EQ(pass.isa(), isa);
+    if (online_only) EXPECT_FALSE(pass.fixed_offsets());
+    if (!online_only) fixed = pass.fixed_offsets();
+    ExpectPassMatches(p, keys, pass, tolerance);
+  }
+  return fixed;
+}
+
+void ExpectPassMatches(const Problem& p, const std::vector<float>& keys,
+                       const AttentionPass& pass, double tolerance) {
   for (int s = 0; s < p.slots; ++s) {
     const Reference ref = ReferenceScore(p, keys, s);
     ASSERT_EQ(pass.eligible(s), ref.eligible);
@@ -130,7 +149,8 @@ class FusedPassTest : public ::testing::TestWithParam<Isa> {
 };
 
 TEST_P(FusedPassTest, MatchesADoublePrecisionReference) {
-  ExpectMatchesReference(RandomProblem(2000, 64, 4, 1, 0.7), isa());
+  // Ordinary keys and queries take the fixed-bound path.
+  EXPECT_TRUE(ExpectMatchesReference(RandomProblem(2000, 64, 4, 1, 0.7), isa()));
 }
 
 TEST_P(FusedPassTest, ScoresFourSlotsWithTheirOwnMasksInOnePass) {
@@ -148,8 +168,9 @@ TEST_P(FusedPassTest, MatchesTheReferenceForOtherShapes) {
 TEST_P(FusedPassTest, StaysFiniteAndExactForHugeScores) {
   // Scores in the hundreds overflow a naive exp(); float scores of that size
   // carry an absolute error near 1e-4, hence the looser tolerance.
-  ExpectMatchesReference(RandomProblem(300, 64, 4, 2, 0.8, 100.0f, 8), isa(),
-                         KeyFormat::kFloat32, 1e-3);
+  // Their bounds are too wide for fixed offsets: the running max serves.
+  EXPECT_FALSE(ExpectMatchesReference(RandomProblem(300, 64, 4, 2, 0.8, 100.0f, 8), isa(),
+                                      KeyFormat::kFloat32, 1e-3));
 }
 
 TEST_P(FusedPassTest, ManyTilesKeepTheSumsExact) {
@@ -167,7 +188,10 @@ TEST_P(FusedPassTest, MaskedAdsGetNoWeightAndDoNotChangeTheNormalisers) {
   Problem p = RandomProblem(400, 64, 4, 1, 0.5, 1.0f, 12);
   for (int64_t i = 32; i < 64; ++i) p.mask[i] = 0;  // Two whole tiles masked.
   const TiledKeys before_keys(p.keys, p.rows, p.d_model, p.heads);
+  // Bit for bit with a running max; the fixed bounds would move with the
+  // masked keys' norms (and, here, give way to the running max).
   AttentionPass before;
+  before.set_online_max_only(true);
   before.Run(before_keys, p.values, p.mask, p.queries, 1, isa());
   // Masked ads with keys that would dominate everything if they counted.
   for (int64_t i = 0; i < p.rows; ++i) {
@@ -177,6 +201,7 @@ TEST_P(FusedPassTest, MaskedAdsGetNoWeightAndDoNotChangeTheNormalisers) {
   }
   const TiledKeys after_keys(p.keys, p.rows, p.d_model, p.heads);
   AttentionPass after;
+  after.set_online_max_only(true);
   after.Run(after_keys, p.values, p.mask, p.queries, 1, isa());
   for (int h = 0; h < p.heads; ++h) {
     EXPECT_EQ(after.log_normalisers(0)[h], before.log_normalisers(0)[h]);

@@ -14,6 +14,7 @@
 #include "auction/auction.h"
 #include "auction/budget.h"
 #include "auction/catalog.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace attex::auction {
@@ -163,6 +164,72 @@ TEST(RankingTest, FindsTheRunnerUpWhenOneCampaignFillsTheTopList) {
   EXPECT_LT(result.slots[0].price_cpm_micros, 9'000'000);  // Priced by another campaign.
   ExpectSameAuction(*catalog, Request(1));
   ExpectSameAuction(*catalog, Request(4));
+}
+
+// Requests that differ in users, slot counts, formats and blocked
+// categories.
+attex::v1::BidRequest VariedRequest(int i) {
+  attex::v1::BidRequest req = Request(1 + i % 4);
+  req.set_request_id(absl::StrCat("r", i));
+  req.mutable_user()->clear_features();
+  req.mutable_user()->add_features(absl::StrCat("kw:w", i % 7));
+  req.mutable_user()->add_features(absl::StrCat("interest:i", (3 * i) % 11));
+  req.clear_blocked_categories();
+  req.add_blocked_categories(absl::StrCat("cat", i % 6));
+  if (i % 3 == 1) req.mutable_slots(0)->set_format("video");
+  return req;
+}
+
+TEST(SharedPassTest, GivesEachRequestWhatItsOwnPassGives) {
+  const auto catalog = RandomCatalog(400, 4, 21, false);
+  // 9 requests with 1 to 4 slots: 22 slots, so two passes of up to 16.
+  std::vector<attex::v1::BidRequest> requests;
+  for (int i = 0; i < 9; ++i) requests.push_back(VariedRequest(i));
+  std::vector<AuctionResult> alone(requests.size()), shared(requests.size());
+  std::vector<attex::v1::Explanation> alone_ex(requests.size()), shared_ex(requests.size());
+  std::vector<AuctionJob> jobs;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    RunAuction(*catalog, AuctionConfig{}, requests[i], kNowMs, absl::InfiniteFuture(), &alone[i],
+               &alone_ex[i]);
+    jobs.push_back({&requests[i], kNowMs, absl::InfiniteFuture(), &shared[i], &shared_ex[i]});
+  }
+  RunAuctions(*catalog, AuctionConfig{}, jobs);
+  int placed = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE(absl::StrCat("request ", i));
+    ASSERT_EQ(shared[i].slots.size(), alone[i].slots.size());
+    for (size_t k = 0; k < alone[i].slots.size(); ++k) {
+      EXPECT_EQ(shared[i].slots[k].slot, alone[i].slots[k].slot);
+      EXPECT_EQ(shared[i].slots[k].ad, alone[i].slots[k].ad);
+      EXPECT_EQ(shared[i].slots[k].price_cpm_micros, alone[i].slots[k].price_cpm_micros);
+      EXPECT_EQ(shared[i].slots[k].weight, alone[i].slots[k].weight);
+      ++placed;
+    }
+    EXPECT_EQ(shared[i].excluded, alone[i].excluded);
+    EXPECT_EQ(shared[i].no_bid_reason, alone[i].no_bid_reason);
+    // Every number behind the decision, bit for bit.
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(shared_ex[i], alone_ex[i]));
+  }
+  EXPECT_GT(placed, 9);
+}
+
+TEST(SharedPassTest, ARequestPastItsDeadlineTimesOutAlone) {
+  const auto catalog = RandomCatalog(100, 4, 5, false);
+  const attex::v1::BidRequest late = VariedRequest(1), on_time = VariedRequest(2);
+  AuctionResult late_result, on_time_result, expected;
+  RunAuction(*catalog, AuctionConfig{}, on_time, kNowMs, absl::InfiniteFuture(), &expected,
+             nullptr);
+  const AuctionJob jobs[] = {
+      {&late, kNowMs, absl::InfinitePast(), &late_result},
+      {&on_time, kNowMs, absl::InfiniteFuture(), &on_time_result},
+  };
+  RunAuctions(*catalog, AuctionConfig{}, jobs);
+  EXPECT_TRUE(late_result.slots.empty());
+  EXPECT_EQ(late_result.no_bid_reason, "timeout");
+  ASSERT_FALSE(expected.slots.empty());
+  ASSERT_EQ(on_time_result.slots.size(), expected.slots.size());
+  EXPECT_EQ(on_time_result.slots[0].ad, expected.slots[0].ad);
+  EXPECT_EQ(on_time_result.slots[0].weight, expected.slots[0].weight);
 }
 
 }  // namespace
