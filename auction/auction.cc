@@ -31,6 +31,7 @@ struct RequestScratch {
 // then reused.
 struct Scratch {
   std::vector<uint8_t> campaign_ok;
+  std::vector<uint8_t> hits;           // Per campaign: Hit bits.
   std::vector<uint16_t> mask;          // Per ad: bit s = eligible for pass slot s.
   std::vector<uint16_t> format_slots;  // Per format id: the pass slots asking for it.
   std::vector<uint8_t> blocked_category;
@@ -54,18 +55,6 @@ void Resize(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-bool Contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-template <typename Repeated>
-bool RepeatedContains(const Repeated& list, std::string_view value) {
-  for (const auto& item : list) {
-    if (item == value) return true;
-  }
-  return false;
-}
-
 // Uniform in [0, 1): splitmix64 over a per-thread counter (no allocation,
 // no lock).
 double UnitRandom() {
@@ -76,54 +65,93 @@ double UnitRandom() {
   return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
 }
 
-// The first reason the campaign is not eligible for this request, or kCount.
-Exclusion CheckCampaign(const CompiledCampaign& c, const BidRequest& req,
-                        absl::Span<const std::string_view> tokens, int64_t now_ms,
-                        FrequencyCaps* frequency, uint64_t user_key) {
-  const int64_t now_s = now_ms / 1000;
-  if (c.status != attex::v1::CAMPAIGN_STATUS_ACTIVE) return Exclusion::kStatus;
-  if ((c.start_s != 0 && now_s < c.start_s) || (c.end_s != 0 && now_s >= c.end_s)) {
-    return Exclusion::kSchedule;
+// What the request's strings select in the catalogue's posting lists, per
+// campaign (Scratch::hits).
+enum Hit : uint8_t {
+  kHitCountry = 1,
+  kHitDevice = 2,
+  kHitInclude = 4,
+  kHitExclude = 8,
+  kHitBlockedAdvertiser = 16,
+};
+
+// Request-level eligibility of every campaign into s.campaign_ok, counting
+// each excluded campaign's creatives under the first reason that excludes
+// it (in Exclusion's order). The request's strings are looked up once in
+// the index's posting lists; then one sequential pass over its dense
+// entries, prefetching each campaign's budget counters ahead.
+void CampaignEligibility(const Catalog& catalog, const AuctionConfig& config,
+                         const BidRequest& req, absl::Span<const std::string_view> tokens,
+                         int64_t now_ms, Scratch& s, AuctionResult* result) {
+  const CampaignIndex& index = catalog.index;
+  const size_t n = index.entries.size();
+  Resize(s.hits, n);
+  std::fill_n(s.hits.data(), n, 0);
+  auto mark = [&](const CampaignIndex::Postings& postings, std::string_view value, uint8_t bit) {
+    if (postings.empty()) return;
+    const auto it = postings.find(absl::string_view(value.data(), value.size()));
+    if (it == postings.end()) return;
+    for (int32_t c : it->second) s.hits[c] |= bit;
+  };
+  mark(index.countries, req.context().country(), kHitCountry);
+  mark(index.device_types, req.context().device_type(), kHitDevice);
+  for (std::string_view t : tokens) {
+    mark(index.include_features, t, kHitInclude);
+    mark(index.exclude_features, t, kHitExclude);
   }
-  if (!c.countries.empty() && !Contains(c.countries, req.context().country())) {
-    return Exclusion::kCountry;
-  }
-  if (!c.device_types.empty() && !Contains(c.device_types, req.context().device_type())) {
-    return Exclusion::kDeviceType;
-  }
-  if (!c.include_features.empty() &&
-      std::none_of(tokens.begin(), tokens.end(),
-                   [&](std::string_view t) { return c.include_features.contains(absl::string_view(t.data(), t.size())); })) {
-    return Exclusion::kIncludeFeatures;
-  }
-  if (!c.exclude_features.empty() &&
-      std::any_of(tokens.begin(), tokens.end(),
-                  [&](std::string_view t) { return c.exclude_features.contains(absl::string_view(t.data(), t.size())); })) {
-    return Exclusion::kExcludeFeatures;
-  }
-  if (c.hours_mask != 0 && !(c.hours_mask & (1u << ((now_ms / 3'600'000) % 24)))) {
-    return Exclusion::kHours;
-  }
-  if (RepeatedContains(req.blocked_advertisers(), c.advertiser_id)) {
-    return Exclusion::kBlockedAdvertiser;
-  }
-  // The most one impression can cost is the bid; what other bids have
-  // reserved but not yet billed is not available.
-  const int64_t available =
-      c.budget->Available(c.daily_budget_micros, c.total_budget_micros, now_ms);
-  if (available < c.bid_cpm_micros / 1000 || available <= 0) return Exclusion::kBudget;
+  for (const auto& a : req.blocked_advertisers()) mark(index.advertisers, a, kHitBlockedAdvertiser);
+
   // user_key 0: no user, or consent forbids keeping anything about them.
-  if (c.frequency_cap > 0 && frequency != nullptr && user_key != 0 &&
-      !frequency->Allows(user_key, c.frequency_key, c.frequency_cap, c.frequency_period_ms,
-                         now_ms)) {
-    return Exclusion::kFrequencyCap;
+  const uint64_t user_key = FrequencyUserKey(req);
+  const int64_t now_s = now_ms / 1000;
+  const uint32_t hour_bit = 1u << ((now_ms / 3'600'000) % 24);
+  constexpr size_t kAhead = 8;
+  for (size_t c = 0; c < n; ++c) {
+    if (c + kAhead < n) __builtin_prefetch(index.entries[c + kAhead].budget);
+    const CampaignIndex::Entry& e = index.entries[c];
+    const uint8_t hits = s.hits[c];
+    Exclusion why = Exclusion::kCount;
+    if (!(e.flags & CampaignIndex::kActive)) {
+      why = Exclusion::kStatus;
+    } else if ((e.start_s != 0 && now_s < e.start_s) || (e.end_s != 0 && now_s >= e.end_s)) {
+      why = Exclusion::kSchedule;
+    } else if ((e.flags & CampaignIndex::kCountries) && !(hits & kHitCountry)) {
+      why = Exclusion::kCountry;
+    } else if ((e.flags & CampaignIndex::kDevices) && !(hits & kHitDevice)) {
+      why = Exclusion::kDeviceType;
+    } else if ((e.flags & CampaignIndex::kInclude) && !(hits & kHitInclude)) {
+      why = Exclusion::kIncludeFeatures;
+    } else if ((e.flags & CampaignIndex::kExclude) && (hits & kHitExclude)) {
+      why = Exclusion::kExcludeFeatures;
+    } else if (e.hours_mask != 0 && !(e.hours_mask & hour_bit)) {
+      why = Exclusion::kHours;
+    } else if (hits & kHitBlockedAdvertiser) {
+      why = Exclusion::kBlockedAdvertiser;
+    } else {
+      // The most one impression can cost is the bid; what other bids have
+      // reserved but not yet billed is not available.
+      const int64_t available =
+          e.budget->Available(e.daily_budget_micros, e.total_budget_micros, now_ms);
+      if (available < e.bid_cpm_micros / 1000 || available <= 0) {
+        why = Exclusion::kBudget;
+      } else if ((e.flags & CampaignIndex::kFrequencyCap) && config.frequency != nullptr &&
+                 user_key != 0) {
+        const CompiledCampaign& campaign = *catalog.campaigns[c];
+        if (!config.frequency->Allows(user_key, campaign.frequency_key, campaign.frequency_cap,
+                                      campaign.frequency_period_ms, now_ms)) {
+          why = Exclusion::kFrequencyCap;
+        }
+      }
+      // Even pacing sits out a share of auctions; only daily budgets are paced.
+      if (why == Exclusion::kCount && (e.flags & CampaignIndex::kPaceEven) &&
+          e.daily_budget_micros > 0 &&
+          UnitRandom() >= e.budget->PacingThrottle(e.daily_budget_micros, now_ms)) {
+        why = Exclusion::kPacing;
+      }
+    }
+    s.campaign_ok[c] = why == Exclusion::kCount;
+    if (why != Exclusion::kCount) result->excluded[static_cast<int>(why)] += e.creatives;
   }
-  // Even pacing sits out a share of auctions; only daily budgets are paced.
-  if (c.pace_even && c.daily_budget_micros > 0 &&
-      UnitRandom() >= c.budget->PacingThrottle(c.daily_budget_micros, now_ms)) {
-    return Exclusion::kPacing;
-  }
-  return Exclusion::kCount;
 }
 
 struct Pick {
@@ -186,18 +214,10 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   const auto tokens = absl::MakeConstSpan(s.tokens.data(), n_tokens);
 
   // Request-level eligibility per campaign.
-  const uint64_t user_key = FrequencyUserKey(req);
   Resize(s.campaign_ok, n_campaigns);
   Resize(r.placed, n_campaigns);
-  for (size_t c = 0; c < n_campaigns; ++c) {
-    Exclusion why = CheckCampaign(*catalog.campaigns[c], req, tokens, now_ms, config.frequency,
-                                  user_key);
-    s.campaign_ok[c] = why == Exclusion::kCount;
-    r.placed[c] = 0;
-    if (why != Exclusion::kCount) {
-      result->excluded[static_cast<int>(why)] += catalog.campaigns[c]->creatives.size();
-    }
-  }
+  std::fill_n(r.placed.data(), n_campaigns, 0);
+  CampaignEligibility(catalog, config, req, tokens, now_ms, s, result);
   // Creative-level: blocked categories, and formats no slot asks for; the
   // same pass builds the per-ad slot mask from the catalogue's small ids.
   const size_t n_slots = static_cast<size_t>(req.slots_size());

@@ -60,6 +60,43 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   return out;
 }
 
+namespace {
+
+void AddToIndex(const CompiledCampaign& c, int32_t index, CampaignIndex* out) {
+  CampaignIndex::Entry e;
+  e.bid_cpm_micros = c.bid_cpm_micros;
+  e.daily_budget_micros = c.daily_budget_micros;
+  e.total_budget_micros = c.total_budget_micros;
+  e.start_s = c.start_s;
+  e.end_s = c.end_s;
+  e.budget = c.budget.get();
+  e.hours_mask = c.hours_mask;
+  e.creatives = static_cast<int32_t>(c.creatives.size());
+  auto flag = [&](bool on, CampaignIndex::Flag f) {
+    if (on) e.flags |= f;
+  };
+  flag(c.status == attex::v1::CAMPAIGN_STATUS_ACTIVE, CampaignIndex::kActive);
+  flag(!c.countries.empty(), CampaignIndex::kCountries);
+  flag(!c.device_types.empty(), CampaignIndex::kDevices);
+  flag(!c.include_features.empty(), CampaignIndex::kInclude);
+  flag(!c.exclude_features.empty(), CampaignIndex::kExclude);
+  flag(c.pace_even, CampaignIndex::kPaceEven);
+  flag(c.frequency_cap > 0, CampaignIndex::kFrequencyCap);
+  out->entries.push_back(e);
+  // A value named twice by one campaign is posted once.
+  auto post = [index](CampaignIndex::Postings& postings, const std::string& value) {
+    auto& list = postings[value];
+    if (list.empty() || list.back() != index) list.push_back(index);
+  };
+  for (const auto& v : c.countries) post(out->countries, v);
+  for (const auto& v : c.device_types) post(out->device_types, v);
+  for (const auto& v : c.include_features) post(out->include_features, v);
+  for (const auto& v : c.exclude_features) post(out->exclude_features, v);
+  post(out->advertisers, c.advertiser_id);
+}
+
+}  // namespace
+
 std::shared_ptr<const Catalog> BuildCatalog(
     std::shared_ptr<const attention::Model> model,
     std::vector<std::shared_ptr<const CompiledCampaign>> campaigns,
@@ -92,6 +129,7 @@ std::shared_ptr<const Catalog> BuildCatalog(
           creative.category, static_cast<int32_t>(catalog->category_ids.size()));
       catalog->ad_category.push_back(category.first->second);
     }
+    AddToIndex(*campaign, index, &catalog->index);
     catalog->campaigns.push_back(std::move(campaign));
   }
   catalog->tiled_keys = attention::TiledKeys(catalog->keys,

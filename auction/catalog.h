@@ -64,6 +64,41 @@ struct AdRef {
   int32_t creative = 0;  // Index into that campaign's creatives.
 };
 
+// The campaigns' eligibility rules laid out for one sequential pass per
+// request: a dense entry per campaign, and for each targeting value the
+// campaigns that name it (posting lists), so that a request's strings are
+// each looked up once instead of compared with every campaign's.
+struct CampaignIndex {
+  enum Flag : uint8_t {
+    kActive = 1,
+    kCountries = 2,  // Targets countries: eligible only in those named.
+    kDevices = 4,
+    kInclude = 8,    // Needs one of its include features.
+    kExclude = 16,   // Has exclude features.
+    kPaceEven = 32,
+    kFrequencyCap = 64,
+  };
+  struct Entry {  // One campaign, in Catalog::campaigns order.
+    int64_t bid_cpm_micros = 0;
+    int64_t daily_budget_micros = 0;
+    int64_t total_budget_micros = 0;
+    int64_t start_s = 0;
+    int64_t end_s = 0;
+    BudgetState* budget = nullptr;  // Owned by the CompiledCampaign.
+    uint32_t hours_mask = 0;
+    int32_t creatives = 0;
+    uint8_t flags = 0;
+  };
+  using Postings = absl::flat_hash_map<std::string, std::vector<int32_t>>;
+
+  std::vector<Entry> entries;
+  Postings countries;         // Country -> campaigns that target it.
+  Postings device_types;
+  Postings include_features;  // Feature -> campaigns that include it.
+  Postings exclude_features;
+  Postings advertisers;       // Advertiser id -> its campaigns.
+};
+
 struct Catalog {
   std::shared_ptr<const attention::Model> model;
   std::vector<std::shared_ptr<const CompiledCampaign>> campaigns;
@@ -80,6 +115,7 @@ struct Catalog {
   absl::flat_hash_map<std::string, int32_t> category_ids;
   int64_t active_campaigns = 0;
   int64_t active_ads = 0;
+  CampaignIndex index;
 };
 
 // Lays out the campaigns' keys side by side (row-major, and tiled in

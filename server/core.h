@@ -17,6 +17,7 @@
 #include "grpcpp/support/status.h"
 #include "server/admission.h"
 #include "server/auth.h"
+#include "server/bid_gatherer.h"
 #include "server/billing.h"
 #include "server/catalog_manager.h"
 #include "server/rate_limiter.h"
@@ -42,6 +43,12 @@ struct ServerOptions {
   RateLimitOptions rate_limits;
   std::string metrics_listen;  // Empty: no metrics endpoint.
   int64_t max_in_flight = 0;   // Calls worked on at once; past it RESOURCE_EXHAUSTED. 0: no bound.
+  // Shared passes (BidGatherer): Bid calls on catalogues of at least
+  // shared_pass_min_ads ads are gathered for up to shared_pass_window and
+  // scored in one pass. Zero window: every Bid is decided alone.
+  absl::Duration shared_pass_window = absl::ZeroDuration();
+  int64_t shared_pass_min_ads = 100'000;
+  int shared_pass_threads = 0;  // 0: one per core.
 };
 
 struct Counters {
@@ -79,7 +86,9 @@ struct Core {
   auction::ReservationBook reservations;  // Settled on the work queue.
   auction::FrequencyCaps frequency;       // Read and counted by Bid.
   BillingBatch billing;                   // Work queue only.
-  WorkQueue queue;  // Last: its thread stops before the rest is destroyed.
+  WorkQueue queue;  // Its thread stops before the rest is destroyed.
+  // Set when shared passes are on; destroyed first (its jobs use the rest).
+  std::unique_ptr<BidGatherer> gatherer;
 };
 
 inline grpc::Status ToGrpc(const absl::Status& s) {

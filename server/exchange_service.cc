@@ -41,53 +41,44 @@ uint64_t Nonce() {
   return absl::Uniform<uint64_t>(gen);
 }
 
-}  // namespace
 
-grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
-                                               const attex::v1::BidRequest* request,
-                                               attex::v1::BidResponse* response) {
-  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
-  const absl::Time start = absl::Now();
-  auto admitted = Admit(*core_, ctx, *request);
-  if (!admitted.ok()) return Reply(ctx, admitted.status());
-  const auto& catalog = admitted->catalog;
-  const int64_t now_ms = absl::ToUnixMillis(start);
-  thread_local auction::AuctionResult result;
-  auction::RunAuction(*catalog, core_->options.auction, *request, now_ms,
-                      RequestDeadline(*core_, *ctx, *request, start), &result, nullptr);
-  core_->metrics.Auction(*request, result, core_->options.auction.default_floor_cpm_micros);
-
-  response->set_request_id(request->request_id());
-  const int64_t expires_ms = now_ms + core_->options.billing_token_ttl_s * 1000;
+// Everything after the auction: reservations, frequency counts, billing
+// tokens and the response.
+void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catalog,
+                 const attex::v1::BidRequest& request, const auction::AuctionResult& result,
+                 int64_t now_ms, absl::Time start, attex::v1::BidResponse* response) {
+  core.metrics.Auction(request, result, core.options.auction.default_floor_cpm_micros);
+  response->set_request_id(request.request_id());
+  const int64_t expires_ms = now_ms + core.options.billing_token_ttl_s * 1000;
   auction::BillingClaims claims;
-  claims.platform_id = admitted->caller.account_id;
-  claims.request_id = request->request_id();
-  claims.user_key = result.user_restricted ? "" : request->user().id();
+  claims.platform_id = caller.account_id;
+  claims.request_id = request.request_id();
+  claims.user_key = result.user_restricted ? "" : request.user().id();
   claims.issued_ms = now_ms;
   claims.expires_ms = expires_ms;
-  claims.test = request->test();
-  const uint64_t user_key = auction::FrequencyUserKey(*request);
+  claims.test = request.test();
+  const uint64_t user_key = auction::FrequencyUserKey(request);
   for (const auto& outcome : result.slots) {
-    const auto ref = catalog->ads[outcome.ad];
-    const auto& campaign = *catalog->campaigns[ref.campaign];
+    const auto ref = catalog.ads[outcome.ad];
+    const auto& campaign = *catalog.campaigns[ref.campaign];
     const auto& creative = campaign.creatives[ref.creative];
     // Reserve the price before answering; a placement the budget can no
     // longer cover (other bids reserved it meanwhile) is left out.
     const int64_t price_micros = auction::ImpressionPriceMicros(outcome.price_cpm_micros);
     claims.nonce = Nonce();
-    if (!request->test()) {
+    if (!request.test()) {
       if (!campaign.budget->TryReserve(price_micros, campaign.daily_budget_micros,
                                        campaign.total_budget_micros, now_ms)) {
         continue;
       }
-      core_->reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
+      core.reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
     }
     if (campaign.frequency_cap > 0 && user_key != 0) {
-      core_->frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms,
-                              now_ms);
+      core.frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms,
+                            now_ms);
     }
     auto* p = response->add_placements();
-    p->set_slot_id(request->slots(outcome.slot).id());
+    p->set_slot_id(request.slots(outcome.slot).id());
     p->set_campaign_id(campaign.id);
     p->set_creative_id(creative.id);
     p->set_advertiser_id(campaign.advertiser_id);
@@ -101,15 +92,52 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
     claims.advertiser_id = campaign.advertiser_id;
     claims.slot_id = p->slot_id();
     claims.price_cpm_micros = outcome.price_cpm_micros;
-    p->set_billing_token(core_->signer.Sign(claims));
+    p->set_billing_token(core.signer.Sign(claims));
   }
   response->set_no_bid_reason(response->placements_size() == 0 && result.no_bid_reason.empty()
                                   ? "budget"
                                   : std::string(result.no_bid_reason));
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
-  core_->counters.bids.fetch_add(1, std::memory_order_relaxed);
-  core_->counters.slots.fetch_add(request->slots_size(), std::memory_order_relaxed);
-  core_->counters.placements.fetch_add(response->placements_size(), std::memory_order_relaxed);
+  core.counters.bids.fetch_add(1, std::memory_order_relaxed);
+  core.counters.slots.fetch_add(request.slots_size(), std::memory_order_relaxed);
+  core.counters.placements.fetch_add(response->placements_size(), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
+                                               const attex::v1::BidRequest* request,
+                                               attex::v1::BidResponse* response) {
+  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
+  const absl::Time start = absl::Now();
+  auto admitted = Admit(*core_, ctx, *request);
+  if (!admitted.ok()) return Reply(ctx, admitted.status());
+  const int64_t now_ms = absl::ToUnixMillis(start);
+  const absl::Time deadline = RequestDeadline(*core_, *ctx, *request, start);
+  BidGatherer* gatherer = core_->gatherer.get();
+  if (gatherer != nullptr &&
+      admitted->catalog->ads.size() >= static_cast<size_t>(core_->options.shared_pass_min_ads)) {
+    // A shared pass, on the gatherer's thread; this reactor returns at once.
+    auto* reactor = ctx->DefaultReactor();
+    auto job = std::make_unique<BidGatherer::Job>();
+    job->catalog = admitted->catalog;
+    job->request = request;
+    job->now_ms = now_ms;
+    job->deadline = deadline;
+    job->done = [core = core_, caller = std::move(admitted->caller), request, response, reactor,
+                 start](BidGatherer::Job& done) {
+      CompleteBid(*core, caller, *done.catalog, *request, done.result, done.now_ms, start,
+                  response);
+      reactor->Finish(grpc::Status::OK);
+    };
+    gatherer->Submit(std::move(job));
+    return reactor;
+  }
+  thread_local auction::AuctionResult result;
+  auction::RunAuction(*admitted->catalog, core_->options.auction, *request, now_ms, deadline,
+                      &result, nullptr);
+  CompleteBid(*core_, admitted->caller, *admitted->catalog, *request, result, now_ms, start,
+              response);
   return Reply(ctx, absl::OkStatus());
 }
 

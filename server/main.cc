@@ -35,6 +35,9 @@ ABSL_FLAG(std::string, rate_limit_accounts, "", "per-account overrides: acc-2=50
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "address:port of the Prometheus /metrics endpoint (empty: none)");
 ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
+ABSL_FLAG(int64_t, shared_pass_window_us, 0, "gather concurrent Bid calls this long into one pass over the keys (0: off; at most 1000)");
+ABSL_FLAG(int64_t, shared_pass_min_ads, 100000, "shared passes only on catalogues of at least this many ads");
+ABSL_FLAG(int, shared_pass_threads, 0, "threads deciding shared passes (0: one per core)");
 ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
 
 namespace {
@@ -111,6 +114,14 @@ int main(int argc, char** argv) {
   options.rate_limits.accounts = *std::move(overrides);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.max_in_flight = std::max<int64_t>(0, absl::GetFlag(FLAGS_max_in_flight));
+  const int64_t window_us = absl::GetFlag(FLAGS_shared_pass_window_us);
+  if (window_us < 0 || window_us > 1000) {
+    spdlog::error("--shared_pass_window_us: {} is outside [0, 1000]", window_us);
+    return 2;
+  }
+  options.shared_pass_window = absl::Microseconds(window_us);
+  options.shared_pass_min_ads = std::max<int64_t>(0, absl::GetFlag(FLAGS_shared_pass_min_ads));
+  options.shared_pass_threads = std::max(0, absl::GetFlag(FLAGS_shared_pass_threads));
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
       options.default_tmax_ms <= 0 || options.grace_period_s < 0 || options.auction.reserve_rho < 0) {
     std::fprintf(stderr, "attex-server: floors, rho and the grace period must not be negative; "

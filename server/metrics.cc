@@ -279,6 +279,12 @@ absl::Status ServeMetrics(Core& core) {
                      [&core] { return static_cast<double>(core.catalog.Current()->active_ads); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
                      [&core] { return static_cast<double>(core.admission.max_in_flight()); });
+  if (core.gatherer != nullptr) {
+    m.AddGaugeCallback("attex_shared_passes", "Shared passes run (Bid calls gathered into one)",
+                       [&core] { return static_cast<double>(core.gatherer->passes()); });
+    m.AddGaugeCallback("attex_shared_pass_bids", "Bid calls decided in shared passes",
+                       [&core] { return static_cast<double>(core.gatherer->requests()); });
+  }
   return m.Serve(core.options.metrics_listen);
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -100,6 +101,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   spdlog::info("loaded {} campaigns ({} active, {} active ads), model {}", catalog->campaigns.size(),
                catalog->active_campaigns, catalog->active_ads, model->version());
 
+  if (core.options.shared_pass_window > absl::ZeroDuration()) {
+    BidGatherer::Options gather;
+    gather.window = core.options.shared_pass_window;
+    gather.threads = core.options.shared_pass_threads > 0
+                         ? core.options.shared_pass_threads
+                         : std::max(1u, std::thread::hardware_concurrency());
+    core.gatherer = std::make_unique<BidGatherer>(gather, &core.options.auction);
+    spdlog::info("shared passes: Bid gathered for up to {} us on catalogues of {}+ ads, {} threads",
+                 absl::ToInt64Microseconds(gather.window), core.options.shared_pass_min_ads,
+                 gather.threads);
+  }
   server->exchange_ = std::make_unique<ExchangeService>(&core);
   server->campaigns_ = std::make_unique<CampaignsService>(&core);
   server->operator_ = std::make_unique<OperatorService>(&core);
@@ -144,6 +156,7 @@ void Server::Shutdown(absl::Duration grace) {
                absl::ToDoubleSeconds(grace));
   grpc_->GetHealthCheckService()->SetServingStatus(false);
   grpc_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  if (core_->gatherer != nullptr) core_->gatherer->Stop();
   core_->queue.Stop();
   spdlog::info("drained");
 }

@@ -1,6 +1,8 @@
 #include "auction/auction.h"
 
 #include <cmath>
+#include <set>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -174,6 +176,47 @@ TEST_F(AuctionTest, IneligibleCampaignsAreCountedByReason) {
   EXPECT_EQ(excluded.at("budget"), 1);
   EXPECT_EQ(excluded.at("schedule"), 1);
   EXPECT_EQ(ex.slots(0).eligible(), 1);
+}
+
+TEST_F(AuctionTest, TargetingMatchesCountDevicesHoursAndBlockedAdvertisers) {
+  // Pairs that differ in one rule: the first of each pair is eligible.
+  Campaign us = MakeCampaign("us", 1'000'000, {"x"});
+  us.mutable_targeting()->add_countries("CA");
+  us.mutable_targeting()->add_countries("US");
+  Campaign mobile = MakeCampaign("mobile", 1'000'000, {"x"});
+  mobile.mutable_targeting()->add_device_types("mobile");
+  Campaign desktop = MakeCampaign("desktop", 1'000'000, {"x"});
+  desktop.mutable_targeting()->add_device_types("desktop");
+  const int hour = static_cast<int>((kNowMs / 3'600'000) % 24);
+  Campaign now = MakeCampaign("now", 1'000'000, {"x"});
+  now.mutable_targeting()->add_hours(hour);
+  Campaign night = MakeCampaign("night", 1'000'000, {"x"});
+  night.mutable_targeting()->add_hours((hour + 12) % 24);
+  Campaign runner = MakeCampaign("runner", 1'000'000, {"x"});
+  runner.mutable_targeting()->add_include_features("kw:golf");
+  runner.mutable_targeting()->add_include_features("interest:running");
+  Campaign shunned = MakeCampaign("shunned", 1'000'000, {"x"});
+  shunned.set_advertiser_id("adv-shunned");
+  Campaign shunned_too = MakeCampaign("shunned-too", 1'000'000, {"x"});
+  shunned_too.set_advertiser_id("adv-shunned");  // Both of one advertiser.
+  Build({us, mobile, desktop, now, night, runner, shunned, shunned_too});
+
+  BidRequest req = Request({"interest:running"}, 4);
+  req.mutable_context()->set_device_type("mobile");
+  req.add_blocked_advertisers("adv-shunned");
+  req.add_blocked_advertisers("adv-nobody");
+  attex::v1::Explanation ex;
+  const AuctionResult r = Run(req, &ex);
+  EXPECT_EQ(ex.slots(0).eligible(), 4);  // us, mobile, now, runner.
+  std::set<std::string> winners;
+  for (size_t i = 0; i < r.slots.size(); ++i) winners.insert(WinnerId(r, static_cast<int>(i)));
+  EXPECT_EQ(winners, (std::set<std::string>{"us", "mobile", "now", "runner"}));
+  const auto& excluded = ex.excluded();
+  EXPECT_EQ(excluded.at("device_type"), 1);
+  EXPECT_EQ(excluded.at("hours"), 1);
+  EXPECT_EQ(excluded.at("blocked_advertiser"), 2);
+  EXPECT_EQ(excluded.count("country"), 0u);
+  EXPECT_EQ(excluded.count("include_features"), 0u);
 }
 
 TEST_F(AuctionTest, WithoutConsentUserFeaturesAreNotUsed) {

@@ -3,6 +3,12 @@
 // permissions.
 #include <signal.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
 #include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
@@ -17,8 +23,10 @@ using namespace attex::v1;
 
 class EndToEndTest : public ::testing::Test {
  protected:
+  virtual std::vector<std::string> Flags() const { return {"--demo"}; }
+
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>(dir_.path(), std::vector<std::string>{"--demo"});
+    server_ = std::make_unique<ServerProcess>(dir_.path(), Flags());
     ASSERT_TRUE(server_->Start());
     auto tokens = ReadFlatJson(dir_.path() + "/demo-tokens.json");
     operator_token_ = tokens["operator"];
@@ -324,4 +332,53 @@ TEST_F(EndToEndTest, HealthServesAndSigtermExitsCleanly) {
 }
 
 }  // namespace
+// Shared passes on (even for the demo's small catalogue): concurrent bids
+// gathered into passes are answered as they would be alone, and billed.
+class SharedPassEndToEndTest : public EndToEndTest {
+ protected:
+  std::vector<std::string> Flags() const override {
+    return {"--demo", "--shared_pass_window_us=500", "--shared_pass_min_ads=0",
+            "--shared_pass_threads=1"};
+  }
+};
+
+TEST_F(SharedPassEndToEndTest, ConcurrentBidsAreGatheredAndAnsweredAsAlone) {
+  const Campaign campaign = Create(RunningCampaign(), advertiser_.token());
+  const BidResponse alone = Bid(RunnerRequest());
+  ASSERT_EQ(alone.placements_size(), 1);
+  EXPECT_EQ(alone.placements(0).campaign_id(), campaign.id());
+  constexpr int kBidders = 8;
+  std::vector<BidResponse> responses(kBidders);
+  std::vector<grpc::Status> statuses(kBidders);
+  std::vector<std::thread> bidders;
+  for (int i = 0; i < kBidders; ++i) {
+    bidders.emplace_back([&, i] {
+      BidRequest r = RunnerRequest();
+      r.set_request_id(absl::StrCat("gathered-", i));
+      statuses[i] = exchange_->Bid(Context(platform_.token()).get(), r, &responses[i]);
+    });
+  }
+  for (auto& t : bidders) t.join();
+  for (int i = 0; i < kBidders; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(responses[i].request_id(), absl::StrCat("gathered-", i));
+    ASSERT_EQ(responses[i].placements_size(), 1);
+    EXPECT_EQ(responses[i].placements(0).campaign_id(), campaign.id());
+    EXPECT_EQ(responses[i].placements(0).price_cpm_micros(),
+              alone.placements(0).price_cpm_micros());
+    EXPECT_EQ(responses[i].placements(0).attention_weight(),
+              alone.placements(0).attention_weight());
+  }
+  const auto report = Report(responses[3].placements(0).billing_token());
+  ASSERT_EQ(report.results_size(), 1);
+  EXPECT_EQ(report.results(0).result(), EVENT_RESULT_ACCEPTED);
+  EXPECT_EQ(Spend(campaign.id()).total_micros(),
+            responses[3].placements(0).price_cpm_micros() / 1000);
+  // Drains cleanly with the gatherer's threads.
+  exchange_.reset();
+  campaigns_.reset();
+  operator_.reset();
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);
+}
+
 }  // namespace attex::testing
