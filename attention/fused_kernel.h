@@ -349,11 +349,11 @@ void Pass(const PassArgs& a) {
 // Eligible lanes of tiles [begin, ...) whose weight x value, computed in
 // float, is at least the threshold, as (row, weight x value) pairs; stops
 // after the tile that brings the count within 16 of `capacity`. Returns the
-// count; *next = the first tile not scanned. The weight is a mean over heads,
-// so exp(max_h(score_h - log_norm_h)) x value bounds it, and a power of two
-// above that exp costs a few instructions: lanes under the threshold by
-// that bound cost no more. (score_h - log_norm_h <= 0: the log normaliser
-// is at least every eligible score.)
+// count; *next = the first tile not scanned. The weight is a mean over heads
+// of exp(score_h - log_norm_h); the mean of ExpUpperBound's (a few
+// instructions each, at most 7% above) bounds it closely, so lanes under
+// the threshold by that bound cost no exp. (score_h - log_norm_h <= 0: the
+// log normaliser is at least every eligible score.)
 int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, float* u_out,
          int capacity) {
   const int heads = a.heads;
@@ -375,9 +375,11 @@ int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, flo
       const VI eligible = s0 > -std::numeric_limits<float>::infinity();
       if (!Any(eligible)) continue;
       const V values = Load(value_ptr + o);
-      V p = s0 - a.log_norm[0];
-      for (int h = 1; h < heads; ++h) p = Max(p, Load(tile + h * kLanes + o) - a.log_norm[h]);
-      if (!Any(eligible & (ExpUpperBound(p) * values >= threshold))) continue;
+      V bound = ExpUpperBound(s0 - a.log_norm[0]);
+      for (int h = 1; h < heads; ++h) {
+        bound += ExpUpperBound(Load(tile + h * kLanes + o) - a.log_norm[h]);
+      }
+      if (!Any(eligible & (bound * inv_heads * values >= threshold))) continue;
       V w = Exp(s0 - a.log_norm[0]);
       for (int h = 1; h < heads; ++h) w += Exp(Load(tile + h * kLanes + o) - a.log_norm[h]);
       const V u = w * inv_heads * values;
