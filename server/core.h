@@ -43,6 +43,10 @@ struct ServerOptions {
   RateLimitOptions rate_limits;
   std::string metrics_listen;  // Empty: no metrics endpoint.
   int64_t max_in_flight = 0;   // Calls worked on at once; past it RESOURCE_EXHAUSTED. 0: no bound.
+  // HTTP/2 streams one client connection may hold open (0: unbounded): under
+  // overload, calls past it wait in the client instead of in this server's
+  // memory.
+  int max_streams_per_connection = 0;
   // Shared passes (BidGatherer): Bid calls on catalogues of at least
   // shared_pass_min_ads ads are gathered for up to shared_pass_window and
   // scored in one pass. Zero window: every Bid is decided alone.

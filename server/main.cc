@@ -34,6 +34,7 @@ ABSL_FLAG(double, rate_limit_operator, 0, "calls a second per operator account (
 ABSL_FLAG(std::string, rate_limit_accounts, "", "per-account overrides: acc-2=5000,acc-7=100:200 (rate[:burst])");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "address:port of the Prometheus /metrics endpoint (empty: none)");
+ABSL_FLAG(int, max_streams_per_connection, 256, "HTTP/2 streams a client connection may have open; more calls wait in the client (0: gRPC's default, unbounded)");
 ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
 ABSL_FLAG(int64_t, shared_pass_window_us, 0, "gather concurrent Bid calls this long into one pass over the keys (0: off; at most 1000)");
 ABSL_FLAG(int64_t, shared_pass_min_ads, 100000, "shared passes only on catalogues of at least this many ads");
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   options.rate_limits.accounts = *std::move(overrides);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.max_in_flight = std::max<int64_t>(0, absl::GetFlag(FLAGS_max_in_flight));
+  options.max_streams_per_connection = std::max(0, absl::GetFlag(FLAGS_max_streams_per_connection));
   const int64_t window_us = absl::GetFlag(FLAGS_shared_pass_window_us);
   if (window_us < 0 || window_us > 1000) {
     spdlog::error("--shared_pass_window_us: {} is outside [0, 1000]", window_us);

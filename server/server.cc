@@ -126,6 +126,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.RegisterService(server->campaigns_.get());
   builder.RegisterService(server->operator_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  if (core.options.max_streams_per_connection > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               core.options.max_streams_per_connection);
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
   counting.push_back(core.metrics.MakeInterceptorFactory());  // Calls, latency, in flight.
   builder.experimental().SetInterceptorCreators(std::move(counting));

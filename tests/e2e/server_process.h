@@ -40,6 +40,7 @@ class ServerProcess {
   int Stop(int signal = 15);
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   std::string data_dir_;
