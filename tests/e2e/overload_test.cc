@@ -155,11 +155,17 @@ TEST(OverloadTest, ThreeTimesCapacityIsShedAndMemoryStaysFlat) {
   EXPECT_GT(caller.ok(), 0);
   EXPECT_EQ(caller.other(), 0);  // Accepted calls are answered; none time out.
   EXPECT_EQ(caller.ok() + caller.shed(), sent);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer holds freed memory in quarantine (up to 256 MiB), so
+  // resident memory follows the allocations made, not those live.
+  std::printf("memory not judged under AddressSanitizer\n");
+#else
   ASSERT_GT(rss_early, 0);
   // Flat: what grows after the first second is bounded, not proportional to
   // the backlog that three times capacity would build (a queue of 2 x
   // capacity calls a second).
   EXPECT_LT(rss_peak, rss_early + std::max<int64_t>(rss_early / 4, 24 << 20));
+#endif
   EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 
