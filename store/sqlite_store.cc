@@ -159,13 +159,9 @@ absl::StatusOr<AccountRecord> SqliteStore::RevokeAccount(const std::string& id) 
   return absl::NotFoundError(absl::StrCat("account ", id, " not found"));
 }
 
-absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c,
-                                                     int64_t now_ms) {
-  absl::MutexLock lock(&mu_);
+// Inserts one campaign inside the caller's transaction.
+absl::StatusOr<Campaign> SqliteStore::InsertCampaignLocked(Campaign c, int64_t now_ms) {
   sqlite3* db = db_.get();
-  Transaction txn(db);
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-    return s;
   int64_t seq = 0;
   {
     // The id depends on the seq, so the row is inserted first and completed
@@ -192,8 +188,36 @@ absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c,
       .BindBlob(2, c.SerializeAsString())
       .BindInt(3, seq);
   if (absl::Status s = complete->Run(); !s.ok()) return s;
-  if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return c;
+}
+
+absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c,
+                                                     int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  Transaction txn(db_.get());
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
+    return s;
+  absl::StatusOr<Campaign> stored = InsertCampaignLocked(std::move(c), now_ms);
+  if (!stored.ok()) return stored.status();
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return stored;
+}
+
+absl::StatusOr<std::vector<Campaign>> SqliteStore::InsertCampaigns(
+    std::vector<Campaign> campaigns, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  Transaction txn(db_.get());
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
+    return s;
+  std::vector<Campaign> stored;
+  stored.reserve(campaigns.size());
+  for (Campaign& c : campaigns) {
+    absl::StatusOr<Campaign> one = InsertCampaignLocked(std::move(c), now_ms);
+    if (!one.ok()) return one.status();  // The transaction rolls back.
+    stored.push_back(*std::move(one));
+  }
+  if (absl::Status s = txn.Commit(); !s.ok()) return s;
+  return stored;
 }
 
 absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c,

@@ -31,6 +31,8 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<attex::v1::Campaign> InsertCampaign(attex::v1::Campaign c,
                                                      int64_t now_ms) override;
+  absl::StatusOr<std::vector<attex::v1::Campaign>> InsertCampaigns(
+      std::vector<attex::v1::Campaign> campaigns, int64_t now_ms) override;
   absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
                                                      int64_t expected_version,
                                                      int64_t now_ms) override;
@@ -53,6 +55,9 @@ class SqliteStore final : public Store {
                                                 int64_t* ledger_sum) override;
 
  private:
+  absl::StatusOr<attex::v1::Campaign> InsertCampaignLocked(attex::v1::Campaign c, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Mutex mu_;
   sqlite::DbHandle db_ ABSL_GUARDED_BY(mu_);
 };

@@ -100,6 +100,11 @@ class Store {
   // sets updated_at, keeping id, advertiser_id and created_at.
   virtual absl::StatusOr<attex::v1::Campaign> InsertCampaign(attex::v1::Campaign c,
                                                              int64_t now_ms) = 0;
+  // Bulk loading (offline seeding of a data dir): inserts every campaign as
+  // InsertCampaign does, all in one transaction (one fsync). Nothing is
+  // inserted if one fails.
+  virtual absl::StatusOr<std::vector<attex::v1::Campaign>> InsertCampaigns(
+      std::vector<attex::v1::Campaign> campaigns, int64_t now_ms) = 0;
   virtual absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
                                                              int64_t expected_version,
                                                              int64_t now_ms) = 0;

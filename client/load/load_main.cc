@@ -4,7 +4,9 @@
 //     --method bid --campaigns 2500 --rate 10000 --duration 30s --html r.html
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <vector>
 #include <regex>
 #include <sstream>
 
@@ -16,6 +18,10 @@
 #include "client/load/driver.h"
 #include "client/load/report.h"
 #include "client/load/workload.h"
+#include "server/validation.h"
+#include "store/store.h"
+#include "attention/model.h"
+#include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 
 namespace {
@@ -78,6 +84,53 @@ int CreateCampaigns(const std::string& addr,
   return failed;
 }
 
+// Offline: inserts `n` workload campaigns of `advertiser_id` straight into
+// the store of a data dir whose server is stopped, 10,000 a transaction,
+// each checked as CreateCampaign checks it. For catalogues too large to
+// create through the API in reasonable time (each API write is its own
+// fsync and catalogue rebuild); the server loads them when it starts.
+// Returns the process exit code.
+int SeedDataDir(const std::string& data_dir, const std::string& advertiser_id,
+                Workload& workload, int64_t n) {
+  if (advertiser_id.empty()) {
+    std::fprintf(stderr, "attex-load: --seed_data_dir needs --advertiser_id (or a tokens file "
+                         "with advertiser_id)\n");
+    return 2;
+  }
+  auto store = attex::store::OpenSqliteStore(data_dir);
+  if (!store.ok()) {
+    std::fprintf(stderr, "attex-load: %s\n", std::string(store.status().message()).c_str());
+    return 2;
+  }
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  constexpr int64_t kChunk = 10'000;
+  for (int64_t begin = 0; begin < n; begin += kChunk) {
+    std::vector<attex::v1::Campaign> chunk;
+    for (int64_t i = begin; i < std::min(n, begin + kChunk); ++i) {
+      attex::v1::Campaign c = workload.MakeCampaign(i, advertiser_id);
+      if (auto s = attex::server::ValidateCampaign(c, attex::attention::ModelConfig{}.d_model);
+          !s.ok()) {
+        std::fprintf(stderr, "attex-load: campaign %lld: %s\n", static_cast<long long>(i),
+                     std::string(s.message()).c_str());
+        return 1;
+      }
+      chunk.push_back(std::move(c));
+    }
+    auto stored = (*store)->InsertCampaigns(std::move(chunk), now_ms);
+    if (!stored.ok()) {
+      std::fprintf(stderr, "attex-load: %s\n", std::string(stored.status().message()).c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "\rseeded %lld of %lld campaigns",
+                 static_cast<long long>(begin + static_cast<int64_t>(stored->size())),
+                 static_cast<long long>(n));
+  }
+  std::fprintf(stderr, "\n");
+  std::printf("seeded %lld campaigns x %d creatives into %s\n", static_cast<long long>(n),
+              workload.options().creatives_per_campaign, data_dir.c_str());
+  return 0;
+}
+
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -123,6 +176,11 @@ int main(int argc, char** argv) {
   app.add_option("--max_in_flight", o.max_in_flight, "open loop: cap on calls in flight");
   app.add_option("--payload", o.ping_payload, "ping payload bytes");
   app.add_option("--campaigns", campaigns, "first create this many campaigns through the API");
+  std::string seed_data_dir, advertiser_id;
+  app.add_option("--seed_data_dir", seed_data_dir,
+                 "offline: insert --campaigns straight into this stopped server's store, then exit");
+  app.add_option("--advertiser_id", advertiser_id,
+                 "owner of --seed_data_dir campaigns (default: advertiser_id of --tokens_file)");
   app.add_option("--creatives_per_campaign", w.creatives_per_campaign, "ads per created campaign");
   app.add_option("--slots", slots, "slots per request: N or MIN-MAX");
   app.add_option("--users", w.users, "distinct users (Zipf)");
@@ -150,6 +208,13 @@ int main(int argc, char** argv) {
     auto tokens = ReadTokens(tokens_file);
     if (o.token.empty()) o.token = tokens["platform"];
     if (advertiser_token.empty()) advertiser_token = tokens["advertiser"];
+  }
+  if (!seed_data_dir.empty()) {
+    if (advertiser_id.empty() && !tokens_file.empty()) {
+      advertiser_id = ReadTokens(tokens_file)["advertiser_id"];
+    }
+    Workload workload(w);
+    return SeedDataDir(seed_data_dir, advertiser_id, workload, campaigns);
   }
   if (o.token.empty()) {
     std::fprintf(stderr, "attex-load: give --token, ATTEX_TOKEN or --tokens_file\n");

@@ -150,6 +150,26 @@ TEST_F(SqliteStoreTest, InsertedCampaignIsStoredWhole) {
       << got->DebugString();
 }
 
+TEST_F(SqliteStoreTest, BulkInsertStoresEveryCampaignInOneGo) {
+  ASSERT_TRUE(store_->InsertCampaign(MakeCampaign("acc-3", "first"), kNow).ok());
+  std::vector<Campaign> batch;
+  for (int i = 0; i < 500; ++i) batch.push_back(MakeCampaign("acc-3", absl::StrCat("bulk ", i)));
+  auto stored = store_->InsertCampaigns(batch, kNow + 1);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 500u);
+  EXPECT_EQ((*stored)[0].id(), "cmp-2");
+  EXPECT_EQ((*stored)[499].id(), "cmp-501");
+  EXPECT_EQ((*stored)[7].name(), "bulk 7");
+  auto all = store_->LoadAllCampaigns();
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 501u);
+  auto got = store_->GetCampaign("cmp-300");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(MessageDifferencer::Equals(*got, (*stored)[298]));
+  EXPECT_EQ(got->version(), 1);
+  EXPECT_EQ(got->created_at(), kNow + 1);
+}
+
 TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsOwnership) {
   ASSERT_TRUE(
       store_->InsertCampaign(MakeCampaign("acc-3", "spring"), kNow).ok());
