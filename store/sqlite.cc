@@ -7,6 +7,11 @@
 namespace attex::store::sqlite {
 
 absl::StatusOr<DbHandle> Open(const std::string& path) {
+  // SQLite's memory statistics take a global mutex on every allocation; we
+  // never read them. Only possible before SQLite initialises, hence once
+  // here (a process that opened SQLite elsewhere first keeps them).
+  static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemStatus;
   sqlite3* raw = nullptr;
   // One connection guarded by the caller's mutex, so SQLite's own
   // per-connection mutex would only add cost.

@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "store/event_statements.h"
 #include "store/schema.h"
 
 namespace attex::store {
@@ -74,6 +75,10 @@ absl::StatusOr<int64_t> InsertReturningSeq(Statement& stmt) {
 }
 
 }  // namespace
+
+SqliteStore::SqliteStore(sqlite::DbHandle db) : db_(std::move(db)) {}
+
+SqliteStore::~SqliteStore() = default;
 
 absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(
     attex::v1::Role role, const std::string& name,
