@@ -17,6 +17,9 @@ struct EventStatements {
   sqlite::Statement read_spend;
   sqlite::Statement write_spend;
   sqlite::Statement insert_entry;
+  // The four entries of a billed impression (advertiser, platform, user,
+  // exchange) in one statement.
+  sqlite::Statement insert_four_entries;
   // Only for the fallback that records each event in its own savepoint.
   sqlite::Statement savepoint;
   sqlite::Statement rollback_to;

@@ -81,6 +81,13 @@ Statement& Statement::BindText(int index, absl::string_view value) {
   return *this;
 }
 
+Statement& Statement::BindTextRef(int index, absl::string_view value) {
+  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                               SQLITE_STATIC, SQLITE_UTF8),
+           index);
+  return *this;
+}
+
 Statement& Statement::BindBlob(int index, absl::string_view value) {
   NoteBind(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(),
                                SQLITE_TRANSIENT),

@@ -58,7 +58,7 @@ absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
   int64_t total = 0, day = 0, today = 0;
   if (charged) {
     st.read_spend.Reset();
-    st.read_spend.BindText(1, event.campaign_id);
+    st.read_spend.BindTextRef(1, event.campaign_id);
     absl::StatusOr<bool> row = st.read_spend.Step();
     if (!row.ok()) return row.status();
     if (*row) {
@@ -83,7 +83,7 @@ absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
       // A repeat of an event recorded before the budget ran out is still
       // a duplicate.
       st.event_exists.Reset();
-      st.event_exists.BindText(1, event.token_hash).BindInt(2, event.type);
+      st.event_exists.BindTextRef(1, event.token_hash).BindInt(2, event.type);
       absl::StatusOr<bool> exists = st.event_exists.Step();
       st.event_exists.Reset();
       if (!exists.ok()) return exists.status();
@@ -93,28 +93,41 @@ absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
   // The primary key (token_hash, type) is the dedup: a retried event
   // inserts nothing, and then nothing else is written either.
   st.insert_event.Reset();
-  st.insert_event.BindText(1, event.token_hash)
+  st.insert_event.BindTextRef(1, event.token_hash)
       .BindInt(2, event.type)
-      .BindText(3, event.event_id)
-      .BindText(4, event.campaign_id)
-      .BindText(5, event.platform_id)
+      .BindTextRef(3, event.event_id)
+      .BindTextRef(4, event.campaign_id)
+      .BindTextRef(5, event.platform_id)
       .BindInt(6, event.price_micros)
       .BindInt(7, event.at_ms);
   if (absl::Status s = st.insert_event.Run(); !s.ok()) return s;
   if (sqlite3_changes(db) == 0) return RecordResult::kDuplicate;
   if (charged) {
     st.write_spend.Reset();
-    st.write_spend.BindText(1, event.campaign_id)
+    st.write_spend.BindTextRef(1, event.campaign_id)
         .BindInt(2, total)
         .BindInt(3, day)
         .BindInt(4, today);
     if (absl::Status s = st.write_spend.Run(); !s.ok()) return s;
   }
+  if (event.entries.size() == 4) {
+    Statement& insert = st.insert_four_entries;
+    insert.Reset();
+    insert.BindTextRef(1, event.token_hash)
+        .BindTextRef(2, event.campaign_id)
+        .BindInt(3, event.at_ms);
+    for (int i = 0; i < 4; ++i) {
+      insert.BindTextRef(4 + 2 * i, event.entries[i].account)
+          .BindInt(5 + 2 * i, event.entries[i].amount_micros);
+    }
+    if (absl::Status s = insert.Run(); !s.ok()) return s;
+    return RecordResult::kAccepted;
+  }
   for (const LedgerEntry& e : event.entries) {
     st.insert_entry.Reset();
-    st.insert_entry.BindText(1, event.token_hash)
-        .BindText(2, e.account)
-        .BindText(3, event.campaign_id)
+    st.insert_entry.BindTextRef(1, event.token_hash)
+        .BindTextRef(2, e.account)
+        .BindTextRef(3, event.campaign_id)
         .BindInt(4, e.amount_micros)
         .BindInt(5, event.at_ms);
     if (absl::Status s = st.insert_entry.Run(); !s.ok()) return s;
@@ -143,6 +156,9 @@ absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
       "today_micros = excluded.today_micros",
       "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
       "at_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+      "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
+      "at_ms) VALUES(?1, ?4, ?2, ?5, ?3), (?1, ?6, ?2, ?7, ?3), "
+      "(?1, ?8, ?2, ?9, ?3), (?1, ?10, ?2, ?11, ?3)",
       "SAVEPOINT event",
       "ROLLBACK TO event",
       "RELEASE event",
@@ -156,7 +172,8 @@ absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
   return EventStatements{std::move(prepared[0]), std::move(prepared[1]),
                          std::move(prepared[2]), std::move(prepared[3]),
                          std::move(prepared[4]), std::move(prepared[5]),
-                         std::move(prepared[6]), std::move(prepared[7])};
+                         std::move(prepared[6]), std::move(prepared[7]),
+                         std::move(prepared[8])};
 }
 
 absl::StatusOr<RecordResult> SqliteStore::RecordEvent(
