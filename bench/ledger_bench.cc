@@ -85,7 +85,9 @@ BENCHMARK(BM_DiskSync)->UseRealTime();
 
 store::BillingEvent Impression(int64_t n) {
   store::BillingEvent e;
-  e.token_hash = absl::StrCat("bench-", n);
+  // As the server stores it: the hex SHA-256 of the token, at a random place
+  // in the events' key.
+  e.token_hash = auction::Sha256Hex(absl::StrCat("bench-", n));
   e.type = attex::v1::EVENT_TYPE_IMPRESSION;
   e.event_id = "ev";
   e.campaign_id = absl::StrCat("cmp-", n % 16);

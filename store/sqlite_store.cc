@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "store/checkpointer.h"
 #include "store/event_statements.h"
 #include "store/schema.h"
 
@@ -119,7 +120,11 @@ absl::StatusOr<int64_t> InsertReturningSeq(Statement& stmt) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite::DbHandle db) : db_(std::move(db)) {}
+SqliteStore::SqliteStore(sqlite::DbHandle db,
+                         std::unique_ptr<Checkpointer> checkpointer)
+    : db_(std::move(db)), checkpointer_(std::move(checkpointer)) {
+  checkpointer_->Attach(db_.get());
+}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -350,8 +355,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     return absl::InternalError(
         absl::StrCat("create data_dir ", data_dir, ": ", ec.message()));
   }
-  absl::StatusOr<sqlite::DbHandle> db =
-      sqlite::Open((std::filesystem::path(data_dir) / "attex.db").string());
+  const std::string path =
+      (std::filesystem::path(data_dir) / "attex.db").string();
+  absl::StatusOr<sqlite::DbHandle> db = sqlite::Open(path);
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
   // Takes effect only in a new database; ConvertPageSize does old ones.
@@ -372,7 +378,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
   }
   if (absl::Status s = MigrateSchema(db->get()); !s.ok()) return s;
   if (absl::Status s = ConvertPageSize(db->get()); !s.ok()) return s;
-  return std::make_unique<SqliteStore>(*std::move(db));
+  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer =
+      Checkpointer::Start(path);
+  if (!checkpointer.ok()) return checkpointer.status();
+  return std::make_unique<SqliteStore>(*std::move(db),
+                                       *std::move(checkpointer));
 }
 
 }  // namespace attex::store

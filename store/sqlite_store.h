@@ -19,12 +19,14 @@
 
 namespace attex::store {
 
+class Checkpointer;
 struct EventStatements;
 
 class SqliteStore final : public Store {
  public:
-  // Takes a connection already configured and migrated (see OpenSqliteStore).
-  explicit SqliteStore(sqlite::DbHandle db);
+  // Takes a connection already configured and migrated (see OpenSqliteStore)
+  // and the checkpointer of its database, which it attaches to it.
+  SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer);
   ~SqliteStore() override;
 
   absl::StatusOr<AccountRecord> CreateAccount(
@@ -66,6 +68,8 @@ class SqliteStore final : public Store {
 
   absl::Mutex mu_;
   sqlite::DbHandle db_ ABSL_GUARDED_BY(mu_);
+  // Declared after db_: stopped before the connection closes.
+  std::unique_ptr<Checkpointer> checkpointer_;
   // Prepared on the first group commit; declared after db_ so that they are
   // finalised before the connection closes.
   std::unique_ptr<EventStatements> event_statements_ ABSL_GUARDED_BY(mu_);
