@@ -117,7 +117,10 @@ void BM_StoreRecordEvents(benchmark::State& state) {
     const int64_t start = NowNs();
     auto results = (*store)->RecordEvents(events);
     latency.push_back(NowNs() - start);
-    if (!results.ok()) state.SkipWithError("RecordEvents failed");
+    if (!results.ok()) {
+      state.SkipWithError(results.status().ToString().c_str());
+      break;  // The range-for would go on, and PauseTiming would then abort.
+    }
   }
   state.SetItemsProcessed(n);
   ReportLatency(state, latency);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "store/wal_buffer_vfs.h"
 
 namespace attex::store::sqlite {
 
@@ -17,7 +18,8 @@ absl::StatusOr<DbHandle> Open(const std::string& path) {
   // per-connection mutex would only add cost.
   const int flags =
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, flags, WalBufferVfsName());
   DbHandle db(
       raw);  // Even a failed open allocates a handle that must be closed.
   if (rc != SQLITE_OK) {
