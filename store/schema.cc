@@ -65,6 +65,34 @@ WHERE e.type = 1
 GROUP BY e.campaign_id;
 )sql";
 
+// Version 3: only what a query needs is written per billed event. No query
+// can use ledger_account (balances match a prefix with substr) or
+// ledger_campaign (the check aggregates the whole ledger), so they go: each
+// billed event wrote eight index entries for them. campaign_spend, read and
+// written by every billed event, becomes one B-tree keyed by campaign_id
+// instead of a rowid table plus its primary-key index.
+constexpr const char* kSchemaV3 = R"sql(
+DROP INDEX IF EXISTS ledger_account;
+DROP INDEX IF EXISTS ledger_campaign;
+CREATE TABLE campaign_spend_v3(
+  campaign_id TEXT PRIMARY KEY,
+  total_micros INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  today_micros INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO campaign_spend_v3(campaign_id, total_micros, day, today_micros)
+SELECT campaign_id, total_micros, day, today_micros FROM campaign_spend;
+DROP TABLE campaign_spend;
+ALTER TABLE campaign_spend_v3 RENAME TO campaign_spend;
+)sql";
+
+absl::StatusOr<int64_t> ReadInt(sqlite3* db, const char* sql) {
+  absl::StatusOr<sqlite::Statement> stmt = sqlite::Statement::Prepare(db, sql);
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->Int(0) : 0;
+}
+
 }  // namespace
 
 absl::Status MigrateSchema(sqlite3* db) {
@@ -72,27 +100,26 @@ absl::Status MigrateSchema(sqlite3* db) {
   if (absl::Status s = txn.Begin(sqlite::Transaction::Mode::kImmediate);
       !s.ok())
     return s;
-  int64_t stored = 0;
-  {
-    absl::StatusOr<sqlite::Statement> version =
-        sqlite::Statement::Prepare(db, "PRAGMA user_version");
-    if (!version.ok()) return version.status();
-    absl::StatusOr<bool> row = version->Step();
-    if (!row.ok()) return row.status();
-    if (*row) stored = version->Int(0);
-  }  // Finalised before the schema statements run.
-  if (stored > kSchemaVersion) {
+  // Version 1 did not set user_version: 0 is a new database or version 1.
+  absl::StatusOr<int64_t> stored = ReadInt(db, "PRAGMA user_version");
+  if (!stored.ok()) return stored.status();
+  if (*stored > kSchemaVersion) {
     return absl::FailedPreconditionError(
-        absl::StrCat("database schema version ", stored,
+        absl::StrCat("database schema version ", *stored,
                      " is newer than this binary's (", kSchemaVersion, ")"));
   }
+  if (*stored == kSchemaVersion) return txn.Commit();
+  // Each step takes the schema of the version before it to the next, so a
+  // new database walks through them all (on empty tables: cheap).
   if (absl::Status s = sqlite::Exec(db, kSchemaV1); !s.ok()) return s;
-  if (stored < 2) {
+  if (*stored < 2) {
     if (absl::Status s = sqlite::Exec(db, kSchemaV2); !s.ok()) return s;
   }
-  if (stored < kSchemaVersion) {
-    if (absl::Status s = sqlite::Exec(db, "PRAGMA user_version = 2"); !s.ok()) return s;
-  }
+  if (absl::Status s = sqlite::Exec(db, kSchemaV3); !s.ok()) return s;
+  if (absl::Status s = sqlite::Exec(
+          db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
+      !s.ok())
+    return s;
   return txn.Commit();
 }
 

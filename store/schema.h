@@ -9,10 +9,11 @@
 
 namespace attex::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
-// Creates the tables and indexes that are missing and sets user_version, in
-// one transaction. FAILED_PRECONDITION when the database was written by a
+// Brings the schema to kSchemaVersion from any earlier version (0: a new
+// database, or version 1, which did not set user_version), keeping the
+// data, and sets user_version, in one transaction. FAILED_PRECONDITION when the database was written by a
 // newer schema than this binary knows; INTERNAL on SQLite errors.
 absl::Status MigrateSchema(sqlite3* db);
 

@@ -3,16 +3,23 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "store/wal_buffer_vfs.h"
 
 namespace attex::store::sqlite {
 
 absl::StatusOr<DbHandle> Open(const std::string& path) {
+  // SQLite's memory statistics take a global mutex on every allocation; we
+  // never read them. Only possible before SQLite initialises, hence once
+  // here (a process that opened SQLite elsewhere first keeps them).
+  static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemStatus;
   sqlite3* raw = nullptr;
   // One connection guarded by the caller's mutex, so SQLite's own
   // per-connection mutex would only add cost.
   const int flags =
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, flags, WalBufferVfsName());
   DbHandle db(
       raw);  // Even a failed open allocates a handle that must be closed.
   if (rc != SQLITE_OK) {
@@ -72,6 +79,13 @@ Statement& Statement::BindInt(int index, int64_t value) {
 Statement& Statement::BindText(int index, absl::string_view value) {
   NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
                                SQLITE_TRANSIENT, SQLITE_UTF8),
+           index);
+  return *this;
+}
+
+Statement& Statement::BindTextRef(int index, absl::string_view value) {
+  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                               SQLITE_STATIC, SQLITE_UTF8),
            index);
   return *this;
 }

@@ -48,6 +48,9 @@ class Statement final {
   Statement& BindInt(int index, int64_t value);
   Statement& BindText(int index, absl::string_view value);
   Statement& BindBlob(int index, absl::string_view value);
+  // Binds without copying: value must stay alive and unchanged until the
+  // statement is Reset (the hot path, where the copy is measurable).
+  Statement& BindTextRef(int index, absl::string_view value);
 
   // true when a row is ready, false when the statement is done.
   absl::StatusOr<bool> Step();

@@ -1,6 +1,7 @@
 // Billing events, spend and the double-entry ledger of SqliteStore.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "store/event_statements.h"
 #include "store/sqlite_store.h"
 
 namespace attex::store {
@@ -47,77 +48,19 @@ absl::Status ValidateEvent(const BillingEvent& event) {
   return absl::OkStatus();
 }
 
-// The statements that record events, prepared once per group commit.
-struct EventStatements {
-  Statement insert_event;
-  Statement read_spend;
-  Statement write_spend;
-  Statement insert_entry;
-  Statement savepoint;  // Prepared too: parsing them per event costs more.
-  Statement rollback_to;
-  Statement release;
-};
-
-absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
-  // The primary key (token_hash, type) is the dedup: a retried event
-  // inserts nothing, and then nothing else is written either.
-  absl::StatusOr<Statement> insert_event = Statement::Prepare(
-      db,
-      "INSERT INTO events(token_hash, type, event_id, campaign_id, "
-      "platform_id, price_micros, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-      "ON CONFLICT(token_hash, type) DO NOTHING");
-  if (!insert_event.ok()) return insert_event.status();
-  absl::StatusOr<Statement> read_spend = Statement::Prepare(
-      db,
-      "SELECT total_micros, day, today_micros FROM campaign_spend WHERE "
-      "campaign_id = ?1");
-  if (!read_spend.ok()) return read_spend.status();
-  absl::StatusOr<Statement> write_spend = Statement::Prepare(
-      db,
-      "INSERT INTO campaign_spend(campaign_id, total_micros, day, "
-      "today_micros) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id) DO "
-      "UPDATE SET total_micros = excluded.total_micros, day = excluded.day, "
-      "today_micros = excluded.today_micros");
-  if (!write_spend.ok()) return write_spend.status();
-  absl::StatusOr<Statement> insert_entry = Statement::Prepare(
-      db,
-      "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
-      "at_ms) VALUES(?1, ?2, ?3, ?4, ?5)");
-  if (!insert_entry.ok()) return insert_entry.status();
-  absl::StatusOr<Statement> savepoint = Statement::Prepare(db, "SAVEPOINT event");
-  if (!savepoint.ok()) return savepoint.status();
-  absl::StatusOr<Statement> rollback_to = Statement::Prepare(db, "ROLLBACK TO event");
-  if (!rollback_to.ok()) return rollback_to.status();
-  absl::StatusOr<Statement> release = Statement::Prepare(db, "RELEASE event");
-  if (!release.ok()) return release.status();
-  return EventStatements{*std::move(insert_event), *std::move(read_spend),
-                         *std::move(write_spend), *std::move(insert_entry),
-                         *std::move(savepoint),   *std::move(rollback_to),
-                         *std::move(release)};
-}
-
-// Records one event inside the open transaction. kOverBudget leaves the
-// event's row written: the caller rolls its savepoint back.
+// Records one event inside the open transaction. Nothing is written until
+// the event's fate is known (a duplicate or a refusal writes nothing), so an
+// event needs no savepoint of its own unless a statement fails half way.
 absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
                                        const BillingEvent& event) {
-  st.insert_event.Reset();
-  st.insert_event.BindText(1, event.token_hash)
-      .BindInt(2, event.type)
-      .BindText(3, event.event_id)
-      .BindText(4, event.campaign_id)
-      .BindText(5, event.platform_id)
-      .BindInt(6, event.price_micros)
-      .BindInt(7, event.at_ms);
-  if (absl::Status s = st.insert_event.Run(); !s.ok()) return s;
-  if (sqlite3_changes(db) == 0) return RecordResult::kDuplicate;
-
-  if (event.type == attex::v1::EVENT_TYPE_IMPRESSION &&
-      event.price_micros > 0) {
+  const bool charged = event.type == attex::v1::EVENT_TYPE_IMPRESSION &&
+                       event.price_micros > 0;
+  int64_t total = 0, day = 0, today = 0;
+  if (charged) {
     st.read_spend.Reset();
-    st.read_spend.BindText(1, event.campaign_id);
+    st.read_spend.BindTextRef(1, event.campaign_id);
     absl::StatusOr<bool> row = st.read_spend.Step();
     if (!row.ok()) return row.status();
-    int64_t total = 0, day = 0, today = 0;
     if (*row) {
       total = st.read_spend.Int(0);
       day = st.read_spend.Int(1);
@@ -137,20 +80,54 @@ absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
         (total > event.total_budget_micros ||
          (event.daily_budget_micros > 0 &&
           today > event.daily_budget_micros))) {
-      return RecordResult::kOverBudget;
+      // A repeat of an event recorded before the budget ran out is still
+      // a duplicate.
+      st.event_exists.Reset();
+      st.event_exists.BindTextRef(1, event.token_hash).BindInt(2, event.type);
+      absl::StatusOr<bool> exists = st.event_exists.Step();
+      st.event_exists.Reset();
+      if (!exists.ok()) return exists.status();
+      return *exists ? RecordResult::kDuplicate : RecordResult::kOverBudget;
     }
+  }
+  // The primary key (token_hash, type) is the dedup: a retried event
+  // inserts nothing, and then nothing else is written either.
+  st.insert_event.Reset();
+  st.insert_event.BindTextRef(1, event.token_hash)
+      .BindInt(2, event.type)
+      .BindTextRef(3, event.event_id)
+      .BindTextRef(4, event.campaign_id)
+      .BindTextRef(5, event.platform_id)
+      .BindInt(6, event.price_micros)
+      .BindInt(7, event.at_ms);
+  if (absl::Status s = st.insert_event.Run(); !s.ok()) return s;
+  if (sqlite3_changes(db) == 0) return RecordResult::kDuplicate;
+  if (charged) {
     st.write_spend.Reset();
-    st.write_spend.BindText(1, event.campaign_id)
+    st.write_spend.BindTextRef(1, event.campaign_id)
         .BindInt(2, total)
         .BindInt(3, day)
         .BindInt(4, today);
     if (absl::Status s = st.write_spend.Run(); !s.ok()) return s;
   }
+  if (event.entries.size() == 4) {
+    Statement& insert = st.insert_four_entries;
+    insert.Reset();
+    insert.BindTextRef(1, event.token_hash)
+        .BindTextRef(2, event.campaign_id)
+        .BindInt(3, event.at_ms);
+    for (int i = 0; i < 4; ++i) {
+      insert.BindTextRef(4 + 2 * i, event.entries[i].account)
+          .BindInt(5 + 2 * i, event.entries[i].amount_micros);
+    }
+    if (absl::Status s = insert.Run(); !s.ok()) return s;
+    return RecordResult::kAccepted;
+  }
   for (const LedgerEntry& e : event.entries) {
     st.insert_entry.Reset();
-    st.insert_entry.BindText(1, event.token_hash)
-        .BindText(2, e.account)
-        .BindText(3, event.campaign_id)
+    st.insert_entry.BindTextRef(1, event.token_hash)
+        .BindTextRef(2, e.account)
+        .BindTextRef(3, event.campaign_id)
         .BindInt(4, e.amount_micros)
         .BindInt(5, event.at_ms);
     if (absl::Status s = st.insert_entry.Run(); !s.ok()) return s;
@@ -158,7 +135,46 @@ absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
   return RecordResult::kAccepted;
 }
 
+absl::Status RunStatement(Statement& stmt) {
+  stmt.Reset();
+  return stmt.Run();
+}
+
 }  // namespace
+
+absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
+  const char* const sql[] = {
+      "INSERT INTO events(token_hash, type, event_id, campaign_id, "
+      "platform_id, price_micros, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "ON CONFLICT(token_hash, type) DO NOTHING",
+      "SELECT 1 FROM events WHERE token_hash = ?1 AND type = ?2",
+      "SELECT total_micros, day, today_micros FROM campaign_spend WHERE "
+      "campaign_id = ?1",
+      "INSERT INTO campaign_spend(campaign_id, total_micros, day, "
+      "today_micros) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id) DO "
+      "UPDATE SET total_micros = excluded.total_micros, day = excluded.day, "
+      "today_micros = excluded.today_micros",
+      "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
+      "at_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+      "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, "
+      "at_ms) VALUES(?1, ?4, ?2, ?5, ?3), (?1, ?6, ?2, ?7, ?3), "
+      "(?1, ?8, ?2, ?9, ?3), (?1, ?10, ?2, ?11, ?3)",
+      "SAVEPOINT event",
+      "ROLLBACK TO event",
+      "RELEASE event",
+  };
+  std::vector<Statement> prepared;
+  for (const char* text : sql) {
+    absl::StatusOr<Statement> stmt = Statement::Prepare(db, text);
+    if (!stmt.ok()) return stmt.status();
+    prepared.push_back(*std::move(stmt));
+  }
+  return EventStatements{std::move(prepared[0]), std::move(prepared[1]),
+                         std::move(prepared[2]), std::move(prepared[3]),
+                         std::move(prepared[4]), std::move(prepared[5]),
+                         std::move(prepared[6]), std::move(prepared[7]),
+                         std::move(prepared[8])};
+}
 
 absl::StatusOr<RecordResult> SqliteStore::RecordEvent(
     const BillingEvent& event) {
@@ -168,44 +184,68 @@ absl::StatusOr<RecordResult> SqliteStore::RecordEvent(
   return std::move((*results)[0]);
 }
 
+absl::Status SqliteStore::RecordInTransaction(
+    const std::vector<BillingEvent>& events,
+    std::vector<absl::StatusOr<RecordResult>>& results, bool with_savepoints) {
+  sqlite3* db = db_.get();
+  EventStatements& st = *event_statements_;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!results[i].ok()) continue;
+    if (!with_savepoints) {
+      results[i] = RecordOne(db, st, events[i]);
+      // A statement failed half way: the caller starts again with savepoints.
+      if (!results[i].ok()) return results[i].status();
+      continue;
+    }
+    if (absl::Status s = RunStatement(st.savepoint); !s.ok()) return s;
+    results[i] = RecordOne(db, st, events[i]);
+    if (!results[i].ok()) {
+      if (absl::Status s = RunStatement(st.rollback_to); !s.ok()) return s;
+    }
+    if (absl::Status s = RunStatement(st.release); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>>
 SqliteStore::RecordEvents(const std::vector<BillingEvent>& events) {
-  std::vector<absl::StatusOr<RecordResult>> results;
-  results.reserve(events.size());
+  std::vector<absl::StatusOr<RecordResult>> validated;
+  validated.reserve(events.size());
   bool any_valid = false;
   for (const BillingEvent& event : events) {
     absl::Status valid = ValidateEvent(event);
     any_valid |= valid.ok();
-    results.emplace_back(valid.ok() ? absl::StatusOr<RecordResult>(
-                                          RecordResult::kAccepted)
-                                    : absl::StatusOr<RecordResult>(valid));
+    validated.emplace_back(valid.ok() ? absl::StatusOr<RecordResult>(
+                                            RecordResult::kAccepted)
+                                      : absl::StatusOr<RecordResult>(valid));
   }
-  if (!any_valid) return results;
+  if (!any_valid) return validated;
   absl::MutexLock lock(&mu_);
   sqlite3* db = db_.get();
-  Transaction txn(db);
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-    return s;
-  // Prepared once for the whole group.
-  absl::StatusOr<EventStatements> statements = PrepareEventStatements(db);
-  if (!statements.ok()) return statements.status();
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (!results[i].ok()) continue;
-    // A savepoint per event: one event's failure or refusal undoes that
-    // event alone, and the others still commit with the group.
-    EventStatements& st = *statements;
-    st.savepoint.Reset();
-    if (absl::Status s = st.savepoint.Run(); !s.ok()) return s;
-    results[i] = RecordOne(db, st, events[i]);
-    if (!results[i].ok() || *results[i] == RecordResult::kOverBudget) {
-      st.rollback_to.Reset();
-      if (absl::Status s = st.rollback_to.Run(); !s.ok()) return s;
-    }
-    st.release.Reset();
-    if (absl::Status s = st.release.Run(); !s.ok()) return s;
+  if (event_statements_ == nullptr) {
+    absl::StatusOr<EventStatements> prepared = PrepareEventStatements(db);
+    if (!prepared.ok()) return prepared.status();
+    event_statements_ =
+        std::make_unique<EventStatements>(*std::move(prepared));
   }
-  if (absl::Status s = txn.Commit(); !s.ok()) return s;
-  return results;
+  // First without savepoints: each event decides its fate before it writes.
+  // Should a statement fail half way (disk full, I/O error), the whole
+  // transaction is rolled back and done again with a savepoint per event,
+  // so that the failing event fails alone and the others still commit.
+  for (bool with_savepoints : {false, true}) {
+    std::vector<absl::StatusOr<RecordResult>> results = validated;
+    Transaction txn(db);
+    if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
+      return s;
+    absl::Status s = RecordInTransaction(events, results, with_savepoints);
+    if (!s.ok()) {
+      if (with_savepoints) return s;
+      continue;  // ~Transaction rolls back.
+    }
+    if (absl::Status c = txn.Commit(); !c.ok()) return c;
+    return results;
+  }
+  return absl::InternalError("unreachable");
 }
 
 absl::StatusOr<SpendTotals> SqliteStore::GetSpend(

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,10 +19,15 @@
 
 namespace attex::store {
 
+class Checkpointer;
+struct EventStatements;
+
 class SqliteStore final : public Store {
  public:
-  // Takes a connection already configured and migrated (see OpenSqliteStore).
-  explicit SqliteStore(sqlite::DbHandle db) : db_(std::move(db)) {}
+  // Takes a connection already configured and migrated (see OpenSqliteStore)
+  // and the checkpointer of its database, which it attaches to it.
+  SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer);
+  ~SqliteStore() override;
 
   absl::StatusOr<AccountRecord> CreateAccount(
       attex::v1::Role role, const std::string& name,
@@ -57,9 +63,20 @@ class SqliteStore final : public Store {
  private:
   absl::StatusOr<attex::v1::Campaign> InsertCampaignLocked(attex::v1::Campaign c, int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records events[i] for each i with results[i] ok, inside the open
+  // transaction; with_savepoints puts each event in its own savepoint.
+  absl::Status RecordInTransaction(
+      const std::vector<BillingEvent>& events,
+      std::vector<absl::StatusOr<RecordResult>>& results, bool with_savepoints)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   sqlite::DbHandle db_ ABSL_GUARDED_BY(mu_);
+  // Declared after db_: stopped before the connection closes.
+  std::unique_ptr<Checkpointer> checkpointer_;
+  // Prepared on the first group commit; declared after db_ so that they are
+  // finalised before the connection closes.
+  std::unique_ptr<EventStatements> event_statements_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace attex::store

@@ -119,8 +119,9 @@ class Store {
   // Records an event and its ledger entries in one transaction. A second
   // event with the same (token_hash, type) is kDuplicate and changes nothing.
   virtual absl::StatusOr<RecordResult> RecordEvent(const BillingEvent& event) = 0;
-  // Group commit: records `events` in ONE transaction (one fsync), each in
-  // its own savepoint, in order. The outer status fails when the
+  // Group commit: records `events` in ONE transaction (one fsync), in
+  // order, each as if alone: a duplicate or a refusal writes nothing, and an
+  // event that fails half way is undone alone. The outer status fails when the
   // transaction as a whole failed (nothing recorded); otherwise results[i]
   // is events[i]'s result, or its own error (that event alone rolled back).
   virtual absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> RecordEvents(

@@ -1,4 +1,5 @@
 // Group commit, the hard budget cap at billing, and the ledger check.
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -140,6 +141,38 @@ TEST_F(LedgerTest, CheckFindsEachCampaignsSpendInItsAdvertiserDebits) {
   EXPECT_TRUE(check.ok());
   EXPECT_EQ(check.campaigns_checked, 2);
   EXPECT_EQ(check.accounts_checked, 4);
+}
+
+TEST_F(LedgerTest, StatementFailingHalfWayFailsItsEventAloneAndUndoesItsWrites) {
+  // A trigger makes the ledger refuse one account, after the event's row and
+  // its spend have been written: the group is redone with a savepoint per
+  // event, so the poisoned event leaves nothing behind.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/attex.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.account = "
+                         "'user:poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Open();
+  BillingEvent poisoned = Impression("p", 1000);
+  poisoned.entries[2].account = "user:poison";
+  auto results = store_->RecordEvents(
+      {Impression("a", 1000), poisoned, Impression("b", 500), Impression("a", 1000)});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 4u);
+  EXPECT_EQ(*(*results)[0], R::kAccepted);
+  EXPECT_FALSE((*results)[1].ok());
+  EXPECT_EQ(*(*results)[2], R::kAccepted);
+  EXPECT_EQ(*(*results)[3], R::kDuplicate);
+  auto spend = store_->GetSpend("cmp-1", 0);
+  ASSERT_TRUE(spend.ok());
+  EXPECT_EQ(spend->total_micros, 1500);
+  EXPECT_EQ(spend->impressions, 2);
+  const LedgerCheckResult check = Check();
+  EXPECT_TRUE(check.ok()) << (check.problems.empty() ? "" : check.problems[0]);
+  EXPECT_EQ(check.events_checked, 2);
 }
 
 }  // namespace

@@ -391,7 +391,8 @@ TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
     return value;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "2");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "3");
+  EXPECT_EQ(pragma("PRAGMA page_size"), "1024");
   sqlite3_close(db);
 }
 

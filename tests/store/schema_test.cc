@@ -1,0 +1,187 @@
+// Migrations: a data dir written by an earlier schema opens with its data.
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "store/store.h"
+
+namespace attex::store {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000;
+constexpr int64_t kDayStart = kNow / 86'400'000 * 86'400'000;
+
+// The tables of schema versions 1 and 2 as those versions created them.
+constexpr const char* kV1Tables = R"sql(
+PRAGMA page_size=4096;
+PRAGMA journal_mode=WAL;
+CREATE TABLE accounts(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
+  role INTEGER NOT NULL, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+  created_at_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE campaigns(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
+  advertiser_id TEXT NOT NULL, version INTEGER NOT NULL, body BLOB,
+  updated_at_ms INTEGER NOT NULL);
+CREATE INDEX campaigns_advertiser ON campaigns(advertiser_id, seq);
+CREATE TABLE events(token_hash TEXT NOT NULL, type INTEGER NOT NULL,
+  event_id TEXT NOT NULL, campaign_id TEXT NOT NULL, platform_id TEXT NOT NULL,
+  price_micros INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY(token_hash, type));
+CREATE INDEX events_campaign ON events(campaign_id);
+CREATE TABLE ledger(id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL,
+  account TEXT NOT NULL, campaign_id TEXT NOT NULL,
+  amount_micros INTEGER NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX ledger_account ON ledger(account);
+CREATE INDEX ledger_campaign ON ledger(campaign_id);
+INSERT INTO events VALUES('h1', 1, 'e1', 'cmp-1', 'acc-2', 3000, 1700000000000);
+INSERT INTO events VALUES('h2', 1, 'e2', 'cmp-1', 'acc-2', 2000, 1700000000000);
+INSERT INTO events VALUES('h1', 2, 'e3', 'cmp-1', 'acc-2', 0, 1700000000000);
+INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, at_ms) VALUES
+  ('h1', 'advertiser:acc-3', 'cmp-1', -3000, 1700000000000),
+  ('h1', 'platform:acc-2', 'cmp-1', 2400, 1700000000000),
+  ('h1', 'user:u1', 'cmp-1', 300, 1700000000000),
+  ('h1', 'exchange', 'cmp-1', 300, 1700000000000),
+  ('h2', 'advertiser:acc-3', 'cmp-1', -2000, 1700000000000),
+  ('h2', 'platform:acc-2', 'cmp-1', 1600, 1700000000000),
+  ('h2', 'user:u1', 'cmp-1', 200, 1700000000000),
+  ('h2', 'exchange', 'cmp-1', 200, 1700000000000);
+)sql";
+
+constexpr const char* kV2Tables = R"sql(
+CREATE TABLE campaign_spend(campaign_id TEXT PRIMARY KEY,
+  total_micros INTEGER NOT NULL, day INTEGER NOT NULL,
+  today_micros INTEGER NOT NULL);
+INSERT INTO campaign_spend VALUES('cmp-1', 5000, 19675, 5000);
+PRAGMA user_version = 2;
+)sql";
+
+BillingEvent Impression(const std::string& token_hash, int64_t price) {
+  BillingEvent e{.token_hash = token_hash,
+                 .type = attex::v1::EVENT_TYPE_IMPRESSION,
+                 .event_id = "ev-" + token_hash,
+                 .campaign_id = "cmp-1",
+                 .platform_id = "acc-2",
+                 .price_micros = price,
+                 .at_ms = kNow,
+                 .entries = {{"advertiser:acc-3", -price}, {"platform:acc-2", price}}};
+  e.enforce_budget = true;
+  e.total_budget_micros = 6000;
+  return e;
+}
+
+class SchemaMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = "/tmp/attex-schema-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes a database as an earlier version of the store left it.
+  void WriteOldDatabase(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/attex.db").c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  // The first column of the first row of sql, as text ("" for none).
+  std::string Query(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2((dir_ + "/attex.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    std::string value;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+  }
+
+  // Opens the old database with the current store and checks that the data
+  // survived and that the spend counter still caps the budget.
+  void ExpectMigratedWithData() {
+    auto store = OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto spend = (*store)->GetSpend("cmp-1", kDayStart);
+    ASSERT_TRUE(spend.ok()) << spend.status();
+    EXPECT_EQ(spend->total_micros, 5000);
+    EXPECT_EQ(spend->impressions, 2);
+    EXPECT_EQ(spend->clicks, 1);
+    int64_t sum = -1;
+    auto users = (*store)->Balances("user:", &sum);
+    ASSERT_TRUE(users.ok()) << users.status();
+    ASSERT_EQ(users->size(), 1u);
+    EXPECT_EQ((*users)[0].balance_micros, 500);
+    EXPECT_EQ(sum, 0);
+    auto check = (*store)->CheckLedger();
+    ASSERT_TRUE(check.ok()) << check.status();
+    EXPECT_TRUE(check->ok()) << check->problems[0];
+    EXPECT_EQ(check->events_checked, 2);
+    // Recorded before: still a duplicate. The migrated counter (5000 of
+    // 6000) refuses 2000 more and takes 1000.
+    auto results = (*store)->RecordEvents({Impression("h1", 3000), Impression("h3", 2000),
+                                           Impression("h4", 1000)});
+    ASSERT_TRUE(results.ok()) << results.status();
+    EXPECT_EQ(*(*results)[0], RecordResult::kDuplicate);
+    EXPECT_EQ(*(*results)[1], RecordResult::kOverBudget);
+    EXPECT_EQ(*(*results)[2], RecordResult::kAccepted);
+    store->reset();
+
+    EXPECT_EQ(Query("PRAGMA user_version"), "3");
+    EXPECT_EQ(Query("PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(Query("PRAGMA page_size"), "1024");
+    EXPECT_EQ(Query("PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(Query("SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'ledger_%'"), "0");
+    EXPECT_EQ(Query("SELECT total_micros FROM campaign_spend WHERE campaign_id = 'cmp-1'"),
+              "6000");
+    EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "4");
+    EXPECT_EQ(Query("SELECT COUNT(*) FROM ledger"), "10");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(SchemaMigrationTest, Version2DatabaseOpensWithItsEventsLedgerAndSpend) {
+  WriteOldDatabase(std::string(kV1Tables) + kV2Tables);
+  ExpectMigratedWithData();
+}
+
+TEST_F(SchemaMigrationTest, Version1DatabaseGetsItsSpendCounterFromItsEvents) {
+  WriteOldDatabase(kV1Tables);
+  ExpectMigratedWithData();
+}
+
+TEST_F(SchemaMigrationTest, CurrentDatabaseReopensUnchanged) {
+  {
+    auto store = OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto r = (*store)->RecordEvent(Impression("h1", 3000));
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  const std::string schema = Query("SELECT group_concat(sql, ';') FROM sqlite_schema");
+  auto store = OpenSqliteStore(dir_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(*(*store)->RecordEvent(Impression("h1", 3000)), RecordResult::kDuplicate);
+  store->reset();
+  EXPECT_EQ(Query("SELECT group_concat(sql, ';') FROM sqlite_schema"), schema);
+}
+
+TEST_F(SchemaMigrationTest, NewerSchemaIsRefused) {
+  WriteOldDatabase("PRAGMA user_version = 99;");
+  auto store = OpenSqliteStore(dir_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace attex::store
