@@ -74,10 +74,11 @@ class AnnSlot final {
   // The index, or null until one is attached. Lives as long as the slot.
   const attention::AnnIndex* get() const { return index_.load(std::memory_order_acquire); }
   // The owning pointer (null until attached), to share the index with a
-  // later catalogue of the same keys.
+  // later catalogue of the same keys and bids.
   std::shared_ptr<const attention::AnnIndex> shared() const;
   // Attaches `index` unless one is attached already; false then (or for
-  // null). The caller guarantees it was built from this catalogue's keys.
+  // null). The caller guarantees it was built by BuildAnnIndex from this
+  // catalogue's keys and bids (RunAuction ignores an index of other rows).
   bool Set(std::shared_ptr<const attention::AnnIndex> index);
 
  private:
@@ -102,8 +103,8 @@ struct Catalog {
   absl::flat_hash_map<std::string, int32_t> category_ids;
   int64_t active_campaigns = 0;
   int64_t active_ads = 0;
-  // Candidate retrieval over `keys`, once built; the auction uses it when
-  // present. Mutable: the one part of a published catalogue that changes,
+  // Candidate retrieval over `keys` and bids (BuildAnnIndex), once built;
+  // the auction uses it when present. Mutable: the one part of a published catalogue that changes,
   // from null to an index, once.
   mutable AnnSlot ann;
 };

@@ -64,7 +64,7 @@ class CatalogManager final {
 
  private:
   // Shares the previous snapshot's index with `next` if they have the same
-  // keys, else queues `next` for a build.
+  // keys and bids, else queues `next` for a build.
   void RequestIndex(const auction::Catalog* previous,
                     const std::shared_ptr<const auction::Catalog>& next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ann_mu_);
