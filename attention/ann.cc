@@ -32,7 +32,8 @@ AnnIndex::~AnnIndex() = default;
 
 absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Build(absl::Span<const float> keys,
                                                           int64_t rows, int d_model,
-                                                          const AnnOptions& options) {
+                                                          const AnnOptions& options,
+                                                          const AnnProgress& progress) {
   if (rows < 0 || d_model <= 0 || keys.size() != static_cast<size_t>(rows) * d_model) {
     return absl::InvalidArgumentError("ann: keys must be rows x d_model floats");
   }
@@ -46,6 +47,9 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Build(absl::Span<const float
         &impl->space, std::max<int64_t>(rows, 1), options.m, options.ef_construction);
     for (int64_t i = 0; i < rows; ++i) {
       impl->graph->addPoint(keys.data() + i * d_model, static_cast<hnswlib::labeltype>(i));
+      if (progress && ((i + 1) % 4096 == 0 || i + 1 == rows) && !progress(i + 1)) {
+        return absl::CancelledError(absl::StrCat("ann: build stopped after ", i + 1, " rows"));
+      }
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("ann: hnswlib: ", e.what()));

@@ -39,6 +39,11 @@ struct Scratch {
   std::vector<float> u;
   std::vector<float> queries;  // The pass's slots x d.
   std::vector<RequestScratch> requests;
+  // ANN path: one slot's retrieved rows, and every slot's with their mask
+  // bits; at most kMaxPassSlots x kMaxAnnCandidates entries.
+  std::vector<int64_t> ann_rows;
+  std::vector<float> ann_query;
+  std::vector<std::pair<int64_t, uint16_t>> ann_keep;
   attention::AttentionPass pass;
   std::array<attention::Candidate, kCandidates> candidates;
   std::array<std::string_view, kMaxTokens> tokens;
@@ -154,6 +159,60 @@ void CampaignEligibility(const Catalog& catalog, const AuctionConfig& config,
   }
 }
 
+// The ANN path: retrieves candidates for each slot from `ann` and clears the
+// mask bits of every other ad, so that exact attention (which skips tiles
+// without a bit) runs over the union of the candidates alone. Returns how
+// many distinct ads were retrieved; 0, changing nothing, where the index
+// does not fit the catalogue or no more ads are eligible than would be
+// retrieved (scanning those is no more work, and retrieval could miss them).
+// Allocates (hnswlib's search); the scratch grows to at most kMaxPassSlots x
+// kMaxAnnCandidates entries.
+int32_t KeepAnnCandidates(const attention::AnnIndex& ann, int ann_candidates, size_t n_ads,
+                          size_t n_slots, int slot_offset, int d, int heads, Scratch& s) {
+  // This request's bits of the (possibly shared) mask; other requests' bits
+  // are left as they are.
+  const auto own = static_cast<uint16_t>(((1u << n_slots) - 1) << slot_offset);
+  const size_t ann_k =
+      std::min<size_t>(std::clamp(ann_candidates, 0, kMaxAnnCandidates), n_ads);
+  if (ann.rows() != static_cast<int64_t>(n_ads) || ann.dims() != d + 1 || ann_k == 0 ||
+      n_slots == 0) {
+    return 0;
+  }
+  const auto eligible = std::count_if(s.mask.begin(), s.mask.begin() + n_ads,
+                                      [own](uint16_t bits) { return (bits & own) != 0; });
+  if (static_cast<size_t>(eligible) <= n_slots * ann_k) return 0;
+
+  // One search per head: the head's query scaled as the pass scales it,
+  // and 1 against the bid column (see BuildAnnIndex), so that each search
+  // ranks by the head's exp(score) x bid, its term of weight x bid.
+  const int dh = d / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t per_head = std::max<size_t>((ann_k + heads - 1) / heads, 1);
+  Resize(s.ann_rows, per_head);
+  Resize(s.ann_query, d + 1);
+  s.ann_keep.clear();
+  for (size_t k = 0; k < n_slots; ++k) {
+    const float* q = s.queries.data() + (slot_offset + k) * d;
+    for (int h = 0; h < heads; ++h) {
+      std::fill(s.ann_query.begin(), s.ann_query.begin() + d, 0.0f);
+      for (int j = h * dh; j < (h + 1) * dh; ++j) s.ann_query[j] = q[j] * scale;
+      s.ann_query[d] = 1.0f;
+      const int found = ann.Search(absl::MakeConstSpan(s.ann_query.data(), d + 1),
+                                   absl::MakeSpan(s.ann_rows.data(), per_head));
+      for (int j = 0; j < found; ++j) {
+        const int64_t row = s.ann_rows[j];
+        s.ann_keep.emplace_back(row, s.mask[row] & own);
+      }
+    }
+  }
+  // Sorted by row, the restore below walks the mask forwards.
+  std::sort(s.ann_keep.begin(), s.ann_keep.end());
+  s.ann_keep.erase(std::unique(s.ann_keep.begin(), s.ann_keep.end()), s.ann_keep.end());
+  for (size_t i = 0; i < n_ads; ++i) s.mask[i] &= static_cast<uint16_t>(~own);
+  for (const auto& [row, bits] : s.ann_keep) s.mask[row] |= bits;
+  return static_cast<int32_t>(s.ann_keep.size());
+}
+
 struct Pick {
   int32_t ad = -1;
   int32_t campaign = -1;
@@ -198,6 +257,7 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   result->no_bid_reason = {};
   result->excluded.fill(0);
   result->user_restricted = UserRestricted(req);
+  result->ann_candidates = 0;
 
   // The request's tokens: context always, the user's only with consent.
   size_t n_tokens = 0, n_recent = 0;
@@ -275,6 +335,12 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   }
   std::copy_n(r.queries.data(), n_slots * d, s.queries.data() + r.slot_offset * d);
 
+  // Large catalogues: only the ANN index's candidates stay eligible.
+  if (const attention::AnnIndex* ann = catalog.ann.get(); ann != nullptr) {
+    result->ann_candidates =
+        KeepAnnCandidates(*ann, config.ann_candidates, n_ads, n_slots, r.slot_offset, d,
+                          model.heads(), s);
+  }
 
   // Slots in order of position, ties by order in the request.
   // (An insertion sort: std::stable_sort allocates a buffer on every call.)
@@ -451,6 +517,7 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
       }
     }
     explanation->set_no_bid_reason(std::string(result->no_bid_reason));
+    explanation->set_ann_candidates(result->ann_candidates);
     explanation->set_model_version(model.version());
     explanation->set_d_model(d);
     explanation->set_heads(heads);

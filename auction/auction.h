@@ -18,6 +18,10 @@
 
 namespace attex::auction {
 
+// The most candidates the ANN index retrieves per slot; bounds the
+// per-thread scratch of the ANN path.
+inline constexpr int kMaxAnnCandidates = 100'000;
+
 struct AuctionConfig {
   // Applies where a slot names no floor (CPM micros).
   int64_t default_floor_cpm_micros = 100'000;
@@ -27,6 +31,11 @@ struct AuctionConfig {
   double reserve_rho = 0.0;
   // Candidates listed per slot in explanations.
   int explain_top = 10;
+  // Where the catalogue has an ANN index (Catalog::ann): ads retrieved per
+  // slot (at most kMaxAnnCandidates; split evenly between the heads, one
+  // search each); exact attention then runs over the union of the slots'
+  // candidates only. 0: always the exact scan.
+  int ann_candidates = 1000;
   // Frequency caps: where set, a capped campaign is not eligible for a user
   // it has reached `cap` times in its period. Not owned. Null: caps off.
   FrequencyCaps* frequency = nullptr;
@@ -63,6 +72,9 @@ struct AuctionResult {
   std::string_view no_bid_reason;  // Empty when anything was placed.
   std::array<int32_t, static_cast<int>(Exclusion::kCount)> excluded{};
   bool user_restricted = false;    // Privacy: the user's data was not used.
+  // Distinct ads the ANN index retrieved for the request's slots, over which
+  // alone attention ran; 0 when the exact scan covered every eligible ad.
+  int32_t ann_candidates = 0;
 };
 
 // True when consent forbids using or keeping the user's data.
@@ -75,7 +87,8 @@ uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
 // it has, when `deadline` passes. Reserves and spends nothing. With
 // `explanation` non-null, fills it with every number behind the decision.
 // Thread-safe; reuses per-thread scratch, so a warm thread does not allocate
-// unless it explains.
+// unless it explains or retrieves candidates from an ANN index (hnswlib's
+// search allocates).
 void RunAuction(const Catalog& catalog, const AuctionConfig& config,
                 const attex::v1::BidRequest& request, int64_t now_ms, absl::Time deadline,
                 AuctionResult* result, attex::v1::Explanation* explanation);

@@ -3,6 +3,7 @@
 #include "auction/frequency.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <string_view>
@@ -10,6 +11,20 @@
 #include "absl/strings/str_cat.h"
 
 namespace attex::auction {
+
+std::shared_ptr<const attention::AnnIndex> AnnSlot::shared() const {
+  absl::MutexLock lock(&mu_);
+  return owner_;
+}
+
+bool AnnSlot::Set(std::shared_ptr<const attention::AnnIndex> index) {
+  absl::MutexLock lock(&mu_);
+  if (index == nullptr || owner_ != nullptr) return false;
+  owner_ = std::move(index);
+  // Release: a reader that sees the pointer sees the finished graph.
+  index_.store(owner_.get(), std::memory_order_release);
+  return true;
+}
 
 int64_t CompiledCampaign::RemainingMicros(int64_t now_ms) const {
   int64_t remaining = total_budget_micros - budget->total();
@@ -136,6 +151,23 @@ std::shared_ptr<const Catalog> BuildCatalog(
                                              static_cast<int64_t>(catalog->ads.size()), d,
                                              heads, key_format);
   return catalog;
+}
+
+absl::StatusOr<std::unique_ptr<attention::AnnIndex>> BuildAnnIndex(
+    const Catalog& catalog, const attention::AnnOptions& options,
+    const attention::AnnProgress& progress) {
+  const int d = catalog.model->d_model();
+  const size_t rows = catalog.ads.size();
+  std::vector<float> augmented(rows * (d + 1));
+  for (size_t i = 0; i < rows; ++i) {
+    std::copy_n(catalog.keys.data() + i * d, d, augmented.data() + i * (d + 1));
+    // Relative to 1 CPM, so that the column stays near the keys' scale and
+    // the graph's neighbourhoods are still chosen by the keys.
+    const double bid = std::max<double>(catalog.values[i], 1.0);
+    augmented[i * (d + 1) + d] = static_cast<float>(std::log(bid / 1e6));
+  }
+  return attention::AnnIndex::Build(augmented, static_cast<int64_t>(rows), d + 1, options,
+                                    progress);
 }
 
 }  // namespace attex::auction

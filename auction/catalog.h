@@ -12,6 +12,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "attention/ann.h"
 #include "attention/model.h"
 #include "attention/tiled_keys.h"
 #include "auction/budget.h"
@@ -99,6 +101,27 @@ struct CampaignIndex {
   Postings advertisers;       // Advertiser id -> its campaigns.
 };
 
+// The ANN index of one catalogue's keys, attached when a background build
+// finishes (server/catalog_manager.h). Set at most once; read by the bid
+// path with one atomic load, no lock. Thread-safe.
+class AnnSlot final {
+ public:
+  // The index, or null until one is attached. Lives as long as the slot.
+  const attention::AnnIndex* get() const { return index_.load(std::memory_order_acquire); }
+  // The owning pointer (null until attached), to share the index with a
+  // later catalogue of the same keys and bids.
+  std::shared_ptr<const attention::AnnIndex> shared() const;
+  // Attaches `index` unless one is attached already; false then (or for
+  // null). The caller guarantees it was built by BuildAnnIndex from this
+  // catalogue's keys and bids (RunAuction ignores an index of other rows).
+  bool Set(std::shared_ptr<const attention::AnnIndex> index);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const attention::AnnIndex> owner_ ABSL_GUARDED_BY(mu_);
+  std::atomic<const attention::AnnIndex*> index_{nullptr};
+};
+
 struct Catalog {
   std::shared_ptr<const attention::Model> model;
   std::vector<std::shared_ptr<const CompiledCampaign>> campaigns;
@@ -116,6 +139,10 @@ struct Catalog {
   int64_t active_campaigns = 0;
   int64_t active_ads = 0;
   CampaignIndex index;
+  // Candidate retrieval over `keys` and bids (BuildAnnIndex), once built;
+  // the auction uses it when present. Mutable: the one part of a published catalogue that changes,
+  // from null to an index, once.
+  mutable AnnSlot ann;
 };
 
 // Lays out the campaigns' keys side by side (row-major, and tiled in
@@ -125,6 +152,18 @@ std::shared_ptr<const Catalog> BuildCatalog(
     std::shared_ptr<const attention::Model> model,
     std::vector<std::shared_ptr<const CompiledCampaign>> campaigns,
     attention::KeyFormat key_format = attention::KeyFormat::kFloat32);
+
+// The ANN index the auction expects of `catalog`: one row per ad, its key
+// and one more column, log(bid / 1 CPM). RunAuction searches it once per
+// slot and head with the head's scaled query and 1 in that column, so that
+// the inner product is score_h + log(bid) - const: each search ranks ads
+// by exp(score_h) x bid, the head's part of weight x bid (a query of the
+// whole key would rank by the sum of head scores, without the bid, and
+// miss the high bids attention ranks second). Slow for large catalogues:
+// call it off the bid path. Errors as attention::AnnIndex::Build.
+absl::StatusOr<std::unique_ptr<attention::AnnIndex>> BuildAnnIndex(
+    const Catalog& catalog, const attention::AnnOptions& options = {},
+    const attention::AnnProgress& progress = nullptr);
 
 }  // namespace attex::auction
 

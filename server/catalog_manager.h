@@ -1,6 +1,15 @@
 // Owns the compiled campaigns and publishes immutable catalogue snapshots
 // for the bid path. Writers (the work queue) call Upsert and Publish; the
 // bid path calls Current, which takes no lock.
+//
+// A published catalogue of at least `ann_min_ads` ads gets an ANN index of
+// its keys, built by a background thread of the manager's own (minutes for
+// a million ads: never on the work queue or the bid path) and attached to
+// that catalogue when ready; until then the exact scan serves it. A later
+// catalogue with the same keys and bids (a pause, a budget or targeting
+// changed) shares the index at once; one with other keys or bids gets a new
+// build once the running one ends. While such updates arrive faster than a
+// build takes, the exact scan serves.
 #ifndef ATTEX_SERVER_CATALOG_MANAGER_H_
 #define ATTEX_SERVER_CATALOG_MANAGER_H_
 
@@ -8,34 +17,61 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "attention/model.h"
+#include "attention/tiled_keys.h"
 #include "attex/v1/campaign.pb.h"
 #include "auction/catalog.h"
 
 namespace attex::server {
 
+struct CatalogOptions {
+  // Storage of every published catalogue's tiled keys (--key_storage).
+  attention::KeyFormat key_format = attention::KeyFormat::kFloat32;
+  // Catalogues of at least this many ads get an ANN index (--ann_min_ads).
+  // 0: never.
+  int64_t ann_min_ads = 250'000;
+  attention::AnnOptions ann;
+};
+
 class CatalogManager final {
  public:
-  explicit CatalogManager(std::shared_ptr<const attention::Model> model);
+  explicit CatalogManager(std::shared_ptr<const attention::Model> model,
+                          CatalogOptions options = {});
+  // Stops a build in progress (within 4,096 rows) and joins its thread.
+  ~CatalogManager();
+  CatalogManager(const CatalogManager&) = delete;
+  CatalogManager& operator=(const CatalogManager&) = delete;
 
   // The latest snapshot; never null.
   std::shared_ptr<const auction::Catalog> Current() const { return current_.load(); }
 
   // Compiles (embeds) one campaign; visible after the next Publish.
   void Upsert(const attex::v1::Campaign& campaign);
-  // Builds and swaps in a new snapshot if anything changed.
+  // Builds and swaps in a new snapshot if anything changed (and, past
+  // ann_min_ads, asks the background thread for its index).
   void Publish();
   // Re-embeds every campaign with a new model and publishes.
   void SetModel(std::shared_ptr<const attention::Model> model);
   // The shared spend counters of a campaign (created on first use).
   std::shared_ptr<auction::BudgetState> Budget(const std::string& campaign_id);
   std::shared_ptr<const attention::Model> model() const;
+  const CatalogOptions& options() const { return options_; }
 
  private:
+  // Shares the previous snapshot's index with `next` if they have the same
+  // keys and bids, else queues `next` for a build.
+  void RequestIndex(const auction::Catalog* previous,
+                    const std::shared_ptr<const auction::Catalog>& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ann_mu_);
+  // The background thread: builds the index of the latest queued snapshot.
+  void IndexLoop();
+
+  const CatalogOptions options_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const attention::Model> model_ ABSL_GUARDED_BY(mu_);
   // Ordered by numeric id, so snapshots list campaigns in creation order.
@@ -46,6 +82,15 @@ class CatalogManager final {
       ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = true;
   std::atomic<std::shared_ptr<const auction::Catalog>> current_;
+
+  absl::Mutex ann_mu_;
+  absl::CondVar ann_cv_;
+  // The latest snapshot waiting for an index; weak, so that a superseded
+  // one is freed rather than indexed.
+  std::weak_ptr<const auction::Catalog> ann_pending_ ABSL_GUARDED_BY(ann_mu_);
+  bool ann_stop_ ABSL_GUARDED_BY(ann_mu_) = false;
+  std::atomic<bool> ann_cancel_{false};  // Read by the build's progress callback.
+  std::thread ann_thread_;  // Only with ann_min_ads > 0.
 };
 
 }  // namespace attex::server

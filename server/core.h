@@ -35,6 +35,7 @@ struct ServerOptions {
   std::string model_path;           // Empty: the default model.
   std::string port_file;            // If set, the bound port is written there.
   auction::AuctionConfig auction;
+  CatalogOptions catalog;           // Key storage and the ANN index.
   auction::SplitConfig split;
   int64_t billing_token_ttl_s = 3600;
   int default_tmax_ms = 100;
@@ -67,7 +68,7 @@ struct Core {
        std::shared_ptr<const attention::Model> model, std::string secret)
       : options(std::move(opts)),
         store(std::move(st)),
-        catalog(std::move(model)),
+        catalog(std::move(model), options.catalog),
         signer(std::move(secret)),
         queue(
             [this] {

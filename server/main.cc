@@ -39,6 +39,14 @@ ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOUR
 ABSL_FLAG(int64_t, shared_pass_window_us, 0, "gather concurrent Bid calls this long into one pass over the keys (0: off; at most 1000)");
 ABSL_FLAG(int64_t, shared_pass_min_ads, 100000, "shared passes only on catalogues of at least this many ads");
 ABSL_FLAG(int, shared_pass_threads, 0, "threads deciding shared passes (0: one per core)");
+ABSL_FLAG(std::string, key_storage, "float32",
+          "storage of the ads' keys for the attention pass: float32, bf16 or int8");
+ABSL_FLAG(int64_t, ann_min_ads, 250000,
+          "catalogues of at least this many ads get an ANN index, built in the background "
+          "(0: never)");
+ABSL_FLAG(int, ann_candidates, 1000,
+          "with an ANN index: ads retrieved per slot (split between the heads); exact "
+          "attention runs over the union (1 to 100000)");
 ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
 
 namespace {
@@ -113,12 +121,32 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.rate_limits.accounts = *std::move(overrides);
+  auto key_format = attex::attention::ParseKeyFormat(absl::GetFlag(FLAGS_key_storage));
+  if (!key_format.ok()) {
+    std::fprintf(stderr, "attex-server: --key_storage must be float32, bf16 or int8, not \"%s\"\n",
+                 absl::GetFlag(FLAGS_key_storage).c_str());
+    return 2;
+  }
+  options.catalog.key_format = *key_format;
+  options.catalog.ann_min_ads = absl::GetFlag(FLAGS_ann_min_ads);
+  options.auction.ann_candidates = absl::GetFlag(FLAGS_ann_candidates);
+  if (options.catalog.ann_min_ads < 0) {
+    std::fprintf(stderr, "attex-server: --ann_min_ads must not be negative (0: no ANN index)\n");
+    return 2;
+  }
+  if (options.auction.ann_candidates < 1 ||
+      options.auction.ann_candidates > attex::auction::kMaxAnnCandidates) {
+    std::fprintf(stderr, "attex-server: --ann_candidates must be between 1 and %d\n",
+                 attex::auction::kMaxAnnCandidates);
+    return 2;
+  }
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.max_in_flight = std::max<int64_t>(0, absl::GetFlag(FLAGS_max_in_flight));
   options.max_streams_per_connection = std::max(0, absl::GetFlag(FLAGS_max_streams_per_connection));
   const int64_t window_us = absl::GetFlag(FLAGS_shared_pass_window_us);
   if (window_us < 0 || window_us > 1000) {
-    spdlog::error("--shared_pass_window_us: {} is outside [0, 1000]", window_us);
+    std::fprintf(stderr, "attex-server: --shared_pass_window_us must be 0 to 1000, not %lld\n",
+                 static_cast<long long>(window_us));
     return 2;
   }
   options.shared_pass_window = absl::Microseconds(window_us);

@@ -1,7 +1,9 @@
 #include "server/catalog_manager.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -193,6 +195,118 @@ TEST_F(CatalogManagerTest, SetModelReembedsAndPublishes) {
   EXPECT_EQ(manager_.model().get(), model.get());
   EXPECT_EQ(snapshot->ads.size(), 2u);
   EXPECT_EQ(snapshot->campaigns[0]->budget.get(), manager_.Budget("cmp-1").get());
+}
+
+TEST(CatalogManagerOptionsTest, PublishedCataloguesStoreKeysInTheChosenFormat) {
+  for (const auto format : {attention::KeyFormat::kFloat32, attention::KeyFormat::kBfloat16,
+                            attention::KeyFormat::kInt8}) {
+    CatalogOptions options;
+    options.key_format = format;
+    CatalogManager manager(attention::Model::Default(), options);
+    EXPECT_EQ(manager.Current()->tiled_keys.format(), format);
+    manager.Upsert(MakeCampaign("cmp-1", 3));
+    manager.Publish();
+    auto snapshot = manager.Current();
+    EXPECT_EQ(snapshot->tiled_keys.format(), format) << attention::KeyFormatName(format);
+    EXPECT_EQ(snapshot->tiled_keys.rows(), 3);
+  }
+}
+
+// Polls (the index is built on the manager's own thread) for up to 30 s.
+bool WaitForIndex(const CatalogManager& manager) {
+  for (int i = 0; i < 3000; ++i) {
+    if (manager.Current()->ann.get() != nullptr) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+CatalogOptions AnnAt(int64_t min_ads) {
+  CatalogOptions options;
+  options.ann_min_ads = min_ads;
+  return options;
+}
+
+TEST(CatalogManagerAnnTest, ACatalogueAtTheThresholdGetsAnIndexInTheBackground) {
+  CatalogManager manager(attention::Model::Default(), AnnAt(40));
+  manager.Upsert(MakeCampaign("cmp-1", 20));
+  manager.Upsert(MakeCampaign("cmp-2", 20));
+  manager.Publish();
+  auto snapshot = manager.Current();
+  ASSERT_TRUE(WaitForIndex(manager));
+  // Attached to the very snapshot it was built from, over all its ads.
+  EXPECT_EQ(manager.Current().get(), snapshot.get());
+  EXPECT_EQ(snapshot->ann.get()->rows(), 40);
+  // It finds the largest inner product with a query (here ad 7's key, and 0
+  // against the bid column) that brute force finds among 40 ads.
+  const int d = snapshot->model->d_model();
+  ASSERT_EQ(snapshot->ann.get()->dims(), d + 1);
+  std::vector<float> query(snapshot->keys.begin() + 7 * d, snapshot->keys.begin() + 8 * d);
+  query.push_back(0.0f);
+  int64_t best = -1;
+  float best_dot = 0;
+  for (int64_t i = 0; i < 40; ++i) {
+    float dot = 0;
+    for (int j = 0; j < d; ++j) dot += query[j] * snapshot->keys[i * d + j];
+    if (best < 0 || dot > best_dot) best = i, best_dot = dot;
+  }
+  std::vector<int64_t> found(1);
+  ASSERT_EQ(snapshot->ann.get()->Search(query, absl::MakeSpan(found)), 1);
+  EXPECT_EQ(found[0], best);
+}
+
+TEST(CatalogManagerAnnTest, ACatalogueBelowTheThresholdGetsNone) {
+  CatalogManager manager(attention::Model::Default(), AnnAt(41));
+  manager.Upsert(MakeCampaign("cmp-1", 20));
+  manager.Upsert(MakeCampaign("cmp-2", 20));
+  manager.Publish();
+  // Nothing is queued, so nothing can arrive later; a short wait shows it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(manager.Current()->ann.get(), nullptr);
+}
+
+TEST(CatalogManagerAnnTest, ZeroMinAdsNeverIndexes) {
+  CatalogManager manager(attention::Model::Default(), AnnAt(0));
+  manager.Upsert(MakeCampaign("cmp-1", 20));
+  manager.Publish();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(manager.Current()->ann.get(), nullptr);
+}
+
+TEST(CatalogManagerAnnTest, PausingACampaignKeepsTheIndexNewBidsAndKeysGetANewOne) {
+  CatalogManager manager(attention::Model::Default(), AnnAt(10));
+  manager.Upsert(MakeCampaign("cmp-1", 20));
+  manager.Publish();
+  ASSERT_TRUE(WaitForIndex(manager));
+  // Held, so that a later index cannot take its address.
+  const std::shared_ptr<const attention::AnnIndex> first_owner = manager.Current()->ann.shared();
+  const attention::AnnIndex* first = first_owner.get();
+  ASSERT_NE(first, nullptr);
+
+  // Same ads, same keys: the next snapshot shares the index at once.
+  Campaign paused = MakeCampaign("cmp-1", 20, attex::v1::CAMPAIGN_STATUS_PAUSED);
+  paused.set_version(2);
+  manager.Upsert(paused);
+  manager.Publish();
+  EXPECT_EQ(manager.Current()->ann.get(), first);
+
+  // A new bid changes the index's bid column: a new build.
+  Campaign rebid = MakeCampaign("cmp-1", 20, attex::v1::CAMPAIGN_STATUS_PAUSED);
+  rebid.set_version(3);
+  rebid.set_bid_cpm_micros(3'000'000);
+  manager.Upsert(rebid);
+  manager.Publish();
+  ASSERT_TRUE(WaitForIndex(manager));
+  const std::shared_ptr<const attention::AnnIndex> second_owner = manager.Current()->ann.shared();
+  EXPECT_NE(second_owner.get(), first);
+
+  // Another campaign's keys: a new build, over all 30 ads.
+  manager.Upsert(MakeCampaign("cmp-2", 10));
+  manager.Publish();
+  ASSERT_TRUE(WaitForIndex(manager));
+  EXPECT_NE(manager.Current()->ann.get(), first);
+  EXPECT_NE(manager.Current()->ann.get(), second_owner.get());
+  EXPECT_EQ(manager.Current()->ann.get()->rows(), 30);
 }
 
 }  // namespace

@@ -1,0 +1,116 @@
+// attex-server's catalogue flags through the real binary: --key_storage
+// (narrow keys still answer bids), --ann_min_ads and --ann_candidates (the
+// index is built in the background and then chooses the candidates), and
+// bad values refused at startup naming the flag.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "attex/v1/exchange.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/server_process.h"
+
+namespace attex::testing {
+namespace {
+
+using namespace attex::v1;
+
+// Runs the server with `flags` and returns its exit code; `output` gets
+// stdout and stderr. For flags that must stop it before it serves.
+int RunToExit(const std::string& data_dir, const std::string& flags, std::string* output) {
+  const std::string command = std::string(ATTEX_SERVER_BIN) +
+                              " --listen=127.0.0.1:0 --metrics_listen= --data_dir=" + data_dir +
+                              " " + flags + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[512];
+  while (fgets(buf, sizeof(buf), pipe) != nullptr) output->append(buf);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+BidRequest DemoRequest() {
+  BidRequest r;
+  r.set_request_id("flags-1");
+  r.set_test(true);
+  r.mutable_user()->set_id("u-1");
+  r.mutable_user()->add_features("interest:running");
+  r.mutable_user()->add_features("kw:marathon");
+  r.mutable_context()->set_country("US");
+  r.mutable_context()->set_device_type("mobile");
+  const char* formats[] = {"banner", "native"};
+  for (int s = 0; s < 2; ++s) {
+    auto* slot = r.add_slots();
+    slot->set_id(formats[s]);
+    slot->set_format(formats[s]);
+    slot->set_position(s);
+  }
+  return r;
+}
+
+TEST(ServerFlagsTest, BadKeyStorageIsRefusedNamingTheFlag) {
+  TempDir dir;
+  std::string output;
+  EXPECT_EQ(RunToExit(dir.path(), "--key_storage=fp8", &output), 2);
+  EXPECT_NE(output.find("--key_storage"), std::string::npos) << output;
+  EXPECT_NE(output.find("fp8"), std::string::npos) << output;
+}
+
+TEST(ServerFlagsTest, BadAnnFlagsAreRefusedNamingTheFlag) {
+  TempDir dir;
+  std::string output;
+  EXPECT_EQ(RunToExit(dir.path(), "--ann_candidates=0", &output), 2);
+  EXPECT_NE(output.find("--ann_candidates"), std::string::npos) << output;
+  output.clear();
+  EXPECT_EQ(RunToExit(dir.path(), "--ann_min_ads=-1", &output), 2);
+  EXPECT_NE(output.find("--ann_min_ads"), std::string::npos) << output;
+}
+
+TEST(ServerFlagsTest, Int8KeyStorageAnswersABid) {
+  TempDir dir;
+  ServerProcess server(dir.path(), {"--demo", "--key_storage=int8", "--metrics_listen="});
+  ASSERT_TRUE(server.Start());
+  const auto tokens = ReadFlatJson(dir.path() + "/demo-tokens.json");
+  auto exchange = Exchange::NewStub(server.channel());
+  BidResponse response;
+  grpc::Status s = exchange->Bid(Context(tokens.at("platform")).get(), DemoRequest(), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(response.placements_size(), 2);
+  // The running shoes share both of the user's tokens.
+  EXPECT_EQ(response.placements(0).slot_id(), "banner");
+  EXPECT_GT(response.placements(0).attention_weight(), 0.0);
+}
+
+TEST(ServerFlagsTest, AnIndexBuiltInTheBackgroundThenChoosesTheCandidates) {
+  TempDir dir;
+  // The demo's 6 ads reach the threshold; 2 candidates a slot are fewer
+  // than the eligible ads, so once the index is ready it is used.
+  ServerProcess server(dir.path(), {"--demo", "--ann_min_ads=6", "--ann_candidates=2",
+                                    "--metrics_listen="});
+  ASSERT_TRUE(server.Start());
+  const auto tokens = ReadFlatJson(dir.path() + "/demo-tokens.json");
+  auto exchange = Exchange::NewStub(server.channel());
+  Explanation explanation;
+  for (int i = 0; i < 300 && explanation.ann_candidates() == 0; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    explanation.Clear();
+    grpc::Status s =
+        exchange->Explain(Context(tokens.at("platform")).get(), DemoRequest(), &explanation);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // Retrieved, distinct, among the demo's 6 ads.
+  EXPECT_GE(explanation.ann_candidates(), 1);
+  EXPECT_LE(explanation.ann_candidates(), 6);
+  for (const auto& slot : explanation.slots()) {
+    EXPECT_LE(slot.eligible(), explanation.ann_candidates());
+  }
+  BidResponse response;
+  grpc::Status s = exchange->Bid(Context(tokens.at("platform")).get(), DemoRequest(), &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+}  // namespace
+}  // namespace attex::testing
