@@ -1,10 +1,6 @@
 #include "server/work_queue.h"
 
 #include <vector>
-#include <cstdio>
-#include <chrono>
-static double g_t[4]={};
-static long g_batches=0,g_tasks=0;
 
 namespace attex::server {
 
@@ -40,7 +36,7 @@ void WorkQueue::Loop() {
           this);
       idle = !mu_.AwaitWithTimeout(ready, idle_tick_);
       if (!idle) {
-        if (tasks_.empty()) { if (g_batches) fprintf(stderr,"batches %ld avg %.1f per batch us: wait %.0f tasks %.0f commit %.0f completions %.0f\n",g_batches,(double)g_tasks/g_batches,g_t[3]/g_batches*1e6,g_t[0]/g_batches*1e6,g_t[1]/g_batches*1e6,g_t[2]/g_batches*1e6); g_batches=0; g_tasks=0; for(auto&x:g_t)x=0; return; }
+        if (tasks_.empty()) return;  // Stopping, and nothing left.
         batch.swap(tasks_);
       }
     }
@@ -48,19 +44,12 @@ void WorkQueue::Loop() {
       if (after_batch_) after_batch_();  // Housekeeping while nothing comes.
       continue;
     }
-    ++g_batches; g_tasks+=batch.size();
     done.clear();
-    auto t0=std::chrono::steady_clock::now();
     for (Task& task : batch) done.push_back(task());
-    auto t1=std::chrono::steady_clock::now();
     if (after_batch_) after_batch_();
-    auto t2=std::chrono::steady_clock::now();
     for (Completion& c : done) {
       if (c) c();
     }
-    auto t3=std::chrono::steady_clock::now();
-    g_t[0]+=std::chrono::duration<double>(t1-t0).count(); g_t[1]+=std::chrono::duration<double>(t2-t1).count(); g_t[2]+=std::chrono::duration<double>(t3-t2).count();
-    static auto last=t3; g_t[3]+=std::chrono::duration<double>(t0-last).count(); last=t3;
   }
 }
 
