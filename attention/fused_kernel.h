@@ -68,9 +68,23 @@ inline bool Any(VI m) {
 
 inline V Max(V a, V b) { return a > b ? a : b; }
 
-// exp(x) to about 1 ulp (Cephes' expf polynomial); 0 below -87.3 (so
-// exp(-inf) = 0), x clamped to 88.3 above. AVX-512 rounds and scales by
-// 2^n in one instruction each (vrndscaleps, vscalefps).
+// exp(x) = 2^n exp(r) for the nearest integer n to x log2(e), r = x - n ln 2
+// (ln 2 in two parts, Cephes' expf): returns exp(r), from the polynomial.
+inline V ExpReduced(V x, V nf) {
+  V r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  V p = Splat(1.9875691500E-4f);
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  return p * (r * r) + r + 1.0f;
+}
+
+// exp(x) to about 1 ulp; 0 below -87.3 (so exp(-inf) = 0), x clamped to
+// 88.3 above. AVX-512 rounds and scales by 2^n in one instruction each
+// (vrndscaleps, vscalefps).
 inline V Exp(V x) {
 #if defined(__AVX512F__)
   const __mmask16 normal = _mm512_cmp_ps_mask(reinterpret_cast<__m512>(x),
@@ -79,15 +93,7 @@ inline V Exp(V x) {
   x = x < -87.3f ? Splat(-87.3f) : x;
   const V nf = reinterpret_cast<V>(_mm512_roundscale_ps(
       reinterpret_cast<__m512>(x * 1.44269504088896341f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  V r = x - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f;
-  V p = Splat(1.9875691500E-4f);
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * (r * r) + r + 1.0f;
+  const V p = ExpReduced(x, nf);
   return reinterpret_cast<V>(_mm512_maskz_scalef_ps(normal, reinterpret_cast<__m512>(p),
                                                     reinterpret_cast<__m512>(nf)));
 #else
@@ -96,16 +102,7 @@ inline V Exp(V x) {
   x = x < -87.3f ? Splat(-87.3f) : x;
   const V t = x * 1.44269504088896341f;
   const VI n = __builtin_convertvector(t + (t >= 0.0f ? Splat(0.5f) : Splat(-0.5f)), VI);
-  const V nf = __builtin_convertvector(n, V);
-  V r = x - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f;
-  V p = Splat(1.9875691500E-4f);
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * (r * r) + r + 1.0f;
+  const V p = ExpReduced(x, __builtin_convertvector(n, V));
   const VI bits = (n + 127) << 23;
   V scale;
   std::memcpy(&scale, &bits, sizeof(scale));
