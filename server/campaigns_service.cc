@@ -3,7 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "server/validation.h"
+#include "api/limits.h"
+#include "api/validation.h"
 
 namespace attex::server {
 namespace {
@@ -17,7 +18,7 @@ constexpr std::initializer_list<Role> kAllowed = {Role::ROLE_ADVERTISER, Role::R
 // another advertiser's.
 absl::StatusOr<Campaign> ReadOwned(Core& core, const Caller& caller, const std::string& id,
                                    absl::string_view field = "id") {
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be empty"));
+  if (auto s = api::ValidateCampaignId(field, id); !s.ok()) return s;
   auto campaign = core.store->GetCampaign(id);
   if (!campaign.ok()) return campaign.status();
   if (caller.role != Role::ROLE_OPERATOR && campaign->advertiser_id() != caller.account_id) {
@@ -55,10 +56,7 @@ grpc::ServerUnaryReactor* CampaignsService::CreateCampaign(grpc::CallbackServerC
   if (c.status() == attex::v1::CAMPAIGN_STATUS_UNSPECIFIED) {
     c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
   }
-  if (c.status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
-    return Reply(ctx, absl::InvalidArgumentError("status: a new campaign cannot be archived"));
-  }
-  if (auto s = ValidateCampaign(c, core_->catalog.model()->d_model()); !s.ok()) {
+  if (auto s = api::ValidateNewCampaign(c, core_->catalog.model()->d_model()); !s.ok()) {
     return Reply(ctx, s);
   }
   c.clear_id();
@@ -78,8 +76,8 @@ grpc::ServerUnaryReactor* CampaignsService::UpdateCampaign(grpc::CallbackServerC
                                                            Campaign* response) {
   auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (request->id().empty()) return Reply(ctx, absl::InvalidArgumentError("id: must not be empty"));
-  if (auto s = ValidateCampaign(*request, core_->catalog.model()->d_model()); !s.ok()) {
+  if (auto s = api::ValidateCampaignUpdate(*request, core_->catalog.model()->d_model());
+      !s.ok()) {
     return Reply(ctx, s);
   }
   return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
@@ -125,9 +123,7 @@ grpc::ServerUnaryReactor* CampaignsService::ListCampaigns(
     attex::v1::ListCampaignsResponse* response) {
   auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (request->page_size() < 0 || request->page_size() > 1000) {
-    return Reply(ctx, absl::InvalidArgumentError("page_size: must be 0 to 1000"));
-  }
+  if (auto s = api::ValidateListCampaigns(*request); !s.ok()) return Reply(ctx, s);
   std::string advertiser = request->advertiser_id();
   if (caller->role == Role::ROLE_ADVERTISER) {
     if (!advertiser.empty() && advertiser != caller->account_id) {
@@ -136,7 +132,7 @@ grpc::ServerUnaryReactor* CampaignsService::ListCampaigns(
     }
     advertiser = caller->account_id;
   }
-  const int page_size = request->page_size() > 0 ? request->page_size() : 100;
+  const int page_size = request->page_size() > 0 ? request->page_size() : api::kDefaultPageSize;
   return Defer(*core_, ctx, [this, advertiser, page_size, request, response]() -> absl::Status {
     auto page = core_->store->ListCampaigns(advertiser, request->page_token(), page_size + 1);
     if (!page.ok()) return page.status();
@@ -153,12 +149,7 @@ grpc::ServerUnaryReactor* CampaignsService::SetCampaignStatus(
     Campaign* response) {
   auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (request->status() != attex::v1::CAMPAIGN_STATUS_ACTIVE &&
-      request->status() != attex::v1::CAMPAIGN_STATUS_PAUSED &&
-      request->status() != attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
-    return Reply(ctx, absl::InvalidArgumentError(
-                          "status: must be CAMPAIGN_STATUS_ACTIVE, _PAUSED or _ARCHIVED"));
-  }
+  if (auto s = api::ValidateSetCampaignStatus(*request); !s.ok()) return Reply(ctx, s);
   return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
     auto current = ReadOwned(*core_, caller, request->id());
     if (!current.ok()) return current.status();

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/operator_service.h"
 #include "server/server.h"
-#include "server/validation.h"
+#include "api/validation.h"
 #include "spdlog/spdlog.h"
 
 namespace attex::server {
@@ -77,7 +77,7 @@ absl::Status SeedDemo(Core& core) {
   const int64_t now_ms = NowMs();
   for (const auto& demo : demos) {
     auto c = MakeCampaign(demo, ids[2]);
-    if (auto s = ValidateCampaign(c, core.catalog.model()->d_model()); !s.ok()) return s;
+    if (auto s = api::ValidateCampaign(c, core.catalog.model()->d_model()); !s.ok()) return s;
     auto stored = core.store->InsertCampaign(std::move(c), now_ms);
     if (!stored.ok()) return stored.status();
     core.catalog.Upsert(*stored);

@@ -5,7 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "server/billing.h"
-#include "server/validation.h"
+#include "api/validation.h"
 #include "spdlog/spdlog.h"
 
 namespace attex::server {
@@ -32,7 +32,7 @@ absl::StatusOr<Admitted> Admit(Core& core, grpc::CallbackServerContext* ctx,
   auto caller = core.auth.Authorize(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
   if (!caller.ok()) return caller.status();
   Admitted admitted{*std::move(caller), core.catalog.Current()};
-  if (auto s = ValidateBidRequest(request, admitted.catalog->model->d_model()); !s.ok()) return s;
+  if (auto s = api::ValidateBidRequest(request, admitted.catalog->model->d_model()); !s.ok()) return s;
   return admitted;
 }
 
@@ -173,7 +173,7 @@ grpc::ServerUnaryReactor* ExchangeService::ReportEvents(
     attex::v1::ReportEventsResponse* response) {
   auto caller = core_->auth.Authorize(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (auto s = ValidateReportEvents(*request); !s.ok()) return Reply(ctx, s);
+  if (auto s = api::ValidateReportEvents(*request); !s.ok()) return Reply(ctx, s);
   // Not Defer: the events join the work queue's batch, which commits them
   // all at once after the batch (CommitBilling); the answer waits for that.
   // Admission as in Defer: past capacity, or once the caller has given up,

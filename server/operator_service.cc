@@ -1,7 +1,7 @@
 #include "server/operator_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/validation.h"
+#include "api/validation.h"
 #include "spdlog/spdlog.h"
 
 namespace attex::server {
@@ -42,9 +42,7 @@ grpc::ServerUnaryReactor* OperatorService::Ping(grpc::CallbackServerContext* ctx
   auto caller = core_->auth.Authorize(
       ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (request->payload().size() > 4096) {
-    return Reply(ctx, absl::InvalidArgumentError("payload: longer than 4096 bytes"));
-  }
+  if (auto s = api::ValidatePing(*request); !s.ok()) return Reply(ctx, s);
   response->set_payload(request->payload());
   return Reply(ctx, absl::OkStatus());
 }
@@ -54,7 +52,7 @@ grpc::ServerUnaryReactor* OperatorService::CreateAccount(
     attex::v1::Account* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (auto s = ValidateCreateAccount(*request); !s.ok()) return Reply(ctx, s);
+  if (auto s = api::ValidateCreateAccount(*request); !s.ok()) return Reply(ctx, s);
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
     auto account = server::CreateAccount(*core_, request->role(), request->name());
     if (!account.ok()) return account.status();
@@ -122,12 +120,7 @@ grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(
     attex::v1::LedgerBalances* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (request->prefix().size() > 256) {
-    return Reply(ctx, absl::InvalidArgumentError("prefix: longer than 256 bytes"));
-  }
-  if (request->account().size() > 256) {
-    return Reply(ctx, absl::InvalidArgumentError("account: longer than 256 bytes"));
-  }
+  if (auto s = api::ValidateGetLedgerBalances(*request); !s.ok()) return Reply(ctx, s);
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
     int64_t sum = 0;
     // An exact account is read as a prefix, and the longer names it also
@@ -183,9 +176,7 @@ grpc::ServerUnaryReactor* OperatorService::RevokeToken(
     attex::v1::Account* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (request->account_id().empty()) {
-    return Reply(ctx, absl::InvalidArgumentError("account_id: must not be empty"));
-  }
+  if (auto s = api::ValidateRevokeToken(*request); !s.ok()) return Reply(ctx, s);
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
     auto record = core_->store->RevokeAccount(request->account_id());
     if (!record.ok()) return record.status();

@@ -18,7 +18,7 @@
 #include "client/load/driver.h"
 #include "client/load/report.h"
 #include "client/load/workload.h"
-#include "server/validation.h"
+#include "api/validation.h"
 #include "store/store.h"
 #include "attention/model.h"
 #include "absl/time/clock.h"
@@ -108,7 +108,7 @@ int SeedDataDir(const std::string& data_dir, const std::string& advertiser_id,
     std::vector<attex::v1::Campaign> chunk;
     for (int64_t i = begin; i < std::min(n, begin + kChunk); ++i) {
       attex::v1::Campaign c = workload.MakeCampaign(i, advertiser_id);
-      if (auto s = attex::server::ValidateCampaign(c, attex::attention::ModelConfig{}.d_model);
+      if (auto s = attex::api::ValidateCampaign(c, attex::attention::ModelConfig{}.d_model);
           !s.ok()) {
         std::fprintf(stderr, "attex-load: campaign %lld: %s\n", static_cast<long long>(i),
                      std::string(s.message()).c_str());

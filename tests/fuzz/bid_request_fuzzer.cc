@@ -9,7 +9,7 @@
 
 #include "auction/auction.h"
 #include "auction/budget.h"
-#include "server/validation.h"
+#include "api/validation.h"
 
 namespace {
 
@@ -64,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& catalog = TheCatalog();
   attex::v1::BidRequest request;
   if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
-  if (!attex::server::ValidateBidRequest(request, catalog.model->d_model()).ok()) return 0;
+  if (!attex::api::ValidateBidRequest(request, catalog.model->d_model()).ok()) return 0;
   attex::auction::AuctionConfig config;
   attex::auction::AuctionResult result;
   attex::v1::Explanation explanation;

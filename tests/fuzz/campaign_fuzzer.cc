@@ -7,7 +7,7 @@
 
 #include "auction/budget.h"
 #include "auction/catalog.h"
-#include "server/validation.h"
+#include "api/validation.h"
 
 // Invalid UTF-8 is answered with an error; protobuf's log line about it is noise.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto* model = attex::attention::Model::Default().release();
   attex::v1::Campaign campaign;
   if (!campaign.ParseFromArray(data, static_cast<int>(size))) return 0;
-  if (!attex::server::ValidateCampaign(campaign, model->d_model()).ok()) return 0;
+  if (!attex::api::ValidateCampaign(campaign, model->d_model()).ok()) return 0;
   auto compiled = attex::auction::CompileCampaign(campaign, *model,
                                                   std::make_shared<attex::auction::BudgetState>());
   if (compiled->creatives.size() != static_cast<size_t>(campaign.creatives_size())) {

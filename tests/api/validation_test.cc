@@ -1,4 +1,4 @@
-#include "server/validation.h"
+#include "api/validation.h"
 
 #include <cmath>
 #include <functional>
@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 
-namespace attex::server {
+namespace attex::api {
 namespace {
 
 using attex::v1::BidRequest;
@@ -397,4 +397,4 @@ INSTANTIATE_TEST_SUITE_P(
     MutationName<CreateAccountRequest>);
 
 }  // namespace
-}  // namespace attex::server
+}  // namespace attex::api

@@ -1,18 +1,14 @@
-#include "server/validation.h"
+#include "api/validation.h"
 
 #include <cmath>
-#include "absl/strings/string_view.h"
+#include <string>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "api/limits.h"
 
-namespace attex::server {
+namespace attex::api {
 namespace {
-
-constexpr int64_t kMaxCpmMicros = 1'000'000'000'000;      // A million units per mille.
-constexpr int64_t kMaxBudgetMicros = 1'000'000'000'000'000;  // A billion units.
-constexpr int kMaxTokens = 256;
-constexpr size_t kMaxTokenBytes = 128;
 
 constexpr absl::string_view kFormats[] = {"banner", "native", "video", "audio"};
 constexpr absl::string_view kDevices[] = {"mobile", "desktop", "tablet", "ctv"};
@@ -93,62 +89,72 @@ absl::Status CheckDevice(absl::string_view field, absl::string_view device) {
   return absl::OkStatus();
 }
 
-#define ATTEX_CHECK(expr)              \
-  do {                                 \
-    absl::Status _s = (expr);          \
-    if (!_s.ok()) return _s;           \
+// Returns the status of `expr` when it is not OK. (Not ATTEX_CHECK: that
+// one, in attention/check.h, aborts.)
+#define ATTEX_RETURN_IF_ERROR(expr) \
+  do {                              \
+    absl::Status _s = (expr);       \
+    if (!_s.ok()) return _s;        \
   } while (0)
 
 absl::Status CheckCreative(const attex::v1::Creative& cr, const std::string& f, int d_model) {
-  if (!cr.id().empty()) ATTEX_CHECK(CheckString(f + ".id", cr.id(), 1, 64));
-  ATTEX_CHECK(CheckFormat(f + ".format", cr.format()));
-  ATTEX_CHECK(CheckString(f + ".category", cr.category(), 0, 64));
-  ATTEX_CHECK(CheckTokens(f + ".features", cr.features(), kMaxTokens));
-  ATTEX_CHECK(CheckEmbedding(f + ".embedding", cr.embedding(), d_model));
+  if (!cr.id().empty()) ATTEX_RETURN_IF_ERROR(CheckString(f + ".id", cr.id(), 1, 64));
+  ATTEX_RETURN_IF_ERROR(CheckFormat(f + ".format", cr.format()));
+  ATTEX_RETURN_IF_ERROR(CheckString(f + ".category", cr.category(), 0, 64));
+  ATTEX_RETURN_IF_ERROR(CheckTokens(f + ".features", cr.features(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(CheckEmbedding(f + ".embedding", cr.embedding(), d_model));
   if (cr.features().empty() && cr.embedding().empty()) {
     return Invalid(f + ".features", "a creative needs features or an embedding");
   }
-  if (cr.markup().size() > 64 * 1024) return Invalid(f + ".markup", "longer than 65536 bytes");
+  if (cr.markup().size() > kMaxMarkupBytes) {
+    return Invalid(f + ".markup", absl::StrCat("longer than ", kMaxMarkupBytes, " bytes"));
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::Status ValidateBidRequest(const attex::v1::BidRequest& r, int d_model) {
-  ATTEX_CHECK(CheckString("request_id", r.request_id(), 1, 128));
+  ATTEX_RETURN_IF_ERROR(CheckString("request_id", r.request_id(), 1, 128));
   const auto& user = r.user();
-  ATTEX_CHECK(CheckString("user.id", user.id(), 0, 128));
-  ATTEX_CHECK(CheckTokens("user.features", user.features(), kMaxTokens));
-  ATTEX_CHECK(CheckTokens("user.recent", user.recent(), 64));
-  ATTEX_CHECK(CheckEmbedding("user.embedding", user.embedding(), d_model));
-  ATTEX_CHECK(CheckString("user.consent.tcf_consent", user.consent().tcf_consent(), 0, 4096));
+  ATTEX_RETURN_IF_ERROR(CheckString("user.id", user.id(), 0, 128));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("user.features", user.features(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("user.recent", user.recent(), kMaxRecent));
+  ATTEX_RETURN_IF_ERROR(CheckEmbedding("user.embedding", user.embedding(), d_model));
+  ATTEX_RETURN_IF_ERROR(CheckString("user.consent.tcf_consent", user.consent().tcf_consent(), 0, 4096));
   const auto& ctx = r.context();
-  ATTEX_CHECK(CheckTokens("context.features", ctx.features(), kMaxTokens));
-  if (!ctx.country().empty()) ATTEX_CHECK(CheckCountry("context.country", ctx.country()));
-  if (!ctx.device_type().empty()) ATTEX_CHECK(CheckDevice("context.device_type", ctx.device_type()));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("context.features", ctx.features(), kMaxFeatures));
+  if (!ctx.country().empty()) ATTEX_RETURN_IF_ERROR(CheckCountry("context.country", ctx.country()));
+  if (!ctx.device_type().empty()) ATTEX_RETURN_IF_ERROR(CheckDevice("context.device_type", ctx.device_type()));
   if (r.slots().empty()) return Invalid("slots", "at least one slot is needed");
-  if (r.slots_size() > 16) return Invalid("slots", "more than 16 slots");
+  if (r.slots_size() > kMaxSlots) {
+    return Invalid("slots", absl::StrCat("more than ", kMaxSlots, " slots"));
+  }
   absl::flat_hash_set<absl::string_view> ids;
   for (int i = 0; i < r.slots_size(); ++i) {
     const auto& slot = r.slots(i);
     const std::string f = Index("slots", i);
-    ATTEX_CHECK(CheckString(f + ".id", slot.id(), 1, 64));
+    ATTEX_RETURN_IF_ERROR(CheckString(f + ".id", slot.id(), 1, 64));
     if (!ids.insert(slot.id()).second) return Invalid(f + ".id", "repeats an earlier slot's id");
-    ATTEX_CHECK(CheckFormat(f + ".format", slot.format()));
-    if (slot.position() < 0 || slot.position() > 63) return Invalid(f + ".position", "must be 0 to 63");
+    ATTEX_RETURN_IF_ERROR(CheckFormat(f + ".format", slot.format()));
+    if (slot.position() < 0 || slot.position() > kMaxSlotPosition) {
+      return Invalid(f + ".position", absl::StrCat("must be 0 to ", kMaxSlotPosition));
+    }
     if (slot.floor_cpm_micros() < 0 || slot.floor_cpm_micros() > kMaxCpmMicros) {
       return Invalid(f + ".floor_cpm_micros", "must be 0 to 1e12");
     }
   }
-  if (r.tmax_ms() < 0 || r.tmax_ms() > 10000) return Invalid("tmax_ms", "must be 0 to 10000");
+  if (r.tmax_ms() < 0 || r.tmax_ms() > kMaxTmaxMs) {
+    return Invalid("tmax_ms", absl::StrCat("must be 0 to ", kMaxTmaxMs));
+  }
   if (!attex::v1::AuctionType_IsValid(r.auction_type())) return Invalid("auction_type", "unknown value");
-  ATTEX_CHECK(CheckTokens("blocked_categories", r.blocked_categories(), kMaxTokens));
-  ATTEX_CHECK(CheckTokens("blocked_advertisers", r.blocked_advertisers(), kMaxTokens));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_categories", r.blocked_categories(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_advertisers", r.blocked_advertisers(), kMaxFeatures));
   return absl::OkStatus();
 }
 
 absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
-  ATTEX_CHECK(CheckString("name", c.name(), 1, 256));
+  ATTEX_RETURN_IF_ERROR(CheckString("name", c.name(), 1, 256));
   if (!attex::v1::CampaignStatus_IsValid(c.status())) return Invalid("status", "unknown value");
   if (c.bid_cpm_micros() <= 0) return Invalid("bid_cpm_micros", "must be positive");
   if (c.bid_cpm_micros() > kMaxCpmMicros) return Invalid("bid_cpm_micros", "must be at most 1e12");
@@ -161,16 +167,18 @@ absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
   }
   if (!attex::v1::Pacing_IsValid(c.pacing())) return Invalid("pacing", "unknown value");
   const auto& t = c.targeting();
-  if (t.countries_size() > 250) return Invalid("targeting.countries", "more than 250 entries");
+  if (t.countries_size() > kMaxCountries) {
+    return Invalid("targeting.countries", absl::StrCat("more than ", kMaxCountries, " entries"));
+  }
   for (int i = 0; i < t.countries_size(); ++i) {
-    ATTEX_CHECK(CheckCountry(Index("targeting.countries", i), t.countries(i)));
+    ATTEX_RETURN_IF_ERROR(CheckCountry(Index("targeting.countries", i), t.countries(i)));
   }
   if (t.device_types_size() > 4) return Invalid("targeting.device_types", "more than 4 entries");
   for (int i = 0; i < t.device_types_size(); ++i) {
-    ATTEX_CHECK(CheckDevice(Index("targeting.device_types", i), t.device_types(i)));
+    ATTEX_RETURN_IF_ERROR(CheckDevice(Index("targeting.device_types", i), t.device_types(i)));
   }
-  ATTEX_CHECK(CheckTokens("targeting.include_features", t.include_features(), kMaxTokens));
-  ATTEX_CHECK(CheckTokens("targeting.exclude_features", t.exclude_features(), kMaxTokens));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("targeting.include_features", t.include_features(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("targeting.exclude_features", t.exclude_features(), kMaxFeatures));
   if (t.hours_size() > 24) return Invalid("targeting.hours", "more than 24 entries");
   for (int i = 0; i < t.hours_size(); ++i) {
     if (t.hours(i) < 0 || t.hours(i) > 23) return Invalid(Index("targeting.hours", i), "must be 0 to 23");
@@ -189,11 +197,13 @@ absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
     return Invalid("schedule.end", "must be after schedule.start");
   }
   if (c.creatives().empty()) return Invalid("creatives", "at least one creative is needed");
-  if (c.creatives_size() > 64) return Invalid("creatives", "more than 64 creatives");
+  if (c.creatives_size() > kMaxCreatives) {
+    return Invalid("creatives", absl::StrCat("more than ", kMaxCreatives, " creatives"));
+  }
   absl::flat_hash_set<absl::string_view> ids;
   for (int i = 0; i < c.creatives_size(); ++i) {
     const std::string f = Index("creatives", i);
-    ATTEX_CHECK(CheckCreative(c.creatives(i), f, d_model));
+    ATTEX_RETURN_IF_ERROR(CheckCreative(c.creatives(i), f, d_model));
     if (!c.creatives(i).id().empty() && !ids.insert(c.creatives(i).id()).second) {
       return Invalid(f + ".id", "repeats an earlier creative's id");
     }
@@ -203,16 +213,21 @@ absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
 
 absl::Status ValidateReportEvents(const attex::v1::ReportEventsRequest& r) {
   if (r.events().empty()) return Invalid("events", "at least one event is needed");
-  if (r.events_size() > 1000) return Invalid("events", "more than 1000 events");
+  if (r.events_size() > kMaxEventsPerReport) {
+    return Invalid("events", absl::StrCat("more than ", kMaxEventsPerReport, " events"));
+  }
   for (int i = 0; i < r.events_size(); ++i) {
     const auto& e = r.events(i);
     const std::string f = Index("events", i);
     if (e.billing_token().empty()) return Invalid(f + ".billing_token", "must not be empty");
-    if (e.billing_token().size() > 4096) return Invalid(f + ".billing_token", "longer than 4096 bytes");
+    if (e.billing_token().size() > kMaxBillingTokenBytes) {
+      return Invalid(f + ".billing_token",
+                     absl::StrCat("longer than ", kMaxBillingTokenBytes, " bytes"));
+    }
     if (e.type() != attex::v1::EVENT_TYPE_IMPRESSION && e.type() != attex::v1::EVENT_TYPE_CLICK) {
       return Invalid(f + ".type", "must be EVENT_TYPE_IMPRESSION or EVENT_TYPE_CLICK");
     }
-    ATTEX_CHECK(CheckString(f + ".event_id", e.event_id(), 0, 128));
+    ATTEX_RETURN_IF_ERROR(CheckString(f + ".event_id", e.event_id(), 0, 128));
   }
   return absl::OkStatus();
 }
@@ -225,4 +240,59 @@ absl::Status ValidateCreateAccount(const attex::v1::CreateAccountRequest& r) {
   return CheckString("name", r.name(), 1, 128);
 }
 
-}  // namespace attex::server
+absl::Status ValidateCampaignId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return Invalid(field, "must not be empty");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNewCampaign(const attex::v1::Campaign& c, int d_model) {
+  if (c.status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
+    return Invalid("status", "a new campaign cannot be archived");
+  }
+  return ValidateCampaign(c, d_model);
+}
+
+absl::Status ValidateCampaignUpdate(const attex::v1::Campaign& c, int d_model) {
+  ATTEX_RETURN_IF_ERROR(ValidateCampaignId("id", c.id()));
+  return ValidateCampaign(c, d_model);
+}
+
+absl::Status ValidateListCampaigns(const attex::v1::ListCampaignsRequest& r) {
+  if (r.page_size() < 0 || r.page_size() > kMaxPageSize) {
+    return Invalid("page_size", absl::StrCat("must be 0 to ", kMaxPageSize));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSetCampaignStatus(const attex::v1::SetCampaignStatusRequest& r) {
+  if (r.status() != attex::v1::CAMPAIGN_STATUS_ACTIVE &&
+      r.status() != attex::v1::CAMPAIGN_STATUS_PAUSED &&
+      r.status() != attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
+    return Invalid("status", "must be CAMPAIGN_STATUS_ACTIVE, _PAUSED or _ARCHIVED");
+  }
+  return ValidateCampaignId("id", r.id());
+}
+
+absl::Status ValidatePing(const attex::v1::PingRequest& r) {
+  if (r.payload().size() > kMaxPingPayloadBytes) {
+    return Invalid("payload", absl::StrCat("longer than ", kMaxPingPayloadBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRevokeToken(const attex::v1::RevokeTokenRequest& r) {
+  if (r.account_id().empty()) return Invalid("account_id", "must not be empty");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateGetLedgerBalances(const attex::v1::GetLedgerBalancesRequest& r) {
+  if (r.prefix().size() > kMaxLedgerAccountBytes) {
+    return Invalid("prefix", absl::StrCat("longer than ", kMaxLedgerAccountBytes, " bytes"));
+  }
+  if (r.account().size() > kMaxLedgerAccountBytes) {
+    return Invalid("account", absl::StrCat("longer than ", kMaxLedgerAccountBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace attex::api
