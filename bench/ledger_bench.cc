@@ -3,9 +3,10 @@
 //  - BM_StoreRecordEvents/N: Store::RecordEvents with N events per
 //    transaction (N = 1 is one fsync per event, the old path).
 //  - BM_ReportThroughWorkQueue/threads:T: T concurrent reporters, each
-//    submitting one event at a time to the server's work queue and waiting
-//    for its answer, as ReportEvents does (no gRPC): the queue's batches
-//    share one transaction and one fsync.
+//    submitting one event at a time to a work queue (store/work_queue.h)
+//    whose after-batch hook commits the billing batch (billing/), as the
+//    server's ReportEvents does (no gRPC): the queue's batches share one
+//    transaction and one fsync.
 //  - BM_DiskSync: the reference, measured in the same run: overwrite 16 KiB
 //    of a file and fdatasync it (about what one group commit syncs).
 // p50_ms / p99_ms: latency of an event, from the call (or Submit) until it
@@ -26,13 +27,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "attention/model.h"
 #include "auction/billing_token.h"
 #include "benchmark/benchmark.h"
-#include "server/billing.h"
-#include "server/core.h"
-#include "server/exchange_service.h"
+#include "auction/budget.h"
+#include "billing/billing_batch.h"
 #include "store/store.h"
+#include "store/work_queue.h"
 
 namespace attex {
 namespace {
@@ -47,6 +47,12 @@ std::string MakeTempDir() {
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -130,7 +136,16 @@ void BM_StoreRecordEvents(benchmark::State& state) {
 BENCHMARK(BM_StoreRecordEvents)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
 
 void BM_ReportThroughWorkQueue(benchmark::State& state) {
-  static std::unique_ptr<server::Core> core;
+  // What the server's Core holds for billing, without gRPC.
+  struct Ledger {
+    std::unique_ptr<store::Store> store;
+    auction::TokenSigner signer{std::string(32, 'k')};
+    auction::ReservationBook reservations;
+    std::shared_ptr<auction::BudgetState> budget = std::make_shared<auction::BudgetState>();
+    std::unique_ptr<billing::BillingBatch> batch;
+    std::unique_ptr<store::WorkQueue> queue;  // Stopped before the rest goes.
+  };
+  static std::unique_ptr<Ledger> ledger;
   static std::string dir;
   static std::vector<std::string> tokens;
   static std::atomic<int64_t> next{0};
@@ -141,10 +156,16 @@ void BM_ReportThroughWorkQueue(benchmark::State& state) {
     dir = MakeTempDir();
     auto store = store::OpenSqliteStore(dir);
     if (!store.ok()) std::abort();
-    server::ServerOptions options;
-    options.data_dir = dir;
-    core = std::make_unique<server::Core>(options, *std::move(store), attention::Model::Default(),
-                                          std::string(32, 'k'));
+    ledger = std::make_unique<Ledger>();
+    ledger->store = *std::move(store);
+    Ledger* l = ledger.get();
+    l->batch = std::make_unique<billing::BillingBatch>(billing::BillingContext{
+        .store = l->store.get(),
+        .signer = &l->signer,
+        .split = {},
+        .reservations = &l->reservations,
+        .budget = [l](const std::string&) { return l->budget; }});
+    l->queue = std::make_unique<store::WorkQueue>([l] { l->batch->Commit(WallMs()); });
     if (tokens.empty()) {
       auction::BillingClaims claims;
       claims.campaign_id = "cmp-1";
@@ -155,12 +176,12 @@ void BM_ReportThroughWorkQueue(benchmark::State& state) {
       claims.expires_ms = int64_t{1} << 50;
       for (int64_t i = 0; i < kTokens; ++i) {
         claims.nonce = i + 1;
-        tokens.push_back(core->signer.Sign(claims));
+        tokens.push_back(l->signer.Sign(claims));
       }
     }
   }
   // Google Benchmark starts the timed loop of all threads together.
-  const server::Caller caller{"acc-2", attex::v1::ROLE_PLATFORM};
+  const billing::Reporter reporter{.platform_id = "acc-2"};
   int64_t done = 0;
   for (auto _ : state) {
     const int64_t start = NowNs();
@@ -170,9 +191,9 @@ void BM_ReportThroughWorkQueue(benchmark::State& state) {
     event.set_type(attex::v1::EVENT_TYPE_IMPRESSION);
     attex::v1::EventOutcome outcome;
     std::promise<void> answered;
-    core->queue.Submit([&]() -> server::WorkQueue::Completion {
+    ledger->queue->Submit([&]() -> store::WorkQueue::Completion {
       auto status = std::make_shared<absl::Status>();
-      core->billing.Add(*core, caller, event, server::NowMs(), &outcome, status);
+      ledger->batch->Add(reporter, event, WallMs(), &outcome, status);
       return [&answered] { answered.set_value(); };
     });
     answered.get_future().wait();
@@ -186,8 +207,8 @@ void BM_ReportThroughWorkQueue(benchmark::State& state) {
     std::vector<int64_t> all;
     for (const auto& l : latency) all.insert(all.end(), l.begin(), l.end());
     ReportLatency(state, all);
-    core->queue.Stop();
-    core.reset();
+    ledger->queue->Stop();
+    ledger.reset();
     std::filesystem::remove_all(dir);
   }
 }

@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* CampaignsService::CreateCampaign(grpc::CallbackServerC
   if (c.status() == attex::v1::CAMPAIGN_STATUS_UNSPECIFIED) {
     c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
   }
-  if (auto s = api::ValidateNewCampaign(c, core_->catalog.model()->d_model()); !s.ok()) {
+  if (auto s = api::ValidateNewCampaign(c, core_->catalog_manager.model()->d_model()); !s.ok()) {
     return Reply(ctx, s);
   }
   c.clear_id();
@@ -65,7 +65,7 @@ grpc::ServerUnaryReactor* CampaignsService::CreateCampaign(grpc::CallbackServerC
   return Defer(*core_, ctx, [this, c = std::move(c), response]() mutable -> absl::Status {
     auto stored = core_->store->InsertCampaign(std::move(c), NowMs());
     if (!stored.ok()) return stored.status();
-    core_->catalog.Upsert(*stored);
+    core_->catalog_manager.Upsert(*stored);
     *response = *std::move(stored);
     return absl::OkStatus();
   });
@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* CampaignsService::UpdateCampaign(grpc::CallbackServerC
                                                            Campaign* response) {
   auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  if (auto s = api::ValidateCampaignUpdate(*request, core_->catalog.model()->d_model());
+  if (auto s = api::ValidateCampaignUpdate(*request, core_->catalog_manager.model()->d_model());
       !s.ok()) {
     return Reply(ctx, s);
   }
@@ -99,7 +99,7 @@ grpc::ServerUnaryReactor* CampaignsService::UpdateCampaign(grpc::CallbackServerC
     NameCreatives(c);
     auto stored = core_->store->UpdateCampaign(std::move(c), request->version(), NowMs());
     if (!stored.ok()) return stored.status();
-    core_->catalog.Upsert(*stored);
+    core_->catalog_manager.Upsert(*stored);
     *response = *std::move(stored);
     return absl::OkStatus();
   });
@@ -161,7 +161,7 @@ grpc::ServerUnaryReactor* CampaignsService::SetCampaignStatus(
     current->set_status(request->status());
     auto stored = core_->store->UpdateCampaign(*std::move(current), version, NowMs());
     if (!stored.ok()) return stored.status();
-    core_->catalog.Upsert(*stored);
+    core_->catalog_manager.Upsert(*stored);
     *response = *std::move(stored);
     return absl::OkStatus();
   });

@@ -1,5 +1,5 @@
-// What the three services share: options, the store, the catalogue, the
-// accounts, the token signer, the work queue and the counters.
+// What the three services share: options, the store, the catalogue
+// manager, the accounts, the token signer, the work queue and the metrics.
 #ifndef ATTEX_SERVER_CORE_H_
 #define ATTEX_SERVER_CORE_H_
 
@@ -18,13 +18,13 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/bid_gatherer.h"
-#include "server/billing.h"
 #include "server/catalog_manager.h"
 #include "server/rate_limiter.h"
 #include "server/tls.h"
 #include "server/metrics.h"
-#include "server/work_queue.h"
+#include "billing/billing_batch.h"
 #include "store/store.h"
+#include "store/work_queue.h"
 
 namespace attex::server {
 
@@ -56,45 +56,35 @@ struct ServerOptions {
   int shared_pass_threads = 0;  // 0: one per core.
 };
 
-struct Counters {
-  std::atomic<int64_t> bids{0};
-  std::atomic<int64_t> slots{0};
-  std::atomic<int64_t> placements{0};
-  std::atomic<int64_t> events_accepted{0};
-};
-
 struct Core {
+  // The work queue's thread starts here; `secret` is the billing key.
   Core(ServerOptions opts, std::unique_ptr<store::Store> st,
-       std::shared_ptr<const attention::Model> model, std::string secret)
-      : options(std::move(opts)),
-        store(std::move(st)),
-        catalog(std::move(model), options.catalog),
-        signer(std::move(secret)),
-        queue(
-            [this] {
-              CommitBilling(*this);  // Before Publish and before any answer.
-              catalog.Publish();
-            },
-            absl::Seconds(1)) {
-    options.auction.frequency = &frequency;
-  }
+       std::shared_ptr<const attention::Model> model, std::string secret);
 
   ServerOptions options;
   std::unique_ptr<store::Store> store;
-  CatalogManager catalog;
+  CatalogManager catalog_manager;  // The live catalogue and its rebuilds.
   Authenticator auth;
   auction::TokenSigner signer;
-  Counters counters;
   Metrics metrics;
   Admission admission{options.max_in_flight, &metrics};
   absl::Time started = absl::Now();
   auction::ReservationBook reservations;  // Settled on the work queue.
   auction::FrequencyCaps frequency;       // Read and counted by Bid.
-  BillingBatch billing;                   // Work queue only.
-  WorkQueue queue;  // Its thread stops before the rest is destroyed.
+  billing::BillingBatch billing;          // Work queue only.
+  int64_t last_frequency_sweep_ms = 0;    // Work queue only.
+  store::WorkQueue queue;  // Its thread stops before the rest is destroyed.
   // Set when shared passes are on; destroyed first (its jobs use the rest).
   std::unique_ptr<BidGatherer> gatherer;
 };
+
+// Commits the billing batch (metrics, then housekeeping: expired
+// reservations, and frequency windows that have passed, once a minute).
+// Work queue only.
+void CommitBilling(Core& core, int64_t now_ms);
+
+// Who reports billing events for `caller`.
+billing::Reporter ReporterOf(const Caller& caller);
 
 inline grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
@@ -114,7 +104,7 @@ grpc::ServerUnaryReactor* Defer(Core& core, grpc::CallbackServerContext* ctx, Fn
     return reactor;
   }
   const absl::Time deadline = absl::FromChrono(ctx->deadline());
-  core.queue.Submit([&core, reactor, deadline, work = std::move(work)]() mutable -> WorkQueue::Completion {
+  core.queue.Submit([&core, reactor, deadline, work = std::move(work)]() mutable -> store::WorkQueue::Completion {
     // Work whose caller has given up is not done.
     absl::Status status = core.admission.StillWanted(deadline);
     if (status.ok()) status = work();

@@ -77,10 +77,10 @@ absl::Status SeedDemo(Core& core) {
   const int64_t now_ms = NowMs();
   for (const auto& demo : demos) {
     auto c = MakeCampaign(demo, ids[2]);
-    if (auto s = api::ValidateCampaign(c, core.catalog.model()->d_model()); !s.ok()) return s;
+    if (auto s = api::ValidateCampaign(c, core.catalog_manager.model()->d_model()); !s.ok()) return s;
     auto stored = core.store->InsertCampaign(std::move(c), now_ms);
     if (!stored.ok()) return stored.status();
-    core.catalog.Upsert(*stored);
+    core.catalog_manager.Upsert(*stored);
   }
   std::ofstream out(path, std::ios::trunc);
   out << "{\"operator\": \"" << tokens[0] << "\", \"platform\": \"" << tokens[1]

@@ -4,7 +4,6 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "server/billing.h"
 #include "api/validation.h"
 #include "spdlog/spdlog.h"
 
@@ -20,20 +19,25 @@ absl::Time RequestDeadline(const Core& core, const grpc::CallbackServerContext& 
   return std::min(start + absl::Milliseconds(tmax), absl::FromChrono(ctx.deadline()));
 }
 
-struct Admitted {
+// A Bid or Explain call that may be decided: its caller, and the catalogue
+// snapshot it is decided on.
+struct AcceptedBid {
   Caller caller;
   std::shared_ptr<const auction::Catalog> catalog;
 };
 
 // Authenticates a Bid or Explain call and validates its request against the
-// catalogue snapshot it will be decided on.
-absl::StatusOr<Admitted> Admit(Core& core, grpc::CallbackServerContext* ctx,
-                               const attex::v1::BidRequest& request) {
+// catalogue snapshot it will be decided on. (Admission control, which
+// comes first, is core.admission.Admit.)
+absl::StatusOr<AcceptedBid> AcceptBid(Core& core, grpc::CallbackServerContext* ctx,
+                                      const attex::v1::BidRequest& request) {
   auto caller = core.auth.Authorize(ctx, {Role::ROLE_PLATFORM, Role::ROLE_OPERATOR});
   if (!caller.ok()) return caller.status();
-  Admitted admitted{*std::move(caller), core.catalog.Current()};
-  if (auto s = api::ValidateBidRequest(request, admitted.catalog->model->d_model()); !s.ok()) return s;
-  return admitted;
+  AcceptedBid accepted{*std::move(caller), core.catalog_manager.Current()};
+  if (auto s = api::ValidateBidRequest(request, accepted.catalog->model->d_model()); !s.ok()) {
+    return s;
+  }
+  return accepted;
 }
 
 uint64_t Nonce() {
@@ -47,7 +51,6 @@ uint64_t Nonce() {
 void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catalog,
                  const attex::v1::BidRequest& request, const auction::AuctionResult& result,
                  int64_t now_ms, absl::Time start, attex::v1::BidResponse* response) {
-  core.metrics.Auction(request, result, core.options.auction.default_floor_cpm_micros);
   response->set_request_id(request.request_id());
   const int64_t expires_ms = now_ms + core.options.billing_token_ttl_s * 1000;
   auction::BillingClaims claims;
@@ -97,10 +100,9 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
   response->set_no_bid_reason(response->placements_size() == 0 && result.no_bid_reason.empty()
                                   ? "budget"
                                   : std::string(result.no_bid_reason));
+  core.metrics.Bid(request, result, response->placements_size(), response->no_bid_reason(),
+                   core.options.auction.default_floor_cpm_micros);
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
-  core.counters.bids.fetch_add(1, std::memory_order_relaxed);
-  core.counters.slots.fetch_add(request.slots_size(), std::memory_order_relaxed);
-  core.counters.placements.fetch_add(response->placements_size(), std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -110,21 +112,21 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
                                                attex::v1::BidResponse* response) {
   if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   const absl::Time start = absl::Now();
-  auto admitted = Admit(*core_, ctx, *request);
-  if (!admitted.ok()) return Reply(ctx, admitted.status());
+  auto accepted = AcceptBid(*core_, ctx, *request);
+  if (!accepted.ok()) return Reply(ctx, accepted.status());
   const int64_t now_ms = absl::ToUnixMillis(start);
   const absl::Time deadline = RequestDeadline(*core_, *ctx, *request, start);
   BidGatherer* gatherer = core_->gatherer.get();
   if (gatherer != nullptr &&
-      admitted->catalog->ads.size() >= static_cast<size_t>(core_->options.shared_pass_min_ads)) {
+      accepted->catalog->ads.size() >= static_cast<size_t>(core_->options.shared_pass_min_ads)) {
     // A shared pass, on the gatherer's thread; this reactor returns at once.
     auto* reactor = ctx->DefaultReactor();
     auto job = std::make_unique<BidGatherer::Job>();
-    job->catalog = admitted->catalog;
+    job->catalog = accepted->catalog;
     job->request = request;
     job->now_ms = now_ms;
     job->deadline = deadline;
-    job->done = [core = core_, caller = std::move(admitted->caller), request, response, reactor,
+    job->done = [core = core_, caller = std::move(accepted->caller), request, response, reactor,
                  start](BidGatherer::Job& done) {
       CompleteBid(*core, caller, *done.catalog, *request, done.result, done.now_ms, start,
                   response);
@@ -134,9 +136,9 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
     return reactor;
   }
   thread_local auction::AuctionResult result;
-  auction::RunAuction(*admitted->catalog, core_->options.auction, *request, now_ms, deadline,
+  auction::RunAuction(*accepted->catalog, core_->options.auction, *request, now_ms, deadline,
                       &result, nullptr);
-  CompleteBid(*core_, admitted->caller, *admitted->catalog, *request, result, now_ms, start,
+  CompleteBid(*core_, accepted->caller, *accepted->catalog, *request, result, now_ms, start,
               response);
   return Reply(ctx, absl::OkStatus());
 }
@@ -146,9 +148,9 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
                                                    attex::v1::Explanation* response) {
   if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   const absl::Time start = absl::Now();
-  auto admitted = Admit(*core_, ctx, *request);
-  if (!admitted.ok()) return Reply(ctx, admitted.status());
-  const auto& catalog = admitted->catalog;
+  auto accepted = AcceptBid(*core_, ctx, *request);
+  if (!accepted.ok()) return Reply(ctx, accepted.status());
+  const auto& catalog = accepted->catalog;
   auction::AuctionResult result;
   auction::RunAuction(*catalog, core_->options.auction, *request, absl::ToUnixMillis(start),
                       RequestDeadline(*core_, *ctx, *request, start), &result, response);
@@ -162,8 +164,8 @@ absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& ca
                                                     int64_t now_ms) {
   attex::v1::EventOutcome outcome;
   auto status = std::make_shared<absl::Status>();
-  core.billing.Add(core, caller, event, now_ms, &outcome, status);
-  core.billing.Commit(core, now_ms);
+  core.billing.Add(ReporterOf(caller), event, now_ms, &outcome, status);
+  CommitBilling(core, now_ms);
   if (!status->ok()) return *status;
   return outcome;
 }
@@ -178,16 +180,16 @@ grpc::ServerUnaryReactor* ExchangeService::ReportEvents(
   // all at once after the batch (CommitBilling); the answer waits for that.
   // Admission as in Defer: past capacity, or once the caller has given up,
   // nothing is recorded.
-  if (auto admitted = core_->admission.Admit(*ctx); !admitted.ok()) return Reply(ctx, admitted);
+  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   auto* reactor = ctx->DefaultReactor();
   const absl::Time deadline = absl::FromChrono(ctx->deadline());
-  core_->queue.Submit([core = core_, caller = *caller, request, response, reactor,
-                       deadline]() -> WorkQueue::Completion {
+  core_->queue.Submit([core = core_, reporter = ReporterOf(*caller), request, response, reactor,
+                       deadline]() -> store::WorkQueue::Completion {
     auto status = std::make_shared<absl::Status>(core->admission.StillWanted(deadline));
     if (!status->ok()) return [reactor, status] { reactor->Finish(ToGrpc(*status)); };
     const int64_t now_ms = NowMs();
     for (const auto& event : request->events()) {
-      core->billing.Add(*core, caller, event, now_ms, response->add_results(), status);
+      core->billing.Add(reporter, event, now_ms, response->add_results(), status);
     }
     return [reactor, status] { reactor->Finish(ToGrpc(*status)); };
   });

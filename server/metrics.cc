@@ -151,7 +151,7 @@ void Metrics::Call(std::string_view method, grpc::StatusCode code, absl::Duratio
   MaybeSample();
 }
 
-Metrics::Totals Metrics::Now() const {
+Metrics::Totals Metrics::totals() const {
   Totals t;
   t.at_ms = absl::ToUnixMillis(absl::Now());
   t.calls = calls_total_.load(std::memory_order_relaxed);
@@ -160,6 +160,7 @@ Metrics::Totals Metrics::Now() const {
   t.placements = placements_total_.load(std::memory_order_relaxed);
   t.spend = spend_total_.load(std::memory_order_relaxed);
   t.shed = shed_total_.load(std::memory_order_relaxed);
+  t.events_accepted = events_accepted_total_.load(std::memory_order_relaxed);
   return t;
 }
 
@@ -167,14 +168,14 @@ void Metrics::MaybeSample() {
   const int64_t now_s = absl::ToUnixSeconds(absl::Now());
   int64_t last = last_sample_s_.load(std::memory_order_relaxed);
   if (now_s <= last || !last_sample_s_.compare_exchange_strong(last, now_s)) return;
-  const Totals t = Now();
+  const Totals t = totals();
   absl::MutexLock lock(&samples_mu_);
   samples_.push_back(t);
   while (samples_.size() > 1 && samples_.front().at_ms < t.at_ms - 61'000) samples_.pop_front();
 }
 
 void Metrics::FillRates(int64_t max_in_flight, attex::v1::Stats* stats) {
-  const Totals now = Now();
+  const Totals now = totals();
   Totals then;  // Zeros at start.
   {
     absl::MutexLock lock(&samples_mu_);
@@ -212,32 +213,29 @@ void Metrics::Shed(std::string_view reason) {
   shed_.Add({{"reason", std::string(reason)}}).Increment();
 }
 
-void Metrics::Auction(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
-                      int64_t default_floor_cpm_micros) {
+void Metrics::Bid(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
+                  int placements, std::string_view no_bid_reason,
+                  int64_t default_floor_cpm_micros) {
   slots_.Increment(request.slots_size());
-  placements_.Increment(static_cast<double>(result.slots.size()));
+  placements_.Increment(placements);
   bids_total_.fetch_add(1, std::memory_order_relaxed);
   slots_total_.fetch_add(request.slots_size(), std::memory_order_relaxed);
-  placements_total_.fetch_add(static_cast<int64_t>(result.slots.size()), std::memory_order_relaxed);
+  placements_total_.fetch_add(placements, std::memory_order_relaxed);
   int floors_hit = 0;
   for (const auto& outcome : result.slots) {
     const int64_t named = request.slots(outcome.slot).floor_cpm_micros();
     floors_hit += outcome.price_cpm_micros == (named > 0 ? named : default_floor_cpm_micros);
   }
   if (floors_hit > 0) floors_hit_.Increment(floors_hit);
-  if (!result.no_bid_reason.empty()) {
-    no_bid_.Add({{"reason", std::string(result.no_bid_reason)}}).Increment();
-  }
+  if (!no_bid_reason.empty()) no_bid_.Add({{"reason", std::string(no_bid_reason)}}).Increment();
 }
 
-void Metrics::LedgerCommit(absl::Duration latency) {
-  ledger_commit_.Observe(absl::ToDoubleSeconds(latency));
-}
-
-void Metrics::Billed(int64_t micros) {
-  if (micros <= 0) return;
-  spend_.Increment(static_cast<double>(micros));
-  spend_total_.fetch_add(micros, std::memory_order_relaxed);
+void Metrics::LedgerCommit(const billing::CommitSummary& commit) {
+  ledger_commit_.Observe(absl::ToDoubleSeconds(commit.latency));
+  events_accepted_total_.fetch_add(commit.accepted, std::memory_order_relaxed);
+  if (commit.billed_micros <= 0) return;
+  spend_.Increment(static_cast<double>(commit.billed_micros));
+  spend_total_.fetch_add(commit.billed_micros, std::memory_order_relaxed);
 }
 
 void Metrics::AddGaugeCallback(const std::string& name, const std::string& help,
@@ -257,7 +255,7 @@ absl::Status ServeMetrics(Core& core) {
                      [&core] {
                        const int64_t now_ms = NowMs();
                        double sum = 0;
-                       for (const auto& c : core.catalog.Current()->campaigns) {
+                       for (const auto& c : core.catalog_manager.Current()->campaigns) {
                          sum += static_cast<double>(c->budget->today(now_ms));
                        }
                        return sum;
@@ -266,17 +264,17 @@ absl::Status ServeMetrics(Core& core) {
                      "Active campaigns whose daily or total budget is spent", [&core] {
                        const int64_t now_ms = NowMs();
                        double n = 0;
-                       for (const auto& c : core.catalog.Current()->campaigns) {
+                       for (const auto& c : core.catalog_manager.Current()->campaigns) {
                          n += c->status == attex::v1::CAMPAIGN_STATUS_ACTIVE &&
                               c->RemainingMicros(now_ms) <= 0;
                        }
                        return n;
                      });
   m.AddGaugeCallback("attex_active_campaigns", "Active campaigns in the catalogue", [&core] {
-    return static_cast<double>(core.catalog.Current()->active_campaigns);
+    return static_cast<double>(core.catalog_manager.Current()->active_campaigns);
   });
   m.AddGaugeCallback("attex_active_ads", "Active ads (campaign creatives) in the catalogue",
-                     [&core] { return static_cast<double>(core.catalog.Current()->active_ads); });
+                     [&core] { return static_cast<double>(core.catalog_manager.Current()->active_ads); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
                      [&core] { return static_cast<double>(core.admission.max_in_flight()); });
   if (core.gatherer != nullptr) {

@@ -21,6 +21,7 @@
 #include "attex/v1/exchange.pb.h"
 #include "attex/v1/operator.pb.h"
 #include "auction/auction.h"
+#include "billing/billing_batch.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
 #include "prometheus/counter.h"
@@ -53,16 +54,23 @@ class Metrics final {
   void CallEnded();
   // A call refused by admission control: reason "capacity" or "deadline".
   void Shed(std::string_view reason);
-  // One auction: slots asked, slots filled, why nothing was placed, and the
-  // placements priced at their slot's floor (the named one, or
-  // `default_floor_cpm_micros` for slots that name none).
-  void Auction(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
-               int64_t default_floor_cpm_micros);
+  // One answered Bid: slots asked, `placements` (the slots filled in the
+  // response, after budget reservations), why nothing was placed (empty when
+  // anything was), and the auction's placements priced at their slot's floor
+  // (the named one, or `default_floor_cpm_micros` for slots that name none).
+  void Bid(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
+           int placements, std::string_view no_bid_reason, int64_t default_floor_cpm_micros);
   // One ledger commit: a batch of billing events recorded durably in one
-  // transaction (group commit).
-  void LedgerCommit(absl::Duration latency);
-  // Spend billed (an accepted impression), micros.
-  void Billed(int64_t micros);
+  // transaction (group commit), the events it accepted and the spend billed.
+  void LedgerCommit(const billing::CommitSummary& commit);
+
+  // Totals since start: what Operator.GetStats reports.
+  struct Totals {
+    int64_t at_ms = 0;
+    int64_t calls = 0, bids = 0, slots = 0, placements = 0, spend = 0, shed = 0;
+    int64_t events_accepted = 0;
+  };
+  Totals totals() const;
   // A gauge computed at each scrape.
   void AddGaugeCallback(const std::string& name, const std::string& help,
                         std::function<double()> value);
@@ -101,15 +109,10 @@ class Metrics final {
   prometheus::Family<prometheus::Counter>& no_bid_;
   prometheus::Histogram& ledger_commit_;
   prometheus::Counter& spend_;
-  // Totals since start, sampled for FillRates.
-  struct Totals {
-    int64_t at_ms = 0;
-    int64_t calls = 0, bids = 0, slots = 0, placements = 0, spend = 0, shed = 0;
-  };
-  Totals Now() const;
+  // Totals are sampled for FillRates.
   void MaybeSample();
   std::atomic<int64_t> calls_total_{0}, bids_total_{0}, slots_total_{0}, placements_total_{0},
-      spend_total_{0}, shed_total_{0};
+      spend_total_{0}, shed_total_{0}, events_accepted_total_{0};
   std::atomic<int64_t> last_sample_s_{0};
   absl::Mutex samples_mu_;
   std::deque<Totals> samples_ ABSL_GUARDED_BY(samples_mu_);  // Oldest first, about 61 s.

@@ -66,15 +66,15 @@ grpc::ServerUnaryReactor* OperatorService::GetStats(grpc::CallbackServerContext*
                                                     attex::v1::Stats* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  const auto catalog = core_->catalog.Current();
+  const auto catalog = core_->catalog_manager.Current();
   const int64_t now_ms = NowMs();
-  const auto& counters = core_->counters;
+  const Metrics::Totals totals = core_->metrics.totals();
   response->set_uptime_s(absl::ToInt64Seconds(absl::Now() - core_->started));
-  response->set_bids(counters.bids.load());
-  response->set_placements(counters.placements.load());
-  const int64_t slots = counters.slots.load();
-  response->set_fill_rate(slots > 0 ? static_cast<double>(response->placements()) / slots : 0.0);
-  response->set_events_accepted(counters.events_accepted.load());
+  response->set_bids(totals.bids);
+  response->set_placements(totals.placements);
+  response->set_fill_rate(totals.slots > 0 ? static_cast<double>(totals.placements) / totals.slots
+                                           : 0.0);
+  response->set_events_accepted(totals.events_accepted);
   int64_t spend_today = 0;
   for (const auto& campaign : catalog->campaigns) spend_today += campaign->budget->today(now_ms);
   response->set_spend_today_micros(spend_today);
@@ -102,14 +102,14 @@ grpc::ServerUnaryReactor* OperatorService::ReloadModel(
       }
       model = *std::move(loaded);
     }
-    if (model->d_model() != core_->catalog.model()->d_model()) {
+    if (model->d_model() != core_->catalog_manager.model()->d_model()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "path: the model's d_model is ", model->d_model(), " but campaigns were validated for ",
-          core_->catalog.model()->d_model()));
+          core_->catalog_manager.model()->d_model()));
     }
-    core_->catalog.SetModel(model);
+    core_->catalog_manager.SetModel(model);
     response->set_model_version(model->version());
-    response->set_ads_embedded(core_->catalog.Current()->ads.size());
+    response->set_ads_embedded(core_->catalog_manager.Current()->ads.size());
     spdlog::info("model reloaded: {}", model->version());
     return absl::OkStatus();
   });

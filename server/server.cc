@@ -88,16 +88,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto spend = core.store->AllSpend(now_ms / auction::kMillisPerDay * auction::kMillisPerDay);
   if (!spend.ok()) return spend.status();
   for (const auto& [id, totals] : *spend) {
-    core.catalog.Budget(id)->Load(totals.total_micros, totals.today_micros, now_ms);
+    core.catalog_manager.Budget(id)->Load(totals.total_micros, totals.today_micros, now_ms);
   }
-  for (const auto& c : *campaigns) core.catalog.Upsert(c);
+  for (const auto& c : *campaigns) core.catalog_manager.Upsert(c);
   if (core.options.demo) {
     if (auto s = SeedDemo(core); !s.ok()) return s;
   } else if (accounts->empty()) {
     if (auto s = BootstrapOperator(core); !s.ok()) return s;
   }
-  core.catalog.Publish();
-  const auto catalog = core.catalog.Current();
+  core.catalog_manager.Publish();
+  const auto catalog = core.catalog_manager.Current();
   spdlog::info("loaded {} campaigns ({} active, {} active ads), model {}", catalog->campaigns.size(),
                catalog->active_campaigns, catalog->active_ads, model->version());
 

@@ -95,15 +95,15 @@ TEST_F(RecordEventTest, ImpressionIsAcceptedAndChargedOnce) {
   EXPECT_EQ(first.result(), EVENT_RESULT_ACCEPTED);
   EXPECT_EQ(first.charged_micros(), 2500);
   EXPECT_EQ(first.event_id(), "ev-7");
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 2500);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->today(kNowMs), 2500);
-  EXPECT_EQ(core_->counters.events_accepted.load(), 1);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 2500);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->today(kNowMs), 2500);
+  EXPECT_EQ(core_->metrics.totals().events_accepted, 1);
 
   EventOutcome second = Record(kPlatform, MakeEvent(token, EVENT_TYPE_IMPRESSION, "ev-8"));
   EXPECT_EQ(second.result(), EVENT_RESULT_DUPLICATE);
   EXPECT_EQ(second.charged_micros(), 0);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 2500);
-  EXPECT_EQ(core_->counters.events_accepted.load(), 1);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 2500);
+  EXPECT_EQ(core_->metrics.totals().events_accepted, 1);
 }
 
 TEST_F(RecordEventTest, ImpressionSplitsThePriceInTheLedger) {
@@ -137,7 +137,7 @@ TEST_F(RecordEventTest, ClickWithTheSameTokenIsAcceptedAndChargesNothing) {
   EventOutcome click = Record(kPlatform, MakeEvent(token, EVENT_TYPE_CLICK, "click-1"));
   EXPECT_EQ(click.result(), EVENT_RESULT_ACCEPTED);
   EXPECT_EQ(click.charged_micros(), 0);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 2500);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 2500);
   int64_t sum_after = -1;
   EXPECT_EQ(Balances(&sum_after), before);
   EXPECT_EQ(sum_after, 0);
@@ -152,7 +152,7 @@ TEST_F(RecordEventTest, ExpiredTokenIsRejectedAsExpired) {
   EventOutcome outcome = Record(kPlatform, MakeEvent(Sign(claims), EVENT_TYPE_IMPRESSION));
   EXPECT_EQ(outcome.result(), EVENT_RESULT_EXPIRED);
   EXPECT_EQ(outcome.charged_micros(), 0);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 0);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 0);
   int64_t sum = -1;
   EXPECT_TRUE(Balances(&sum).empty());
 }
@@ -173,14 +173,14 @@ TEST_F(RecordEventTest, MalformedTokenIsInvalid) {
     EXPECT_EQ(Record(kPlatform, MakeEvent(token, EVENT_TYPE_IMPRESSION)).result(),
               EVENT_RESULT_INVALID);
   }
-  EXPECT_EQ(core_->counters.events_accepted.load(), 0);
+  EXPECT_EQ(core_->metrics.totals().events_accepted, 0);
 }
 
 TEST_F(RecordEventTest, TokenOfAnotherPlatformIsInvalid) {
   const Caller other{"acc-9", attex::v1::ROLE_PLATFORM};
   EventOutcome outcome = Record(other, MakeEvent(Sign(Claims()), EVENT_TYPE_IMPRESSION));
   EXPECT_EQ(outcome.result(), EVENT_RESULT_INVALID);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 0);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 0);
 }
 
 TEST_F(RecordEventTest, OperatorMayReportAnyPlatformsToken) {
@@ -201,7 +201,7 @@ TEST_F(RecordEventTest, TestRequestTokenIsAcceptedFree) {
   EventOutcome outcome = Record(kPlatform, MakeEvent(token, EVENT_TYPE_IMPRESSION));
   EXPECT_EQ(outcome.result(), EVENT_RESULT_ACCEPTED);
   EXPECT_EQ(outcome.charged_micros(), 0);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 0);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 0);
   int64_t sum = -1;
   EXPECT_TRUE(Balances(&sum).empty());
   EXPECT_EQ(sum, 0);
@@ -227,7 +227,7 @@ TEST_F(RecordEventTest, TwoPlacementsOfOneRequestAreBilledSeparately) {
   Record(kPlatform, MakeEvent(Sign(Claims()), EVENT_TYPE_IMPRESSION));
   EXPECT_EQ(Record(kPlatform, MakeEvent(Sign(second), EVENT_TYPE_IMPRESSION)).result(),
             EVENT_RESULT_ACCEPTED);
-  EXPECT_EQ(core_->catalog.Budget("cmp-1")->total(), 5000);
+  EXPECT_EQ(core_->catalog_manager.Budget("cmp-1")->total(), 5000);
   int64_t sum = -1;
   EXPECT_EQ(Balances(&sum).at("advertiser:acc-3"), -5000);
 }

@@ -4,8 +4,8 @@
 // changes of the batch), then each task's completion (which finishes its
 // RPC). So a caller is answered only once its change is visible to Bid
 // (and, for billing events, durable: the hook group-commits them).
-#ifndef ATTEX_SERVER_WORK_QUEUE_H_
-#define ATTEX_SERVER_WORK_QUEUE_H_
+#ifndef ATTEX_STORE_WORK_QUEUE_H_
+#define ATTEX_STORE_WORK_QUEUE_H_
 
 #include <deque>
 #include <functional>
@@ -15,7 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace attex::server {
+namespace attex::store {
 
 class WorkQueue final {
  public:
@@ -44,6 +44,6 @@ class WorkQueue final {
   std::thread thread_;
 };
 
-}  // namespace attex::server
+}  // namespace attex::store
 
-#endif  // ATTEX_SERVER_WORK_QUEUE_H_
+#endif  // ATTEX_STORE_WORK_QUEUE_H_

@@ -1,4 +1,4 @@
-#include "server/work_queue.h"
+#include "store/work_queue.h"
 
 #include <atomic>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
-namespace attex::server {
+namespace attex::store {
 namespace {
 
 using Entries = std::vector<std::string>;
@@ -171,4 +171,4 @@ TEST(WorkQueueTest, TasksSubmittedFromManyThreadsEachRunExactlyOnce) {
 }
 
 }  // namespace
-}  // namespace attex::server
+}  // namespace attex::store

@@ -1,22 +1,17 @@
-#include "server/billing.h"
+#include "billing/billing_batch.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "auction/billing_token.h"
-#include "auction/revenue_split.h"
-#include "server/core.h"
 #include "spdlog/spdlog.h"
 
-namespace attex::server {
+namespace attex::billing {
 
-void BillingBatch::Add(Core& core, const Caller& caller, const attex::v1::Event& event,
-                       int64_t now_ms, attex::v1::EventOutcome* outcome,
-                       std::shared_ptr<absl::Status> status) {
+void BillingBatch::Add(const Reporter& reporter, const attex::v1::Event& event, int64_t now_ms,
+                       attex::v1::EventOutcome* outcome, std::shared_ptr<absl::Status> status) {
   outcome->set_event_id(event.event_id());
-  auto claims = core.signer.Verify(event.billing_token());
-  if (!claims.ok() ||
-      (caller.role != attex::v1::ROLE_OPERATOR && claims->platform_id != caller.account_id)) {
+  auto claims = context_.signer->Verify(event.billing_token());
+  if (!claims.ok() || (!reporter.is_operator && claims->platform_id != reporter.platform_id)) {
     outcome->set_result(attex::v1::EVENT_RESULT_INVALID);
     return;
   }
@@ -24,7 +19,10 @@ void BillingBatch::Add(Core& core, const Caller& caller, const attex::v1::Event&
     outcome->set_result(attex::v1::EVENT_RESULT_EXPIRED);
     return;
   }
-  Pending p{.outcome = outcome, .status = std::move(status), .nonce = claims->nonce};
+  Pending p;
+  p.outcome = outcome;
+  p.status = std::move(status);
+  p.nonce = claims->nonce;
   store::BillingEvent& record = p.record;
   record.token_hash = auction::Sha256Hex(event.billing_token());
   record.type = event.type();
@@ -35,7 +33,7 @@ void BillingBatch::Add(Core& core, const Caller& caller, const attex::v1::Event&
   p.billed = event.type() == attex::v1::EVENT_TYPE_IMPRESSION && !claims->test;
   if (p.billed) {
     record.price_micros = auction::ImpressionPriceMicros(claims->price_cpm_micros);
-    const auto split = auction::SplitPrice(record.price_micros, core.options.split);
+    const auto split = auction::SplitPrice(record.price_micros, context_.split);
     const std::string user =
         claims->user_key.empty() ? "user:anonymous" : absl::StrCat("user:", claims->user_key);
     record.entries = {
@@ -44,7 +42,7 @@ void BillingBatch::Add(Core& core, const Caller& caller, const attex::v1::Event&
         {user, split.user_micros},
         {"exchange", split.exchange_micros},
     };
-    p.budget = core.catalog.Budget(claims->campaign_id);
+    p.budget = context_.budget(claims->campaign_id);
     // The hard cap at billing, with the campaign's current limits.
     record.enforce_budget = p.budget->limits_known();
     record.daily_budget_micros = p.budget->daily_limit();
@@ -53,13 +51,15 @@ void BillingBatch::Add(Core& core, const Caller& caller, const attex::v1::Event&
   pending_.push_back(std::move(p));
 }
 
-void BillingBatch::Commit(Core& core, int64_t now_ms) {
+CommitSummary BillingBatch::Commit(int64_t now_ms) {
+  CommitSummary summary;
   if (!pending_.empty()) {
     records_.clear();
     for (const Pending& p : pending_) records_.push_back(p.record);
     const absl::Time commit_start = absl::Now();
-    auto results = core.store->RecordEvents(records_);
-    core.metrics.LedgerCommit(absl::Now() - commit_start);
+    auto results = context_.store->RecordEvents(records_);
+    summary.events = static_cast<int64_t>(records_.size());
+    summary.latency = absl::Now() - commit_start;
     if (!results.ok()) {
       spdlog::error("recording {} events failed: {}", pending_.size(),
                     results.status().ToString());
@@ -81,9 +81,9 @@ void BillingBatch::Commit(Core& core, int64_t now_ms) {
           if (p.billed) {
             p.outcome->set_charged_micros(p.record.price_micros);
             p.budget->Charge(p.record.price_micros, now_ms);  // Before the release.
-            core.metrics.Billed(p.record.price_micros);
+            summary.billed_micros += p.record.price_micros;
           }
-          core.counters.events_accepted.fetch_add(1, std::memory_order_relaxed);
+          ++summary.accepted;
           break;
         case store::RecordResult::kDuplicate:
           p.outcome->set_result(attex::v1::EVENT_RESULT_DUPLICATE);
@@ -92,18 +92,12 @@ void BillingBatch::Commit(Core& core, int64_t now_ms) {
           p.outcome->set_result(attex::v1::EVENT_RESULT_OVER_BUDGET);
           break;
       }
-      if (p.billed) core.reservations.Settle(p.nonce);
+      if (p.billed) context_.reservations->Settle(p.nonce);
     }
     pending_.clear();
   }
-  core.reservations.Expire(now_ms);
-  // Frequency windows that have passed are forgotten once a minute.
-  if (now_ms - last_sweep_ms_ >= 60'000) {
-    core.frequency.Sweep(now_ms);
-    last_sweep_ms_ = now_ms;
-  }
+  context_.reservations->Expire(now_ms);
+  return summary;
 }
 
-void CommitBilling(Core& core) { core.billing.Commit(core, NowMs()); }
-
-}  // namespace attex::server
+}  // namespace attex::billing

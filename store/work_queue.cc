@@ -1,8 +1,8 @@
-#include "server/work_queue.h"
+#include "store/work_queue.h"
 
 #include <vector>
 
-namespace attex::server {
+namespace attex::store {
 
 WorkQueue::WorkQueue(std::function<void()> after_batch, absl::Duration idle_tick)
     : after_batch_(std::move(after_batch)), idle_tick_(idle_tick), thread_([this] { Loop(); }) {}
@@ -53,4 +53,4 @@ void WorkQueue::Loop() {
   }
 }
 
-}  // namespace attex::server
+}  // namespace attex::store

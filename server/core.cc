@@ -1,0 +1,42 @@
+#include "server/core.h"
+
+#include <utility>
+
+namespace attex::server {
+
+Core::Core(ServerOptions opts, std::unique_ptr<store::Store> st,
+           std::shared_ptr<const attention::Model> model, std::string secret)
+    : options(std::move(opts)),
+      store(std::move(st)),
+      catalog_manager(std::move(model), options.catalog),
+      signer(std::move(secret)),
+      billing(billing::BillingContext{
+          .store = store.get(),
+          .signer = &signer,
+          .split = options.split,
+          .reservations = &reservations,
+          .budget = [this](const std::string& id) { return catalog_manager.Budget(id); }}),
+      queue(
+          [this] {
+            CommitBilling(*this, NowMs());  // Before Publish and before any answer.
+            catalog_manager.Publish();
+          },
+          absl::Seconds(1)) {
+  options.auction.frequency = &frequency;
+}
+
+void CommitBilling(Core& core, int64_t now_ms) {
+  const billing::CommitSummary summary = core.billing.Commit(now_ms);
+  if (summary.events > 0) core.metrics.LedgerCommit(summary);
+  if (now_ms - core.last_frequency_sweep_ms >= 60'000) {
+    core.frequency.Sweep(now_ms);
+    core.last_frequency_sweep_ms = now_ms;
+  }
+}
+
+billing::Reporter ReporterOf(const Caller& caller) {
+  return {.platform_id = caller.account_id,
+          .is_operator = caller.role == attex::v1::ROLE_OPERATOR};
+}
+
+}  // namespace attex::server
