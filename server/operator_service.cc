@@ -122,19 +122,18 @@ grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (auto s = api::ValidateGetLedgerBalances(*request); !s.ok()) return Reply(ctx, s);
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
-    int64_t sum = 0;
     // An exact account is read as a prefix, and the longer names it also
     // starts ("user:u1" of "user:u10") are left out.
     const std::string& exact = request->account();
-    auto balances = core_->store->Balances(exact.empty() ? request->prefix() : exact, &sum);
+    auto balances = core_->store->Balances(exact.empty() ? request->prefix() : exact);
     if (!balances.ok()) return balances.status();
-    for (const auto& b : *balances) {
+    for (const auto& b : balances->accounts) {
       if (!exact.empty() && b.account != exact) continue;
       auto* out = response->add_balances();
       out->set_account(b.account);
       out->set_balance_micros(b.balance_micros);
     }
-    response->set_ledger_sum_micros(sum);
+    response->set_ledger_sum_micros(balances->ledger_sum_micros);
     return absl::OkStatus();
   });
 }

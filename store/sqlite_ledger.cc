@@ -280,8 +280,7 @@ SqliteStore::AllSpend(int64_t day_start_ms) {
   }
 }
 
-absl::StatusOr<std::vector<Balance>> SqliteStore::Balances(
-    const std::string& prefix, int64_t* ledger_sum) {
+absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) {
   absl::MutexLock lock(&mu_);
   sqlite3* db = db_.get();
   // One read transaction, so that the balances and the sum come from the
@@ -289,7 +288,7 @@ absl::StatusOr<std::vector<Balance>> SqliteStore::Balances(
   Transaction txn(db);
   if (absl::Status s = txn.Begin(Transaction::Mode::kDeferred); !s.ok())
     return s;
-  std::vector<Balance> out;
+  LedgerBalances out;
   {
     // substr() instead of LIKE: the prefix is data, and '%' or '_' in it
     // must not act as wildcards.
@@ -304,17 +303,17 @@ absl::StatusOr<std::vector<Balance>> SqliteStore::Balances(
       absl::StatusOr<bool> row = stmt->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      out.push_back(
+      out.accounts.push_back(
           Balance{.account = stmt->Text(0), .balance_micros = stmt->Int(1)});
     }
   }
-  if (ledger_sum != nullptr) {
+  {
     absl::StatusOr<Statement> sum = Statement::Prepare(
         db, "SELECT COALESCE(SUM(amount_micros), 0) FROM ledger");
     if (!sum.ok()) return sum.status();
     absl::StatusOr<bool> row = sum->Step();
     if (!row.ok()) return row.status();
-    *ledger_sum = *row ? sum->Int(0) : 0;
+    out.ledger_sum_micros = *row ? sum->Int(0) : 0;
   }
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return out;

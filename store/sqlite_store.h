@@ -57,8 +57,7 @@ class SqliteStore final : public Store {
                                        int64_t day_start_ms) override;
   absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> AllSpend(
       int64_t day_start_ms) override;
-  absl::StatusOr<std::vector<Balance>> Balances(const std::string& prefix,
-                                                int64_t* ledger_sum) override;
+  absl::StatusOr<LedgerBalances> Balances(const std::string& prefix) override;
 
  private:
   absl::StatusOr<attex::v1::Campaign> InsertCampaignLocked(attex::v1::Campaign c, int64_t now_ms)

@@ -77,6 +77,13 @@ struct Balance {
   int64_t balance_micros = 0;
 };
 
+// Balances of some accounts, read in one snapshot with the sum of the whole
+// ledger (zero unless the books are broken).
+struct LedgerBalances {
+  std::vector<Balance> accounts;  // Ordered by account name.
+  int64_t ledger_sum_micros = 0;
+};
+
 // Every write is durable (committed and synced) before it returns OK. All
 // methods are thread-safe; they block on disk and must not be called from a
 // gRPC reactor thread.
@@ -135,9 +142,9 @@ class Store {
   // Spend of every campaign with any, for warming budgets at start.
   virtual absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> AllSpend(
       int64_t day_start_ms) = 0;
-  // Balances of accounts whose name starts with prefix, and the sum over all.
-  virtual absl::StatusOr<std::vector<Balance>> Balances(const std::string& prefix,
-                                                        int64_t* ledger_sum) = 0;
+  // Balances of the accounts whose name starts with prefix (a string, not a
+  // pattern), and the sum over the whole ledger.
+  virtual absl::StatusOr<LedgerBalances> Balances(const std::string& prefix) = 0;
 };
 
 // Opens (creating if needed) <data_dir>/attex.db in WAL mode with

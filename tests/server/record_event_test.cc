@@ -76,10 +76,11 @@ class RecordEventTest : public testing::Test {
   // Every ledger account's balance, and the sum over the whole ledger.
   std::map<std::string, int64_t> Balances(int64_t* sum) {
     std::map<std::string, int64_t> out;
-    auto balances = core_->store->Balances("", sum);
+    auto balances = core_->store->Balances("");
     EXPECT_TRUE(balances.ok()) << balances.status();
     if (!balances.ok()) return out;
-    for (const auto& b : *balances) out[b.account] = b.balance_micros;
+    for (const auto& b : balances->accounts) out[b.account] = b.balance_micros;
+    *sum = balances->ledger_sum_micros;
     return out;
   }
 

@@ -118,12 +118,11 @@ class SchemaMigrationTest : public ::testing::Test {
     EXPECT_EQ(spend->total_micros, 5000);
     EXPECT_EQ(spend->impressions, 2);
     EXPECT_EQ(spend->clicks, 1);
-    int64_t sum = -1;
-    auto users = (*store)->Balances("user:", &sum);
+    auto users = (*store)->Balances("user:");
     ASSERT_TRUE(users.ok()) << users.status();
-    ASSERT_EQ(users->size(), 1u);
-    EXPECT_EQ((*users)[0].balance_micros, 500);
-    EXPECT_EQ(sum, 0);
+    ASSERT_EQ(users->accounts.size(), 1u);
+    EXPECT_EQ(users->accounts[0].balance_micros, 500);
+    EXPECT_EQ(users->ledger_sum_micros, 0);
     auto check = (*store)->CheckLedger();
     ASSERT_TRUE(check.ok()) << check.status();
     EXPECT_TRUE(check->ok()) << check->problems[0];

@@ -91,11 +91,9 @@ class SqliteStoreTest : public ::testing::Test {
     store_ = *std::move(store);
   }
   int64_t Balance(const std::string& account) {
-    int64_t sum = 0;
-    absl::StatusOr<std::vector<attex::store::Balance>> balances =
-        store_->Balances(account, &sum);
+    absl::StatusOr<attex::store::LedgerBalances> balances = store_->Balances(account);
     EXPECT_TRUE(balances.ok()) << balances.status();
-    for (const auto& b : *balances) {
+    for (const auto& b : balances->accounts) {
       if (b.account == account) return b.balance_micros;
     }
     return 0;
@@ -313,33 +311,31 @@ TEST_F(SqliteStoreTest, SpendSplitsTotalAndToday) {
 TEST_F(SqliteStoreTest, BalancesFilterByPrefixAndLedgerSumsToZero) {
   ASSERT_TRUE(store_->RecordEvent(Impression("a", "cmp-1", 1000, kNow)).ok());
   ASSERT_TRUE(store_->RecordEvent(Impression("b", "cmp-1", 2000, kNow)).ok());
-  int64_t sum = -1;
-  auto users = store_->Balances("user:", &sum);
+  auto users = store_->Balances("user:");
   ASSERT_TRUE(users.ok()) << users.status();
-  EXPECT_EQ(sum, 0);
-  ASSERT_EQ(users->size(), 1u);
-  EXPECT_EQ((*users)[0].account, "user:u1");
-  EXPECT_EQ((*users)[0].balance_micros, 300);
+  EXPECT_EQ(users->ledger_sum_micros, 0);
+  ASSERT_EQ(users->accounts.size(), 1u);
+  EXPECT_EQ(users->accounts[0].account, "user:u1");
+  EXPECT_EQ(users->accounts[0].balance_micros, 300);
 
-  auto all = store_->Balances("", &sum);
+  auto all = store_->Balances("");
   ASSERT_TRUE(all.ok()) << all.status();
-  ASSERT_EQ(all->size(), 4u);  // Ordered by account name.
-  EXPECT_EQ((*all)[0].account, "advertiser:acc-3");
-  EXPECT_EQ((*all)[0].balance_micros, -3000);
-  EXPECT_EQ((*all)[1].account, "exchange");
-  EXPECT_EQ((*all)[1].balance_micros, 600);
+  ASSERT_EQ(all->accounts.size(), 4u);  // Ordered by account name.
+  EXPECT_EQ(all->accounts[0].account, "advertiser:acc-3");
+  EXPECT_EQ(all->accounts[0].balance_micros, -3000);
+  EXPECT_EQ(all->accounts[1].account, "exchange");
+  EXPECT_EQ(all->accounts[1].balance_micros, 600);
 
   // '_' and '%' in a prefix are characters, not wildcards.
-  EXPECT_TRUE(store_->Balances("user_", &sum)->empty());
-  EXPECT_TRUE(store_->Balances("%", &sum)->empty());
+  EXPECT_TRUE(store_->Balances("user_")->accounts.empty());
+  EXPECT_TRUE(store_->Balances("%")->accounts.empty());
 }
 
 TEST_F(SqliteStoreTest, EmptyLedgerSumsToZero) {
-  int64_t sum = -1;
-  auto balances = store_->Balances("", &sum);
+  auto balances = store_->Balances("");
   ASSERT_TRUE(balances.ok()) << balances.status();
-  EXPECT_TRUE(balances->empty());
-  EXPECT_EQ(sum, 0);
+  EXPECT_TRUE(balances->accounts.empty());
+  EXPECT_EQ(balances->ledger_sum_micros, 0);
 }
 
 TEST_F(SqliteStoreTest, EntriesNotSummingToZeroAreRejected) {
@@ -434,9 +430,9 @@ TEST_F(SqliteStoreTest, ConcurrentEventsAreCountedExactly) {
   EXPECT_EQ(spend->impressions, kEvents);
   EXPECT_EQ(spend->total_micros, kEvents * kPrice);
   EXPECT_EQ(Balance("advertiser:acc-3"), -kEvents * kPrice);
-  int64_t sum = -1;
-  ASSERT_TRUE(store_->Balances("", &sum).ok());
-  EXPECT_EQ(sum, 0);
+  auto balances = store_->Balances("");
+  ASSERT_TRUE(balances.ok()) << balances.status();
+  EXPECT_EQ(balances->ledger_sum_micros, 0);
 }
 
 }  // namespace
