@@ -16,6 +16,7 @@
 
 #include "auction/billing_token.h"
 #include "tests/crash/money_world.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::testing {
 namespace {

@@ -14,7 +14,7 @@
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/testing/server_process.h"
 
 namespace attex::testing {
 
