@@ -1,8 +1,6 @@
 // Group commit, the hard budget cap at billing, and the ledger check.
 #include <sqlite3.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
@@ -43,16 +42,8 @@ BillingEvent Capped(BillingEvent e, int64_t daily, int64_t total) {
 
 class LedgerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = "/tmp/attex-ledger-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { Open(); }
+  void TearDown() override { store_.reset(); }
   void Open() {
     store_.reset();
     auto store = OpenSqliteStore(dir_);
@@ -76,7 +67,8 @@ class LedgerTest : public ::testing::Test {
     return check.ok() ? *check : LedgerCheckResult{};
   }
 
-  std::string dir_;
+  attex::testing::TempDir temp_;
+  const std::string dir_ = temp_.path();
   std::unique_ptr<Store> store_;
 };
 

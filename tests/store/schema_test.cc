@@ -1,13 +1,12 @@
 // Migrations: a data dir written by an earlier schema opens with its data.
 #include <sqlite3.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
@@ -74,13 +73,6 @@ BillingEvent Impression(const std::string& token_hash, int64_t price) {
 
 class SchemaMigrationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = "/tmp/attex-schema-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Writes a database as an earlier version of the store left it.
   void WriteOldDatabase(const std::string& sql) {
     sqlite3* db = nullptr;
@@ -149,7 +141,8 @@ class SchemaMigrationTest : public ::testing::Test {
     EXPECT_EQ(Query("SELECT COUNT(*) FROM ledger"), "10");
   }
 
-  std::string dir_;
+  attex::testing::TempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(SchemaMigrationTest, Version2DatabaseOpensWithItsEventsLedgerAndSpend) {

@@ -1,8 +1,6 @@
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <atomic>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,6 +10,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
@@ -73,17 +72,8 @@ BillingEvent Click(const std::string& token_hash, const std::string& campaign,
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/attex-store-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ + "/data";  // Not there yet: OpenSqliteStore creates it.
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(root_);
-  }
+  void SetUp() override { Reopen(); }
+  void TearDown() override { store_.reset(); }
   void Reopen() {
     store_.reset();
     absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir_);
@@ -101,8 +91,8 @@ class SqliteStoreTest : public ::testing::Test {
     return 0;
   }
 
-  std::string root_;
-  std::string dir_;
+  attex::testing::TempDir root_;
+  const std::string dir_ = root_.path() + "/data";  // Not there yet: OpenSqliteStore creates it.
   std::unique_ptr<Store> store_;
 };
 
