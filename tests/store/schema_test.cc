@@ -1,11 +1,10 @@
 // Migrations: a data dir written by an earlier schema opens with its data.
-#include <sqlite3.h>
-
 #include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace attex::store {
@@ -75,29 +74,15 @@ class SchemaMigrationTest : public ::testing::Test {
  protected:
   // Writes a database as an earlier version of the store left it.
   void WriteOldDatabase(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/attex.db").c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
+    attex::testing::SqliteFile db(dir_ + "/attex.db", attex::testing::SqliteFile::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    const absl::Status written = db.Exec(sql);
+    EXPECT_TRUE(written.ok()) << written;
   }
 
   // The first column of the first row of sql, as text ("" for none).
   std::string Query(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2((dir_ + "/attex.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-              SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string value;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return value;
+    return attex::testing::QueryValue(dir_ + "/attex.db", sql);
   }
 
   // Opens the old database with the current store and checks that the data

@@ -1,5 +1,3 @@
-#include <sqlite3.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -10,6 +8,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace attex::store {
@@ -366,24 +365,11 @@ TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
 }
 
 TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((dir_ + "/attex.db").c_str(), &db,
-                            SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  auto pragma = [db](const char* sql) {
-    sqlite3_stmt* stmt = nullptr;
-    std::string value;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return value;
-  };
-  EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "3");
-  EXPECT_EQ(pragma("PRAGMA page_size"), "1024");
-  sqlite3_close(db);
+  attex::testing::SqliteFile db(dir_ + "/attex.db");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db.Query("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(db.Query("PRAGMA user_version"), "3");
+  EXPECT_EQ(db.Query("PRAGMA page_size"), "1024");
 }
 
 TEST_F(SqliteStoreTest, ConcurrentEventsAreCountedExactly) {
