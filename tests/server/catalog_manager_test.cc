@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "attention/model.h"
 #include "gtest/gtest.h"
+#include "tests/testing/campaign_builder.h"
 
 namespace attex::server {
 namespace {
@@ -19,21 +20,20 @@ constexpr int64_t kNowMs = 1'700'000'000'000;
 
 Campaign MakeCampaign(const std::string& id, int creatives,
                       attex::v1::CampaignStatus status = attex::v1::CAMPAIGN_STATUS_ACTIVE) {
-  Campaign c;
-  c.set_id(id);
-  c.set_advertiser_id("acc-3");
-  c.set_name("campaign " + id);
-  c.set_status(status);
-  c.set_bid_cpm_micros(2'000'000);
-  c.mutable_budget()->set_total_micros(100'000'000);
-  c.set_version(1);
+  attex::testing::CampaignBuilder c;
+  c.Id(id)
+      .Advertiser("acc-3")
+      .Name("campaign " + id)
+      .Status(status)
+      .BidCpm(2'000'000)
+      .TotalBudget(100'000'000)
+      .Version(1);
   for (int i = 0; i < creatives; ++i) {
-    auto* cr = c.add_creatives();
-    cr->set_id(absl::StrCat("cr-", i + 1));
-    cr->set_format(i % 2 == 0 ? "banner" : "native");
-    cr->add_features(absl::StrCat("kw:", id, "-", i));
+    c.Creative(i % 2 == 0 ? "banner" : "native")
+        .CreativeId(absl::StrCat("cr-", i + 1))
+        .Features({absl::StrCat("kw:", id, "-", i)});
   }
-  return c;
+  return c.Build();
 }
 
 std::vector<std::string> CampaignIds(const auction::Catalog& catalog) {
@@ -42,7 +42,7 @@ std::vector<std::string> CampaignIds(const auction::Catalog& catalog) {
   return ids;
 }
 
-class CatalogManagerTest : public testing::Test {
+class CatalogManagerTest : public ::testing::Test {
  protected:
   CatalogManager manager_{attention::Model::Default()};
 };

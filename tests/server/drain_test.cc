@@ -15,6 +15,7 @@
 #include "attex/v1/operator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/testing/campaign_builder.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -24,16 +25,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 attex::v1::Campaign NewCampaign(int i) {
-  attex::v1::Campaign c;
-  c.set_name(absl::StrCat("drain ", i));
-  c.set_bid_cpm_micros(1'000'000);
-  c.mutable_budget()->set_daily_micros(1'000'000);
-  c.mutable_budget()->set_total_micros(10'000'000);
-  auto* creative = c.add_creatives();
-  creative->set_format("banner");
-  creative->add_features("interest:coffee");
-  creative->set_markup("<b>coffee</b>");
-  return c;
+  return CampaignBuilder()
+      .Name(absl::StrCat("drain ", i))
+      .BidCpm(1'000'000)
+      .DailyBudget(1'000'000)
+      .TotalBudget(10'000'000)
+      .Creative("banner")
+      .Features({"interest:coffee"})
+      .Markup("<b>coffee</b>")
+      .Build();
 }
 
 int64_t CountCampaigns(attex::v1::Campaigns::Stub& stub, const std::string& token) {

@@ -8,6 +8,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/campaign_builder.h"
 #include "tests/testing/sqlite_file.h"
 #include "tests/testing/temp_dir.h"
 
@@ -20,20 +21,19 @@ using google::protobuf::util::MessageDifferencer;
 constexpr int64_t kNow = 1'700'000'000'000;
 
 Campaign MakeCampaign(const std::string& advertiser, const std::string& name) {
-  Campaign c;
-  c.set_advertiser_id(advertiser);
-  c.set_name(name);
-  c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
-  c.set_bid_cpm_micros(2'500'000);
-  c.mutable_budget()->set_daily_micros(10'000'000);
-  c.mutable_budget()->set_total_micros(100'000'000);
-  c.mutable_targeting()->add_countries("US");
-  auto* creative = c.add_creatives();
-  creative->set_id("cr-1");
-  creative->set_format("banner");
-  creative->add_features("kw:marathon");
-  creative->add_embedding(0.5f);
-  return c;
+  return attex::testing::CampaignBuilder()
+      .Advertiser(advertiser)
+      .Name(name)
+      .Status(attex::v1::CAMPAIGN_STATUS_ACTIVE)
+      .BidCpm(2'500'000)
+      .DailyBudget(10'000'000)
+      .TotalBudget(100'000'000)
+      .Country("US")
+      .Creative("banner")
+      .CreativeId("cr-1")
+      .Features({"kw:marathon"})
+      .Embedding({0.5f})
+      .Build();
 }
 
 // An impression billed to `campaign` whose price is split between the

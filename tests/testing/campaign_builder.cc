@@ -1,5 +1,8 @@
 #include "tests/testing/campaign_builder.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace attex::testing {
 
 CampaignBuilder& CampaignBuilder::Id(const std::string& id) {
@@ -52,15 +55,42 @@ CampaignBuilder& CampaignBuilder::IncludeFeature(const std::string& feature) {
   return *this;
 }
 
-CampaignBuilder& CampaignBuilder::Creative(const CreativeSpec& spec) {
-  auto* creative = campaign_.add_creatives();
-  if (!spec.id.empty()) creative->set_id(spec.id);
-  if (!spec.format.empty()) creative->set_format(spec.format);
-  if (!spec.category.empty()) creative->set_category(spec.category);
-  for (const auto& f : spec.features) creative->add_features(f);
-  for (const float x : spec.embedding) creative->add_embedding(x);
-  if (!spec.markup.empty()) creative->set_markup(spec.markup);
+CampaignBuilder& CampaignBuilder::Creative(const std::string& format) {
+  campaign_.add_creatives()->set_format(format);
   return *this;
+}
+
+CampaignBuilder& CampaignBuilder::CreativeId(const std::string& id) {
+  LastCreative().set_id(id);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::Category(const std::string& category) {
+  LastCreative().set_category(category);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::Features(const std::vector<std::string>& features) {
+  for (const auto& f : features) LastCreative().add_features(f);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::Embedding(const std::vector<float>& embedding) {
+  for (const float x : embedding) LastCreative().add_embedding(x);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::Markup(const std::string& markup) {
+  LastCreative().set_markup(markup);
+  return *this;
+}
+
+attex::v1::Creative& CampaignBuilder::LastCreative() {
+  if (campaign_.creatives().empty()) {
+    std::fprintf(stderr, "CampaignBuilder: a creative's field set before Creative()\n");
+    std::abort();
+  }
+  return *campaign_.mutable_creatives(campaign_.creatives_size() - 1);
 }
 
 }  // namespace attex::testing

@@ -4,12 +4,14 @@
 //                                     .Name("trail shoes")
 //                                     .BidCpm(5'000'000)
 //                                     .TotalBudget(10'000'000)
-//                                     .Creative({.category = "sports", .features = {"kw:trail"}})
+//                                     .Creative("banner")
+//                                     .Category("sports")
+//                                     .Features({"interest:running", "kw:trail"})
 //                                     .Build();
 //
 // Only what a test sets is set: every other field keeps the proto's default,
-// exactly as if the message had been filled by hand, so a campaign sent to
-// the server still gets the server's defaults (status, ids, versions).
+// exactly as if the message had been filled by hand, so that a campaign sent
+// to the server still gets the server's defaults (status, ids, versions).
 #ifndef ATTEX_TESTS_TESTING_CAMPAIGN_BUILDER_H_
 #define ATTEX_TESTS_TESTING_CAMPAIGN_BUILDER_H_
 
@@ -21,18 +23,6 @@
 
 namespace attex::testing {
 
-// One creative. The fields follow attex.v1.Creative's order, so designated
-// initializers read as the message does: {.format = "native", .features = {"kw:a"}}.
-// Empty fields are left unset.
-struct CreativeSpec {
-  std::string id;
-  std::string format = "banner";
-  std::string category;
-  std::vector<std::string> features;
-  std::vector<float> embedding;
-  std::string markup;
-};
-
 class CampaignBuilder final {
  public:
   CampaignBuilder& Id(const std::string& id);
@@ -43,16 +33,25 @@ class CampaignBuilder final {
   CampaignBuilder& BidCpm(int64_t micros);
   CampaignBuilder& TotalBudget(int64_t micros);
   CampaignBuilder& DailyBudget(int64_t micros);
-  // Appends to targeting.countries / targeting.include_features.
+  // Append to targeting.countries and targeting.include_features.
   CampaignBuilder& Country(const std::string& country);
   CampaignBuilder& IncludeFeature(const std::string& feature);
-  // Appends a creative.
-  CampaignBuilder& Creative(const CreativeSpec& creative);
+
+  // Appends a creative of `format`; the calls below then fill it in.
+  CampaignBuilder& Creative(const std::string& format = "banner");
+  // Of the last creative (aborts if there is none: a broken test).
+  CampaignBuilder& CreativeId(const std::string& id);
+  CampaignBuilder& Category(const std::string& category);
+  CampaignBuilder& Features(const std::vector<std::string>& features);  // Appended.
+  CampaignBuilder& Embedding(const std::vector<float>& embedding);      // Appended.
+  CampaignBuilder& Markup(const std::string& markup);
 
   // A copy: the builder can go on to make a variant.
   attex::v1::Campaign Build() const { return campaign_; }
 
  private:
+  attex::v1::Creative& LastCreative();
+
   attex::v1::Campaign campaign_;
 };
 
