@@ -114,6 +114,8 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
         }
         // Forget tokens acknowledged twice (they were retried once).
         std::erase_if(pending, [](const Pending& p) { return p.reports >= 2; });
+        // Paces the load (leaves the CPU to the server and the killer):
+        // part of the workload, not a wait for anything.
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
@@ -122,12 +124,15 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
   std::mt19937 rng(2026);
   int kills = 0;
   for (; kills < kKills; ++kills) {
+    // The workload itself: a SIGKILL at a random moment of the load, 100 to
+    // 600 ms into each run of the server.
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 500));
     server.Stop(SIGKILL);
     ASSERT_TRUE(server.Start()) << "restart " << kills + 1;
     std::lock_guard<std::mutex> lock(mu);
     stubs = std::make_shared<Stubs>(server.channel());
   }
+  // Load on the last restart too, before the drivers stop: workload again.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
   for (auto& t : drivers) t.join();

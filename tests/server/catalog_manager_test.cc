@@ -1,15 +1,14 @@
 #include "server/catalog_manager.h"
 
-#include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "attention/model.h"
 #include "gtest/gtest.h"
 #include "tests/testing/campaign_builder.h"
+#include "tests/testing/poll.h"
 
 namespace attex::server {
 namespace {
@@ -212,13 +211,11 @@ TEST(CatalogManagerOptionsTest, PublishedCataloguesStoreKeysInTheChosenFormat) {
   }
 }
 
-// Polls (the index is built on the manager's own thread) for up to 30 s.
+// Whether the current snapshot gets an index (built on the manager's own
+// thread, which signals nothing: polled, for up to 30 s).
 bool WaitForIndex(const CatalogManager& manager) {
-  for (int i = 0; i < 3000; ++i) {
-    if (manager.Current()->ann.get() != nullptr) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return attex::testing::PollUntil([&] { return manager.Current()->ann.get() != nullptr; }, 3000,
+                                   absl::Milliseconds(10));
 }
 
 CatalogOptions AnnAt(int64_t min_ads) {
@@ -260,16 +257,21 @@ TEST(CatalogManagerAnnTest, ACatalogueBelowTheThresholdGetsNone) {
   manager.Upsert(MakeCampaign("cmp-1", 20));
   manager.Upsert(MakeCampaign("cmp-2", 20));
   manager.Publish();
-  // Nothing is queued, so nothing can arrive later; a short wait shows it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(manager.Current()->ann.get(), nullptr);
+  const auto below = manager.Current();
+  // The index thread builds one catalogue at a time, in order: once a later
+  // catalogue at the threshold has its index, whatever had been queued
+  // before it has been built, so an index of `below` would be there by now.
+  manager.Upsert(MakeCampaign("cmp-3", 1));
+  manager.Publish();
+  ASSERT_TRUE(WaitForIndex(manager));
+  EXPECT_EQ(below->ann.get(), nullptr);
 }
 
 TEST(CatalogManagerAnnTest, ZeroMinAdsNeverIndexes) {
   CatalogManager manager(attention::Model::Default(), AnnAt(0));
   manager.Upsert(MakeCampaign("cmp-1", 20));
   manager.Publish();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // With 0 the manager starts no index thread: what Publish left is final.
   EXPECT_EQ(manager.Current()->ann.get(), nullptr);
 }
 

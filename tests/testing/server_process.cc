@@ -94,9 +94,18 @@ bool ServerProcess::Start(bool plaintext) {
 }
 
 int ServerProcess::Stop(int signal) {
-  if (pid_ <= 0) return -1;
+  Signal(signal);
+  return Wait();
+}
+
+void ServerProcess::Signal(int signal) {
+  if (pid_ <= 0) return;
   channel_.reset();
   kill(pid_, signal);
+}
+
+int ServerProcess::Wait() {
+  if (pid_ <= 0) return -1;
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;

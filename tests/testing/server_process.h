@@ -36,8 +36,13 @@ class ServerProcess final {
   // server exits or is not ready within 30 s. Start again after Stop to
   // restart on the same data directory (on a new port).
   bool Start(bool plaintext = true);
-  // Sends `signal` and waits; returns the exit code (-1 if killed by a signal).
+  // Sends `signal` and waits; returns the exit code (-1 if killed by a
+  // signal, or if not running).
   int Stop(int signal = SIGTERM);
+  // Stop in two steps, for a test that acts between them: Signal returns at
+  // once, Wait returns what Stop would.
+  void Signal(int signal);
+  int Wait();
   // Runs the server in the foreground until it exits, for flags that must
   // stop it before it serves; returns its exit code (-1 if killed by a
   // signal) and appends its stdout and stderr to `output`.
