@@ -33,8 +33,9 @@ class ServerProcess final {
   // bound port (the server writes it once serving) and, if `plaintext`, the
   // gRPC health service answers SERVING on channel(). For a TLS server pass
   // false: only the port is awaited, and channel() stays null. False if the
-  // server exits or is not ready within 30 s. Start again after Stop to
-  // restart on the same data directory (on a new port).
+  // server exits first, or has no port after 30 s, or does not answer the
+  // health check 10 s after that. Start again after Stop to restart on the
+  // same data directory (on a new port).
   bool Start(bool plaintext = true);
   // Sends `signal` and waits; returns the exit code (-1 if killed by a
   // signal, or if not running).
