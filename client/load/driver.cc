@@ -10,16 +10,12 @@
 #include "absl/synchronization/mutex.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
+#include "client/load/clock.h"
+#include "client/load/recorder.h"
 #include "grpcpp/grpcpp.h"
 
 namespace attex::load {
 namespace {
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // One operation: a Ping, a Bid, or a Bid followed by ReportEvents for what
 // it won. Reused by the closed loop for the next operation.
@@ -37,7 +33,7 @@ struct Op {
 
 class Engine final : public std::enable_shared_from_this<Engine> {
  public:
-  explicit Engine(DriverOptions options) : options_(std::move(options)) {
+  Engine(DriverOptions options, const Clock& clock) : options_(std::move(options)), clock_(clock) {
     for (int i = 0; i < options_.channels; ++i) {
       grpc::ChannelArguments args;
       args.SetInt("attex.load.channel", i);  // Distinct args: a connection each.
@@ -47,9 +43,6 @@ class Engine final : public std::enable_shared_from_this<Engine> {
       exchange_.push_back(attex::v1::Exchange::NewStub(channel));
       operator_.push_back(attex::v1::Operator::NewStub(channel));
     }
-    report_.options = options_;
-    report_.options.requests.clear();
-    report_.options.token.clear();
   }
 
   Report Run();
@@ -60,26 +53,21 @@ class Engine final : public std::enable_shared_from_this<Engine> {
   void StartPing(Op* op, int channel);
   void StartBid(Op* op, int channel);
   void StartEvents(Op* op, int channel);
-  // Records one RPC; then the next step of `op`, a new operation (closed
-  // loop) or the end of it.
-  void Record(const char* method, const grpc::Status& status, int64_t intended_ns);
+  // After an RPC has been recorded: the next step of `op`, a new operation
+  // (closed loop) or the end of it.
   void Next(Op* op);
   void PrepareContext(Op* op, int64_t intended_ns);
-  void RollSecond(int64_t second) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PrintProgress();
 
   DriverOptions options_;
+  const Clock& clock_;
   std::vector<std::unique_ptr<attex::v1::Exchange::Stub>> exchange_;
   std::vector<std::unique_ptr<attex::v1::Operator::Stub>> operator_;
   std::atomic<uint64_t> sequence_{0};
-  int64_t record_ns_ = 0, end_ns_ = 0;
+  std::unique_ptr<Recorder> recorder_;  // Made by Run before the first call.
 
   absl::Mutex mu_;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  Report report_ ABSL_GUARDED_BY(mu_);
-  int64_t second_ ABSL_GUARDED_BY(mu_) = 0;  // The second `current_` holds.
-  Second current_ ABSL_GUARDED_BY(mu_);
-  Histogram current_latency_ ABSL_GUARDED_BY(mu_);
 };
 
 void Engine::PrepareContext(Op* op, int64_t intended_ns) {
@@ -121,7 +109,7 @@ void Engine::StartPing(Op* op, int channel) {
   operator_[channel]->async()->Ping(
       op->ctx.get(), &op->ping_request, &op->ping_response,
       [self = shared_from_this(), op](grpc::Status status) {
-        self->Record("Ping", status, op->intended_ns);
+        self->recorder_->Record("Ping", status, op->intended_ns);
         self->Next(op);
       });
 }
@@ -132,14 +120,9 @@ void Engine::StartBid(Op* op, int channel) {
   exchange_[channel]->async()->Bid(
       op->ctx.get(), op->bid_request, &op->bid_response,
       [self = shared_from_this(), op, channel](grpc::Status status) {
-        self->Record("Bid", status, op->intended_ns);
-        if (status.ok() && op->intended_ns >= self->record_ns_) {
-          absl::MutexLock lock(&self->mu_);
-          self->report_.slots += op->bid_request->slots_size();
-          self->report_.placements += op->bid_response.placements_size();
-          if (!op->bid_response.no_bid_reason().empty()) {
-            ++self->report_.no_bid_reasons[op->bid_response.no_bid_reason()];
-          }
+        self->recorder_->Record("Bid", status, op->intended_ns);
+        if (status.ok()) {
+          self->recorder_->RecordBid(op->intended_ns, *op->bid_request, op->bid_response);
         }
         if (status.ok() && op->kind == Method::kEvents &&
             op->bid_response.placements_size() > 0) {
@@ -158,27 +141,21 @@ void Engine::StartEvents(Op* op, int channel) {
     e->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
     e->set_event_id(absl::StrCat(op->bid_response.request_id(), "/", p.slot_id()));
   }
-  PrepareContext(op, NowNs());
+  PrepareContext(op, clock_.NowNs());
   op->events_response.Clear();
   exchange_[channel]->async()->ReportEvents(
       op->ctx.get(), &op->events_request, &op->events_response,
       [self = shared_from_this(), op](grpc::Status status) {
-        self->Record("ReportEvents", status, op->intended_ns);
-        if (status.ok() && op->intended_ns >= self->record_ns_) {
-          absl::MutexLock lock(&self->mu_);
-          for (const auto& r : op->events_response.results()) {
-            std::string name = attex::v1::EventResult_Name(r.result());
-            ++self->report_.event_results[name.substr(name.rfind('_') + 1)];
-          }
-        }
+        self->recorder_->Record("ReportEvents", status, op->intended_ns);
+        if (status.ok()) self->recorder_->RecordEvents(op->intended_ns, op->events_response);
         self->Next(op);
       });
 }
 
 void Engine::Next(Op* op) {
   // Closed loop: the next operation goes out as soon as this one is done.
-  if (options_.rate <= 0 && NowNs() < end_ns_) {
-    op->intended_ns = NowNs();
+  if (options_.rate <= 0 && clock_.NowNs() < recorder_->end_ns()) {
+    op->intended_ns = clock_.NowNs();
     Start(op);
     return;
   }
@@ -187,62 +164,33 @@ void Engine::Next(Op* op) {
   --in_flight_;
 }
 
-void Engine::RollSecond(int64_t second) {
-  while (second_ < second) {
-    current_.t = static_cast<double>(second_);
-    current_.p50_ns = current_latency_.Percentile(0.5);
-    current_.p99_ns = current_latency_.Percentile(0.99);
-    current_.max_ns = current_latency_.max();
-    report_.timeline.push_back(current_);
-    current_ = Second();
-    current_latency_.Clear();
-    ++second_;
-  }
-}
-
-void Engine::Record(const char* method, const grpc::Status& status, int64_t intended_ns) {
-  const int64_t now = NowNs();
-  if (intended_ns < record_ns_ || intended_ns >= end_ns_) return;
-  const int64_t latency = now - intended_ns;
-  const std::string code = GrpcCodeName(status.error_code());
-  absl::MutexLock lock(&mu_);
-  report_.latency.Record(latency);
-  ++report_.calls;
-  auto& m = report_.methods[method];
-  m.latency.Record(latency);
-  ++m.calls;
-  ++m.status[code];
-  if (!status.ok()) {
-    ++report_.errors;
-    ++report_.errors_by_status[code];
-  }
-  RollSecond((now - record_ns_) / 1'000'000'000);
-  ++current_.calls;
-  if (!status.ok()) ++current_.errors;
-  current_latency_.Record(latency);
-}
-
 void Engine::PrintProgress() {
-  absl::MutexLock lock(&mu_);
-  const double t = (NowNs() - record_ns_) / 1e9;
+  int64_t in_flight;
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight = in_flight_;
+  }
+  const double t = (clock_.NowNs() - recorder_->record_ns()) / 1e9;
+  Second s;
+  int64_t errors = 0;
   if (t < 0) {
     std::fprintf(stderr, "\rwarming up %4.1fs, %lld in flight          ", -t,
-                 static_cast<long long>(in_flight_));
-  } else if (!report_.timeline.empty()) {
-    const Second& s = report_.timeline.back();
+                 static_cast<long long>(in_flight));
+  } else if (recorder_->LastSecond(&s, &errors)) {
     std::fprintf(stderr,
                  "\r[%5.1fs] %8lld calls/s  p50 %7.3f ms  p99 %7.3f ms  max %8.3f ms  "
                  "errors %lld  in flight %lld   ",
                  t, static_cast<long long>(s.calls), s.p50_ns / 1e6, s.p99_ns / 1e6,
-                 s.max_ns / 1e6, static_cast<long long>(report_.errors),
-                 static_cast<long long>(in_flight_));
+                 s.max_ns / 1e6, static_cast<long long>(errors),
+                 static_cast<long long>(in_flight));
   }
 }
 
 Report Engine::Run() {
-  const int64_t start = NowNs();
-  record_ns_ = start + absl::ToInt64Nanoseconds(options_.warmup);
-  end_ns_ = record_ns_ + absl::ToInt64Nanoseconds(options_.duration);
+  const int64_t start = clock_.NowNs();
+  recorder_ = std::make_unique<Recorder>(
+      clock_, start + absl::ToInt64Nanoseconds(options_.warmup), options_.duration);
+  const int64_t end_ns = recorder_->end_ns();
   int64_t next_progress = start + 1'000'000'000;
   auto tick = [&](int64_t now) {
     if (options_.progress && now >= next_progress) {
@@ -255,8 +203,8 @@ Report Engine::Run() {
     const double period = 1e9 / options_.rate;
     for (int64_t i = 0;;) {
       const int64_t due = start + static_cast<int64_t>(i * period);
-      if (due >= end_ns_) break;
-      const int64_t now = NowNs();
+      if (due >= end_ns) break;
+      const int64_t now = clock_.NowNs();
       tick(now);
       if (due > now) {
         if (due - now > 200'000) {
@@ -279,9 +227,9 @@ Report Engine::Run() {
       ++i;
     }
   } else {
-    for (int i = 0; i < options_.concurrency; ++i) Launch(NowNs());
-    while (NowNs() < end_ns_) {
-      tick(NowNs());
+    for (int i = 0; i < options_.concurrency; ++i) Launch(clock_.NowNs());
+    while (clock_.NowNs() < end_ns) {
+      tick(clock_.NowNs());
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -294,10 +242,11 @@ Report Engine::Run() {
     PrintProgress();
     std::fputc('\n', stderr);
   }
-  absl::MutexLock lock(&mu_);
-  if (current_.calls > 0) RollSecond(second_ + 1);
-  report_.seconds = absl::ToDoubleSeconds(options_.duration);
-  return report_;
+  Report report = recorder_->Finish();
+  report.options = options_;
+  report.options.requests.clear();
+  report.options.token.clear();
+  return report;
 }
 
 }  // namespace
@@ -344,7 +293,7 @@ absl::StatusOr<Report> RunLoad(DriverOptions options) {
   if (options.method != Method::kPing && options.requests.empty()) {
     return absl::InvalidArgumentError("requests: bid, events and mix need bid requests");
   }
-  auto engine = std::make_shared<Engine>(std::move(options));
+  auto engine = std::make_shared<Engine>(std::move(options), SteadyClock());
   Report report = engine->Run();
   // Each callback holds the engine until gRPC destroys it, just after the
   // last one has counted itself out: wait, so that the channels are

@@ -3,7 +3,8 @@
 // over several channels, closed loop (a fixed number of calls in flight) or
 // open loop (calls sent on a fixed schedule, each call's latency measured
 // from its intended send time, so that a stalled server shows in the tail
-// rather than slowing the schedule: no coordinated omission).
+// rather than slowing the schedule: no coordinated omission). The sending
+// is here; what is measured of the calls, and how, is recorder.h.
 #ifndef ATTEX_CLIENT_LOAD_DRIVER_H_
 #define ATTEX_CLIENT_LOAD_DRIVER_H_
 

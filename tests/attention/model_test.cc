@@ -11,6 +11,7 @@
 #include "attention/scorer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::attention {
 namespace {
@@ -243,10 +244,7 @@ TEST(ModelTest, SharedTokensAttractAttentionInMostGeneratedCases) {
 
 class ModelFileTest : public ::testing::Test {
  protected:
-  std::string Path(const std::string& name) {
-    return ::testing::TempDir() + "/" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
-  }
+  std::string Path(const std::string& name) { return dir_.path() + "/" + name; }
   ModelConfig SmallConfig() {
     ModelConfig config;
     config.d_model = 32;
@@ -255,6 +253,8 @@ class ModelFileTest : public ::testing::Test {
     config.seed = 7;
     return config;
   }
+
+  attex::testing::TempDir dir_;
 };
 
 TEST_F(ModelFileTest, SaveThenLoadGivesTheSameModel) {

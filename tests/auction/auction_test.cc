@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/testing/campaign_builder.h"
 
 namespace attex::auction {
 namespace {
@@ -16,19 +17,18 @@ constexpr int64_t kNowMs = 1'790'000'000'000;  // A fixed instant in 2026.
 
 Campaign MakeCampaign(const std::string& id, int64_t bid, std::vector<std::string> features,
                       const std::string& format = "banner") {
-  Campaign c;
-  c.set_id(id);
-  c.set_advertiser_id("adv-" + id);
-  c.set_name(id);
-  c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
-  c.set_bid_cpm_micros(bid);
-  c.mutable_budget()->set_total_micros(1'000'000'000);
-  auto* cr = c.add_creatives();
-  cr->set_id("cr-1");
-  cr->set_format(format);
-  cr->set_category("cat-" + id);
-  for (auto& f : features) cr->add_features(f);
-  return c;
+  return attex::testing::CampaignBuilder()
+      .Id(id)
+      .Advertiser("adv-" + id)
+      .Name(id)
+      .Status(attex::v1::CAMPAIGN_STATUS_ACTIVE)
+      .BidCpm(bid)
+      .TotalBudget(1'000'000'000)
+      .Creative(format)
+      .CreativeId("cr-1")
+      .Category("cat-" + id)
+      .Features(features)
+      .Build();
 }
 
 class AuctionTest : public ::testing::Test {

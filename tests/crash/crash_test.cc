@@ -4,7 +4,6 @@
 // integrity check passes, every event acknowledged OK is in the ledger, no
 // campaign's billed spend exceeds its budget, and the ledger balances.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +15,8 @@
 
 #include "auction/billing_token.h"
 #include "tests/crash/money_world.h"
+#include "tests/testing/sqlite_file.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::testing {
 namespace {
@@ -113,6 +114,8 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
         }
         // Forget tokens acknowledged twice (they were retried once).
         std::erase_if(pending, [](const Pending& p) { return p.reports >= 2; });
+        // Paces the load (leaves the CPU to the server and the killer):
+        // part of the workload, not a wait for anything.
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
@@ -121,12 +124,15 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
   std::mt19937 rng(2026);
   int kills = 0;
   for (; kills < kKills; ++kills) {
+    // The workload itself: a SIGKILL at a random moment of the load, 100 to
+    // 600 ms into each run of the server.
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 500));
     server.Stop(SIGKILL);
     ASSERT_TRUE(server.Start()) << "restart " << kills + 1;
     std::lock_guard<std::mutex> lock(mu);
     stubs = std::make_shared<Stubs>(server.channel());
   }
+  // Load on the last restart too, before the drivers stop: workload again.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
   for (auto& t : drivers) t.join();
@@ -139,39 +145,26 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
   ASSERT_EQ(server.Stop(SIGTERM), 0);
 
   // The database itself, read directly.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((dir.path() + "/attex.db").c_str(), &db, SQLITE_OPEN_READONLY,
-                            nullptr),
-            SQLITE_OK);
-  auto text = [db](const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    std::string value;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return value;
-  };
-  EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
+  SqliteFile db(dir.path() + "/attex.db");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db.Query("PRAGMA integrity_check"), "ok");
   int64_t found = 0;
   for (const auto& hash : acknowledged) {
-    found += text("SELECT COUNT(*) FROM events e JOIN ledger l ON l.token_hash = e.token_hash "
-                  "WHERE e.type = 1 AND e.token_hash = '" + hash + "' AND l.amount_micros < 0") ==
-             "1";
+    found += db.Query("SELECT COUNT(*) FROM events e JOIN ledger l ON l.token_hash = e.token_hash "
+                      "WHERE e.type = 1 AND e.token_hash = '" + hash +
+                      "' AND l.amount_micros < 0") == "1";
   }
   EXPECT_EQ(found, static_cast<int64_t>(acknowledged.size())) << "acknowledged events lost";
   int overspent = 0;
   for (int c = 0; c < kCampaigns; ++c) {
-    const std::string spent = text(
+    const std::string spent = db.Query(
         "SELECT COALESCE(SUM(price_micros), 0) FROM events WHERE type = 1 AND campaign_id = '" +
         campaign_ids[c] + "'");
     EXPECT_LE(std::stoll(spent), kCovered[c] * kPriceMicros) << campaign_ids[c];
     overspent += std::stoll(spent) > kCovered[c] * kPriceMicros;
   }
-  EXPECT_EQ(text("SELECT COALESCE(SUM(amount_micros), 0) FROM ledger"), "0");
-  const std::string billed = text("SELECT COUNT(*) FROM events WHERE type = 1");
-  sqlite3_close(db);
+  EXPECT_EQ(db.Query("SELECT COALESCE(SUM(amount_micros), 0) FROM ledger"), "0");
+  const std::string billed = db.Query("SELECT COUNT(*) FROM events WHERE type = 1");
   std::printf(
       "crash harness: kills %d, placements %lld, events acknowledged %zu, found %lld, lost %lld, "
       "billed %s, refused over budget %lld, campaigns overspent %d\n",

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/crash/money_world.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::testing {
 namespace {

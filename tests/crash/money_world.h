@@ -14,7 +14,8 @@
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/server_process.h"
 
 namespace attex::testing {
 
@@ -55,18 +56,15 @@ inline attex::v1::Account NewAccount(Stubs& s, const std::string& op_token,
 // (and, if daily, daily) budget of `impressions` impressions.
 inline attex::v1::Campaign FixedPriceCampaign(const std::string& feature, int64_t impressions,
                                               bool daily = false) {
-  attex::v1::Campaign c;
-  c.set_name("money " + feature);
-  c.set_bid_cpm_micros(kBidCpm);
-  c.mutable_budget()->set_total_micros(impressions * kPriceMicros);
-  if (daily) c.mutable_budget()->set_daily_micros(impressions * kPriceMicros);
-  c.mutable_targeting()->add_include_features(feature);
-  auto* cr = c.add_creatives();
-  cr->set_format("banner");
-  cr->set_category("test");
-  cr->add_features(feature);
-  cr->set_markup("<b>money</b>");
-  return c;
+  CampaignBuilder c;
+  c.Name("money " + feature).BidCpm(kBidCpm).TotalBudget(impressions * kPriceMicros);
+  if (daily) c.DailyBudget(impressions * kPriceMicros);
+  return c.IncludeFeature(feature)
+      .Creative("banner")
+      .Category("test")
+      .Features({feature})
+      .Markup("<b>money</b>")
+      .Build();
 }
 
 inline attex::v1::BidRequest RequestFor(const std::string& feature, const std::string& id,

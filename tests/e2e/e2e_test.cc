@@ -14,7 +14,9 @@
 #include "attex/v1/operator.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "health.grpc.pb.h"
-#include "tests/e2e/server_process.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::testing {
 namespace {
@@ -64,18 +66,16 @@ class EndToEndTest : public ::testing::Test {
   }
 
   static Campaign RunningCampaign() {
-    Campaign c;
-    c.set_name("e2e running shoes");
-    c.set_bid_cpm_micros(5'000'000);
-    c.mutable_budget()->set_total_micros(10'000'000);
-    c.mutable_targeting()->add_include_features("interest:trail-running");
-    auto* cr = c.add_creatives();
-    cr->set_format("banner");
-    cr->set_category("sports");
-    cr->add_features("interest:trail-running");
-    cr->add_features("kw:ultramarathon");
-    cr->set_markup("<b>Trail shoes</b>");
-    return c;
+    return CampaignBuilder()
+        .Name("e2e running shoes")
+        .BidCpm(5'000'000)
+        .TotalBudget(10'000'000)
+        .IncludeFeature("interest:trail-running")
+        .Creative("banner")
+        .Category("sports")
+        .Features({"interest:trail-running", "kw:ultramarathon"})
+        .Markup("<b>Trail shoes</b>")
+        .Build();
   }
 
   static BidRequest RunnerRequest() {

@@ -2,34 +2,24 @@
 // (narrow keys still answer bids), --ann_min_ads and --ann_candidates (the
 // index is built in the background and then chooses the candidates), and
 // bad values refused at startup naming the flag.
-#include <sys/wait.h>
-
-#include <chrono>
-#include <cstdio>
 #include <string>
-#include <thread>
 
 #include "attex/v1/exchange.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/testing/poll.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::testing {
 namespace {
 
 using namespace attex::v1;
 
-// Runs the server with `flags` and returns its exit code; `output` gets
-// stdout and stderr. For flags that must stop it before it serves.
-int RunToExit(const std::string& data_dir, const std::string& flags, std::string* output) {
-  const std::string command = std::string(ATTEX_SERVER_BIN) +
-                              " --listen=127.0.0.1:0 --metrics_listen= --data_dir=" + data_dir +
-                              " " + flags + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buf[512];
-  while (fgets(buf, sizeof(buf), pipe) != nullptr) output->append(buf);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs the server with `flags` to its exit and returns its exit code;
+// `output` gets stdout and stderr. For flags that must stop it before it
+// serves.
+int RunToExit(const std::string& data_dir, const std::string& flag, std::string* output) {
+  return ServerProcess(data_dir, {flag}).RunToExit(output);
 }
 
 BidRequest DemoRequest() {
@@ -93,14 +83,17 @@ TEST(ServerFlagsTest, AnIndexBuiltInTheBackgroundThenChoosesTheCandidates) {
   ASSERT_TRUE(server.Start());
   const auto tokens = ReadFlatJson(dir.path() + "/demo-tokens.json");
   auto exchange = Exchange::NewStub(server.channel());
+  // Explain reports whether candidates came from the index: polled, as the
+  // server signals nothing when the index is ready.
   Explanation explanation;
-  for (int i = 0; i < 300 && explanation.ann_candidates() == 0; ++i) {
-    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  grpc::Status explained;
+  PollUntil([&] {
     explanation.Clear();
-    grpc::Status s =
+    explained =
         exchange->Explain(Context(tokens.at("platform")).get(), DemoRequest(), &explanation);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+    return !explained.ok() || explanation.ann_candidates() > 0;
+  });
+  ASSERT_TRUE(explained.ok()) << explained.error_message();
   // Retrieved, distinct, among the demo's 6 ads.
   EXPECT_GE(explanation.ann_candidates(), 1);
   EXPECT_LE(explanation.ann_candidates(), 6);

@@ -20,10 +20,12 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
-#include "tests/server/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::server {
 namespace {
+
+using ::attex::testing::TempDir;
 
 // The string value of "key" in the flat JSON object `json`; empty if absent.
 std::string JsonString(const std::string& json, const std::string& key) {
@@ -35,7 +37,7 @@ std::string JsonString(const std::string& json, const std::string& key) {
   return end == std::string::npos ? "" : json.substr(begin, end - begin);
 }
 
-class AuthTest : public testing::Test {
+class AuthTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();

@@ -1,14 +1,14 @@
 #include "server/catalog_manager.h"
 
-#include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "attention/model.h"
 #include "gtest/gtest.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/poll.h"
 
 namespace attex::server {
 namespace {
@@ -19,21 +19,20 @@ constexpr int64_t kNowMs = 1'700'000'000'000;
 
 Campaign MakeCampaign(const std::string& id, int creatives,
                       attex::v1::CampaignStatus status = attex::v1::CAMPAIGN_STATUS_ACTIVE) {
-  Campaign c;
-  c.set_id(id);
-  c.set_advertiser_id("acc-3");
-  c.set_name("campaign " + id);
-  c.set_status(status);
-  c.set_bid_cpm_micros(2'000'000);
-  c.mutable_budget()->set_total_micros(100'000'000);
-  c.set_version(1);
+  attex::testing::CampaignBuilder c;
+  c.Id(id)
+      .Advertiser("acc-3")
+      .Name("campaign " + id)
+      .Status(status)
+      .BidCpm(2'000'000)
+      .TotalBudget(100'000'000)
+      .Version(1);
   for (int i = 0; i < creatives; ++i) {
-    auto* cr = c.add_creatives();
-    cr->set_id(absl::StrCat("cr-", i + 1));
-    cr->set_format(i % 2 == 0 ? "banner" : "native");
-    cr->add_features(absl::StrCat("kw:", id, "-", i));
+    c.Creative(i % 2 == 0 ? "banner" : "native")
+        .CreativeId(absl::StrCat("cr-", i + 1))
+        .Features({absl::StrCat("kw:", id, "-", i)});
   }
-  return c;
+  return c.Build();
 }
 
 std::vector<std::string> CampaignIds(const auction::Catalog& catalog) {
@@ -42,7 +41,7 @@ std::vector<std::string> CampaignIds(const auction::Catalog& catalog) {
   return ids;
 }
 
-class CatalogManagerTest : public testing::Test {
+class CatalogManagerTest : public ::testing::Test {
  protected:
   CatalogManager manager_{attention::Model::Default()};
 };
@@ -212,13 +211,11 @@ TEST(CatalogManagerOptionsTest, PublishedCataloguesStoreKeysInTheChosenFormat) {
   }
 }
 
-// Polls (the index is built on the manager's own thread) for up to 30 s.
+// Whether the current snapshot gets an index (built on the manager's own
+// thread, which signals nothing: polled, for up to 30 s).
 bool WaitForIndex(const CatalogManager& manager) {
-  for (int i = 0; i < 3000; ++i) {
-    if (manager.Current()->ann.get() != nullptr) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return attex::testing::PollUntil([&] { return manager.Current()->ann.get() != nullptr; }, 3000,
+                                   absl::Milliseconds(10));
 }
 
 CatalogOptions AnnAt(int64_t min_ads) {
@@ -260,16 +257,21 @@ TEST(CatalogManagerAnnTest, ACatalogueBelowTheThresholdGetsNone) {
   manager.Upsert(MakeCampaign("cmp-1", 20));
   manager.Upsert(MakeCampaign("cmp-2", 20));
   manager.Publish();
-  // Nothing is queued, so nothing can arrive later; a short wait shows it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(manager.Current()->ann.get(), nullptr);
+  const auto below = manager.Current();
+  // The index thread builds one catalogue at a time, in order: once a later
+  // catalogue at the threshold has its index, whatever had been queued
+  // before it has been built, so an index of `below` would be there by now.
+  manager.Upsert(MakeCampaign("cmp-3", 1));
+  manager.Publish();
+  ASSERT_TRUE(WaitForIndex(manager));
+  EXPECT_EQ(below->ann.get(), nullptr);
 }
 
 TEST(CatalogManagerAnnTest, ZeroMinAdsNeverIndexes) {
   CatalogManager manager(attention::Model::Default(), AnnAt(0));
   manager.Upsert(MakeCampaign("cmp-1", 20));
   manager.Publish();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // With 0 the manager starts no index thread: what Publish left is final.
   EXPECT_EQ(manager.Current()->ann.get(), nullptr);
 }
 

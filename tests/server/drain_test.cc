@@ -11,11 +11,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/server_process.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::testing {
 namespace {
@@ -23,16 +26,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 attex::v1::Campaign NewCampaign(int i) {
-  attex::v1::Campaign c;
-  c.set_name(absl::StrCat("drain ", i));
-  c.set_bid_cpm_micros(1'000'000);
-  c.mutable_budget()->set_daily_micros(1'000'000);
-  c.mutable_budget()->set_total_micros(10'000'000);
-  auto* creative = c.add_creatives();
-  creative->set_format("banner");
-  creative->add_features("interest:coffee");
-  creative->set_markup("<b>coffee</b>");
-  return c;
+  return CampaignBuilder()
+      .Name(absl::StrCat("drain ", i))
+      .BidCpm(1'000'000)
+      .DailyBudget(1'000'000)
+      .TotalBudget(10'000'000)
+      .Creative("banner")
+      .Features({"interest:coffee"})
+      .Markup("<b>coffee</b>")
+      .Build();
 }
 
 int64_t CountCampaigns(attex::v1::Campaigns::Stub& stub, const std::string& token) {
@@ -76,6 +78,7 @@ TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
   struct Call {
     std::unique_ptr<grpc::ClientContext> ctx;
     attex::v1::Campaign request, response;
+    absl::Notification answered;
   };
   constexpr int kCalls = 300;
   std::vector<Call> calls(kCalls);
@@ -83,18 +86,25 @@ TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
   int done = 0;
   std::map<grpc::StatusCode, int> codes;
   int64_t term_at = -1;
+  absl::Notification sigterm_sent;
   std::thread sender([&] {
     for (int i = 0; i < kCalls; ++i) {
+      // A burst that is still queued at SIGTERM, then a trickle across the
+      // drain: sent once SIGTERM has been, each call when the one before it
+      // is answered, until the server refuses them.
+      if (i == kCalls / 2) sigterm_sent.WaitForNotification();
       calls[i].ctx = Context(token);
       calls[i].request = NewCampaign(i);
       stub->async()->CreateCampaign(calls[i].ctx.get(), &calls[i].request, &calls[i].response,
-                                    [&](grpc::Status status) {
-                                      absl::MutexLock lock(&mu);
-                                      ++codes[status.error_code()];
-                                      ++done;
+                                    [&, i](grpc::Status status) {
+                                      {
+                                        absl::MutexLock lock(&mu);
+                                        ++codes[status.error_code()];
+                                        ++done;
+                                      }
+                                      calls[i].answered.Notify();
                                     });
-      // A burst that is still queued at SIGTERM, then a trickle across it.
-      if (i >= kCalls / 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (i >= kCalls / 2) calls[i].answered.WaitForNotification();
     }
   });
   {
@@ -102,7 +112,9 @@ TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
     mu.Await(absl::Condition(+[](int* n) { return *n >= 20; }, &done));
   }
   const auto start = Clock::now();
-  const int exit_code = server.Stop(SIGTERM);
+  server.Signal(SIGTERM);
+  sigterm_sent.Notify();
+  const int exit_code = server.Wait();
   const double drain_s = std::chrono::duration<double>(Clock::now() - start).count();
   sender.join();
   {

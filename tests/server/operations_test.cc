@@ -21,10 +21,12 @@
 #include "server/admission.h"
 #include "server/metrics.h"
 #include "server/server.h"
-#include "tests/server/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::server {
 namespace {
+
+using ::attex::testing::TempDir;
 
 // GET http://127.0.0.1:port/metrics, the body.
 std::string Scrape(int port) {

@@ -10,10 +10,12 @@
 #include "server/core.h"
 #include "server/exchange_service.h"
 #include "store/store.h"
-#include "tests/server/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::server {
 namespace {
+
+using ::attex::testing::TempDir;
 
 using attex::v1::EVENT_RESULT_ACCEPTED;
 using attex::v1::EVENT_RESULT_DUPLICATE;
@@ -52,7 +54,7 @@ Event MakeEvent(const std::string& token, attex::v1::EventType type,
   return e;
 }
 
-class RecordEventTest : public testing::Test {
+class RecordEventTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto store = store::OpenSqliteStore(dir_.path());

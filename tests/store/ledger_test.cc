@@ -1,8 +1,4 @@
 // Group commit, the hard budget cap at billing, and the ledger check.
-#include <sqlite3.h>
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/sqlite_file.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
@@ -43,16 +41,8 @@ BillingEvent Capped(BillingEvent e, int64_t daily, int64_t total) {
 
 class LedgerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = "/tmp/attex-ledger-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { Open(); }
+  void TearDown() override { store_.reset(); }
   void Open() {
     store_.reset();
     auto store = OpenSqliteStore(dir_);
@@ -76,7 +66,8 @@ class LedgerTest : public ::testing::Test {
     return check.ok() ? *check : LedgerCheckResult{};
   }
 
-  std::string dir_;
+  attex::testing::TempDir temp_;
+  const std::string dir_ = temp_.path();
   std::unique_ptr<Store> store_;
 };
 
@@ -147,14 +138,14 @@ TEST_F(LedgerTest, StatementFailingHalfWayFailsItsEventAloneAndUndoesItsWrites) 
   // A trigger makes the ledger refuse one account, after the event's row and
   // its spend have been written: the group is redone with a savepoint per
   // event, so the poisoned event leaves nothing behind.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/attex.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.account = "
-                         "'user:poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  {
+    attex::testing::SqliteFile db(dir_ + "/attex.db", attex::testing::SqliteFile::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    const absl::Status created =
+        db.Exec("CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.account = "
+                "'user:poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+    ASSERT_TRUE(created.ok()) << created;
+  }
   Open();
   BillingEvent poisoned = Impression("p", 1000);
   poisoned.entries[2].account = "user:poison";

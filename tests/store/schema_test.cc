@@ -1,13 +1,11 @@
 // Migrations: a data dir written by an earlier schema opens with its data.
-#include <sqlite3.h>
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/sqlite_file.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
@@ -74,38 +72,17 @@ BillingEvent Impression(const std::string& token_hash, int64_t price) {
 
 class SchemaMigrationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = "/tmp/attex-schema-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Writes a database as an earlier version of the store left it.
   void WriteOldDatabase(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/attex.db").c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
+    attex::testing::SqliteFile db(dir_ + "/attex.db", attex::testing::SqliteFile::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    const absl::Status written = db.Exec(sql);
+    EXPECT_TRUE(written.ok()) << written;
   }
 
   // The first column of the first row of sql, as text ("" for none).
   std::string Query(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2((dir_ + "/attex.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-              SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string value;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return value;
+    return attex::testing::QueryValue(dir_ + "/attex.db", sql);
   }
 
   // Opens the old database with the current store and checks that the data
@@ -148,7 +125,8 @@ class SchemaMigrationTest : public ::testing::Test {
     EXPECT_EQ(Query("SELECT COUNT(*) FROM ledger"), "10");
   }
 
-  std::string dir_;
+  attex::testing::TempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(SchemaMigrationTest, Version2DatabaseOpensWithItsEventsLedgerAndSpend) {

@@ -1,8 +1,4 @@
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <atomic>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,6 +8,9 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/sqlite_file.h"
+#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
@@ -22,20 +21,19 @@ using google::protobuf::util::MessageDifferencer;
 constexpr int64_t kNow = 1'700'000'000'000;
 
 Campaign MakeCampaign(const std::string& advertiser, const std::string& name) {
-  Campaign c;
-  c.set_advertiser_id(advertiser);
-  c.set_name(name);
-  c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
-  c.set_bid_cpm_micros(2'500'000);
-  c.mutable_budget()->set_daily_micros(10'000'000);
-  c.mutable_budget()->set_total_micros(100'000'000);
-  c.mutable_targeting()->add_countries("US");
-  auto* creative = c.add_creatives();
-  creative->set_id("cr-1");
-  creative->set_format("banner");
-  creative->add_features("kw:marathon");
-  creative->add_embedding(0.5f);
-  return c;
+  return attex::testing::CampaignBuilder()
+      .Advertiser(advertiser)
+      .Name(name)
+      .Status(attex::v1::CAMPAIGN_STATUS_ACTIVE)
+      .BidCpm(2'500'000)
+      .DailyBudget(10'000'000)
+      .TotalBudget(100'000'000)
+      .Country("US")
+      .Creative("banner")
+      .CreativeId("cr-1")
+      .Features({"kw:marathon"})
+      .Embedding({0.5f})
+      .Build();
 }
 
 // An impression billed to `campaign` whose price is split between the
@@ -73,17 +71,8 @@ BillingEvent Click(const std::string& token_hash, const std::string& campaign,
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/attex-store-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ + "/data";  // Not there yet: OpenSqliteStore creates it.
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(root_);
-  }
+  void SetUp() override { Reopen(); }
+  void TearDown() override { store_.reset(); }
   void Reopen() {
     store_.reset();
     absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir_);
@@ -99,8 +88,8 @@ class SqliteStoreTest : public ::testing::Test {
     return 0;
   }
 
-  std::string root_;
-  std::string dir_;
+  attex::testing::TempDir root_;
+  const std::string dir_ = root_.path() + "/data";  // Not there yet: OpenSqliteStore creates it.
   std::unique_ptr<Store> store_;
 };
 
@@ -372,24 +361,11 @@ TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
 }
 
 TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((dir_ + "/attex.db").c_str(), &db,
-                            SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  auto pragma = [db](const char* sql) {
-    sqlite3_stmt* stmt = nullptr;
-    std::string value;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return value;
-  };
-  EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "3");
-  EXPECT_EQ(pragma("PRAGMA page_size"), "1024");
-  sqlite3_close(db);
+  attex::testing::SqliteFile db(dir_ + "/attex.db");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db.Query("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(db.Query("PRAGMA user_version"), "3");
+  EXPECT_EQ(db.Query("PRAGMA page_size"), "1024");
 }
 
 TEST_F(SqliteStoreTest, ConcurrentEventsAreCountedExactly) {

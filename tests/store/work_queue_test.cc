@@ -1,7 +1,6 @@
 #include "store/work_queue.h"
 
 #include <atomic>
-#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,22 +92,24 @@ TEST(WorkQueueTest, StopRunsQueuedTasksBeforeReturning) {
   std::atomic<int> completions{0};
   WorkQueue queue(nullptr);
   absl::Notification started;
-  absl::Notification release;
+  absl::Notification stopping;
+  // Holds the queue's thread until the moment Stop is called, so that Stop
+  // finds the 50 tasks still queued (and if the thread wins the race to
+  // them, they must have run all the same when Stop returns).
   queue.Submit([&]() -> WorkQueue::Completion {
     started.Notify();
-    release.WaitForNotification();
+    stopping.WaitForNotification();
     return nullptr;
   });
   started.WaitForNotification();
   for (int i = 0; i < 50; ++i) {
     queue.Submit([&]() -> WorkQueue::Completion {
-      // Slow enough that Stop finds work still queued.
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
       tasks.fetch_add(1);
       return [&] { completions.fetch_add(1); };
     });
   }
-  release.Notify();
+  EXPECT_EQ(tasks.load(), 0);
+  stopping.Notify();
   queue.Stop();
   EXPECT_EQ(tasks.load(), 50);
   EXPECT_EQ(completions.load(), 50);
