@@ -1,14 +1,15 @@
 // --demo: three accounts and a few campaigns, so that a newcomer can bid at
 // once. Tokens go to <data_dir>/demo-tokens.json; the store keeps only hashes.
+#include "server/demo.h"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/operator_service.h"
-#include "server/server.h"
 #include "api/validation.h"
+#include "server/operator_service.h"
 #include "spdlog/spdlog.h"
 
 namespace attex::server {

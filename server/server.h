@@ -43,10 +43,6 @@ class Server final {
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// Creates demo accounts and campaigns unless <data_dir>/demo-tokens.json
-// exists, writing the tokens there. Blocking; before serving.
-absl::Status SeedDemo(Core& core);
-
 // On a first start without --demo: an operator account whose token goes to
 // <data_dir>/operator-token (mode 0600), so that accounts can be created.
 absl::Status BootstrapOperator(Core& core);
