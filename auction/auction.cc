@@ -221,15 +221,6 @@ struct Pick {
 
 }  // namespace
 
-std::string_view ExclusionName(Exclusion e) {
-  static constexpr std::string_view kNames[] = {
-      "status",           "schedule",     "country",          "device_type",
-      "include_features", "exclude_features", "hours",        "blocked_category",
-      "blocked_advertiser", "format",     "budget",         "frequency_cap",
-      "pacing"};
-  return kNames[static_cast<int>(e)];
-}
-
 uint64_t FrequencyUserKey(const BidRequest& request) {
   if (UserRestricted(request) || request.user().id().empty()) return 0;
   return FrequencyCaps::UserKey(request.user().id()) | 1;  // Never 0.
@@ -492,22 +483,23 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
         if (i == outcome.ad) {
           cand->set_winner(true);
         } else if (campaign.bid_cpm_micros < floor) {
-          cand->set_lost_reason("below_floor");
+          cand->set_lost_reason(std::string(LostReasonName(LostReason::kBelowFloor)));
         } else if (r.placed[ref.campaign] &&
                    (outcome.ad < 0 || catalog.ads[outcome.ad].campaign != ref.campaign)) {
-          cand->set_lost_reason("placed_in_earlier_slot");
+          cand->set_lost_reason(
+              std::string(LostReasonName(LostReason::kPlacedInEarlierSlot)));
         } else {
-          cand->set_lost_reason("outranked");
+          cand->set_lost_reason(std::string(LostReasonName(LostReason::kOutranked)));
         }
       }
     }
   }
 
   if (result->slots.empty()) {
-    result->no_bid_reason = timed_out          ? "timeout"
-                            : !any_eligible    ? "no_eligible_campaigns"
-                            : !any_above_floor ? "below_floor"
-                                               : "no_eligible_campaigns";
+    result->no_bid_reason = NoBidReasonName(timed_out          ? NoBidReason::kTimeout
+                                            : !any_eligible    ? NoBidReason::kNoEligibleCampaigns
+                                            : !any_above_floor ? NoBidReason::kBelowFloor
+                                                               : NoBidReason::kNoEligibleCampaigns);
   }
   if (explanation != nullptr) {
     for (int e = 0; e < static_cast<int>(Exclusion::kCount); ++e) {

@@ -15,6 +15,7 @@
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
 #include "auction/frequency.h"
+#include "auction/reasons.h"
 
 namespace attex::auction {
 
@@ -41,25 +42,6 @@ struct AuctionConfig {
   FrequencyCaps* frequency = nullptr;
 };
 
-// Why a campaign-creative pair was not eligible; counted in explanations.
-enum class Exclusion : int {
-  kStatus,
-  kSchedule,
-  kCountry,
-  kDeviceType,
-  kIncludeFeatures,
-  kExcludeFeatures,
-  kHours,
-  kBlockedCategory,
-  kBlockedAdvertiser,
-  kFormat,
-  kBudget,
-  kFrequencyCap,
-  kPacing,
-  kCount,
-};
-std::string_view ExclusionName(Exclusion e);
-
 struct SlotOutcome {
   int slot = 0;        // Index into request.slots().
   int32_t ad = -1;     // Index into catalog.ads; -1: unfilled.
@@ -69,8 +51,9 @@ struct SlotOutcome {
 
 struct AuctionResult {
   std::vector<SlotOutcome> slots;  // Filled slots, in order of position.
-  std::string_view no_bid_reason;  // Empty when anything was placed.
-  std::array<int32_t, static_cast<int>(Exclusion::kCount)> excluded{};
+  // NoBidReasonName of why nothing was placed; empty when anything was.
+  std::string_view no_bid_reason;
+  ExclusionCounts excluded{};
   bool user_restricted = false;    // Privacy: the user's data was not used.
   // Distinct ads the ANN index retrieved for the request's slots, over which
   // alone attention ran; 0 when the exact scan covered every eligible ad.

@@ -4,6 +4,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "auction/reasons.h"
 #include "server/billing.h"
 #include "server/validation.h"
 #include "spdlog/spdlog.h"
@@ -94,9 +95,11 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     claims.price_cpm_micros = outcome.price_cpm_micros;
     p->set_billing_token(core.signer.Sign(claims));
   }
-  response->set_no_bid_reason(response->placements_size() == 0 && result.no_bid_reason.empty()
-                                  ? "budget"
-                                  : std::string(result.no_bid_reason));
+  // The auction had winners, yet none could reserve its price.
+  response->set_no_bid_reason(std::string(
+      response->placements_size() == 0 && result.no_bid_reason.empty()
+          ? auction::NoBidReasonName(auction::NoBidReason::kBudget)
+          : result.no_bid_reason));
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
   core.counters.bids.fetch_add(1, std::memory_order_relaxed);
   core.counters.slots.fetch_add(request.slots_size(), std::memory_order_relaxed);
