@@ -135,8 +135,7 @@ void CampaignEligibility(const Catalog& catalog, const AuctionConfig& config,
     } else {
       // The most one impression can cost is the bid; what other bids have
       // reserved but not yet billed is not available.
-      const int64_t available =
-          e.budget->Available(e.daily_budget_micros, e.total_budget_micros, now_ms);
+      const int64_t available = e.budget->Available(now_ms);
       if (available < e.bid_cpm_micros / 1000 || available <= 0) {
         why = Exclusion::kBudget;
       } else if ((e.flags & CampaignIndex::kFrequencyCap) && config.frequency != nullptr &&
@@ -149,8 +148,7 @@ void CampaignEligibility(const Catalog& catalog, const AuctionConfig& config,
       }
       // Even pacing sits out a share of auctions; only daily budgets are paced.
       if (why == Exclusion::kCount && (e.flags & CampaignIndex::kPaceEven) &&
-          e.daily_budget_micros > 0 &&
-          UnitRandom() >= e.budget->PacingThrottle(e.daily_budget_micros, now_ms)) {
+          e.budget->daily_limit() > 0 && UnitRandom() >= e.budget->PacingThrottle(now_ms)) {
         why = Exclusion::kPacing;
       }
     }

@@ -68,10 +68,7 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     const int64_t price_micros = auction::ImpressionPriceMicros(outcome.price_cpm_micros);
     claims.nonce = Nonce();
     if (!request.test()) {
-      if (!campaign.budget->TryReserve(price_micros, campaign.daily_budget_micros,
-                                       campaign.total_budget_micros, now_ms)) {
-        continue;
-      }
+      if (!campaign.budget->TryReserve(price_micros, now_ms)) continue;
       core.reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
     }
     if (campaign.frequency_cap > 0 && user_key != 0) {
