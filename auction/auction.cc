@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "attention/fused.h"
 #include "attention/scorer.h"
+#include "auction/pricing.h"
 
 namespace attex::auction {
 namespace {
@@ -354,9 +356,7 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
   const int d = model.d_model();
   const int heads = model.heads();
   const size_t n_ads = catalog.ads.size();
-  const bool first_price = req.auction_type() == attex::v1::AUCTION_TYPE_FIRST_PRICE ||
-                           (req.auction_type() == attex::v1::AUCTION_TYPE_UNSPECIFIED &&
-                            config.default_type == attex::v1::AUCTION_TYPE_FIRST_PRICE);
+  const bool first_price = IsFirstPrice(req.auction_type(), config.default_type);
   bool any_eligible = false, any_above_floor = false, timed_out = false;
 
   const attention::AttentionPass& pass = s.pass;
@@ -386,9 +386,8 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
     const double context = pass.context(pass_slot);
     any_eligible |= eligible > 0;
 
-    int64_t floor = slot.floor_cpm_micros() > 0 ? slot.floor_cpm_micros()
-                                                : config.default_floor_cpm_micros;
-    floor = std::max<int64_t>(floor, std::llround(config.reserve_rho * context));
+    const int64_t floor = SlotFloor(slot.floor_cpm_micros(), config.default_floor_cpm_micros,
+                                    config.reserve_rho, context);
 
     // Best and runner-up by weight x bid among unplaced campaigns at or above
     // the floor; the runner-up is of another campaign. The kernel's top list
@@ -426,14 +425,9 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
       any_above_floor = true;
       const auto& winner = *catalog.campaigns[best.campaign];
       const double weight = pass.Weight(pass_slot, best.ad);
-      int64_t price = winner.bid_cpm_micros;
-      if (!first_price) {
-        // The least bid that would have kept the rank: runner-up score / weight.
-        price = second.ad >= 0 && weight > 0
-                    ? static_cast<int64_t>(std::ceil(second.score / weight))
-                    : floor;
-        price = std::clamp<int64_t>(price, floor, winner.bid_cpm_micros);
-      }
+      const int64_t price =
+          ClearingPrice(first_price, winner.bid_cpm_micros, weight,
+                        second.ad >= 0 ? std::optional<double>(second.score) : std::nullopt, floor);
       outcome.ad = best.ad;
       outcome.price_cpm_micros = price;
       outcome.weight = weight;
