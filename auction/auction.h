@@ -1,6 +1,8 @@
 // The auction of one bid request over a catalogue snapshot: eligibility,
 // attention scores per slot, ranking by weight x bid, allocation by slot
-// position (one placement per campaign), and pricing with floors.
+// position (one placement per campaign), and pricing with floors. This file
+// orchestrates; the steps live in eligibility.h, ranking.h, pricing.h and
+// explanation.h, the reasons it reports in reasons.h.
 #ifndef ATTEX_AUCTION_AUCTION_H_
 #define ATTEX_AUCTION_AUCTION_H_
 
@@ -14,14 +16,11 @@
 #include "absl/types/span.h"
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
+#include "auction/eligibility.h"
 #include "auction/frequency.h"
 #include "auction/reasons.h"
 
 namespace attex::auction {
-
-// The most candidates the ANN index retrieves per slot; bounds the
-// per-thread scratch of the ANN path.
-inline constexpr int kMaxAnnCandidates = 100'000;
 
 struct AuctionConfig {
   // Applies where a slot names no floor (CPM micros).
@@ -59,12 +58,6 @@ struct AuctionResult {
   // alone attention ran; 0 when the exact scan covered every eligible ad.
   int32_t ann_candidates = 0;
 };
-
-// True when consent forbids using or keeping the user's data.
-bool UserRestricted(const attex::v1::BidRequest& request);
-// The user's key for frequency caps; 0 (nothing counted or kept) when the
-// request has no user id or UserRestricted(request).
-uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
 
 // Runs the auction. `request` must be validated. Stops early, keeping what
 // it has, when `deadline` passes. Reserves and spends nothing. With
