@@ -78,6 +78,9 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency, const
   const CampaignIndex& index = catalog.index;
   const size_t n = index.entries.size();
   MarkHits(index, req, tokens, s.hits);
+  // Plain pointers in the loops: this Abseil is hardened, so Span's
+  // operator[] checks bounds on every access.
+  uint8_t* ok = campaign_ok.data();
 
   // user_key 0: no user, or consent forbids keeping anything about them.
   const uint64_t user_key = FrequencyUserKey(req);
@@ -125,7 +128,7 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency, const
         why = Exclusion::kPacing;
       }
     }
-    campaign_ok[c] = why == Exclusion::kCount;
+    ok[c] = why == Exclusion::kCount;
     if (why != Exclusion::kCount) excluded[static_cast<int>(why)] += e.creatives;
   }
 }
@@ -155,20 +158,33 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req,
     s.blocked_category[it->second] = 1;
     s.blocked_ids.push_back(it->second);
   }
+  // The loop reads through plain pointers (unchecked, unlike the hardened
+  // Span's operator[]) and counts in locals, so that its one store, to the
+  // mask, leaves everything else in registers.
   const size_t n_ads = catalog.ads.size();
+  const uint8_t* ok = campaign_ok.data();
+  uint16_t* out = mask.data();
+  const AdRef* ads = catalog.ads.data();
+  const int32_t* ad_category = catalog.ad_category.data();
+  const uint16_t* ad_format = catalog.ad_format.data();
+  const uint8_t* blocked = s.blocked_category.data();
+  const uint16_t* format_slots = s.format_slots.data();
   const bool first = slot_offset == 0;
+  int32_t n_blocked = 0, n_unformatted = 0;
   for (size_t i = 0; i < n_ads; ++i) {
     uint16_t bits = 0;
-    if (campaign_ok[catalog.ads[i].campaign]) {
-      if (s.blocked_category[catalog.ad_category[i]]) {
-        ++excluded[static_cast<int>(Exclusion::kBlockedCategory)];
+    if (ok[ads[i].campaign]) {
+      if (blocked[ad_category[i]]) {
+        ++n_blocked;
       } else {
-        bits = s.format_slots[catalog.ad_format[i]];
-        if (bits == 0) ++excluded[static_cast<int>(Exclusion::kFormat)];
+        bits = format_slots[ad_format[i]];
+        n_unformatted += bits == 0;
       }
     }
-    mask[i] = first ? bits : static_cast<uint16_t>(mask[i] | bits);
+    out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
   }
+  excluded[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
+  excluded[static_cast<int>(Exclusion::kFormat)] += n_unformatted;
   for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;
 }
 
@@ -177,6 +193,7 @@ int32_t KeepAnnCandidates(const attention::AnnIndex& ann, int ann_candidates,
                           EligibilityScratch& s, absl::Span<uint16_t> mask) {
   const size_t n_ads = mask.size();
   const size_t n_slots = queries.size() / d;
+  uint16_t* bits_of = mask.data();  // Unchecked, unlike the hardened Span's [].
   // This request's bits of the (possibly shared) mask; other requests' bits
   // are left as they are.
   const auto own = static_cast<uint16_t>(((1u << n_slots) - 1) << slot_offset);
@@ -209,15 +226,15 @@ int32_t KeepAnnCandidates(const attention::AnnIndex& ann, int ann_candidates,
                                    absl::MakeSpan(s.ann_rows.data(), per_head));
       for (int j = 0; j < found; ++j) {
         const int64_t row = s.ann_rows[j];
-        s.ann_keep.emplace_back(row, mask[row] & own);
+        s.ann_keep.emplace_back(row, bits_of[row] & own);
       }
     }
   }
   // Sorted by row, the restore below walks the mask forwards.
   std::sort(s.ann_keep.begin(), s.ann_keep.end());
   s.ann_keep.erase(std::unique(s.ann_keep.begin(), s.ann_keep.end()), s.ann_keep.end());
-  for (size_t i = 0; i < n_ads; ++i) mask[i] &= static_cast<uint16_t>(~own);
-  for (const auto& [row, bits] : s.ann_keep) mask[row] |= bits;
+  for (size_t i = 0; i < n_ads; ++i) bits_of[i] &= static_cast<uint16_t>(~own);
+  for (const auto& [row, bits] : s.ann_keep) bits_of[row] |= bits;
   return static_cast<int32_t>(s.ann_keep.size());
 }
 

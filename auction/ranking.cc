@@ -31,6 +31,8 @@ void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candid
 SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
                      absl::Span<const uint8_t> placed, int64_t floor,
                      std::array<attention::Candidate, kRankCandidates>& scratch) {
+  // Unchecked, unlike the hardened Span's []: the filters run per candidate.
+  const uint8_t* is_placed = placed.data();
   SlotRanking ranking;
   Pick& best = ranking.best;
   Pick& second = ranking.runner_up;
@@ -38,7 +40,7 @@ SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pas
   int n = pass.TopK(
       pass_slot,
       [&](int64_t row) {
-        return !placed[catalog.ads[row].campaign] && BidOf(catalog, row) >= floor;
+        return !is_placed[catalog.ads[row].campaign] && BidOf(catalog, row) >= floor;
       },
       absl::MakeSpan(cands, kRankCandidates));
   RankExactly(catalog, absl::MakeSpan(cands, n));
@@ -51,7 +53,7 @@ SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pas
         pass_slot,
         [&](int64_t row) {
           const int32_t c = catalog.ads[row].campaign;
-          return c != best.campaign && !placed[c] && BidOf(catalog, row) >= floor;
+          return c != best.campaign && !is_placed[c] && BidOf(catalog, row) >= floor;
         },
         absl::MakeSpan(cands, kRankCandidates));
     RankExactly(catalog, absl::MakeSpan(cands, n));
