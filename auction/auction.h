@@ -1,6 +1,8 @@
 // The auction of one bid request over a catalogue snapshot: eligibility,
 // attention scores per slot, ranking by weight x bid, allocation by slot
-// position (one placement per campaign), and pricing with floors.
+// position (one placement per campaign), and pricing with floors. This file
+// orchestrates; the steps live in eligibility.h, ranking.h, pricing.h and
+// explanation.h, the reasons it reports in reasons.h.
 #ifndef ATTEX_AUCTION_AUCTION_H_
 #define ATTEX_AUCTION_AUCTION_H_
 
@@ -14,13 +16,11 @@
 #include "absl/types/span.h"
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
+#include "auction/eligibility.h"
 #include "auction/frequency.h"
+#include "auction/reasons.h"
 
 namespace attex::auction {
-
-// The most candidates the ANN index retrieves per slot; bounds the
-// per-thread scratch of the ANN path.
-inline constexpr int kMaxAnnCandidates = 100'000;
 
 struct AuctionConfig {
   // Applies where a slot names no floor (CPM micros).
@@ -41,25 +41,6 @@ struct AuctionConfig {
   FrequencyCaps* frequency = nullptr;
 };
 
-// Why a campaign-creative pair was not eligible; counted in explanations.
-enum class Exclusion : int {
-  kStatus,
-  kSchedule,
-  kCountry,
-  kDeviceType,
-  kIncludeFeatures,
-  kExcludeFeatures,
-  kHours,
-  kBlockedCategory,
-  kBlockedAdvertiser,
-  kFormat,
-  kBudget,
-  kFrequencyCap,
-  kPacing,
-  kCount,
-};
-std::string_view ExclusionName(Exclusion e);
-
 struct SlotOutcome {
   int slot = 0;        // Index into request.slots().
   int32_t ad = -1;     // Index into catalog.ads; -1: unfilled.
@@ -69,19 +50,14 @@ struct SlotOutcome {
 
 struct AuctionResult {
   std::vector<SlotOutcome> slots;  // Filled slots, in order of position.
-  std::string_view no_bid_reason;  // Empty when anything was placed.
-  std::array<int32_t, static_cast<int>(Exclusion::kCount)> excluded{};
+  // NoBidReasonName of why nothing was placed; empty when anything was.
+  std::string_view no_bid_reason;
+  ExclusionCounts excluded{};
   bool user_restricted = false;    // Privacy: the user's data was not used.
   // Distinct ads the ANN index retrieved for the request's slots, over which
   // alone attention ran; 0 when the exact scan covered every eligible ad.
   int32_t ann_candidates = 0;
 };
-
-// True when consent forbids using or keeping the user's data.
-bool UserRestricted(const attex::v1::BidRequest& request);
-// The user's key for frequency caps; 0 (nothing counted or kept) when the
-// request has no user id or UserRestricted(request).
-uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
 
 // Runs the auction. `request` must be validated. Stops early, keeping what
 // it has, when `deadline` passes. Reserves and spends nothing. With

@@ -1,6 +1,7 @@
 #include "auction/budget.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
 
 namespace attex::auction {
@@ -31,23 +32,25 @@ void BudgetState::SetLimits(int64_t daily_micros, int64_t total_micros) {
   limits_known_.store(true, std::memory_order_release);
 }
 
-int64_t BudgetState::Available(int64_t daily_limit, int64_t total_limit, int64_t now_ms) const {
+int64_t BudgetState::Remaining(int64_t now_ms) const {
+  static_assert(offsetof(BudgetState, throttle_) + sizeof(throttle_) <= 64,
+                "what the bid path reads must share the prefetched cache line");
+  const int64_t daily = daily_limit();
+  return RemainingBudget(daily, total_limit(), total_.load(), daily > 0 ? today(now_ms) : 0);
+}
+
+int64_t BudgetState::Available(int64_t now_ms) const {
   // Reserved is read before spend: billing charges before it releases, so a
   // reader may count a billed amount twice (too little available), never
   // not at all.
   const int64_t reserved = reserved_.load();
-  int64_t room = total_limit - total_.load();
-  if (daily_limit > 0) room = std::min(room, daily_limit - today(now_ms));
-  return room - reserved;
+  return Remaining(now_ms) - reserved;
 }
 
-bool BudgetState::TryReserve(int64_t micros, int64_t daily_limit, int64_t total_limit,
-                             int64_t now_ms) {
+bool BudgetState::TryReserve(int64_t micros, int64_t now_ms) {
   int64_t reserved = reserved_.load();
   for (;;) {
-    int64_t room = total_limit - total_.load();
-    if (daily_limit > 0) room = std::min(room, daily_limit - today(now_ms));
-    if (micros > room - reserved) return false;
+    if (micros > Remaining(now_ms) - reserved) return false;
     // Fails (and reloads `reserved`) if anyone reserved or released since.
     if (reserved_.compare_exchange_weak(reserved, reserved + micros)) return true;
   }
@@ -55,11 +58,11 @@ bool BudgetState::TryReserve(int64_t micros, int64_t daily_limit, int64_t total_
 
 void BudgetState::Release(int64_t micros) { reserved_.fetch_sub(micros); }
 
-double BudgetState::PacingThrottle(int64_t daily_limit, int64_t now_ms) {
+double BudgetState::PacingThrottle(int64_t now_ms) {
   const int64_t interval = now_ms / pacer_.config().interval_ms;
   int64_t seen = pacing_interval_.load();
   if (seen != interval && pacing_interval_.compare_exchange_strong(seen, interval)) {
-    pacer_.Update(daily_limit, today(now_ms), now_ms % kMillisPerDay);
+    pacer_.Update(daily_limit(), today(now_ms), now_ms % kMillisPerDay);
     throttle_.store(pacer_.throttle());
   }
   return throttle_.load(std::memory_order_relaxed);

@@ -1,11 +1,14 @@
-// The money side of a campaign that outlives catalogue snapshots: billed
-// spend (total and today), the budget limits, and what the auction has
-// reserved but not yet billed. Every snapshot of a campaign shares one
-// BudgetState. Reservations are made on the bid path (lock-free) and settled
-// or expired by one owner thread through a ReservationBook.
+// The money side of a campaign that outlives catalogue snapshots: its budget
+// limits, billed spend (total and today), and what the auction has reserved
+// but not yet billed. Every snapshot of a campaign shares one BudgetState,
+// and it is the one owner of the limits: the catalogue's compiled campaign
+// and index entry hold only a pointer to it, billing reads the limits here.
+// Reservations are made on the bid path (lock-free) and settled or expired
+// by one owner thread through a ReservationBook.
 #ifndef ATTEX_AUCTION_BUDGET_H_
 #define ATTEX_AUCTION_BUDGET_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -20,6 +23,15 @@ namespace attex::auction {
 
 constexpr int64_t kMillisPerDay = 86'400'000;
 
+// The one definition of what a budget still allows: min(total limit -
+// spent, daily limit - spent today), the total alone when daily_limit is 0
+// (no daily limit). May be negative. Reservations are not counted.
+inline int64_t RemainingBudget(int64_t daily_limit, int64_t total_limit, int64_t spent_total,
+                               int64_t spent_today) {
+  const int64_t room = total_limit - spent_total;
+  return daily_limit > 0 ? std::min(room, daily_limit - spent_today) : room;
+}
+
 // Billed spend and reservations of one campaign. Lock-free; thread-safe.
 class BudgetState final {
  public:
@@ -31,42 +43,49 @@ class BudgetState final {
   // Spend in the UTC day of now_ms (0 once the day has turned).
   int64_t today(int64_t now_ms) const;
 
-  // The campaign's current limits, kept here so that billing can enforce
-  // them without a catalogue lookup. daily 0: no daily limit. Until the
-  // first SetLimits, limits_known() is false.
+  // The campaign's limits (daily 0: no daily limit), set by CompileCampaign
+  // from the campaign as last written; every snapshot reads these. Until
+  // the first SetLimits, limits_known() is false and both are 0 (nothing
+  // can be reserved). A reader racing SetLimits may pair one old limit with
+  // one new one.
   void SetLimits(int64_t daily_micros, int64_t total_micros);
   bool limits_known() const { return limits_known_.load(std::memory_order_acquire); }
   int64_t daily_limit() const { return daily_limit_.load(std::memory_order_relaxed); }
   int64_t total_limit() const { return total_limit_.load(std::memory_order_relaxed); }
 
-  // What can still be reserved now under the given limits (daily 0: none):
-  // min(total - spent, daily - today) - reserved. May be negative.
-  int64_t Available(int64_t daily_limit, int64_t total_limit, int64_t now_ms) const;
+  // RemainingBudget of the limits and the billed spend now.
+  int64_t Remaining(int64_t now_ms) const;
+  // What can still be reserved now: Remaining(now_ms) - reserved(). May be
+  // negative.
+  int64_t Available(int64_t now_ms) const;
   // Reserves `micros` when Available() covers it; false otherwise. One CAS
   // loop on the reserved counter: concurrent reservers never jointly pass
   // the limits.
-  bool TryReserve(int64_t micros, int64_t daily_limit, int64_t total_limit, int64_t now_ms);
+  bool TryReserve(int64_t micros, int64_t now_ms);
   // Gives back a reservation (billed: after Charge; or expired).
   void Release(int64_t micros);
   int64_t reserved() const { return reserved_.load(); }
 
-  // Even pacing: the probability, 0 to 1, that the campaign takes part in
-  // an auction now. The first caller after each control interval adapts it
-  // to today's spend (one CAS decides who; lock-free for the rest).
-  double PacingThrottle(int64_t daily_limit, int64_t now_ms);
+  // Even pacing of the daily limit: the probability, 0 to 1, that the
+  // campaign takes part in an auction now. The first caller after each
+  // control interval adapts it to today's spend (one CAS decides who;
+  // lock-free for the rest).
+  double PacingThrottle(int64_t now_ms);
 
  private:
-  // What Available reads, first and in one cache line: the auction reads
-  // it for every campaign of every request (and prefetches it).
+  // What Available and PacingThrottle's readers use, first and in one cache
+  // line (budget.cc checks it): the auction reads it for every campaign of
+  // every request, and prefetches it.
   alignas(64) std::atomic<int64_t> total_{0};
   std::atomic<int64_t> today_{0};
   std::atomic<int64_t> day_{0};
   std::atomic<int64_t> reserved_{0};
-  std::atomic<int64_t> pacing_interval_{-1};
-  std::atomic<double> throttle_{1.0};
-  Pacer pacer_{PacingConfig{.initial_throttle = 1.0}};  // Only the CAS winner.
   std::atomic<int64_t> daily_limit_{0};
   std::atomic<int64_t> total_limit_{0};
+  std::atomic<int64_t> pacing_interval_{-1};
+  std::atomic<double> throttle_{1.0};
+  // Off the bid path's line.
+  Pacer pacer_{PacingConfig{.initial_throttle = 1.0}};  // Only the CAS winner.
   std::atomic<bool> limits_known_{false};
 };
 

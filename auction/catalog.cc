@@ -26,14 +26,6 @@ bool AnnSlot::Set(std::shared_ptr<const attention::AnnIndex> index) {
   return true;
 }
 
-int64_t CompiledCampaign::RemainingMicros(int64_t now_ms) const {
-  int64_t remaining = total_budget_micros - budget->total();
-  if (daily_budget_micros > 0) {
-    remaining = std::min(remaining, daily_budget_micros - budget->today(now_ms));
-  }
-  return remaining;
-}
-
 std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& c,
                                                         const attention::Model& model,
                                                         std::shared_ptr<BudgetState> budget) {
@@ -43,8 +35,6 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   out->version = c.version();
   out->status = c.status();
   out->bid_cpm_micros = c.bid_cpm_micros();
-  out->daily_budget_micros = c.budget().daily_micros();
-  out->total_budget_micros = c.budget().total_micros();
   out->start_s = c.schedule().start();
   out->end_s = c.schedule().end();
   const auto& t = c.targeting();
@@ -57,6 +47,7 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   out->frequency_cap = c.frequency_cap().impressions();
   out->frequency_period_ms = c.frequency_cap().period_s() * 1000;
   out->frequency_key = FrequencyCaps::CampaignKey(c.id());
+  budget->SetLimits(c.budget().daily_micros(), c.budget().total_micros());
   out->budget = std::move(budget);
 
   const std::string advertiser_token = absl::StrCat("advertiser:", c.advertiser_id());
@@ -80,8 +71,6 @@ namespace {
 void AddToIndex(const CompiledCampaign& c, int32_t index, CampaignIndex* out) {
   CampaignIndex::Entry e;
   e.bid_cpm_micros = c.bid_cpm_micros;
-  e.daily_budget_micros = c.daily_budget_micros;
-  e.total_budget_micros = c.total_budget_micros;
   e.start_s = c.start_s;
   e.end_s = c.end_s;
   e.budget = c.budget.get();

@@ -35,8 +35,6 @@ struct CompiledCampaign {
   int64_t version = 0;
   attex::v1::CampaignStatus status = attex::v1::CAMPAIGN_STATUS_UNSPECIFIED;
   int64_t bid_cpm_micros = 0;
-  int64_t daily_budget_micros = 0;  // 0: none.
-  int64_t total_budget_micros = 0;
   int64_t start_s = 0;  // 0: open.
   int64_t end_s = 0;
   std::vector<std::string> countries;
@@ -49,13 +47,14 @@ struct CompiledCampaign {
   int64_t frequency_period_ms = 0;
   uint64_t frequency_key = 0;       // FrequencyCaps::CampaignKey(id).
   std::vector<CompiledCreative> creatives;
+  // The budget's limits, spend and reservations, shared by every snapshot
+  // of the campaign (its limits live there alone).
   std::shared_ptr<BudgetState> budget;
-
-  // What the budget still allows now: min(total - spent, daily - today).
-  int64_t RemainingMicros(int64_t now_ms) const;
 };
 
-// Compiles a validated campaign: embeds each creative's key with `model`.
+// Compiles a validated campaign: embeds each creative's key with `model`,
+// and sets `budget`'s limits to the campaign's. Every snapshot of the
+// campaign shares `budget`, so older ones see the new limits at once.
 std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& campaign,
                                                         const attention::Model& model,
                                                         std::shared_ptr<BudgetState> budget);
@@ -82,11 +81,11 @@ struct CampaignIndex {
   };
   struct Entry {  // One campaign, in Catalog::campaigns order.
     int64_t bid_cpm_micros = 0;
-    int64_t daily_budget_micros = 0;
-    int64_t total_budget_micros = 0;
     int64_t start_s = 0;
     int64_t end_s = 0;
-    BudgetState* budget = nullptr;  // Owned by the CompiledCampaign.
+    // Owned by the CompiledCampaign. Its limits and counters share one
+    // cache line, which the eligibility pass prefetches a few entries ahead.
+    BudgetState* budget = nullptr;
     uint32_t hours_mask = 0;
     int32_t creatives = 0;
     uint8_t flags = 0;

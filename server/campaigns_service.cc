@@ -184,10 +184,10 @@ grpc::ServerUnaryReactor* CampaignsService::GetSpend(grpc::CallbackServerContext
     response->set_today_micros(spend->today_micros);
     response->set_impressions(spend->impressions);
     response->set_clicks(spend->clicks);
-    int64_t remaining = campaign->budget().total_micros() - spend->total_micros;
-    if (campaign->budget().daily_micros() > 0) {
-      remaining = std::min(remaining, campaign->budget().daily_micros() - spend->today_micros);
-    }
+    const int64_t remaining =
+        auction::RemainingBudget(campaign->budget().daily_micros(),
+                                 campaign->budget().total_micros(), spend->total_micros,
+                                 spend->today_micros);
     response->set_remaining_micros(std::max<int64_t>(remaining, 0));
     return absl::OkStatus();
   });

@@ -54,8 +54,7 @@ std::shared_ptr<auction::BudgetState> CatalogManager::Budget(const std::string& 
 }
 
 void CatalogManager::Upsert(const attex::v1::Campaign& campaign) {
-  auto budget = Budget(campaign.id());
-  budget->SetLimits(campaign.budget().daily_micros(), campaign.budget().total_micros());
+  auto budget = Budget(campaign.id());  // CompileCampaign sets its limits.
   absl::MutexLock lock(&mu_);
   const auto key = OrderKey(campaign.id());
   protos_[key] = campaign;

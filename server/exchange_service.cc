@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "api/validation.h"
+#include "auction/reasons.h"
 #include "spdlog/spdlog.h"
 
 namespace attex::server {
@@ -70,10 +71,7 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     const int64_t price_micros = auction::ImpressionPriceMicros(outcome.price_cpm_micros);
     claims.nonce = Nonce();
     if (!request.test()) {
-      if (!campaign.budget->TryReserve(price_micros, campaign.daily_budget_micros,
-                                       campaign.total_budget_micros, now_ms)) {
-        continue;
-      }
+      if (!campaign.budget->TryReserve(price_micros, now_ms)) continue;
       core.reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
     }
     if (campaign.frequency_cap > 0 && user_key != 0) {
@@ -97,9 +95,11 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     claims.price_cpm_micros = outcome.price_cpm_micros;
     p->set_billing_token(core.signer.Sign(claims));
   }
-  response->set_no_bid_reason(response->placements_size() == 0 && result.no_bid_reason.empty()
-                                  ? "budget"
-                                  : std::string(result.no_bid_reason));
+  // The auction had winners, yet none could reserve its price.
+  response->set_no_bid_reason(std::string(
+      response->placements_size() == 0 && result.no_bid_reason.empty()
+          ? auction::NoBidReasonName(auction::NoBidReason::kBudget)
+          : result.no_bid_reason));
   core.metrics.Bid(request, result, response->placements_size(), response->no_bid_reason(),
                    core.options.auction.default_floor_cpm_micros);
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));

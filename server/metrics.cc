@@ -266,7 +266,7 @@ absl::Status ServeMetrics(Core& core) {
                        double n = 0;
                        for (const auto& c : core.catalog_manager.Current()->campaigns) {
                          n += c->status == attex::v1::CAMPAIGN_STATUS_ACTIVE &&
-                              c->RemainingMicros(now_ms) <= 0;
+                              c->budget->Remaining(now_ms) <= 0;
                        }
                        return n;
                      });

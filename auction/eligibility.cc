@@ -1,0 +1,241 @@
+#include "auction/eligibility.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace attex::auction {
+namespace {
+
+using attex::v1::BidRequest;
+
+template <typename T>
+void GrowTo(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+// Uniform in [0, 1): splitmix64 over a per-thread counter (no allocation,
+// no lock).
+double UnitRandom() {
+  thread_local uint64_t state = reinterpret_cast<uintptr_t>(&state) * 0x9E3779B97F4A7C15ull;
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
+// What the request's strings select in the catalogue's posting lists, per
+// campaign (EligibilityScratch::hits).
+enum Hit : uint8_t {
+  kHitCountry = 1,
+  kHitDevice = 2,
+  kHitInclude = 4,
+  kHitExclude = 8,
+  kHitBlockedAdvertiser = 16,
+};
+
+// Looks the request's strings up once in the index's posting lists, into
+// one Hit byte per campaign.
+void MarkHits(const CampaignIndex& index, const BidRequest& req,
+              absl::Span<const std::string_view> tokens, std::vector<uint8_t>& hits) {
+  const size_t n = index.entries.size();
+  GrowTo(hits, n);
+  std::fill_n(hits.data(), n, 0);
+  auto mark = [&](const CampaignIndex::Postings& postings, std::string_view value, uint8_t bit) {
+    if (postings.empty()) return;
+    const auto it = postings.find(absl::string_view(value.data(), value.size()));
+    if (it == postings.end()) return;
+    for (int32_t c : it->second) hits[c] |= bit;
+  };
+  mark(index.countries, req.context().country(), kHitCountry);
+  mark(index.device_types, req.context().device_type(), kHitDevice);
+  for (std::string_view t : tokens) {
+    mark(index.include_features, t, kHitInclude);
+    mark(index.exclude_features, t, kHitExclude);
+  }
+  for (const auto& a : req.blocked_advertisers()) mark(index.advertisers, a, kHitBlockedAdvertiser);
+}
+
+}  // namespace
+
+bool UserRestricted(const BidRequest& request) {
+  const auto& consent = request.user().consent();
+  return consent.coppa() || consent.limit_ad_tracking() ||
+         (consent.gdpr_applies() && consent.tcf_consent().empty());
+}
+
+uint64_t FrequencyUserKey(const BidRequest& request) {
+  if (UserRestricted(request) || request.user().id().empty()) return 0;
+  return FrequencyCaps::UserKey(request.user().id()) | 1;  // Never 0.
+}
+
+// One sequential pass over the index's dense entries after the posting
+// lists, prefetching each campaign's budget line ahead.
+void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency, const BidRequest& req,
+                         absl::Span<const std::string_view> tokens, int64_t now_ms,
+                         EligibilityScratch& s, absl::Span<uint8_t> campaign_ok,
+                         ExclusionCounts& excluded) {
+  const CampaignIndex& index = catalog.index;
+  const size_t n = index.entries.size();
+  MarkHits(index, req, tokens, s.hits);
+  // Plain pointers in the loops: this Abseil is hardened, so Span's
+  // operator[] checks bounds on every access.
+  uint8_t* ok = campaign_ok.data();
+
+  // user_key 0: no user, or consent forbids keeping anything about them.
+  const uint64_t user_key = FrequencyUserKey(req);
+  const int64_t now_s = now_ms / 1000;
+  const uint32_t hour_bit = 1u << ((now_ms / 3'600'000) % 24);
+  constexpr size_t kAhead = 8;
+  for (size_t c = 0; c < n; ++c) {
+    if (c + kAhead < n) __builtin_prefetch(index.entries[c + kAhead].budget);
+    const CampaignIndex::Entry& e = index.entries[c];
+    const uint8_t hits = s.hits[c];
+    Exclusion why = Exclusion::kCount;
+    if (!(e.flags & CampaignIndex::kActive)) {
+      why = Exclusion::kStatus;
+    } else if ((e.start_s != 0 && now_s < e.start_s) || (e.end_s != 0 && now_s >= e.end_s)) {
+      why = Exclusion::kSchedule;
+    } else if ((e.flags & CampaignIndex::kCountries) && !(hits & kHitCountry)) {
+      why = Exclusion::kCountry;
+    } else if ((e.flags & CampaignIndex::kDevices) && !(hits & kHitDevice)) {
+      why = Exclusion::kDeviceType;
+    } else if ((e.flags & CampaignIndex::kInclude) && !(hits & kHitInclude)) {
+      why = Exclusion::kIncludeFeatures;
+    } else if ((e.flags & CampaignIndex::kExclude) && (hits & kHitExclude)) {
+      why = Exclusion::kExcludeFeatures;
+    } else if (e.hours_mask != 0 && !(e.hours_mask & hour_bit)) {
+      why = Exclusion::kHours;
+    } else if (hits & kHitBlockedAdvertiser) {
+      why = Exclusion::kBlockedAdvertiser;
+    } else {
+      // The most one impression can cost is the bid; what other bids have
+      // reserved but not yet billed is not available.
+      const int64_t available = e.budget->Available(now_ms);
+      if (available < e.bid_cpm_micros / 1000 || available <= 0) {
+        why = Exclusion::kBudget;
+      } else if ((e.flags & CampaignIndex::kFrequencyCap) && frequency != nullptr &&
+                 user_key != 0) {
+        const CompiledCampaign& campaign = *catalog.campaigns[c];
+        if (!frequency->Allows(user_key, campaign.frequency_key, campaign.frequency_cap,
+                               campaign.frequency_period_ms, now_ms)) {
+          why = Exclusion::kFrequencyCap;
+        }
+      }
+      // Even pacing sits out a share of auctions; only daily budgets are paced.
+      if (why == Exclusion::kCount && (e.flags & CampaignIndex::kPaceEven) &&
+          e.budget->daily_limit() > 0 && UnitRandom() >= e.budget->PacingThrottle(now_ms)) {
+        why = Exclusion::kPacing;
+      }
+    }
+    ok[c] = why == Exclusion::kCount;
+    if (why != Exclusion::kCount) excluded[static_cast<int>(why)] += e.creatives;
+  }
+}
+
+// The catalogue's small ids (formats, categories) keep strings out of the
+// per-ad loop.
+void BuildAdMask(const Catalog& catalog, const BidRequest& req,
+                 absl::Span<const uint8_t> campaign_ok, int slot_offset, EligibilityScratch& s,
+                 absl::Span<uint16_t> mask, ExclusionCounts& excluded) {
+  const size_t n_slots = static_cast<size_t>(req.slots_size());
+  const size_t n_formats = catalog.formats.size();
+  GrowTo(s.format_slots, n_formats);
+  std::fill(s.format_slots.begin(), s.format_slots.begin() + n_formats, 0);
+  for (size_t k = 0; k < n_slots; ++k) {
+    const std::string& format = req.slots(static_cast<int>(k)).format();
+    for (size_t f = 0; f < n_formats; ++f) {
+      if (catalog.formats[f] == format) {
+        s.format_slots[f] |= static_cast<uint16_t>(1u << (slot_offset + k));
+      }
+    }
+  }
+  GrowTo(s.blocked_category, catalog.category_ids.size());
+  s.blocked_ids.clear();
+  for (const auto& category : req.blocked_categories()) {
+    const auto it = catalog.category_ids.find(absl::string_view(category));
+    if (it == catalog.category_ids.end() || s.blocked_category[it->second]) continue;
+    s.blocked_category[it->second] = 1;
+    s.blocked_ids.push_back(it->second);
+  }
+  // The loop reads through plain pointers (unchecked, unlike the hardened
+  // Span's operator[]) and counts in locals, so that its one store, to the
+  // mask, leaves everything else in registers.
+  const size_t n_ads = catalog.ads.size();
+  const uint8_t* ok = campaign_ok.data();
+  uint16_t* out = mask.data();
+  const AdRef* ads = catalog.ads.data();
+  const int32_t* ad_category = catalog.ad_category.data();
+  const uint16_t* ad_format = catalog.ad_format.data();
+  const uint8_t* blocked = s.blocked_category.data();
+  const uint16_t* format_slots = s.format_slots.data();
+  const bool first = slot_offset == 0;
+  int32_t n_blocked = 0, n_unformatted = 0;
+  for (size_t i = 0; i < n_ads; ++i) {
+    uint16_t bits = 0;
+    if (ok[ads[i].campaign]) {
+      if (blocked[ad_category[i]]) {
+        ++n_blocked;
+      } else {
+        bits = format_slots[ad_format[i]];
+        n_unformatted += bits == 0;
+      }
+    }
+    out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
+  }
+  excluded[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
+  excluded[static_cast<int>(Exclusion::kFormat)] += n_unformatted;
+  for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;
+}
+
+int32_t KeepAnnCandidates(const attention::AnnIndex& ann, int ann_candidates,
+                          absl::Span<const float> queries, int slot_offset, int d, int heads,
+                          EligibilityScratch& s, absl::Span<uint16_t> mask) {
+  const size_t n_ads = mask.size();
+  const size_t n_slots = queries.size() / d;
+  uint16_t* bits_of = mask.data();  // Unchecked, unlike the hardened Span's [].
+  // This request's bits of the (possibly shared) mask; other requests' bits
+  // are left as they are.
+  const auto own = static_cast<uint16_t>(((1u << n_slots) - 1) << slot_offset);
+  const size_t ann_k =
+      std::min<size_t>(std::clamp(ann_candidates, 0, kMaxAnnCandidates), n_ads);
+  if (ann.rows() != static_cast<int64_t>(n_ads) || ann.dims() != d + 1 || ann_k == 0 ||
+      n_slots == 0) {
+    return 0;
+  }
+  const auto eligible = std::count_if(mask.begin(), mask.end(),
+                                      [own](uint16_t bits) { return (bits & own) != 0; });
+  if (static_cast<size_t>(eligible) <= n_slots * ann_k) return 0;
+
+  // One search per head: the head's query scaled as the pass scales it,
+  // and 1 against the bid column (see BuildAnnIndex), so that each search
+  // ranks by the head's exp(score) x bid, its term of weight x bid.
+  const int dh = d / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const size_t per_head = std::max<size_t>((ann_k + heads - 1) / heads, 1);
+  GrowTo(s.ann_rows, per_head);
+  GrowTo(s.ann_query, d + 1);
+  s.ann_keep.clear();
+  for (size_t k = 0; k < n_slots; ++k) {
+    const float* q = queries.data() + k * d;
+    for (int h = 0; h < heads; ++h) {
+      std::fill(s.ann_query.begin(), s.ann_query.begin() + d, 0.0f);
+      for (int j = h * dh; j < (h + 1) * dh; ++j) s.ann_query[j] = q[j] * scale;
+      s.ann_query[d] = 1.0f;
+      const int found = ann.Search(absl::MakeConstSpan(s.ann_query.data(), d + 1),
+                                   absl::MakeSpan(s.ann_rows.data(), per_head));
+      for (int j = 0; j < found; ++j) {
+        const int64_t row = s.ann_rows[j];
+        s.ann_keep.emplace_back(row, bits_of[row] & own);
+      }
+    }
+  }
+  // Sorted by row, the restore below walks the mask forwards.
+  std::sort(s.ann_keep.begin(), s.ann_keep.end());
+  s.ann_keep.erase(std::unique(s.ann_keep.begin(), s.ann_keep.end()), s.ann_keep.end());
+  for (size_t i = 0; i < n_ads; ++i) bits_of[i] &= static_cast<uint16_t>(~own);
+  for (const auto& [row, bits] : s.ann_keep) bits_of[row] |= bits;
+  return static_cast<int32_t>(s.ann_keep.size());
+}
+
+}  // namespace attex::auction

@@ -1,0 +1,86 @@
+// Which ads of a catalogue may take part in a request's auction: consent,
+// the campaigns' rules (status, schedule, targeting, budget, frequency caps,
+// pacing), the creatives' categories and formats as a per-ad slot mask, and,
+// for large catalogues, the ANN index's candidates. The steps of RunAuction
+// before attention; callers other than auction.cc need only the consent
+// functions.
+#ifndef ATTEX_AUCTION_ELIGIBILITY_H_
+#define ATTEX_AUCTION_ELIGIBILITY_H_
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "attention/ann.h"
+#include "attex/v1/exchange.pb.h"
+#include "auction/catalog.h"
+#include "auction/frequency.h"
+#include "auction/reasons.h"
+
+namespace attex::auction {
+
+// The most candidates the ANN index retrieves per slot; bounds the
+// per-thread scratch of the ANN path.
+inline constexpr int kMaxAnnCandidates = 100'000;
+
+// True when consent forbids using or keeping the user's data.
+bool UserRestricted(const attex::v1::BidRequest& request);
+// The user's key for frequency caps; 0 (nothing counted or kept) when the
+// request has no user id or UserRestricted(request).
+uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
+
+// Buffers of the steps below, grown to the largest catalogue seen and then
+// reused, so that a warm thread allocates nothing (but in the ANN search).
+// One per thread; the contents between calls mean nothing.
+struct EligibilityScratch {
+  std::vector<uint8_t> hits;           // Per campaign: what the request's strings select.
+  std::vector<uint16_t> format_slots;  // Per format id: the pass slots asking for it.
+  std::vector<uint8_t> blocked_category;
+  std::vector<int32_t> blocked_ids;
+  // The ANN path: one search's rows, its query, and every slot's rows with
+  // their mask bits (at most kMaxPassSlots x kMaxAnnCandidates entries).
+  std::vector<int64_t> ann_rows;
+  std::vector<float> ann_query;
+  std::vector<std::pair<int64_t, uint16_t>> ann_keep;
+};
+
+// Request-level eligibility of every campaign: campaign_ok[c] (one per
+// catalog.campaigns) is set to 1 or 0, and each excluded campaign's
+// creatives are counted in `excluded` under the first reason that excludes
+// it, in Exclusion's order. `tokens` are the request's feature tokens
+// (context, and the user's where consent allows). `frequency` may be null
+// (caps off). Reads each campaign's budget line; may adapt its pacing.
+void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency,
+                         const attex::v1::BidRequest& request,
+                         absl::Span<const std::string_view> tokens, int64_t now_ms,
+                         EligibilityScratch& scratch, absl::Span<uint8_t> campaign_ok,
+                         ExclusionCounts& excluded);
+
+// Creative-level eligibility into the per-ad slot mask (one entry per
+// catalog.ads): bit slot_offset + k is set where ad i's campaign is ok, its
+// category is not blocked and slot k asks for its format. The first request
+// of a shared pass (slot_offset 0) overwrites the mask; later ones add
+// their bits. Counts kBlockedCategory and kFormat exclusions.
+void BuildAdMask(const Catalog& catalog, const attex::v1::BidRequest& request,
+                 absl::Span<const uint8_t> campaign_ok, int slot_offset,
+                 EligibilityScratch& scratch, absl::Span<uint16_t> mask,
+                 ExclusionCounts& excluded);
+
+// The ANN path: retrieves up to `ann_candidates` ads per slot from `ann`
+// (one search per head of each of the request's `queries`, slots x d
+// floats) and clears the request's mask bits (from slot_offset) of every
+// other ad, so that exact attention (which skips tiles without a bit) runs
+// over the union of the candidates alone. Returns how many distinct ads
+// were retrieved; 0, changing nothing, where the index does not fit the
+// catalogue (one row per mask entry, d + 1 dimensions) or no more ads are
+// eligible than would be retrieved (scanning those is no more work, and
+// retrieval could miss them). Allocates (hnswlib's search).
+int32_t KeepAnnCandidates(const attention::AnnIndex& ann, int ann_candidates,
+                          absl::Span<const float> queries, int slot_offset, int d, int heads,
+                          EligibilityScratch& scratch, absl::Span<uint16_t> mask);
+
+}  // namespace attex::auction
+
+#endif  // ATTEX_AUCTION_ELIGIBILITY_H_

@@ -1,0 +1,65 @@
+#include "auction/ranking.h"
+
+#include <algorithm>
+
+namespace attex::auction {
+namespace {
+
+int64_t BidOf(const Catalog& catalog, int64_t row) {
+  return catalog.campaigns[catalog.ads[row].campaign]->bid_cpm_micros;
+}
+
+Pick ToPick(const Catalog& catalog, const attention::Candidate& c) {
+  return Pick{static_cast<int32_t>(c.row), catalog.ads[c.row].campaign, c.score};
+}
+
+}  // namespace
+
+void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candidates) {
+  // The exact ranking score, as it always was: float weight x bid.
+  for (attention::Candidate& c : candidates) {
+    c.score = static_cast<double>(c.weight) * static_cast<double>(BidOf(catalog, c.row));
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const attention::Candidate& a, const attention::Candidate& b) {
+              return a.score != b.score ? a.score > b.score : a.row < b.row;
+            });
+}
+
+// The kernel's top list holds both best and runner-up unless one campaign
+// fills it, when a second scan leaves that campaign out.
+SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
+                     absl::Span<const uint8_t> placed, int64_t floor,
+                     std::array<attention::Candidate, kRankCandidates>& scratch) {
+  // Unchecked, unlike the hardened Span's []: the filters run per candidate.
+  const uint8_t* is_placed = placed.data();
+  SlotRanking ranking;
+  Pick& best = ranking.best;
+  Pick& second = ranking.runner_up;
+  attention::Candidate* cands = scratch.data();
+  int n = pass.TopK(
+      pass_slot,
+      [&](int64_t row) {
+        return !is_placed[catalog.ads[row].campaign] && BidOf(catalog, row) >= floor;
+      },
+      absl::MakeSpan(cands, kRankCandidates));
+  RankExactly(catalog, absl::MakeSpan(cands, n));
+  if (n > 0) best = ToPick(catalog, cands[0]);
+  for (int k = 1; k < n && second.ad < 0; ++k) {
+    if (catalog.ads[cands[k].row].campaign != best.campaign) second = ToPick(catalog, cands[k]);
+  }
+  if (best.ad >= 0 && second.ad < 0 && n == kRankCandidates) {
+    n = pass.TopK(
+        pass_slot,
+        [&](int64_t row) {
+          const int32_t c = catalog.ads[row].campaign;
+          return c != best.campaign && !is_placed[c] && BidOf(catalog, row) >= floor;
+        },
+        absl::MakeSpan(cands, kRankCandidates));
+    RankExactly(catalog, absl::MakeSpan(cands, n));
+    if (n > 0) second = ToPick(catalog, cands[0]);
+  }
+  return ranking;
+}
+
+}  // namespace attex::auction

@@ -1,0 +1,46 @@
+// Ranking of one slot after the attention pass: by the exact ranking score,
+// attention weight x bid, the best unplaced campaign at or above the floor
+// and the runner-up of another campaign, whose score sets a second price.
+#ifndef ATTEX_AUCTION_RANKING_H_
+#define ATTEX_AUCTION_RANKING_H_
+
+#include <array>
+#include <cstdint>
+
+#include "absl/types/span.h"
+#include "attention/fused.h"
+#include "auction/catalog.h"
+
+namespace attex::auction {
+
+// Candidates drawn per slot from the attention pass: the kernel ranks by
+// weight x float(bid), RankSlot re-ranks them by weight x bid exactly.
+inline constexpr int kRankCandidates = 8;
+
+// One ranked ad; ad -1: none.
+struct Pick {
+  int32_t ad = -1;        // Index into Catalog::ads.
+  int32_t campaign = -1;  // Index into Catalog::campaigns.
+  double score = -1.0;    // Weight x bid.
+};
+
+struct SlotRanking {
+  Pick best;
+  Pick runner_up;  // Of another campaign than best's.
+};
+
+// Sets each candidate's score to the exact ranking score, float weight x
+// bid, and sorts them by it, best first, ties to the lower row.
+void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candidates);
+
+// The best and runner-up for `pass_slot` of the last `pass` over `catalog`
+// among ads whose campaign is not `placed` (one byte per campaign) and
+// bids at least `floor`. `scratch` holds the kernel's candidates. Does not
+// allocate.
+SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
+                     absl::Span<const uint8_t> placed, int64_t floor,
+                     std::array<attention::Candidate, kRankCandidates>& scratch);
+
+}  // namespace attex::auction
+
+#endif  // ATTEX_AUCTION_RANKING_H_
