@@ -15,24 +15,13 @@ bool ReadCampaign(const std::string& path, attex::v1::Campaign* campaign, int* r
   return true;
 }
 
-int Answer(Connection& conn, const grpc::Status& status,
-           const google::protobuf::Message& response) {
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
-}
-
 }  // namespace
 
 int RunCampaignCreate(Connection& conn, const std::string& path) {
   attex::v1::Campaign request;
   int rc;
   if (!ReadCampaign(path, &request, &rc)) return rc;
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::Campaign response;
-  return Answer(conn, conn.campaigns().CreateCampaign(&context, request, &response),
-                response);
+  return conn.CallAndPrint(&attex::v1::Campaigns::Stub::CreateCampaign, request);
 }
 
 int RunCampaignUpdate(Connection& conn, const std::string& path) {
@@ -43,21 +32,13 @@ int RunCampaignUpdate(Connection& conn, const std::string& path) {
     return UsageError(absl::StrCat(
         path, ": \"id\" is required to update (the id CreateCampaign assigned)"));
   }
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::Campaign response;
-  return Answer(conn, conn.campaigns().UpdateCampaign(&context, request, &response),
-                response);
+  return conn.CallAndPrint(&attex::v1::Campaigns::Stub::UpdateCampaign, request);
 }
 
 int RunCampaignGet(Connection& conn, const std::string& id) {
   attex::v1::GetCampaignRequest request;
   request.set_id(id);
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::Campaign response;
-  return Answer(conn, conn.campaigns().GetCampaign(&context, request, &response),
-                response);
+  return conn.CallAndPrint(&attex::v1::Campaigns::Stub::GetCampaign, request);
 }
 
 int RunCampaignList(Connection& conn, const ListFlags& flags) {
@@ -68,11 +49,9 @@ int RunCampaignList(Connection& conn, const ListFlags& flags) {
   attex::v1::ListCampaignsResponse all;
   // A server that repeats a page token would loop forever; cap the pages.
   for (int page = 0; page < 100000; ++page) {
-    grpc::ClientContext context;
-    conn.Prepare(&context);
     attex::v1::ListCampaignsResponse response;
-    grpc::Status status = conn.campaigns().ListCampaigns(&context, request, &response);
-    if (!status.ok()) return conn.Fail(status);
+    int rc = conn.Call(&attex::v1::Campaigns::Stub::ListCampaigns, request, &response);
+    if (rc != kExitOk) return rc;
     if (!flags.all) {
       Print(response);
       return kExitOk;
@@ -93,20 +72,13 @@ int RunCampaignSetStatus(Connection& conn, const std::string& id,
   attex::v1::SetCampaignStatusRequest request;
   request.set_id(id);
   request.set_status(status);
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::Campaign response;
-  return Answer(conn, conn.campaigns().SetCampaignStatus(&context, request, &response),
-                response);
+  return conn.CallAndPrint(&attex::v1::Campaigns::Stub::SetCampaignStatus, request);
 }
 
 int RunSpend(Connection& conn, const std::string& campaign_id) {
   attex::v1::GetSpendRequest request;
   request.set_campaign_id(campaign_id);
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::SpendReport response;
-  return Answer(conn, conn.campaigns().GetSpend(&context, request, &response), response);
+  return conn.CallAndPrint(&attex::v1::Campaigns::Stub::GetSpend, request);
 }
 
 }  // namespace attex::client

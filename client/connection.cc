@@ -1,9 +1,7 @@
 #include "client/connection.h"
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -19,9 +17,8 @@ absl::StatusOr<Connection> Connection::Open(const ClientOptions& options) {
   std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(options.addr, *credentials);
   Connection c;
   c.options_ = options;
-  c.exchange_ = attex::v1::Exchange::NewStub(channel);
-  c.campaigns_ = attex::v1::Campaigns::NewStub(channel);
-  c.operator_ = attex::v1::Operator::NewStub(channel);
+  c.stubs_ = {attex::v1::Exchange::NewStub(channel), attex::v1::Campaigns::NewStub(channel),
+              attex::v1::Operator::NewStub(channel)};
   return c;
 }
 
@@ -32,25 +29,28 @@ void Connection::Prepare(grpc::ClientContext* context) const {
 }
 
 int Connection::Fail(const grpc::Status& status) const {
+  std::cerr << "attex: " << FailureMessage(status, options_) << std::endl;
+  return kExitRpcError;
+}
+
+std::string FailureMessage(const grpc::Status& status, const ClientOptions& options) {
   // gRPC's messages may span lines; the CLI promises one.
   std::string message =
       absl::StrReplaceAll(status.error_message(), {{"\r", " "}, {"\n", " "}});
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      message = absl::StrCat("cannot reach attex-server at ", options_.addr,
+      message = absl::StrCat("cannot reach attex-server at ", options.addr,
                              message.empty() ? "" : ": ", message);
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       message =
-          absl::StrCat("no answer from ", options_.addr, " within ", options_.timeout_ms,
+          absl::StrCat("no answer from ", options.addr, " within ", options.timeout_ms,
                        " ms (--timeout_ms)", message.empty() ? "" : ": ", message);
       break;
     default:
       break;
   }
-  std::cerr << "attex: " << StatusCodeName(status.error_code()) << ": " << message
-            << std::endl;
-  return kExitRpcError;
+  return std::string(StatusCodeName(status.error_code())) + ": " + message;
 }
 
 std::string_view StatusCodeName(grpc::StatusCode code) {

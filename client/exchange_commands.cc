@@ -26,13 +26,7 @@ int RunBid(Connection& conn, const BidFlags& flags) {
   attex::v1::BidRequest request;
   int rc;
   if (!Build(flags, &request, &rc)) return rc;
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::BidResponse response;
-  grpc::Status status = conn.exchange().Bid(&context, request, &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
+  return conn.CallAndPrint(&attex::v1::Exchange::Stub::Bid, request);
 }
 
 int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path,
@@ -40,11 +34,9 @@ int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_p
   attex::v1::BidRequest request;
   int rc;
   if (!Build(flags, &request, &rc)) return rc;
-  grpc::ClientContext context;
-  conn.Prepare(&context);
   attex::v1::Explanation explanation;
-  grpc::Status status = conn.exchange().Explain(&context, request, &explanation);
-  if (!status.ok()) return conn.Fail(status);
+  rc = conn.Call(&attex::v1::Exchange::Stub::Explain, request, &explanation);
+  if (rc != kExitOk) return rc;
   if (brief) {
     attex::v1::Explanation shown = explanation;
     for (auto& slot : *shown.mutable_slots()) {
@@ -96,13 +88,7 @@ int RunEvents(Connection& conn, const EventsFlags& flags) {
     event->set_type(type);
     if (!flags.event_ids.empty()) event->set_event_id(flags.event_ids[i]);
   }
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::ReportEventsResponse response;
-  grpc::Status status = conn.exchange().ReportEvents(&context, request, &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
+  return conn.CallAndPrint(&attex::v1::Exchange::Stub::ReportEvents, request);
 }
 
 }  // namespace attex::client

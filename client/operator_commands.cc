@@ -20,12 +20,8 @@ int RunAccountCreate(Connection& conn, const std::string& role, const std::strin
         absl::StrCat("--role '", role, "': expected platform, advertiser or operator"));
   }
   request.set_name(name);
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::Account response;
-  grpc::Status status = conn.op().CreateAccount(&context, request, &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
+  int rc = conn.CallAndPrint(&attex::v1::Operator::Stub::CreateAccount, request);
+  if (rc != kExitOk) return rc;
   // On stderr, so that stdout stays plain JSON for scripts.
   std::cerr << "attex: the token is shown this once (only its hash is stored); "
                "keep it now"
@@ -34,45 +30,21 @@ int RunAccountCreate(Connection& conn, const std::string& role, const std::strin
 }
 
 int RunStats(Connection& conn) {
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::Stats response;
-  grpc::Status status =
-      conn.op().GetStats(&context, attex::v1::GetStatsRequest(), &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
+  return conn.CallAndPrint(&attex::v1::Operator::Stub::GetStats, {});
 }
 
-int RunPing(Connection& conn) {
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::PingResponse response;
-  grpc::Status status = conn.op().Ping(&context, attex::v1::PingRequest(), &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
-}
+int RunPing(Connection& conn) { return conn.CallAndPrint(&attex::v1::Operator::Stub::Ping, {}); }
 
 int RunBalances(Connection& conn, const std::string& prefix) {
   attex::v1::GetLedgerBalancesRequest request;
   request.set_prefix(prefix);
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::LedgerBalances response;
-  grpc::Status status = conn.op().GetLedgerBalances(&context, request, &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
+  return conn.CallAndPrint(&attex::v1::Operator::Stub::GetLedgerBalances, request);
 }
 
 int RunLedgerCheck(Connection& conn) {
-  grpc::ClientContext context;
-  conn.Prepare(&context);
   attex::v1::LedgerCheck response;
-  grpc::Status status =
-      conn.op().CheckLedger(&context, attex::v1::CheckLedgerRequest(), &response);
-  if (!status.ok()) return conn.Fail(status);
+  int rc = conn.Call(&attex::v1::Operator::Stub::CheckLedger, {}, &response);
+  if (rc != kExitOk) return rc;
   Print(response);
   if (!response.ok()) {
     std::cerr << "attex: the ledger check found " << response.problems_size() << " problems"
@@ -89,11 +61,9 @@ int RunEarnings(Connection& conn, const std::string& user_id, const std::string&
   attex::v1::GetLedgerBalancesRequest request;
   request.set_account(user_id.empty() ? absl::StrCat("platform:", platform_id)
                                       : absl::StrCat("user:", user_id));
-  grpc::ClientContext context;
-  conn.Prepare(&context);
   attex::v1::LedgerBalances response;
-  grpc::Status status = conn.op().GetLedgerBalances(&context, request, &response);
-  if (!status.ok()) return conn.Fail(status);
+  int rc = conn.Call(&attex::v1::Operator::Stub::GetLedgerBalances, request, &response);
+  if (rc != kExitOk) return rc;
   // An account with no entries has earned nothing yet: print it as zero.
   if (response.balances_size() == 0) {
     auto* none = response.add_balances();
@@ -106,13 +76,7 @@ int RunEarnings(Connection& conn, const std::string& user_id, const std::string&
 int RunReloadModel(Connection& conn, const std::string& path) {
   attex::v1::ReloadModelRequest request;
   request.set_path(path);
-  grpc::ClientContext context;
-  conn.Prepare(&context);
-  attex::v1::ReloadModelResponse response;
-  grpc::Status status = conn.op().ReloadModel(&context, request, &response);
-  if (!status.ok()) return conn.Fail(status);
-  Print(response);
-  return kExitOk;
+  return conn.CallAndPrint(&attex::v1::Operator::Stub::ReloadModel, request);
 }
 
 }  // namespace attex::client
