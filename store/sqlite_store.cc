@@ -1,5 +1,5 @@
-// Opening the database, accounts and campaigns. Events, spend and the ledger
-// are in sqlite_ledger.cc.
+// Opening the database, accounts and campaigns, and the ledger methods, which
+// lock and call sqlite_ledger.h.
 #include "store/sqlite_store.h"
 
 #include <algorithm>
@@ -15,8 +15,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "store/checkpointer.h"
-#include "store/event_statements.h"
 #include "store/schema.h"
+#include "store/sqlite_ledger.h"
 
 namespace attex::store {
 namespace {
@@ -368,6 +368,51 @@ absl::StatusOr<std::vector<Campaign>> SqliteStore::LoadAllCampaigns() {
       db_.get(), "SELECT id, body FROM campaigns ORDER BY seq");
   if (!stmt.ok()) return stmt.status();
   return CollectCampaigns(*stmt);
+}
+
+absl::StatusOr<RecordResult> SqliteStore::RecordEvent(const BillingEvent& event) {
+  absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> results = RecordEvents({event});
+  if (!results.ok()) return results.status();
+  return std::move((*results)[0]);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> SqliteStore::RecordEvents(
+    const std::vector<BillingEvent>& events) {
+  // Checked before taking the lock, as they need no database.
+  std::vector<absl::StatusOr<RecordResult>> validated = ValidateEvents(events);
+  if (std::none_of(validated.begin(), validated.end(),
+                   [](const absl::StatusOr<RecordResult>& r) { return r.ok(); })) {
+    return validated;
+  }
+  absl::MutexLock lock(&mu_);
+  if (event_statements_ == nullptr) {
+    absl::StatusOr<EventStatements> prepared = PrepareEventStatements(db_.get());
+    if (!prepared.ok()) return prepared.status();
+    event_statements_ = std::make_unique<EventStatements>(*std::move(prepared));
+  }
+  return RecordEventBatch(db_.get(), *event_statements_, events, validated);
+}
+
+absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
+  absl::MutexLock lock(&mu_);
+  return CheckLedgerTables(db_.get());
+}
+
+absl::StatusOr<SpendTotals> SqliteStore::GetSpend(const std::string& campaign_id,
+                                                  int64_t day_start_ms) {
+  absl::MutexLock lock(&mu_);
+  return ReadSpend(db_.get(), campaign_id, day_start_ms);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> SqliteStore::AllSpend(
+    int64_t day_start_ms) {
+  absl::MutexLock lock(&mu_);
+  return ReadAllSpend(db_.get(), day_start_ms);
+}
+
+absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) {
+  absl::MutexLock lock(&mu_);
+  return ReadBalances(db_.get(), prefix);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
