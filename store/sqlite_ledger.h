@@ -3,14 +3,15 @@
 // these. Internal to attex::store.
 //
 // Every function that takes `db` needs the store's connection, configured
-// and migrated as OpenSqliteStore leaves it, and the lock that serialises it
-// (SqliteStore::mu_), held by the caller for the whole call: none of them
-// locks. EventStatements are used under the same lock as their connection.
-// RecordEventBatch, ReadBalances and CheckLedgerTables begin their own
-// transaction (so none may be open on db when they are called) and commit it
-// or roll it back before they return; ReadSpend and ReadAllSpend run one
-// statement each, in SQLite's implicit transaction. SQLite's failures are
-// returned as sqlite::Error maps them (INTERNAL, mostly).
+// and migrated by OpenStoreDatabase (sqlite_open.h), and the lock that
+// serialises it (SqliteStore::mu_), held by the caller for the whole call:
+// none of them locks. EventStatements are used under the same lock as their
+// connection. RecordEventBatch, ReadBalances and CheckLedgerTables begin
+// their own transaction (so none may be open on db when they are called)
+// and commit it or roll it back before they return; ReadSpend and
+// ReadAllSpend run one statement each, in SQLite's implicit transaction.
+// SQLite's failures are returned as sqlite::Error maps them (INTERNAL,
+// mostly).
 #ifndef ATTEX_STORE_SQLITE_LEDGER_H_
 #define ATTEX_STORE_SQLITE_LEDGER_H_
 

@@ -2,7 +2,7 @@
 // with synchronous=FULL, serialised by a mutex. Every write is one
 // BEGIN IMMEDIATE ... COMMIT transaction that rolls back on any error.
 // OpenSqliteStore (store.h) makes one; the ledger's SQL is in
-// sqlite_ledger.h.
+// sqlite_ledger.h, the database file's configuration in sqlite_open.h.
 #ifndef ATTEX_STORE_SQLITE_STORE_H_
 #define ATTEX_STORE_SQLITE_STORE_H_
 
@@ -26,7 +26,7 @@ struct EventStatements;
 
 class SqliteStore final : public Store {
  public:
-  // Takes a connection already configured and migrated (see OpenSqliteStore)
+  // Takes a connection already configured and migrated (OpenStoreDatabase)
   // and the checkpointer of its database, which it attaches to it.
   SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer);
   ~SqliteStore() override;
