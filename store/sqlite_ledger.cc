@@ -1,8 +1,9 @@
-// Billing events, spend and the double-entry ledger of SqliteStore.
+// Billing events, spend and the double-entry ledger: the SQL behind
+// SqliteStore's ledger methods.
+#include "store/sqlite_ledger.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "store/event_statements.h"
-#include "store/sqlite_store.h"
 
 namespace attex::store {
 namespace {
@@ -12,7 +13,7 @@ using sqlite::Transaction;
 
 constexpr int64_t kMillisPerDay = 86'400'000;
 
-// Shared by GetSpend and AllSpend; ?1 is day_start_ms.
+// Shared by ReadSpend and ReadAllSpend; ?1 is day_start_ms.
 constexpr absl::string_view kSpendColumns =
     "COALESCE(SUM(CASE WHEN type = 1 THEN price_micros END), 0), "
     "COALESCE(SUM(CASE WHEN type = 1 AND at_ms >= ?1 THEN price_micros END), "
@@ -28,12 +29,10 @@ SpendTotals SpendAt(const Statement& stmt, int first_column) {
 }
 
 absl::Status ValidateEvent(const BillingEvent& event) {
-  if (event.token_hash.empty())
-    return absl::InvalidArgumentError("token_hash is empty");
-  if (event.type != attex::v1::EVENT_TYPE_IMPRESSION &&
-      event.type != attex::v1::EVENT_TYPE_CLICK) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "event type ", static_cast<int>(event.type), " is not recordable"));
+  if (event.token_hash.empty()) return absl::InvalidArgumentError("token_hash is empty");
+  if (event.type != attex::v1::EVENT_TYPE_IMPRESSION && event.type != attex::v1::EVENT_TYPE_CLICK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event type ", static_cast<int>(event.type), " is not recordable"));
   }
   int64_t sum = 0;
   for (const LedgerEntry& entry : event.entries) {
@@ -42,8 +41,7 @@ absl::Status ValidateEvent(const BillingEvent& event) {
     }
   }
   if (sum != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ledger entries sum to ", sum, ", not 0"));
+    return absl::InvalidArgumentError(absl::StrCat("ledger entries sum to ", sum, ", not 0"));
   }
   return absl::OkStatus();
 }
@@ -53,8 +51,7 @@ absl::Status ValidateEvent(const BillingEvent& event) {
 // event needs no savepoint of its own unless a statement fails half way.
 absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
                                        const BillingEvent& event) {
-  const bool charged = event.type == attex::v1::EVENT_TYPE_IMPRESSION &&
-                       event.price_micros > 0;
+  const bool charged = event.type == attex::v1::EVENT_TYPE_IMPRESSION && event.price_micros > 0;
   int64_t total = 0, day = 0, today = 0;
   if (charged) {
     st.read_spend.Reset();
@@ -78,8 +75,7 @@ absl::StatusOr<RecordResult> RecordOne(sqlite3* db, EventStatements& st,
     today += event.price_micros;
     if (event.enforce_budget &&
         (total > event.total_budget_micros ||
-         (event.daily_budget_micros > 0 &&
-          today > event.daily_budget_micros))) {
+         (event.daily_budget_micros > 0 && today > event.daily_budget_micros))) {
       // A repeat of an event recorded before the budget ran out is still
       // a duplicate.
       st.event_exists.Reset();
@@ -140,6 +136,30 @@ absl::Status RunStatement(Statement& stmt) {
   return stmt.Run();
 }
 
+// Records events[i] for each i with results[i] ok, inside the open
+// transaction; with_savepoints puts each event in its own savepoint.
+absl::Status RecordInTransaction(sqlite3* db, EventStatements& st,
+                                 const std::vector<BillingEvent>& events,
+                                 std::vector<absl::StatusOr<RecordResult>>& results,
+                                 bool with_savepoints) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!results[i].ok()) continue;
+    if (!with_savepoints) {
+      results[i] = RecordOne(db, st, events[i]);
+      // A statement failed half way: the caller starts again with savepoints.
+      if (!results[i].ok()) return results[i].status();
+      continue;
+    }
+    if (absl::Status s = RunStatement(st.savepoint); !s.ok()) return s;
+    results[i] = RecordOne(db, st, events[i]);
+    if (!results[i].ok()) {
+      if (absl::Status s = RunStatement(st.rollback_to); !s.ok()) return s;
+    }
+    if (absl::Status s = RunStatement(st.release); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
@@ -169,65 +189,25 @@ absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
     if (!stmt.ok()) return stmt.status();
     prepared.push_back(*std::move(stmt));
   }
-  return EventStatements{std::move(prepared[0]), std::move(prepared[1]),
-                         std::move(prepared[2]), std::move(prepared[3]),
-                         std::move(prepared[4]), std::move(prepared[5]),
-                         std::move(prepared[6]), std::move(prepared[7]),
-                         std::move(prepared[8])};
+  return EventStatements{std::move(prepared[0]), std::move(prepared[1]), std::move(prepared[2]),
+                         std::move(prepared[3]), std::move(prepared[4]), std::move(prepared[5]),
+                         std::move(prepared[6]), std::move(prepared[7]), std::move(prepared[8])};
 }
 
-absl::StatusOr<RecordResult> SqliteStore::RecordEvent(
-    const BillingEvent& event) {
-  absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> results =
-      RecordEvents({event});
-  if (!results.ok()) return results.status();
-  return std::move((*results)[0]);
-}
-
-absl::Status SqliteStore::RecordInTransaction(
-    const std::vector<BillingEvent>& events,
-    std::vector<absl::StatusOr<RecordResult>>& results, bool with_savepoints) {
-  sqlite3* db = db_.get();
-  EventStatements& st = *event_statements_;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (!results[i].ok()) continue;
-    if (!with_savepoints) {
-      results[i] = RecordOne(db, st, events[i]);
-      // A statement failed half way: the caller starts again with savepoints.
-      if (!results[i].ok()) return results[i].status();
-      continue;
-    }
-    if (absl::Status s = RunStatement(st.savepoint); !s.ok()) return s;
-    results[i] = RecordOne(db, st, events[i]);
-    if (!results[i].ok()) {
-      if (absl::Status s = RunStatement(st.rollback_to); !s.ok()) return s;
-    }
-    if (absl::Status s = RunStatement(st.release); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>>
-SqliteStore::RecordEvents(const std::vector<BillingEvent>& events) {
+std::vector<absl::StatusOr<RecordResult>> ValidateEvents(const std::vector<BillingEvent>& events) {
   std::vector<absl::StatusOr<RecordResult>> validated;
   validated.reserve(events.size());
-  bool any_valid = false;
   for (const BillingEvent& event : events) {
     absl::Status valid = ValidateEvent(event);
-    any_valid |= valid.ok();
-    validated.emplace_back(valid.ok() ? absl::StatusOr<RecordResult>(
-                                            RecordResult::kAccepted)
+    validated.emplace_back(valid.ok() ? absl::StatusOr<RecordResult>(RecordResult::kAccepted)
                                       : absl::StatusOr<RecordResult>(valid));
   }
-  if (!any_valid) return validated;
-  absl::MutexLock lock(&mu_);
-  sqlite3* db = db_.get();
-  if (event_statements_ == nullptr) {
-    absl::StatusOr<EventStatements> prepared = PrepareEventStatements(db);
-    if (!prepared.ok()) return prepared.status();
-    event_statements_ =
-        std::make_unique<EventStatements>(*std::move(prepared));
-  }
+  return validated;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> RecordEventBatch(
+    sqlite3* db, EventStatements& statements, const std::vector<BillingEvent>& events,
+    const std::vector<absl::StatusOr<RecordResult>>& validated) {
   // First without savepoints: each event decides its fate before it writes.
   // Should a statement fail half way (disk full, I/O error), the whole
   // transaction is rolled back and done again with a savepoint per event,
@@ -235,9 +215,8 @@ SqliteStore::RecordEvents(const std::vector<BillingEvent>& events) {
   for (bool with_savepoints : {false, true}) {
     std::vector<absl::StatusOr<RecordResult>> results = validated;
     Transaction txn(db);
-    if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-      return s;
-    absl::Status s = RecordInTransaction(events, results, with_savepoints);
+    if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
+    absl::Status s = RecordInTransaction(db, statements, events, results, with_savepoints);
     if (!s.ok()) {
       if (with_savepoints) return s;
       continue;  // ~Transaction rolls back.
@@ -248,12 +227,10 @@ SqliteStore::RecordEvents(const std::vector<BillingEvent>& events) {
   return absl::InternalError("unreachable");
 }
 
-absl::StatusOr<SpendTotals> SqliteStore::GetSpend(
-    const std::string& campaign_id, int64_t day_start_ms) {
-  absl::MutexLock lock(&mu_);
+absl::StatusOr<SpendTotals> ReadSpend(sqlite3* db, const std::string& campaign_id,
+                                      int64_t day_start_ms) {
   absl::StatusOr<Statement> stmt = Statement::Prepare(
-      db_.get(), absl::StrCat("SELECT ", kSpendColumns,
-                              "FROM events WHERE campaign_id = ?2"));
+      db, absl::StrCat("SELECT ", kSpendColumns, "FROM events WHERE campaign_id = ?2"));
   if (!stmt.ok()) return stmt.status();
   stmt->BindInt(1, day_start_ms).BindText(2, campaign_id);
   absl::StatusOr<bool> row = stmt->Step();
@@ -262,13 +239,11 @@ absl::StatusOr<SpendTotals> SqliteStore::GetSpend(
   return SpendAt(*stmt, 0);
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>>
-SqliteStore::AllSpend(int64_t day_start_ms) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt = Statement::Prepare(
-      db_.get(),
-      absl::StrCat("SELECT campaign_id, ", kSpendColumns,
-                   "FROM events GROUP BY campaign_id ORDER BY campaign_id"));
+absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> ReadAllSpend(
+    sqlite3* db, int64_t day_start_ms) {
+  absl::StatusOr<Statement> stmt =
+      Statement::Prepare(db, absl::StrCat("SELECT campaign_id, ", kSpendColumns,
+                                          "FROM events GROUP BY campaign_id ORDER BY campaign_id"));
   if (!stmt.ok()) return stmt.status();
   stmt->BindInt(1, day_start_ms);
   std::vector<std::pair<std::string, SpendTotals>> out;
@@ -280,14 +255,11 @@ SqliteStore::AllSpend(int64_t day_start_ms) {
   }
 }
 
-absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) {
-  absl::MutexLock lock(&mu_);
-  sqlite3* db = db_.get();
+absl::StatusOr<LedgerBalances> ReadBalances(sqlite3* db, const std::string& prefix) {
   // One read transaction, so that the balances and the sum come from the
   // same snapshot even if another process writes the file.
   Transaction txn(db);
-  if (absl::Status s = txn.Begin(Transaction::Mode::kDeferred); !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(Transaction::Mode::kDeferred); !s.ok()) return s;
   LedgerBalances out;
   {
     // substr() instead of LIKE: the prefix is data, and '%' or '_' in it
@@ -303,13 +275,12 @@ absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) 
       absl::StatusOr<bool> row = stmt->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      out.accounts.push_back(
-          Balance{.account = stmt->Text(0), .balance_micros = stmt->Int(1)});
+      out.accounts.push_back(Balance{.account = stmt->Text(0), .balance_micros = stmt->Int(1)});
     }
   }
   {
-    absl::StatusOr<Statement> sum = Statement::Prepare(
-        db, "SELECT COALESCE(SUM(amount_micros), 0) FROM ledger");
+    absl::StatusOr<Statement> sum =
+        Statement::Prepare(db, "SELECT COALESCE(SUM(amount_micros), 0) FROM ledger");
     if (!sum.ok()) return sum.status();
     absl::StatusOr<bool> row = sum->Step();
     if (!row.ok()) return row.status();
@@ -319,12 +290,9 @@ absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) 
   return out;
 }
 
-absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
-  absl::MutexLock lock(&mu_);
-  sqlite3* db = db_.get();
+absl::StatusOr<LedgerCheckResult> CheckLedgerTables(sqlite3* db) {
   Transaction txn(db);  // One snapshot for every query below.
-  if (absl::Status s = txn.Begin(Transaction::Mode::kDeferred); !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(Transaction::Mode::kDeferred); !s.ok()) return s;
   LedgerCheckResult out;
   constexpr int kMaxListed = 20;  // Problems listed per kind.
   // Runs sql, calling row(stmt) for each row.
@@ -348,15 +316,13 @@ absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
       });
   if (!s.ok()) return s;
   if (out.ledger_sum_micros != 0) {
-    out.problems.push_back(absl::StrCat("the ledger sums to ",
-                                        out.ledger_sum_micros, ", not 0"));
+    out.problems.push_back(absl::StrCat("the ledger sums to ", out.ledger_sum_micros, ", not 0"));
   }
   s = query(
       "SELECT token_hash, SUM(amount_micros) FROM ledger GROUP BY token_hash "
       "HAVING SUM(amount_micros) != 0 LIMIT 20",
       [&](const Statement& r) {
-        out.problems.push_back(absl::StrCat("event ", r.Text(0),
-                                            ": entries sum to ", r.Int(1)));
+        out.problems.push_back(absl::StrCat("event ", r.Text(0), ": entries sum to ", r.Int(1)));
       });
   if (!s.ok()) return s;
   // Every billed impression has its advertiser debit, and no more.
@@ -369,9 +335,8 @@ absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
       "e.price_micros != COALESCE(l.debit, 0)",
       [&](const Statement& r) {
         if (listed++ >= kMaxListed) return;
-        out.problems.push_back(absl::StrCat(
-            "event ", r.Text(0), ": price ", r.Int(1), " but advertiser debit ",
-            r.Int(2)));
+        out.problems.push_back(absl::StrCat("event ", r.Text(0), ": price ", r.Int(1),
+                                            " but advertiser debit ", r.Int(2)));
       });
   if (!s.ok()) return s;
   // Per campaign: billed events, advertiser debits and the spend counter
@@ -387,9 +352,9 @@ absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
       [&](const Statement& r) {
         ++out.campaigns_checked;
         if (r.Int(1) != r.Int(2) || r.Int(1) != r.Int(3)) {
-          out.problems.push_back(absl::StrCat(
-              "campaign ", r.Text(0), ": billed ", r.Int(1),
-              ", advertiser debits ", r.Int(2), ", spend counter ", r.Int(3)));
+          out.problems.push_back(absl::StrCat("campaign ", r.Text(0), ": billed ", r.Int(1),
+                                              ", advertiser debits ", r.Int(2), ", spend counter ",
+                                              r.Int(3)));
         }
       });
   if (!s.ok()) return s;

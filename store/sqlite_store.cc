@@ -1,5 +1,5 @@
-// Opening the database, accounts and campaigns. Events, spend and the ledger
-// are in sqlite_ledger.cc.
+// SqliteStore: accounts and campaigns, and the ledger methods, which lock and
+// call sqlite_ledger.h. Configuring the database file is sqlite_open.cc's.
 #include "store/sqlite_store.h"
 
 #include <algorithm>
@@ -15,8 +15,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "store/checkpointer.h"
-#include "store/event_statements.h"
-#include "store/schema.h"
+#include "store/sqlite_ledger.h"
+#include "store/sqlite_open.h"
 
 namespace attex::store {
 namespace {
@@ -24,51 +24,6 @@ namespace {
 using attex::v1::Campaign;
 using sqlite::Statement;
 using sqlite::Transaction;
-
-constexpr int kBusyTimeoutMs = 5000;
-
-// Small pages: a billed event inserts its token hash at a random place in
-// the events' primary key, so each event dirties a page of its own, and a
-// commit writes (and fsyncs) every dirty page whole into the WAL. 1 KiB
-// pages write a quarter of what the default 4 KiB pages do.
-constexpr int kPageSize = 1024;
-
-// Sets the journal mode, which SQLite answers with the mode in effect: a
-// file system that cannot do WAL would silently leave us in another mode.
-absl::Status SetJournalMode(sqlite3* db, absl::string_view mode) {
-  absl::StatusOr<Statement> stmt =
-      Statement::Prepare(db, absl::StrCat("PRAGMA journal_mode=", mode));
-  if (!stmt.ok()) return stmt.status();
-  absl::StatusOr<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row || stmt->Text(0) != mode) {
-    return absl::InternalError(
-        absl::StrCat("sqlite could not set journal_mode ", mode));
-  }
-  return absl::OkStatus();
-}
-
-// Rewrites a database made with other pages (before schema version 3) with
-// kPageSize pages, once: a VACUUM, which needs the rollback journal. Only a
-// matter of speed, so it gives up quietly (keeping the old pages) when it
-// cannot, e.g. while another connection has the file open, or without the
-// free space for the copy VACUUM makes. Fails only when it cannot return
-// to WAL mode.
-absl::Status ConvertPageSize(sqlite3* db) {
-  {
-    absl::StatusOr<Statement> page_size =
-        Statement::Prepare(db, "PRAGMA page_size");
-    if (!page_size.ok()) return page_size.status();
-    absl::StatusOr<bool> row = page_size->Step();
-    if (!row.ok()) return row.status();
-    if (!*row || page_size->Int(0) == kPageSize) return absl::OkStatus();
-  }  // Finalised: VACUUM needs no statement in progress.
-  if (SetJournalMode(db, "delete").ok()) {
-    (void)sqlite::Exec(
-        db, absl::StrCat("PRAGMA page_size=", kPageSize, "; VACUUM").c_str());
-  }
-  return SetJournalMode(db, "wal");
-}
 
 absl::StatusOr<Campaign> ParseBody(const std::string& id,
                                    const std::string& body) {
@@ -370,6 +325,51 @@ absl::StatusOr<std::vector<Campaign>> SqliteStore::LoadAllCampaigns() {
   return CollectCampaigns(*stmt);
 }
 
+absl::StatusOr<RecordResult> SqliteStore::RecordEvent(const BillingEvent& event) {
+  absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> results = RecordEvents({event});
+  if (!results.ok()) return results.status();
+  return std::move((*results)[0]);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> SqliteStore::RecordEvents(
+    const std::vector<BillingEvent>& events) {
+  // Checked before taking the lock, as they need no database.
+  std::vector<absl::StatusOr<RecordResult>> validated = ValidateEvents(events);
+  if (std::none_of(validated.begin(), validated.end(),
+                   [](const absl::StatusOr<RecordResult>& r) { return r.ok(); })) {
+    return validated;
+  }
+  absl::MutexLock lock(&mu_);
+  if (event_statements_ == nullptr) {
+    absl::StatusOr<EventStatements> prepared = PrepareEventStatements(db_.get());
+    if (!prepared.ok()) return prepared.status();
+    event_statements_ = std::make_unique<EventStatements>(*std::move(prepared));
+  }
+  return RecordEventBatch(db_.get(), *event_statements_, events, validated);
+}
+
+absl::StatusOr<LedgerCheckResult> SqliteStore::CheckLedger() {
+  absl::MutexLock lock(&mu_);
+  return CheckLedgerTables(db_.get());
+}
+
+absl::StatusOr<SpendTotals> SqliteStore::GetSpend(const std::string& campaign_id,
+                                                  int64_t day_start_ms) {
+  absl::MutexLock lock(&mu_);
+  return ReadSpend(db_.get(), campaign_id, day_start_ms);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, SpendTotals>>> SqliteStore::AllSpend(
+    int64_t day_start_ms) {
+  absl::MutexLock lock(&mu_);
+  return ReadAllSpend(db_.get(), day_start_ms);
+}
+
+absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) {
+  absl::MutexLock lock(&mu_);
+  return ReadBalances(db_.get(), prefix);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const std::string& data_dir) {
   if (data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
@@ -381,27 +381,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
   }
   const std::string path =
       (std::filesystem::path(data_dir) / "attex.db").string();
-  absl::StatusOr<sqlite::DbHandle> db = sqlite::Open(path);
+  absl::StatusOr<sqlite::DbHandle> db = OpenStoreDatabase(path);
   if (!db.ok()) return db.status();
-  sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
-  // Takes effect only in a new database; ConvertPageSize does old ones.
-  if (absl::Status s = sqlite::Exec(
-          db->get(), absl::StrCat("PRAGMA page_size=", kPageSize).c_str());
-      !s.ok())
-    return s;
-  if (absl::Status s = SetJournalMode(db->get(), "wal"); !s.ok()) return s;
-  // synchronous=FULL: every commit is fsynced before it returns (durability
-  // is not traded for speed). temp_store=MEMORY keeps the statement journals
-  // of savepoints in memory: on disk they cost a pwrite per page touched.
-  if (absl::Status s = sqlite::Exec(
-          db->get(),
-          "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-          "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536");
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = MigrateSchema(db->get()); !s.ok()) return s;
-  if (absl::Status s = ConvertPageSize(db->get()); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer =
       Checkpointer::Start(path);
   if (!checkpointer.ok()) return checkpointer.status();

@@ -1,6 +1,8 @@
 // The embedded SQLite implementation of Store: one connection, in WAL mode
 // with synchronous=FULL, serialised by a mutex. Every write is one
 // BEGIN IMMEDIATE ... COMMIT transaction that rolls back on any error.
+// OpenSqliteStore (store.h) makes one; the ledger's SQL is in
+// sqlite_ledger.h, the database file's configuration in sqlite_open.h.
 #ifndef ATTEX_STORE_SQLITE_STORE_H_
 #define ATTEX_STORE_SQLITE_STORE_H_
 
@@ -24,7 +26,7 @@ struct EventStatements;
 
 class SqliteStore final : public Store {
  public:
-  // Takes a connection already configured and migrated (see OpenSqliteStore)
+  // Takes a connection already configured and migrated (OpenStoreDatabase)
   // and the checkpointer of its database, which it attaches to it.
   SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer);
   ~SqliteStore() override;
@@ -61,12 +63,6 @@ class SqliteStore final : public Store {
 
  private:
   absl::StatusOr<attex::v1::Campaign> InsertCampaignLocked(attex::v1::Campaign c, int64_t now_ms)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records events[i] for each i with results[i] ok, inside the open
-  // transaction; with_savepoints puts each event in its own savepoint.
-  absl::Status RecordInTransaction(
-      const std::vector<BillingEvent>& events,
-      std::vector<absl::StatusOr<RecordResult>>& results, bool with_savepoints)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

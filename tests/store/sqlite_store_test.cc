@@ -1,97 +1,20 @@
-#include <atomic>
-#include <memory>
+// SqliteStore: accounts, campaigns, what a reopened data dir keeps, and the
+// database file it makes (WAL, schema version, page size).
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
-#include "tests/testing/campaign_builder.h"
+#include "tests/store/sqlite_store_fixture.h"
 #include "tests/testing/sqlite_file.h"
-#include "tests/testing/temp_dir.h"
 
 namespace attex::store {
 namespace {
 
 using attex::v1::Campaign;
 using google::protobuf::util::MessageDifferencer;
-
-constexpr int64_t kNow = 1'700'000'000'000;
-
-Campaign MakeCampaign(const std::string& advertiser, const std::string& name) {
-  return attex::testing::CampaignBuilder()
-      .Advertiser(advertiser)
-      .Name(name)
-      .Status(attex::v1::CAMPAIGN_STATUS_ACTIVE)
-      .BidCpm(2'500'000)
-      .DailyBudget(10'000'000)
-      .TotalBudget(100'000'000)
-      .Country("US")
-      .Creative("banner")
-      .CreativeId("cr-1")
-      .Features({"kw:marathon"})
-      .Embedding({0.5f})
-      .Build();
-}
-
-// An impression billed to `campaign` whose price is split between the
-// advertiser, the platform, the user and the exchange.
-BillingEvent Impression(const std::string& token_hash,
-                        const std::string& campaign, int64_t price,
-                        int64_t at_ms) {
-  BillingEvent e{.token_hash = token_hash,
-                 .type = attex::v1::EVENT_TYPE_IMPRESSION,
-                 .event_id = "ev-" + token_hash,
-                 .campaign_id = campaign,
-                 .platform_id = "acc-2",
-                 .price_micros = price,
-                 .at_ms = at_ms,
-                 .entries = {}};
-  const int64_t platform = price * 7 / 10;
-  const int64_t user = price / 10;
-  e.entries = {{"advertiser:acc-3", -price},
-               {"platform:acc-2", platform},
-               {"user:u1", user},
-               {"exchange", price - platform - user}};
-  return e;
-}
-
-BillingEvent Click(const std::string& token_hash, const std::string& campaign,
-                   int64_t at_ms) {
-  return BillingEvent{.token_hash = token_hash,
-                      .type = attex::v1::EVENT_TYPE_CLICK,
-                      .event_id = "click-" + token_hash,
-                      .campaign_id = campaign,
-                      .platform_id = "acc-2",
-                      .at_ms = at_ms,
-                      .entries = {}};
-}
-
-class SqliteStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override { Reopen(); }
-  void TearDown() override { store_.reset(); }
-  void Reopen() {
-    store_.reset();
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-  int64_t Balance(const std::string& account) {
-    absl::StatusOr<attex::store::LedgerBalances> balances = store_->Balances(account);
-    EXPECT_TRUE(balances.ok()) << balances.status();
-    for (const auto& b : balances->accounts) {
-      if (b.account == account) return b.balance_micros;
-    }
-    return 0;
-  }
-
-  attex::testing::TempDir root_;
-  const std::string dir_ = root_.path() + "/data";  // Not there yet: OpenSqliteStore creates it.
-  std::unique_ptr<Store> store_;
-};
 
 TEST_F(SqliteStoreTest, AccountsGetSequentialIdsAndAreListed) {
   auto op = store_->CreateAccount(attex::v1::ROLE_OPERATOR, "ops", "hash-op");
@@ -235,109 +158,6 @@ TEST_F(SqliteStoreTest, MalformedAfterIdIsInvalidArgument) {
   }
 }
 
-TEST_F(SqliteStoreTest, DuplicateEventChangesNothing) {
-  auto first = store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow));
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(*first, RecordResult::kAccepted);
-  auto again =
-      store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow + 5));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(*again, RecordResult::kDuplicate);
-
-  EXPECT_EQ(Balance("advertiser:acc-3"), -1000);
-  EXPECT_EQ(Balance("platform:acc-2"), 700);
-  auto spend = store_->GetSpend("cmp-1", 0);
-  ASSERT_TRUE(spend.ok()) << spend.status();
-  EXPECT_EQ(spend->impressions, 1);
-  EXPECT_EQ(spend->total_micros, 1000);
-}
-
-TEST_F(SqliteStoreTest, ClickWithImpressionsTokenHashIsSeparateEvent) {
-  ASSERT_EQ(*store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)),
-            RecordResult::kAccepted);
-  ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)),
-            RecordResult::kAccepted);
-  ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)),
-            RecordResult::kDuplicate);
-  auto spend = store_->GetSpend("cmp-1", 0);
-  ASSERT_TRUE(spend.ok()) << spend.status();
-  EXPECT_EQ(spend->impressions, 1);
-  EXPECT_EQ(spend->clicks, 1);
-  EXPECT_EQ(spend->total_micros, 1000);
-}
-
-TEST_F(SqliteStoreTest, SpendSplitsTotalAndToday) {
-  const int64_t day_start = kNow - 1000;
-  ASSERT_TRUE(
-      store_->RecordEvent(Impression("a", "cmp-1", 300, day_start - 1)).ok());
-  ASSERT_TRUE(
-      store_->RecordEvent(Impression("b", "cmp-1", 500, day_start)).ok());
-  ASSERT_TRUE(store_->RecordEvent(Impression("c", "cmp-1", 700, kNow)).ok());
-  ASSERT_TRUE(store_->RecordEvent(Impression("d", "cmp-2", 900, kNow)).ok());
-  ASSERT_TRUE(store_->RecordEvent(Click("c", "cmp-1", kNow)).ok());
-
-  auto spend = store_->GetSpend("cmp-1", day_start);
-  ASSERT_TRUE(spend.ok()) << spend.status();
-  EXPECT_EQ(spend->total_micros, 1500);
-  EXPECT_EQ(spend->today_micros, 1200);
-  EXPECT_EQ(spend->impressions, 3);
-  EXPECT_EQ(spend->clicks, 1);
-
-  auto none = store_->GetSpend("cmp-9", day_start);
-  ASSERT_TRUE(none.ok()) << none.status();
-  EXPECT_EQ(none->total_micros, 0);
-  EXPECT_EQ(none->impressions, 0);
-
-  auto all = store_->AllSpend(day_start);
-  ASSERT_TRUE(all.ok()) << all.status();
-  ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ((*all)[0].first, "cmp-1");
-  EXPECT_EQ((*all)[0].second.today_micros, 1200);
-  EXPECT_EQ((*all)[1].first, "cmp-2");
-  EXPECT_EQ((*all)[1].second.total_micros, 900);
-}
-
-TEST_F(SqliteStoreTest, BalancesFilterByPrefixAndLedgerSumsToZero) {
-  ASSERT_TRUE(store_->RecordEvent(Impression("a", "cmp-1", 1000, kNow)).ok());
-  ASSERT_TRUE(store_->RecordEvent(Impression("b", "cmp-1", 2000, kNow)).ok());
-  auto users = store_->Balances("user:");
-  ASSERT_TRUE(users.ok()) << users.status();
-  EXPECT_EQ(users->ledger_sum_micros, 0);
-  ASSERT_EQ(users->accounts.size(), 1u);
-  EXPECT_EQ(users->accounts[0].account, "user:u1");
-  EXPECT_EQ(users->accounts[0].balance_micros, 300);
-
-  auto all = store_->Balances("");
-  ASSERT_TRUE(all.ok()) << all.status();
-  ASSERT_EQ(all->accounts.size(), 4u);  // Ordered by account name.
-  EXPECT_EQ(all->accounts[0].account, "advertiser:acc-3");
-  EXPECT_EQ(all->accounts[0].balance_micros, -3000);
-  EXPECT_EQ(all->accounts[1].account, "exchange");
-  EXPECT_EQ(all->accounts[1].balance_micros, 600);
-
-  // '_' and '%' in a prefix are characters, not wildcards.
-  EXPECT_TRUE(store_->Balances("user_")->accounts.empty());
-  EXPECT_TRUE(store_->Balances("%")->accounts.empty());
-}
-
-TEST_F(SqliteStoreTest, EmptyLedgerSumsToZero) {
-  auto balances = store_->Balances("");
-  ASSERT_TRUE(balances.ok()) << balances.status();
-  EXPECT_TRUE(balances->accounts.empty());
-  EXPECT_EQ(balances->ledger_sum_micros, 0);
-}
-
-TEST_F(SqliteStoreTest, EntriesNotSummingToZeroAreRejected) {
-  BillingEvent e = Impression("tok-1", "cmp-1", 1000, kNow);
-  e.entries[1].amount_micros += 1;
-  EXPECT_EQ(store_->RecordEvent(e).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  // Nothing was recorded: the same token is still new.
-  EXPECT_EQ(store_->GetSpend("cmp-1", 0)->impressions, 0);
-  EXPECT_EQ(*store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)),
-            RecordResult::kAccepted);
-}
-
 TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
   ASSERT_TRUE(
       store_->CreateAccount(attex::v1::ROLE_ADVERTISER, "shoes", "h1").ok());
@@ -366,49 +186,6 @@ TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
   EXPECT_EQ(db.Query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(db.Query("PRAGMA user_version"), "3");
   EXPECT_EQ(db.Query("PRAGMA page_size"), "1024");
-}
-
-TEST_F(SqliteStoreTest, ConcurrentEventsAreCountedExactly) {
-  constexpr int kThreads = 8;
-  constexpr int kPerThread = 200;
-  constexpr int64_t kPrice = 1000;
-  std::atomic<int> accepted{0}, duplicates{0}, errors{0};
-  auto token = [](int t, int i) { return absl::StrCat("t", t, "-", i); };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      auto record = [&](const std::string& hash) {
-        auto r = store_->RecordEvent(Impression(hash, "cmp-1", kPrice, kNow));
-        if (!r.ok()) {
-          ++errors;
-        } else if (*r == RecordResult::kAccepted) {
-          ++accepted;
-        } else {
-          ++duplicates;
-        }
-      };
-      // Each token is tried three times: twice by its owner, once by the
-      // neighbour racing it.
-      for (int i = 0; i < kPerThread; ++i) {
-        record(token(t, i));
-        record(token(t, i));
-        record(token((t + 1) % kThreads, i));
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  constexpr int kEvents = kThreads * kPerThread;
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(accepted.load(), kEvents);
-  EXPECT_EQ(duplicates.load(), 2 * kEvents);
-  auto spend = store_->GetSpend("cmp-1", 0);
-  ASSERT_TRUE(spend.ok()) << spend.status();
-  EXPECT_EQ(spend->impressions, kEvents);
-  EXPECT_EQ(spend->total_micros, kEvents * kPrice);
-  EXPECT_EQ(Balance("advertiser:acc-3"), -kEvents * kPrice);
-  auto balances = store_->Balances("");
-  ASSERT_TRUE(balances.ok()) << balances.status();
-  EXPECT_EQ(balances->ledger_sum_micros, 0);
 }
 
 }  // namespace

@@ -1,0 +1,93 @@
+// What the SqliteStore tests share: a store in a fresh data dir, which a test
+// can reopen, and the campaigns and billing events they record.
+#ifndef ATTEX_TESTS_STORE_SQLITE_STORE_FIXTURE_H_
+#define ATTEX_TESTS_STORE_SQLITE_STORE_FIXTURE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "store/store.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/temp_dir.h"
+
+namespace attex::store {
+
+inline constexpr int64_t kNow = 1'700'000'000'000;
+
+inline attex::v1::Campaign MakeCampaign(const std::string& advertiser, const std::string& name) {
+  return attex::testing::CampaignBuilder()
+      .Advertiser(advertiser)
+      .Name(name)
+      .Status(attex::v1::CAMPAIGN_STATUS_ACTIVE)
+      .BidCpm(2'500'000)
+      .DailyBudget(10'000'000)
+      .TotalBudget(100'000'000)
+      .Country("US")
+      .Creative("banner")
+      .CreativeId("cr-1")
+      .Features({"kw:marathon"})
+      .Embedding({0.5f})
+      .Build();
+}
+
+// An impression billed to `campaign` whose price is split between the
+// advertiser, the platform, the user and the exchange.
+inline BillingEvent Impression(const std::string& token_hash, const std::string& campaign,
+                               int64_t price, int64_t at_ms) {
+  BillingEvent e{.token_hash = token_hash,
+                 .type = attex::v1::EVENT_TYPE_IMPRESSION,
+                 .event_id = "ev-" + token_hash,
+                 .campaign_id = campaign,
+                 .platform_id = "acc-2",
+                 .price_micros = price,
+                 .at_ms = at_ms,
+                 .entries = {}};
+  const int64_t platform = price * 7 / 10;
+  const int64_t user = price / 10;
+  e.entries = {{"advertiser:acc-3", -price},
+               {"platform:acc-2", platform},
+               {"user:u1", user},
+               {"exchange", price - platform - user}};
+  return e;
+}
+
+inline BillingEvent Click(const std::string& token_hash, const std::string& campaign,
+                          int64_t at_ms) {
+  return BillingEvent{.token_hash = token_hash,
+                      .type = attex::v1::EVENT_TYPE_CLICK,
+                      .event_id = "click-" + token_hash,
+                      .campaign_id = campaign,
+                      .platform_id = "acc-2",
+                      .at_ms = at_ms,
+                      .entries = {}};
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void TearDown() override { store_.reset(); }
+  void Reopen() {
+    store_.reset();
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+  int64_t Balance(const std::string& account) {
+    absl::StatusOr<attex::store::LedgerBalances> balances = store_->Balances(account);
+    EXPECT_TRUE(balances.ok()) << balances.status();
+    for (const auto& b : balances->accounts) {
+      if (b.account == account) return b.balance_micros;
+    }
+    return 0;
+  }
+
+  attex::testing::TempDir root_;
+  const std::string dir_ = root_.path() + "/data";  // Not there yet: OpenSqliteStore creates it.
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace attex::store
+
+#endif  // ATTEX_TESTS_STORE_SQLITE_STORE_FIXTURE_H_
