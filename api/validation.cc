@@ -35,7 +35,8 @@ absl::Status CheckString(absl::string_view field, absl::string_view value, size_
     return Invalid(field, min_len == 1 ? "must not be empty"
                                        : absl::StrCat("must be at least ", min_len, " bytes"));
   }
-  if (value.size() > max_len) return Invalid(field, absl::StrCat("longer than ", max_len, " bytes"));
+  if (value.size() > max_len)
+    return Invalid(field, absl::StrCat("longer than ", max_len, " bytes"));
   for (unsigned char ch : value) {
     if (ch < 0x20 || ch == 0x7f) return Invalid(field, "contains a control character");
   }
@@ -57,7 +58,8 @@ template <typename Repeated>
 absl::Status CheckEmbedding(absl::string_view field, const Repeated& values, int d_model) {
   if (values.empty()) return absl::OkStatus();
   if (values.size() != d_model) {
-    return Invalid(field, absl::StrCat("has ", values.size(), " values; the model needs ", d_model));
+    return Invalid(field,
+                   absl::StrCat("has ", values.size(), " values; the model needs ", d_model));
   }
   for (int i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values.Get(i))) return Invalid(Index(field, i), "is not a finite number");
@@ -121,11 +123,13 @@ absl::Status ValidateBidRequest(const attex::v1::BidRequest& r, int d_model) {
   ATTEX_RETURN_IF_ERROR(CheckTokens("user.features", user.features(), kMaxFeatures));
   ATTEX_RETURN_IF_ERROR(CheckTokens("user.recent", user.recent(), kMaxRecent));
   ATTEX_RETURN_IF_ERROR(CheckEmbedding("user.embedding", user.embedding(), d_model));
-  ATTEX_RETURN_IF_ERROR(CheckString("user.consent.tcf_consent", user.consent().tcf_consent(), 0, 4096));
+  ATTEX_RETURN_IF_ERROR(
+      CheckString("user.consent.tcf_consent", user.consent().tcf_consent(), 0, 4096));
   const auto& ctx = r.context();
   ATTEX_RETURN_IF_ERROR(CheckTokens("context.features", ctx.features(), kMaxFeatures));
   if (!ctx.country().empty()) ATTEX_RETURN_IF_ERROR(CheckCountry("context.country", ctx.country()));
-  if (!ctx.device_type().empty()) ATTEX_RETURN_IF_ERROR(CheckDevice("context.device_type", ctx.device_type()));
+  if (!ctx.device_type().empty())
+    ATTEX_RETURN_IF_ERROR(CheckDevice("context.device_type", ctx.device_type()));
   if (r.slots().empty()) return Invalid("slots", "at least one slot is needed");
   if (r.slots_size() > kMaxSlots) {
     return Invalid("slots", absl::StrCat("more than ", kMaxSlots, " slots"));
@@ -147,7 +151,8 @@ absl::Status ValidateBidRequest(const attex::v1::BidRequest& r, int d_model) {
   if (r.tmax_ms() < 0 || r.tmax_ms() > kMaxTmaxMs) {
     return Invalid("tmax_ms", absl::StrCat("must be 0 to ", kMaxTmaxMs));
   }
-  if (!attex::v1::AuctionType_IsValid(r.auction_type())) return Invalid("auction_type", "unknown value");
+  if (!attex::v1::AuctionType_IsValid(r.auction_type()))
+    return Invalid("auction_type", "unknown value");
   ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_categories", r.blocked_categories(), kMaxFeatures));
   ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_advertisers", r.blocked_advertisers(), kMaxFeatures));
   return absl::OkStatus();
@@ -177,11 +182,14 @@ absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
   for (int i = 0; i < t.device_types_size(); ++i) {
     ATTEX_RETURN_IF_ERROR(CheckDevice(Index("targeting.device_types", i), t.device_types(i)));
   }
-  ATTEX_RETURN_IF_ERROR(CheckTokens("targeting.include_features", t.include_features(), kMaxFeatures));
-  ATTEX_RETURN_IF_ERROR(CheckTokens("targeting.exclude_features", t.exclude_features(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(
+      CheckTokens("targeting.include_features", t.include_features(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(
+      CheckTokens("targeting.exclude_features", t.exclude_features(), kMaxFeatures));
   if (t.hours_size() > 24) return Invalid("targeting.hours", "more than 24 entries");
   for (int i = 0; i < t.hours_size(); ++i) {
-    if (t.hours(i) < 0 || t.hours(i) > 23) return Invalid(Index("targeting.hours", i), "must be 0 to 23");
+    if (t.hours(i) < 0 || t.hours(i) > 23)
+      return Invalid(Index("targeting.hours", i), "must be 0 to 23");
   }
   const auto& cap = c.frequency_cap();
   if (cap.impressions() < 0) return Invalid("frequency_cap.impressions", "must not be negative");

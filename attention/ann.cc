@@ -54,8 +54,7 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> AnnIndex::Build(absl::Span<const float
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("ann: hnswlib: ", e.what()));
   }
-  return std::unique_ptr<AnnIndex>(
-      new AnnIndex(std::move(impl), rows, d_model, options.ef_search));
+  return std::unique_ptr<AnnIndex>(new AnnIndex(std::move(impl), rows, d_model, options.ef_search));
 }
 
 int AnnIndex::Search(absl::Span<const float> query, absl::Span<int64_t> out) const {

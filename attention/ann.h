@@ -33,8 +33,8 @@ class AnnIndex final {
   // outlive the call. INVALID_ARGUMENT on a bad shape or options; INTERNAL
   // if hnswlib fails; CANCELLED when `progress` asks to stop. A large build
   // takes long (minutes for 1e6 x 64 on one core): never on the bid path.
-  static absl::StatusOr<std::unique_ptr<AnnIndex>> Build(absl::Span<const float> keys,
-                                                         int64_t rows, int d_model,
+  static absl::StatusOr<std::unique_ptr<AnnIndex>> Build(absl::Span<const float> keys, int64_t rows,
+                                                         int d_model,
                                                          const AnnOptions& options = {},
                                                          const AnnProgress& progress = nullptr);
   ~AnnIndex();

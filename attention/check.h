@@ -7,13 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define ATTEX_CHECK(cond)                                                    \
-  do {                                                                       \
-    if (!(cond)) [[unlikely]] {                                              \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                   \
-      std::abort();                                                          \
-    }                                                                        \
+#define ATTEX_CHECK(cond)                                                           \
+  do {                                                                              \
+    if (!(cond)) [[unlikely]] {                                                     \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 #endif  // ATTEX_ATTENTION_CHECK_H_

@@ -26,8 +26,8 @@ bool Better(const Candidate& a, const Candidate& b) {
 }  // namespace
 
 void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
-                        absl::Span<const uint16_t> mask, absl::Span<const float> queries,
-                        int slots, Isa isa, absl::Span<const float> exact_keys) {
+                        absl::Span<const uint16_t> mask, absl::Span<const float> queries, int slots,
+                        Isa isa, absl::Span<const float> exact_keys) {
   const int64_t rows = keys.rows();
   const int d = keys.d_model();
   const int heads = keys.heads();
@@ -88,12 +88,23 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   }
   fixed_offsets_ = offsets != nullptr;
 
-  internal::PassArgs args{keys.tile(0),       keys.tile_bytes(),  rows,
-                          d,                  heads,              keys.format(),
-                          values.data(),      mask.data(),        queries_.data(),
-                          slots,              scores_.data(),     state_.data(),
-                          lane_max_.data(),   lane_z_.data(),     lane_c_.data(),
-                          eligible_.data(),   offsets};
+  internal::PassArgs args{keys.tile(0),
+                          keys.tile_bytes(),
+                          rows,
+                          d,
+                          heads,
+                          keys.format(),
+                          values.data(),
+                          mask.data(),
+                          queries_.data(),
+                          slots,
+                          scores_.data(),
+                          state_.data(),
+                          lane_max_.data(),
+                          lane_z_.data(),
+                          lane_c_.data(),
+                          eligible_.data(),
+                          offsets};
   internal::PassFor(isa)(args);
 
   // Merge the lanes: each lane summed relative to its own max.
@@ -189,7 +200,8 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
 }
 
 int AttentionPass::TopK(int slot, absl::Span<Candidate> out) const {
-  return TopK(slot, [](int64_t) { return true; }, out);
+  return TopK(
+      slot, [](int64_t) { return true; }, out);
 }
 
 int AttentionPass::ScanTopK(int slot, absl::FunctionRef<bool(int64_t)> keep,

@@ -44,9 +44,9 @@ class AttentionPass final {
   // narrow keys, while Weight, HeadScores and the final order of TopK use
   // scores recomputed from the exact keys for the few ads they look at
   // (TopK re-ranks the best 4k + 16 by the narrow scores).
-  void Run(const TiledKeys& keys, absl::Span<const float> values,
-           absl::Span<const uint16_t> mask, absl::Span<const float> queries, int slots,
-           Isa isa = BestIsa(), absl::Span<const float> exact_keys = {});
+  void Run(const TiledKeys& keys, absl::Span<const float> values, absl::Span<const uint16_t> mask,
+           absl::Span<const float> queries, int slots, Isa isa = BestIsa(),
+           absl::Span<const float> exact_keys = {});
 
   // Results of the last Run, per slot.
   int64_t eligible(int slot) const { return eligible_[slot]; }
@@ -129,11 +129,11 @@ struct PassArgs {
   const uint16_t* mask;
   const float* queries;  // slots x d_model, pre-scaled by 1/sqrt(d_head).
   int slots;
-  float* scores;     // slots x tiles x heads x 16.
-  float* state;      // 3 x slots x heads x 16 floats of scratch.
-  float* lane_max;   // slots x heads x 16.
-  double* lane_z;    // Same shape: sum of exp(score - lane max).
-  double* lane_c;    // Same shape: sum of exp(score - lane max) x value.
+  float* scores;      // slots x tiles x heads x 16.
+  float* state;       // 3 x slots x heads x 16 floats of scratch.
+  float* lane_max;    // slots x heads x 16.
+  double* lane_z;     // Same shape: sum of exp(score - lane max).
+  double* lane_c;     // Same shape: sum of exp(score - lane max) x value.
   int64_t* eligible;  // slots.
   // Per slot and head: a bound on the scores that the sums are taken
   // relative to (see AttentionPass::Run); null: a running max per lane.

@@ -6,8 +6,8 @@ namespace attex::attention::internal {
 
 void Pass_avx2(const PassArgs& args) { fused_kernel::Pass(args); }
 
-int Scan_avx2(const ScanArgs& args, int64_t begin, int64_t* next, int64_t* rows_out,
-                float* p_out, int capacity) {
+int Scan_avx2(const ScanArgs& args, int64_t begin, int64_t* next, int64_t* rows_out, float* p_out,
+              int capacity) {
   return fused_kernel::Scan(args, begin, next, rows_out, p_out, capacity);
 }
 

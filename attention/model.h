@@ -85,8 +85,8 @@ class Model final {
              absl::Span<float> k) const;
 
  private:
-  Model(const ModelConfig& config, std::vector<float> embeddings,
-        std::vector<float> w_q, std::vector<float> w_k);
+  Model(const ModelConfig& config, std::vector<float> embeddings, std::vector<float> w_q,
+        std::vector<float> w_k);
 
   // The row of E (d_model floats) that a token's Fnv1a64 hash selects.
   const float* Row(uint64_t token_hash) const;

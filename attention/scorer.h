@@ -36,9 +36,8 @@ struct SlotScores {
 // Scores one query against the keys of the ads whose mask byte is non-zero.
 // `query` has d_model floats; `values` has N floats; `mask` has N bytes.
 // Does not allocate. With no eligible ad every weight is 0.
-void ScoreSlot(const KeyView& keys, absl::Span<const float> values,
-               absl::Span<const uint8_t> mask, absl::Span<const float> query,
-               SlotScores* out);
+void ScoreSlot(const KeyView& keys, absl::Span<const float> values, absl::Span<const uint8_t> mask,
+               absl::Span<const float> query, SlotScores* out);
 
 // Per-head scaled scores of one ad, for explanations (heads doubles).
 void HeadScores(const KeyView& keys, int64_t row, absl::Span<const float> query,

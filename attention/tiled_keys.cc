@@ -43,9 +43,9 @@ absl::StatusOr<KeyFormat> ParseKeyFormat(std::string_view name) {
   for (KeyFormat f : {KeyFormat::kFloat32, KeyFormat::kBfloat16, KeyFormat::kInt8}) {
     if (name == KeyFormatName(f)) return f;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "key_storage: '", absl::string_view(name.data(), name.size()),
-      "' is none of float32, bf16, int8"));
+  return absl::InvalidArgumentError(absl::StrCat("key_storage: '",
+                                                 absl::string_view(name.data(), name.size()),
+                                                 "' is none of float32, bf16, int8"));
 }
 
 uint16_t FloatToBf16(float x) {
@@ -101,8 +101,7 @@ TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, in
         auto* out = reinterpret_cast<int8_t*>(tile);
         for (int j = 0; j < d_model; ++j) {
           const float x = std::isfinite(key[j]) ? key[j] / scale : 0.0f;
-          out[j * kTileRows + lane] =
-              static_cast<int8_t>(std::clamp(std::lround(x), -127L, 127L));
+          out[j * kTileRows + lane] = static_cast<int8_t>(std::clamp(std::lround(x), -127L, 127L));
         }
         auto* scales = reinterpret_cast<float*>(tile + kTileRows * d_model);
         scales[lane] = scale;
@@ -123,8 +122,8 @@ void TiledKeys::ComputeHeadNorms() {
       double sq = 0.0;
       for (int j = h * dh; j < (h + 1) * dh; ++j) sq += static_cast<double>(key[j]) * key[j];
       // NaN compares false: a non-finite key makes the bound infinite.
-      max_sq[h] = std::isfinite(sq) ? std::max(max_sq[h], sq)
-                                    : std::numeric_limits<double>::infinity();
+      max_sq[h] =
+          std::isfinite(sq) ? std::max(max_sq[h], sq) : std::numeric_limits<double>::infinity();
     }
   }
   head_norm_max_.resize(heads_);

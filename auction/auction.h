@@ -42,8 +42,8 @@ struct AuctionConfig {
 };
 
 struct SlotOutcome {
-  int slot = 0;        // Index into request.slots().
-  int32_t ad = -1;     // Index into catalog.ads; -1: unfilled.
+  int slot = 0;     // Index into request.slots().
+  int32_t ad = -1;  // Index into catalog.ads; -1: unfilled.
   int64_t price_cpm_micros = 0;
   double weight = 0.0;
 };
@@ -53,7 +53,7 @@ struct AuctionResult {
   // NoBidReasonName of why nothing was placed; empty when anything was.
   std::string_view no_bid_reason;
   ExclusionCounts excluded{};
-  bool user_restricted = false;    // Privacy: the user's data was not used.
+  bool user_restricted = false;  // Privacy: the user's data was not used.
   // Distinct ads the ANN index retrieved for the request's slots, over which
   // alone attention ran; 0 when the exact scan covered every eligible ad.
   int32_t ann_candidates = 0;

@@ -47,7 +47,8 @@ std::string TokenSigner::Sign(const BillingClaims& c) const {
                                 absl::StrCat(c.expires_ms),
                                 c.test ? "1" : "0",
                                 absl::StrCat(c.nonce)};
-  std::string payload = absl::StrJoin(std::begin(fields), std::end(fields), absl::string_view(&kSep, 1));
+  std::string payload =
+      absl::StrJoin(std::begin(fields), std::end(fields), absl::string_view(&kSep, 1));
   return absl::StrCat(kPrefix, absl::WebSafeBase64Escape(payload), ".",
                       absl::WebSafeBase64Escape(Mac(payload)));
 }

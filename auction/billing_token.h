@@ -6,9 +6,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace attex::auction {
 
@@ -19,12 +19,12 @@ struct BillingClaims {
   std::string platform_id;  // The account that received the placement.
   std::string slot_id;
   std::string request_id;
-  std::string user_key;     // The user's id, or empty (anonymous or no consent).
+  std::string user_key;  // The user's id, or empty (anonymous or no consent).
   int64_t price_cpm_micros = 0;
   int64_t issued_ms = 0;
   int64_t expires_ms = 0;
   bool test = false;
-  uint64_t nonce = 0;       // Makes two otherwise equal placements distinct.
+  uint64_t nonce = 0;  // Makes two otherwise equal placements distinct.
 };
 
 // Thread-safe: holds only the immutable secret.

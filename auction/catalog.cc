@@ -1,7 +1,5 @@
 #include "auction/catalog.h"
 
-#include "auction/frequency.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -9,6 +7,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "auction/frequency.h"
 
 namespace attex::auction {
 
@@ -136,9 +135,8 @@ std::shared_ptr<const Catalog> BuildCatalog(
     AddToIndex(*campaign, index, &catalog->index);
     catalog->campaigns.push_back(std::move(campaign));
   }
-  catalog->tiled_keys = attention::TiledKeys(catalog->keys,
-                                             static_cast<int64_t>(catalog->ads.size()), d,
-                                             heads, key_format);
+  catalog->tiled_keys = attention::TiledKeys(
+      catalog->keys, static_cast<int64_t>(catalog->ads.size()), d, heads, key_format);
   return catalog;
 }
 

@@ -16,8 +16,8 @@
 #include "attention/ann.h"
 #include "attention/model.h"
 #include "attention/tiled_keys.h"
-#include "auction/budget.h"
 #include "attex/v1/campaign.pb.h"
+#include "auction/budget.h"
 
 namespace attex::auction {
 
@@ -41,11 +41,11 @@ struct CompiledCampaign {
   std::vector<std::string> device_types;
   absl::flat_hash_set<std::string> include_features;
   absl::flat_hash_set<std::string> exclude_features;
-  uint32_t hours_mask = 0;  // Bit h set: runs in UTC hour h. 0: every hour.
-  bool pace_even = false;           // Pacing EVEN (else asap).
-  int32_t frequency_cap = 0;        // Placements per user per period; 0: none.
+  uint32_t hours_mask = 0;    // Bit h set: runs in UTC hour h. 0: every hour.
+  bool pace_even = false;     // Pacing EVEN (else asap).
+  int32_t frequency_cap = 0;  // Placements per user per period; 0: none.
   int64_t frequency_period_ms = 0;
-  uint64_t frequency_key = 0;       // FrequencyCaps::CampaignKey(id).
+  uint64_t frequency_key = 0;  // FrequencyCaps::CampaignKey(id).
   std::vector<CompiledCreative> creatives;
   // The budget's limits, spend and reservations, shared by every snapshot
   // of the campaign (its limits live there alone).
@@ -74,8 +74,8 @@ struct CampaignIndex {
     kActive = 1,
     kCountries = 2,  // Targets countries: eligible only in those named.
     kDevices = 4,
-    kInclude = 8,    // Needs one of its include features.
-    kExclude = 16,   // Has exclude features.
+    kInclude = 8,   // Needs one of its include features.
+    kExclude = 16,  // Has exclude features.
     kPaceEven = 32,
     kFrequencyCap = 64,
   };
@@ -93,11 +93,11 @@ struct CampaignIndex {
   using Postings = absl::flat_hash_map<std::string, std::vector<int32_t>>;
 
   std::vector<Entry> entries;
-  Postings countries;         // Country -> campaigns that target it.
+  Postings countries;  // Country -> campaigns that target it.
   Postings device_types;
   Postings include_features;  // Feature -> campaigns that include it.
   Postings exclude_features;
-  Postings advertisers;       // Advertiser id -> its campaigns.
+  Postings advertisers;  // Advertiser id -> its campaigns.
 };
 
 // The ANN index of one catalogue's keys, attached when a background build

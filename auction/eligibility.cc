@@ -197,14 +197,13 @@ int32_t KeepAnnCandidates(const attention::AnnIndex& ann, int ann_candidates,
   // This request's bits of the (possibly shared) mask; other requests' bits
   // are left as they are.
   const auto own = static_cast<uint16_t>(((1u << n_slots) - 1) << slot_offset);
-  const size_t ann_k =
-      std::min<size_t>(std::clamp(ann_candidates, 0, kMaxAnnCandidates), n_ads);
+  const size_t ann_k = std::min<size_t>(std::clamp(ann_candidates, 0, kMaxAnnCandidates), n_ads);
   if (ann.rows() != static_cast<int64_t>(n_ads) || ann.dims() != d + 1 || ann_k == 0 ||
       n_slots == 0) {
     return 0;
   }
-  const auto eligible = std::count_if(mask.begin(), mask.end(),
-                                      [own](uint16_t bits) { return (bits & own) != 0; });
+  const auto eligible =
+      std::count_if(mask.begin(), mask.end(), [own](uint16_t bits) { return (bits & own) != 0; });
   if (static_cast<size_t>(eligible) <= n_slots * ann_k) return 0;
 
   // One search per head: the head's query scaled as the pass scales it,

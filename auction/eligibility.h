@@ -65,8 +65,7 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency,
 // their bits. Counts kBlockedCategory and kFormat exclusions.
 void BuildAdMask(const Catalog& catalog, const attex::v1::BidRequest& request,
                  absl::Span<const uint8_t> campaign_ok, int slot_offset,
-                 EligibilityScratch& scratch, absl::Span<uint16_t> mask,
-                 ExclusionCounts& excluded);
+                 EligibilityScratch& scratch, absl::Span<uint16_t> mask, ExclusionCounts& excluded);
 
 // The ANN path: retrieves up to `ann_candidates` ads per slot from `ann`
 // (one search per head of each of the request's `queries`, slots x d

@@ -18,8 +18,7 @@ LostReason WhyLost(const Catalog& catalog, const SlotDecision& d, int64_t row) {
   if (catalog.campaigns[campaign]->bid_cpm_micros < d.floor_cpm_micros) {
     return LostReason::kBelowFloor;
   }
-  if (d.placed[campaign] &&
-      (d.outcome.ad < 0 || catalog.ads[d.outcome.ad].campaign != campaign)) {
+  if (d.placed[campaign] && (d.outcome.ad < 0 || catalog.ads[d.outcome.ad].campaign != campaign)) {
     return LostReason::kPlacedInEarlierSlot;
   }
   return LostReason::kOutranked;

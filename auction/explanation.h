@@ -20,7 +20,7 @@ struct SlotDecision {
   int pass_slot = 0;              // The slot in the last attention pass.
   absl::Span<const float> query;  // Its query, d_model floats.
   int64_t floor_cpm_micros = 0;
-  SlotOutcome outcome;            // ad -1: unfilled.
+  SlotOutcome outcome;  // ad -1: unfilled.
   // Per campaign: placed in this slot or an earlier one.
   absl::Span<const uint8_t> placed;
 };
@@ -30,8 +30,8 @@ struct SlotDecision {
 // `explain_top` candidates by weight x bid among all eligible ads, each
 // with its exact key, head scores and why it lost.
 void ExplainSlot(const Catalog& catalog, const attention::AttentionPass& pass,
-                 const attex::v1::Slot& slot, const SlotDecision& decision,
-                 int explain_top, attex::v1::SlotExplanation* out);
+                 const attex::v1::Slot& slot, const SlotDecision& decision, int explain_top,
+                 attex::v1::SlotExplanation* out);
 
 // Fills the request-level fields of `out` from `result`: exclusions by
 // reason, the no-bid reason, ANN candidates and the model's description.

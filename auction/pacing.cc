@@ -79,10 +79,10 @@ std::vector<SpendPoint> SimulateDay(const SimulationConfig& config) {
   for (int64_t t = 0; t < kMillisPerDay; t += interval) {
     if (config.even) pacer.Update(config.daily_budget_micros, spent, t);
     const double throttle = config.even ? pacer.throttle() : 1.0;
-    points.push_back({t, spent,
-                      std::llround(config.daily_budget_micros *
-                                   TrafficShare(config.pacing.curve, 0, t)),
-                      throttle});
+    points.push_back(
+        {t, spent,
+         std::llround(config.daily_budget_micros * TrafficShare(config.pacing.curve, 0, t)),
+         throttle});
     // Requests this interval: the curve's share, +-10% noise.
     const double expected = config.requests_per_day *
                             TrafficShare(config.pacing.curve, t, t + interval) *
@@ -95,8 +95,8 @@ std::vector<SpendPoint> SimulateDay(const SimulationConfig& config) {
       spent += p;
     }
   }
-  points.push_back({kMillisPerDay, spent, config.daily_budget_micros,
-                    config.even ? pacer.throttle() : 1.0});
+  points.push_back(
+      {kMillisPerDay, spent, config.daily_budget_micros, config.even ? pacer.throttle() : 1.0});
   return points;
 }
 

@@ -17,8 +17,8 @@ bool IsFirstPrice(attex::v1::AuctionType requested, attex::v1::AuctionType defau
           default_type == attex::v1::AUCTION_TYPE_FIRST_PRICE);
 }
 
-int64_t SecondPrice(int64_t winner_bid, double winner_weight,
-                    std::optional<double> runner_up_score, int64_t floor) {
+int64_t SecondPrice(int64_t winner_bid, double winner_weight, std::optional<double> runner_up_score,
+                    int64_t floor) {
   // The winner's score is at least the runner-up's, so the quotient is at
   // most the bid but for rounding, which the clamp takes back.
   const int64_t price = runner_up_score.has_value() && winner_weight > 0

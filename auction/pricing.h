@@ -26,8 +26,8 @@ bool IsFirstPrice(attex::v1::AuctionType requested, attex::v1::AuctionType defau
 // rounded up; the floor where there is no runner-up or the weight is 0.
 // Never less than `floor`, never more than `winner_bid`. Expects
 // winner_bid >= floor (ranking admits no bid under the floor).
-int64_t SecondPrice(int64_t winner_bid, double winner_weight,
-                    std::optional<double> runner_up_score, int64_t floor);
+int64_t SecondPrice(int64_t winner_bid, double winner_weight, std::optional<double> runner_up_score,
+                    int64_t floor);
 
 // What a slot's winner pays: its bid in a first-price auction, else
 // SecondPrice.

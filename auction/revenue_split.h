@@ -28,9 +28,7 @@ absl::Status ValidateSplit(const SplitConfig& config);
 Split SplitPrice(int64_t price_micros, const SplitConfig& config);
 
 // The price of one impression at a CPM price: cpm / 1000, rounded down.
-inline int64_t ImpressionPriceMicros(int64_t price_cpm_micros) {
-  return price_cpm_micros / 1000;
-}
+inline int64_t ImpressionPriceMicros(int64_t price_cpm_micros) { return price_cpm_micros / 1000; }
 
 }  // namespace attex::auction
 

@@ -11,12 +11,12 @@
 // Run pinned, e.g.: taskset -c 1 attention_bench --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true
 #include <algorithm>
-#include <ctime>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <random>
@@ -38,7 +38,7 @@
 namespace attex::attention {
 namespace {
 
-double g_bandwidth = 0.0;  // Bytes a second, measured by main().
+double g_bandwidth = 0.0;                         // Bytes a second, measured by main().
 constexpr size_t kStreamBytes = size_t{1} << 30;  // 1 GiB >> any L3.
 
 using V = float __attribute__((vector_size(64)));
@@ -59,7 +59,6 @@ class Timer {
   }
   double start_;
 };
-
 
 // One streaming sum over the buffer; returns the sum so it is not elided.
 float StreamSum(const float* data, size_t floats) {
@@ -316,9 +315,11 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   attex::attention::g_bandwidth = attex::attention::MeasureBandwidth();
-  std::printf("measured read bandwidth: %.2f GB/s (best of 3 sweeps over 1 GiB; measured again after each benchmark); ISA %s\n",
-              attex::attention::g_bandwidth / 1e9,
-              std::string(attex::attention::IsaName(attex::attention::BestIsa())).c_str());
+  std::printf(
+      "measured read bandwidth: %.2f GB/s (best of 3 sweeps over 1 GiB; measured again after each "
+      "benchmark); ISA %s\n",
+      attex::attention::g_bandwidth / 1e9,
+      std::string(attex::attention::IsaName(attex::attention::BestIsa())).c_str());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

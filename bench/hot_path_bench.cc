@@ -8,11 +8,11 @@
 // 1e6 ads takes minutes on one core; --benchmark_filter=ads:100000 skips it).
 #include <cstdint>
 #include <map>
-#include <set>
-#include <tuple>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,8 +32,8 @@ std::shared_ptr<const Catalog> SyntheticCatalog(int64_t ads, int per_campaign,
                                                 attention::KeyFormat format) {
   static const std::shared_ptr<const attention::Model> model = attention::Model::Default();
   std::mt19937 rng(7);
-  std::uniform_int_distribution<int> word(0, 999), interest(0, 99), category(0, 19),
-      formats(0, 2), bid(200, 5000);
+  std::uniform_int_distribution<int> word(0, 999), interest(0, 99), category(0, 19), formats(0, 2),
+      bid(200, 5000);
   static const char* kFormats[] = {"banner", "video", "native"};
   std::vector<std::shared_ptr<const CompiledCampaign>> compiled;
   for (int64_t c = 0; c * per_campaign < ads; ++c) {

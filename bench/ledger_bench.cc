@@ -28,8 +28,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "auction/billing_token.h"
-#include "benchmark/benchmark.h"
 #include "auction/budget.h"
+#include "benchmark/benchmark.h"
 #include "billing/billing_batch.h"
 #include "store/store.h"
 #include "store/work_queue.h"
@@ -100,8 +100,8 @@ store::BillingEvent Impression(int64_t n) {
   e.platform_id = "acc-2";
   e.price_micros = 2000;
   e.at_ms = 1'700'000'000'000;
-  e.entries = {{"advertiser:acc-3", -2000}, {"platform:acc-2", 1600}, {"user:u1", 200},
-               {"exchange", 200}};
+  e.entries = {
+      {"advertiser:acc-3", -2000}, {"platform:acc-2", 1600}, {"user:u1", 200}, {"exchange", 200}};
   e.enforce_budget = true;
   e.total_budget_micros = int64_t{1} << 60;
   return e;
@@ -159,12 +159,12 @@ void BM_ReportThroughWorkQueue(benchmark::State& state) {
     ledger = std::make_unique<Ledger>();
     ledger->store = *std::move(store);
     Ledger* l = ledger.get();
-    l->batch = std::make_unique<billing::BillingBatch>(billing::BillingContext{
-        .store = l->store.get(),
-        .signer = &l->signer,
-        .split = {},
-        .reservations = &l->reservations,
-        .budget = [l](const std::string&) { return l->budget; }});
+    l->batch = std::make_unique<billing::BillingBatch>(
+        billing::BillingContext{.store = l->store.get(),
+                                .signer = &l->signer,
+                                .split = {},
+                                .reservations = &l->reservations,
+                                .budget = [l](const std::string&) { return l->budget; }});
     l->queue = std::make_unique<store::WorkQueue>([l] { l->batch->Commit(WallMs()); });
     if (tokens.empty()) {
       auction::BillingClaims claims;

@@ -49,13 +49,15 @@ int main(int argc, char** argv) {
     return 24.0;
   };
   int64_t worst = 0;
-  for (const auto& p : even) worst = std::max<int64_t>(worst, std::llabs(p.spent_micros - p.ideal_micros));
+  for (const auto& p : even)
+    worst = std::max<int64_t>(worst, std::llabs(p.spent_micros - p.ideal_micros));
   std::printf("daily budget %lld micros, %lld requests, win rate %.2f\n",
               static_cast<long long>(config.daily_budget_micros),
               static_cast<long long>(config.requests_per_day), config.win_rate);
-  std::printf("even: spent %.2f%% of the budget by midnight; worst distance from the ideal line "
-              "%.2f%% of the budget\n",
-              100.0 * even.back().spent_micros / budget, 100.0 * worst / budget);
+  std::printf(
+      "even: spent %.2f%% of the budget by midnight; worst distance from the ideal line "
+      "%.2f%% of the budget\n",
+      100.0 * even.back().spent_micros / budget, 100.0 * worst / budget);
   std::printf("asap: budget spent out at %.1f h UTC\n", reached(asap));
 
   std::string svg =
@@ -69,12 +71,15 @@ int main(int argc, char** argv) {
       "<line x1=\"60\" y1=\"60\" x2=\"780\" y2=\"60\" stroke=\"#bbb\"/>\n";
   for (int h = 0; h <= 24; h += 3) {
     const double x = 60 + 720.0 * h / 24;
-    absl::StrAppend(&svg, absl::StrFormat("<text x=\"%.0f\" y=\"378\" text-anchor=\"middle\">%02d:00"
-                                          "</text>\n", x, h));
+    absl::StrAppend(&svg,
+                    absl::StrFormat("<text x=\"%.0f\" y=\"378\" text-anchor=\"middle\">%02d:00"
+                                    "</text>\n",
+                                    x, h));
   }
   for (int q = 0; q <= 4; ++q) {
-    absl::StrAppend(&svg, absl::StrFormat("<text x=\"52\" y=\"%.0f\" text-anchor=\"end\">%d%%</text>\n",
-                                          364 - 75.0 * q, 25 * q));
+    absl::StrAppend(&svg,
+                    absl::StrFormat("<text x=\"52\" y=\"%.0f\" text-anchor=\"end\">%d%%</text>\n",
+                                    364 - 75.0 * q, 25 * q));
   }
   absl::StrAppend(&svg, Polyline(even, true, budget, "#888", "6,4"),
                   Polyline(asap, false, budget, "#d62728", "none"),

@@ -61,8 +61,7 @@ CommitSummary BillingBatch::Commit(int64_t now_ms) {
     summary.events = static_cast<int64_t>(records_.size());
     summary.latency = absl::Now() - commit_start;
     if (!results.ok()) {
-      spdlog::error("recording {} events failed: {}", pending_.size(),
-                    results.status().ToString());
+      spdlog::error("recording {} events failed: {}", pending_.size(), results.status().ToString());
     }
     for (size_t i = 0; i < pending_.size(); ++i) {
       Pending& p = pending_[i];

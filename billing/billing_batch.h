@@ -43,9 +43,9 @@ struct Reporter {
 
 // What one Commit did, for metrics.
 struct CommitSummary {
-  int64_t events = 0;    // Written to the store in the commit (0: no commit).
-  absl::Duration latency;  // Of the store's transaction.
-  int64_t accepted = 0;  // Events answered EVENT_RESULT_ACCEPTED.
+  int64_t events = 0;         // Written to the store in the commit (0: no commit).
+  absl::Duration latency;     // Of the store's transaction.
+  int64_t accepted = 0;       // Events answered EVENT_RESULT_ACCEPTED.
   int64_t billed_micros = 0;  // Spend charged by the accepted impressions.
 };
 

@@ -22,8 +22,7 @@ void AddBidFlags(CLI::App* sub, BidFlags* f) {
       "--request_id", [f](const std::string& v) { f->request_id = v; },
       "request id (default: cli-<unix ms>)");
   sub->add_option_function<std::string>(
-      "--user_id", [f](const std::string& v) { f->user_id = v; },
-      "the platform's user id");
+      "--user_id", [f](const std::string& v) { f->user_id = v; }, "the platform's user id");
   sub->add_option("--feature", f->features,
                   "user feature token, e.g. interest:running (repeatable, or a,b)")
       ->delimiter(',');
@@ -34,19 +33,16 @@ void AddBidFlags(CLI::App* sub, BidFlags* f) {
                   "page/app feature token, e.g. site:news (repeatable, or a,b)")
       ->delimiter(',');
   sub->add_option_function<std::string>(
-      "--country", [f](const std::string& v) { f->country = v; },
-      "ISO 3166-1 alpha-2, e.g. US");
+      "--country", [f](const std::string& v) { f->country = v; }, "ISO 3166-1 alpha-2, e.g. US");
   sub->add_option_function<std::string>(
       "--device_type", [f](const std::string& v) { f->device_type = v; },
       "mobile, desktop, tablet or ctv");
-  sub->add_option(
-      "--slot", f->slots,
-      "id:format[:position[:floor_cpm_micros]] (repeatable; default s1:banner:0)");
+  sub->add_option("--slot", f->slots,
+                  "id:format[:position[:floor_cpm_micros]] (repeatable; default s1:banner:0)");
   sub->add_option_function<int>(
       "--tmax_ms", [f](const int& v) { f->tmax_ms = v; }, "the platform's deadline, ms");
   sub->add_option_function<std::string>(
-         "--auction", [f](const std::string& v) { f->auction = v; },
-         "first or second price")
+         "--auction", [f](const std::string& v) { f->auction = v; }, "first or second price")
       ->check(CLI::IsMember({"first", "second"}));
   sub->add_option("--block_category", f->blocked_categories,
                   "creative category to refuse (repeatable, or a,b)")
@@ -57,8 +53,7 @@ void AddBidFlags(CLI::App* sub, BidFlags* f) {
   sub->add_flag("--test", f->test, "test request: nothing is charged");
   sub->add_flag("--gdpr", f->gdpr_applies, "GDPR applies to the user");
   sub->add_option_function<std::string>(
-      "--tcf_consent", [f](const std::string& v) { f->tcf_consent = v; },
-      "IAB TCF consent string");
+      "--tcf_consent", [f](const std::string& v) { f->tcf_consent = v; }, "IAB TCF consent string");
   sub->add_flag("--coppa", f->coppa, "the user is a child (COPPA)");
   sub->add_flag("--limit_ad_tracking", f->limit_ad_tracking, "limit ad tracking is on");
 }
@@ -99,8 +94,7 @@ int main(int argc, char** argv) {
   BidFlags bid_flags;
   CLI::App* bid = app.add_subcommand("bid", "run an auction (Exchange.Bid)");
   AddBidFlags(bid, &bid_flags);
-  bid->callback(
-      [&] { run = [&](ac::Connection& c) { return ac::RunBid(c, bid_flags); }; });
+  bid->callback([&] { run = [&](ac::Connection& c) { return ac::RunBid(c, bid_flags); }; });
 
   std::string svg_path;
   CLI::App* explain =
@@ -110,9 +104,7 @@ int main(int argc, char** argv) {
   bool brief = false;
   explain->add_flag("--brief", brief, "leave out the query and key vectors");
   explain->callback([&] {
-    run = [&](ac::Connection& c) {
-      return ac::RunExplain(c, bid_flags, svg_path, brief);
-    };
+    run = [&](ac::Connection& c) { return ac::RunExplain(c, bid_flags, svg_path, brief); };
   });
 
   ac::EventsFlags events_flags;
@@ -134,24 +126,19 @@ int main(int argc, char** argv) {
   CLI::App* campaign = app.add_subcommand("campaign", "manage campaigns");
   campaign->require_subcommand(1);
   std::string campaign_file, campaign_id;
-  CLI::App* create =
-      campaign->add_subcommand("create", "create a campaign from a JSON file");
+  CLI::App* create = campaign->add_subcommand("create", "create a campaign from a JSON file");
   create->add_option("FILE", campaign_file, "Campaign in protobuf JSON")->required();
-  create->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunCampaignCreate(c, campaign_file); };
-  });
+  create->callback(
+      [&] { run = [&](ac::Connection& c) { return ac::RunCampaignCreate(c, campaign_file); }; });
   CLI::App* update =
       campaign->add_subcommand("update", "replace a campaign (the file names its id)");
-  update->add_option("FILE", campaign_file, "Campaign in protobuf JSON, with id")
-      ->required();
-  update->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunCampaignUpdate(c, campaign_file); };
-  });
+  update->add_option("FILE", campaign_file, "Campaign in protobuf JSON, with id")->required();
+  update->callback(
+      [&] { run = [&](ac::Connection& c) { return ac::RunCampaignUpdate(c, campaign_file); }; });
   CLI::App* get = campaign->add_subcommand("get", "show a campaign");
   get->add_option("ID", campaign_id, "campaign id")->required();
-  get->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunCampaignGet(c, campaign_id); };
-  });
+  get->callback(
+      [&] { run = [&](ac::Connection& c) { return ac::RunCampaignGet(c, campaign_id); }; });
   ac::ListFlags list_flags;
   CLI::App* list = campaign->add_subcommand("list", "list your campaigns");
   list->add_option("--page_size", list_flags.page_size, "1 to 1000 (default: server's)");
@@ -159,9 +146,8 @@ int main(int argc, char** argv) {
   list->add_option("--advertiser_id", list_flags.advertiser_id,
                    "operators: only this advertiser's");
   list->add_flag("--all", list_flags.all, "follow next_page_token to the last page");
-  list->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunCampaignList(c, list_flags); };
-  });
+  list->callback(
+      [&] { run = [&](ac::Connection& c) { return ac::RunCampaignList(c, list_flags); }; });
   struct StatusVerb {
     const char* name;
     const char* help;
@@ -169,10 +155,8 @@ int main(int argc, char** argv) {
   };
   for (const StatusVerb& v :
        {StatusVerb{"pause", "pause a campaign", attex::v1::CAMPAIGN_STATUS_PAUSED},
-        StatusVerb{"resume", "resume (activate) a campaign",
-                   attex::v1::CAMPAIGN_STATUS_ACTIVE},
-        StatusVerb{"archive", "archive a campaign (final)",
-                   attex::v1::CAMPAIGN_STATUS_ARCHIVED}}) {
+        StatusVerb{"resume", "resume (activate) a campaign", attex::v1::CAMPAIGN_STATUS_ACTIVE},
+        StatusVerb{"archive", "archive a campaign (final)", attex::v1::CAMPAIGN_STATUS_ARCHIVED}}) {
     CLI::App* sub = campaign->add_subcommand(v.name, v.help);
     sub->add_option("ID", campaign_id, "campaign id")->required();
     const attex::v1::CampaignStatus status = v.status;
@@ -185,8 +169,7 @@ int main(int argc, char** argv) {
 
   CLI::App* spend = app.add_subcommand("spend", "a campaign's billed spend");
   spend->add_option("CAMPAIGN_ID", campaign_id, "campaign id")->required();
-  spend->callback(
-      [&] { run = [&](ac::Connection& c) { return ac::RunSpend(c, campaign_id); }; });
+  spend->callback([&] { run = [&](ac::Connection& c) { return ac::RunSpend(c, campaign_id); }; });
 
   CLI::App* account = app.add_subcommand("account", "manage accounts (operators)");
   account->require_subcommand(1);
@@ -197,9 +180,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"platform", "advertiser", "operator"}));
   account_create->add_option("--name", name, "a name for statements")->required();
-  account_create->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunAccountCreate(c, role, name); };
-  });
+  account_create->callback(
+      [&] { run = [&](ac::Connection& c) { return ac::RunAccountCreate(c, role, name); }; });
 
   app.add_subcommand("stats", "server statistics (operators)")->callback([&] {
     run = [](ac::Connection& c) { return ac::RunStats(c); };
@@ -209,31 +191,26 @@ int main(int argc, char** argv) {
   });
   std::string prefix;
   CLI::App* balances = app.add_subcommand("balances", "ledger balances (operators)");
-  balances->add_option("--prefix", prefix,
-                       "only accounts starting with this, e.g. platform:");
-  balances->callback(
-      [&] { run = [&](ac::Connection& c) { return ac::RunBalances(c, prefix); }; });
+  balances->add_option("--prefix", prefix, "only accounts starting with this, e.g. platform:");
+  balances->callback([&] { run = [&](ac::Connection& c) { return ac::RunBalances(c, prefix); }; });
   CLI::App* ledger = app.add_subcommand("ledger", "the double-entry ledger (operators)");
   ledger->require_subcommand(1);
-  ledger->add_subcommand("check", "check that every event and the ledger balance")
-      ->callback([&] { run = [](ac::Connection& c) { return ac::RunLedgerCheck(c); }; });
+  ledger->add_subcommand("check", "check that every event and the ledger balance")->callback([&] {
+    run = [](ac::Connection& c) { return ac::RunLedgerCheck(c); };
+  });
   std::string earnings_user, earnings_platform;
   CLI::App* earnings =
       app.add_subcommand("earnings", "what a user or a platform has earned (operators)");
   earnings->add_option("--user", earnings_user, "a user id: its attention dividend");
   earnings->add_option("--platform", earnings_platform, "a platform account id: its share");
   earnings->callback([&] {
-    run = [&](ac::Connection& c) {
-      return ac::RunEarnings(c, earnings_user, earnings_platform);
-    };
+    run = [&](ac::Connection& c) { return ac::RunEarnings(c, earnings_user, earnings_platform); };
   });
   std::string model_path;
-  CLI::App* reload =
-      app.add_subcommand("reload-model", "reload the attention model (operators)");
+  CLI::App* reload = app.add_subcommand("reload-model", "reload the attention model (operators)");
   reload->add_option("PATH", model_path, "model file on the server (default: built-in)");
-  reload->callback([&] {
-    run = [&](ac::Connection& c) { return ac::RunReloadModel(c, model_path); };
-  });
+  reload->callback(
+      [&] { run = [&](ac::Connection& c) { return ac::RunReloadModel(c, model_path); }; });
 
   // CLI11 reports through exceptions; they stop here.
   try {

@@ -29,8 +29,8 @@ int RunCampaignUpdate(Connection& conn, const std::string& path) {
   int rc;
   if (!ReadCampaign(path, &request, &rc)) return rc;
   if (request.id().empty()) {
-    return UsageError(absl::StrCat(
-        path, ": \"id\" is required to update (the id CreateCampaign assigned)"));
+    return UsageError(
+        absl::StrCat(path, ": \"id\" is required to update (the id CreateCampaign assigned)"));
   }
   return conn.CallAndPrint(&attex::v1::Campaigns::Stub::UpdateCampaign, request);
 }
@@ -57,8 +57,7 @@ int RunCampaignList(Connection& conn, const ListFlags& flags) {
       return kExitOk;
     }
     for (auto& c : *response.mutable_campaigns()) *all.add_campaigns() = std::move(c);
-    if (response.next_page_token().empty() ||
-        response.next_page_token() == request.page_token()) {
+    if (response.next_page_token().empty() || response.next_page_token() == request.page_token()) {
       break;
     }
     request.set_page_token(response.next_page_token());

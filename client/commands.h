@@ -16,8 +16,7 @@ namespace attex::client {
 int RunBid(Connection& conn, const BidFlags& flags);
 // Writes the SVG heatmap to `svg_path` too, unless it is empty. `brief`
 // prints the explanation without its query, key and head-score vectors.
-int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path,
-               bool brief);
+int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path, bool brief);
 
 struct EventsFlags {
   std::vector<std::string> billing_tokens;
@@ -38,8 +37,7 @@ struct ListFlags {
   bool all = false;  // follow next_page_token to the end
 };
 int RunCampaignList(Connection& conn, const ListFlags& flags);
-int RunCampaignSetStatus(Connection& conn, const std::string& id,
-                         attex::v1::CampaignStatus status);
+int RunCampaignSetStatus(Connection& conn, const std::string& id, attex::v1::CampaignStatus status);
 int RunSpend(Connection& conn, const std::string& campaign_id);
 
 // Operator.

@@ -35,17 +35,15 @@ int Connection::Fail(const grpc::Status& status) const {
 
 std::string FailureMessage(const grpc::Status& status, const ClientOptions& options) {
   // gRPC's messages may span lines; the CLI promises one.
-  std::string message =
-      absl::StrReplaceAll(status.error_message(), {{"\r", " "}, {"\n", " "}});
+  std::string message = absl::StrReplaceAll(status.error_message(), {{"\r", " "}, {"\n", " "}});
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
       message = absl::StrCat("cannot reach attex-server at ", options.addr,
                              message.empty() ? "" : ": ", message);
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      message =
-          absl::StrCat("no answer from ", options.addr, " within ", options.timeout_ms,
-                       " ms (--timeout_ms)", message.empty() ? "" : ": ", message);
+      message = absl::StrCat("no answer from ", options.addr, " within ", options.timeout_ms,
+                             " ms (--timeout_ms)", message.empty() ? "" : ": ", message);
       break;
     default:
       break;

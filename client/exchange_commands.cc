@@ -29,8 +29,7 @@ int RunBid(Connection& conn, const BidFlags& flags) {
   return conn.CallAndPrint(&attex::v1::Exchange::Stub::Bid, request);
 }
 
-int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path,
-               bool brief) {
+int RunExplain(Connection& conn, const BidFlags& flags, const std::string& svg_path, bool brief) {
   attex::v1::BidRequest request;
   int rc;
   if (!Build(flags, &request, &rc)) return rc;
@@ -78,8 +77,7 @@ int RunEvents(Connection& conn, const EventsFlags& flags) {
   } else if (flags.type == "click") {
     type = attex::v1::EVENT_TYPE_CLICK;
   } else {
-    return UsageError(
-        absl::StrCat("--type '", flags.type, "': expected impression or click"));
+    return UsageError(absl::StrCat("--type '", flags.type, "': expected impression or click"));
   }
   attex::v1::ReportEventsRequest request;
   for (size_t i = 0; i < flags.billing_tokens.size(); ++i) {

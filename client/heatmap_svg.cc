@@ -46,9 +46,8 @@ std::string Label(const attex::v1::Candidate& c) {
 }
 
 std::string CellTitle(const attex::v1::Candidate& c) {
-  std::string s =
-      absl::StrFormat("%s weight %.6g, bid %d, ranking score %.6g", Label(c),
-                      c.attention_weight(), c.bid_cpm_micros(), c.ranking_score());
+  std::string s = absl::StrFormat("%s weight %.6g, bid %d, ranking score %.6g", Label(c),
+                                  c.attention_weight(), c.bid_cpm_micros(), c.ranking_score());
   if (c.winner()) {
     absl::StrAppend(&s, ", winner");
   } else if (!c.lost_reason().empty()) {
@@ -58,17 +57,15 @@ std::string CellTitle(const attex::v1::Candidate& c) {
 }
 
 std::string SlotTitle(const attex::v1::SlotExplanation& slot) {
-  std::string s =
-      absl::StrFormat("slot %s: %d eligible", slot.slot_id(), slot.eligible());
+  std::string s = absl::StrFormat("slot %s: %d eligible", slot.slot_id(), slot.eligible());
   if (!slot.winner_campaign_id().empty()) {
-    absl::StrAppend(&s, ", winner ", slot.winner_campaign_id(), " at ",
-                    slot.price_cpm_micros(), " CPM micros");
+    absl::StrAppend(&s, ", winner ", slot.winner_campaign_id(), " at ", slot.price_cpm_micros(),
+                    " CPM micros");
   } else {
     absl::StrAppend(&s, ", unfilled");
   }
-  absl::StrAppend(
-      &s, absl::StrFormat(", attention price %.0f, floor %d",
-                          slot.attention_price_cpm_micros(), slot.floor_cpm_micros()));
+  absl::StrAppend(&s, absl::StrFormat(", attention price %.0f, floor %d",
+                                      slot.attention_price_cpm_micros(), slot.floor_cpm_micros()));
   return s;
 }
 
@@ -176,16 +173,14 @@ std::string RenderHeatmapSvg(const attex::v1::Explanation& explanation) {
   // Axis titles.
   absl::StrAppend(&svg, "<text x=\"", grid_left, "\" y=\"72\" font-weight=\"bold\">",
                   "candidate (campaign/creative)</text>\n");
-  absl::StrAppend(
-      &svg, "<text transform=\"translate(20,", grid_top + grid_height / 2,
-      ") rotate(-90)\" text-anchor=\"middle\" font-weight=\"bold\">slot</text>\n");
+  absl::StrAppend(&svg, "<text transform=\"translate(20,", grid_top + grid_height / 2,
+                  ") rotate(-90)\" text-anchor=\"middle\" font-weight=\"bold\">slot</text>\n");
 
   // Column labels, rotated so that long ids fit.
   for (int j = 0; j < cols; ++j) {
     const int x = grid_left + j * kCellWidth + kCellWidth / 2;
-    absl::StrAppend(&svg, "<text class=\"col-label\" transform=\"translate(", x, ",",
-                    grid_top - 6, ") rotate(-", kLabelAngle, ")\">",
-                    XmlEscape(columns[j]), "</text>\n");
+    absl::StrAppend(&svg, "<text class=\"col-label\" transform=\"translate(", x, ",", grid_top - 6,
+                    ") rotate(-", kLabelAngle, ")\">", XmlEscape(columns[j]), "</text>\n");
   }
 
   for (int i = 0; i < rows; ++i) {
@@ -193,8 +188,7 @@ std::string RenderHeatmapSvg(const attex::v1::Explanation& explanation) {
     const int y = grid_top + i * kCellHeight;
     absl::StrAppend(&svg, "<text class=\"row-label\" x=\"", grid_left - 8, "\" y=\"",
                     y + kCellHeight / 2 + 4, "\" text-anchor=\"end\"><title>",
-                    XmlEscape(SlotTitle(slot)), "</title>", XmlEscape(slot.slot_id()),
-                    "</text>\n");
+                    XmlEscape(SlotTitle(slot)), "</title>", XmlEscape(slot.slot_id()), "</text>\n");
     std::vector<const attex::v1::Candidate*> cells(cols, nullptr);
     for (const auto& c : slot.candidates()) {
       cells[column_of.at({c.campaign_id(), c.creative_id()})] = &c;
@@ -205,23 +199,20 @@ std::string RenderHeatmapSvg(const attex::v1::Explanation& explanation) {
       if (c == nullptr) {
         absl::StrAppend(&svg, "<rect class=\"cell\" x=\"", x, "\" y=\"", y, "\" width=\"",
                         kCellWidth, "\" height=\"", kCellHeight,
-                        "\" fill=\"#eeeeee\" stroke=\"#ffffff\"><title>",
-                        XmlEscape(columns[j]), " not among the top candidates of slot ",
-                        XmlEscape(slot.slot_id()), "</title></rect>\n");
-        absl::StrAppend(&svg, "<text x=\"", x + kCellWidth / 2, "\" y=\"",
-                        y + kCellHeight / 2 + 4,
+                        "\" fill=\"#eeeeee\" stroke=\"#ffffff\"><title>", XmlEscape(columns[j]),
+                        " not among the top candidates of slot ", XmlEscape(slot.slot_id()),
+                        "</title></rect>\n");
+        absl::StrAppend(&svg, "<text x=\"", x + kCellWidth / 2, "\" y=\"", y + kCellHeight / 2 + 4,
                         "\" text-anchor=\"middle\" fill=\"#999999\">-</text>\n");
         continue;
       }
       const double t = c->attention_weight() / max_weight;
-      absl::StrAppend(&svg, "<rect class=\"cell\" x=\"", x, "\" y=\"", y, "\" width=\"",
-                      kCellWidth, "\" height=\"", kCellHeight, "\" fill=\"", Colour(t),
-                      "\" stroke=\"",
-                      c->winner() ? "#e6550d\" stroke-width=\"3" : "#ffffff",
-                      "\"><title>", XmlEscape(CellTitle(*c)), "</title></rect>\n");
-      absl::StrAppend(&svg, "<text x=\"", x + kCellWidth / 2, "\" y=\"",
-                      y + kCellHeight / 2 + 4, "\" text-anchor=\"middle\" fill=\"",
-                      t > 0.5 ? "#ffffff" : "#000000", "\">",
+      absl::StrAppend(&svg, "<rect class=\"cell\" x=\"", x, "\" y=\"", y, "\" width=\"", kCellWidth,
+                      "\" height=\"", kCellHeight, "\" fill=\"", Colour(t), "\" stroke=\"",
+                      c->winner() ? "#e6550d\" stroke-width=\"3" : "#ffffff", "\"><title>",
+                      XmlEscape(CellTitle(*c)), "</title></rect>\n");
+      absl::StrAppend(&svg, "<text x=\"", x + kCellWidth / 2, "\" y=\"", y + kCellHeight / 2 + 4,
+                      "\" text-anchor=\"middle\" fill=\"", t > 0.5 ? "#ffffff" : "#000000", "\">",
                       FormatWeight(c->attention_weight()), "</text>\n");
     }
   }
@@ -234,20 +225,18 @@ std::string RenderHeatmapSvg(const attex::v1::Explanation& explanation) {
                   "\" height=\"14\" fill=\"url(#legend)\" stroke=\"#999999\"/>\n");
   absl::StrAppend(&svg, "<text x=\"", grid_left, "\" y=\"", legend_top + 28,
                   "\" text-anchor=\"start\">0</text>\n");
-  absl::StrAppend(&svg, "<text x=\"", grid_left + kLegendWidth, "\" y=\"",
-                  legend_top + 28, "\" text-anchor=\"end\">", FormatWeight(max_weight),
-                  "</text>\n");
-  absl::StrAppend(&svg, "<rect class=\"legend\" x=\"", grid_left + kLegendWidth + 20,
-                  "\" y=\"", legend_top,
+  absl::StrAppend(&svg, "<text x=\"", grid_left + kLegendWidth, "\" y=\"", legend_top + 28,
+                  "\" text-anchor=\"end\">", FormatWeight(max_weight), "</text>\n");
+  absl::StrAppend(&svg, "<rect class=\"legend\" x=\"", grid_left + kLegendWidth + 20, "\" y=\"",
+                  legend_top,
                   "\" width=\"14\" height=\"14\" fill=\"#ffffff\" "
                   "stroke=\"#e6550d\" stroke-width=\"3\"/>\n");
-  absl::StrAppend(&svg, "<text x=\"", grid_left + kLegendWidth + 42, "\" y=\"",
-                  legend_top + 12, "\">the slot's winner</text>\n");
-  absl::StrAppend(&svg, "<rect class=\"legend\" x=\"", grid_left + kLegendWidth + 20,
-                  "\" y=\"", legend_top + 22,
-                  "\" width=\"14\" height=\"14\" fill=\"#eeeeee\"/>\n");
-  absl::StrAppend(&svg, "<text x=\"", grid_left + kLegendWidth + 42, "\" y=\"",
-                  legend_top + 34, "\">not among the slot's top candidates</text>\n");
+  absl::StrAppend(&svg, "<text x=\"", grid_left + kLegendWidth + 42, "\" y=\"", legend_top + 12,
+                  "\">the slot's winner</text>\n");
+  absl::StrAppend(&svg, "<rect class=\"legend\" x=\"", grid_left + kLegendWidth + 20, "\" y=\"",
+                  legend_top + 22, "\" width=\"14\" height=\"14\" fill=\"#eeeeee\"/>\n");
+  absl::StrAppend(&svg, "<text x=\"", grid_left + kLegendWidth + 42, "\" y=\"", legend_top + 34,
+                  "\">not among the slot's top candidates</text>\n");
   absl::StrAppend(&svg, "</svg>\n");
   return svg;
 }

@@ -16,8 +16,8 @@ absl::StatusOr<attex::v1::Slot> ParseSlot(std::string_view spec_view) {
   const absl::string_view spec(spec_view.data(), spec_view.size());
   std::vector<absl::string_view> parts = absl::StrSplit(spec, ':');
   if (parts.size() < 2 || parts.size() > 4) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--slot '", spec, "': expected id:format[:position[:floor_cpm_micros]]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--slot '", spec, "': expected id:format[:position[:floor_cpm_micros]]"));
   }
   attex::v1::Slot slot;
   if (parts[0].empty()) {
@@ -31,8 +31,8 @@ absl::StatusOr<attex::v1::Slot> ParseSlot(std::string_view spec_view) {
   if (parts.size() > 2) {
     int32_t position;
     if (!absl::SimpleAtoi(parts[2], &position)) {
-      return absl::InvalidArgumentError(absl::StrCat("--slot '", spec, "': position '",
-                                                     parts[2], "' is not an integer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--slot '", spec, "': position '", parts[2], "' is not an integer"));
     }
     slot.set_position(position);
   }
@@ -55,8 +55,7 @@ absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* me
   if (in.bad()) return absl::DataLossError("cannot read file");
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status =
-      google::protobuf::util::JsonStringToMessage(buffer.str(), message, options);
+  auto status = google::protobuf::util::JsonStringToMessage(buffer.str(), message, options);
   if (!status.ok()) {
     // The parser's message is "what\nthe text near it\n^"; keep one line.
     std::vector<std::string> lines =
@@ -75,8 +74,7 @@ std::string ToJson(const google::protobuf::Message& message) {
   options.always_print_primitive_fields = false;
   std::string out;
   auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
-  if (!status.ok())
-    return absl::StrCat("{\"error\": \"", std::string(status.message()), "\"}\n");
+  if (!status.ok()) return absl::StrCat("{\"error\": \"", std::string(status.message()), "\"}\n");
   return out;
 }
 
@@ -85,8 +83,7 @@ absl::StatusOr<attex::v1::BidRequest> BuildBidRequest(const BidFlags& flags) {
   if (!flags.request_file.empty()) {
     absl::Status status = ReadJsonFile(flags.request_file, &request);
     if (!status.ok()) {
-      return absl::Status(status.code(),
-                          absl::StrCat(flags.request_file, ": ", status.message()));
+      return absl::Status(status.code(), absl::StrCat(flags.request_file, ": ", status.message()));
     }
   }
   if (flags.request_id) request.set_request_id(*flags.request_id);

@@ -8,8 +8,8 @@ absl::Status Admission::Admit(const grpc::CallbackServerContext& ctx) const {
   // The metrics interceptor has counted this call already, hence ">".
   if (max_in_flight_ > 0 && metrics_->in_flight() > max_in_flight_) {
     metrics_->Shed("capacity");
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the server is at capacity (", max_in_flight_, " calls in flight); retry with backoff"));
+    return absl::ResourceExhaustedError(absl::StrCat("the server is at capacity (", max_in_flight_,
+                                                     " calls in flight); retry with backoff"));
   }
   return StillWanted(absl::FromChrono(ctx.deadline()));
 }

@@ -1,10 +1,10 @@
 #include "server/auth.h"
 
 #include <algorithm>
-#include "absl/strings/string_view.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "auction/billing_token.h"
 
 namespace attex::server {
@@ -17,12 +17,12 @@ void Authenticator::Add(const store::AccountRecord& account) {
 
 void Authenticator::Remove(const std::string& account_id) {
   absl::MutexLock lock(&mu_);
-  absl::erase_if(by_hash_, [&](const auto& entry) { return entry.second.account_id == account_id; });
+  absl::erase_if(by_hash_,
+                 [&](const auto& entry) { return entry.second.account_id == account_id; });
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(
-    const grpc::ServerContextBase& context,
-    std::initializer_list<attex::v1::Role> allowed) const {
+    const grpc::ServerContextBase& context, std::initializer_list<attex::v1::Role> allowed) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {
@@ -42,9 +42,9 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     caller = found->second;
   }
   if (std::find(allowed.begin(), allowed.end(), caller.role) == allowed.end()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("account ", caller.account_id, " (", attex::v1::Role_Name(caller.role),
-                     ") may not call this method"));
+    return absl::PermissionDeniedError(absl::StrCat("account ", caller.account_id, " (",
+                                                    attex::v1::Role_Name(caller.role),
+                                                    ") may not call this method"));
   }
   return caller;
 }
@@ -55,10 +55,11 @@ absl::StatusOr<Caller> Authenticator::Authorize(grpc::ServerContextBase* context
   if (!caller.ok()) return caller;
   absl::Duration wait;
   if (!limiter_->Admit(caller->account_id, caller->role, &wait)) {
-    const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+    const int64_t ms =
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
     context->AddTrailingMetadata("retry-after-ms", std::to_string(ms));
-    return absl::ResourceExhaustedError(
-        absl::StrCat("rate limit of account ", caller->account_id, " exceeded; retry in ", ms, " ms"));
+    return absl::ResourceExhaustedError(absl::StrCat("rate limit of account ", caller->account_id,
+                                                     " exceeded; retry in ", ms, " ms"));
   }
   return caller;
 }

@@ -39,9 +39,7 @@ int64_t BidGatherer::requests() const {
   return requests_;
 }
 
-bool BidGatherer::ReadyLocked() const {
-  return stopping_ || queued_slots_ >= options_.max_slots;
-}
+bool BidGatherer::ReadyLocked() const { return stopping_ || queued_slots_ >= options_.max_slots; }
 
 void BidGatherer::Loop() {
   std::vector<std::unique_ptr<Job>> batch;
@@ -52,14 +50,14 @@ void BidGatherer::Loop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](BidGatherer* g) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return g->stopping_ || !g->queue_.empty();
-          },
+          +[](BidGatherer* g)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return g->stopping_ || !g->queue_.empty(); },
           this));
       if (queue_.empty()) return;  // Stopping, and nothing left.
       // Gather until the oldest job's window closes or a pass is full.
-      mu_.AwaitWithDeadline(absl::Condition(this, &BidGatherer::ReadyLocked),
-                            queue_.empty() ? absl::Now() : queue_.front()->arrived + options_.window);
+      mu_.AwaitWithDeadline(
+          absl::Condition(this, &BidGatherer::ReadyLocked),
+          queue_.empty() ? absl::Now() : queue_.front()->arrived + options_.window);
       if (queue_.empty()) continue;  // Another thread took them.
       // The oldest job and those after it on the same snapshot, up to a
       // pass's slots (a job of more slots than that runs alone).

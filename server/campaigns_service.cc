@@ -50,8 +50,8 @@ grpc::ServerUnaryReactor* CampaignsService::CreateCampaign(grpc::CallbackServerC
     }
     c.set_advertiser_id(caller->account_id);
   } else if (c.advertiser_id().empty()) {
-    return Reply(ctx, absl::InvalidArgumentError(
-                          "advertiser_id: an operator must name the advertiser"));
+    return Reply(ctx,
+                 absl::InvalidArgumentError("advertiser_id: an operator must name the advertiser"));
   }
   if (c.status() == attex::v1::CAMPAIGN_STATUS_UNSPECIFIED) {
     c.set_status(attex::v1::CAMPAIGN_STATUS_ACTIVE);
@@ -184,10 +184,9 @@ grpc::ServerUnaryReactor* CampaignsService::GetSpend(grpc::CallbackServerContext
     response->set_today_micros(spend->today_micros);
     response->set_impressions(spend->impressions);
     response->set_clicks(spend->clicks);
-    const int64_t remaining =
-        auction::RemainingBudget(campaign->budget().daily_micros(),
-                                 campaign->budget().total_micros(), spend->total_micros,
-                                 spend->today_micros);
+    const int64_t remaining = auction::RemainingBudget(campaign->budget().daily_micros(),
+                                                       campaign->budget().total_micros(),
+                                                       spend->total_micros, spend->today_micros);
     response->set_remaining_micros(std::max<int64_t>(remaining, 0));
     return absl::OkStatus();
   });

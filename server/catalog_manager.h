@@ -90,7 +90,7 @@ class CatalogManager final {
   std::weak_ptr<const auction::Catalog> ann_pending_ ABSL_GUARDED_BY(ann_mu_);
   bool ann_stop_ ABSL_GUARDED_BY(ann_mu_) = false;
   std::atomic<bool> ann_cancel_{false};  // Read by the build's progress callback.
-  std::thread ann_thread_;  // Only with ann_min_ads > 0.
+  std::thread ann_thread_;               // Only with ann_min_ads > 0.
 };
 
 }  // namespace attex::server

@@ -35,8 +35,7 @@ void CommitBilling(Core& core, int64_t now_ms) {
 }
 
 billing::Reporter ReporterOf(const Caller& caller) {
-  return {.platform_id = caller.account_id,
-          .is_operator = caller.role == attex::v1::ROLE_OPERATOR};
+  return {.platform_id = caller.account_id, .is_operator = caller.role == attex::v1::ROLE_OPERATOR};
 }
 
 }  // namespace attex::server

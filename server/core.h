@@ -13,16 +13,16 @@
 #include "auction/auction.h"
 #include "auction/billing_token.h"
 #include "auction/revenue_split.h"
+#include "billing/billing_batch.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/bid_gatherer.h"
 #include "server/catalog_manager.h"
+#include "server/metrics.h"
 #include "server/rate_limiter.h"
 #include "server/tls.h"
-#include "server/metrics.h"
-#include "billing/billing_batch.h"
 #include "store/store.h"
 #include "store/work_queue.h"
 
@@ -32,10 +32,10 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./attex-data";
   bool demo = false;
-  std::string model_path;           // Empty: the default model.
-  std::string port_file;            // If set, the bound port is written there.
+  std::string model_path;  // Empty: the default model.
+  std::string port_file;   // If set, the bound port is written there.
   auction::AuctionConfig auction;
-  CatalogOptions catalog;           // Key storage and the ANN index.
+  CatalogOptions catalog;  // Key storage and the ANN index.
   auction::SplitConfig split;
   int64_t billing_token_ttl_s = 3600;
   int default_tmax_ms = 100;
@@ -73,7 +73,7 @@ struct Core {
   auction::FrequencyCaps frequency;       // Read and counted by Bid.
   billing::BillingBatch billing;          // Work queue only.
   int64_t last_frequency_sweep_ms = 0;    // Work queue only.
-  store::WorkQueue queue;  // Its thread stops before the rest is destroyed.
+  store::WorkQueue queue;                 // Its thread stops before the rest is destroyed.
   // Set when shared passes are on; destroyed first (its jobs use the rest).
   std::unique_ptr<BidGatherer> gatherer;
 };
@@ -104,12 +104,13 @@ grpc::ServerUnaryReactor* Defer(Core& core, grpc::CallbackServerContext* ctx, Fn
     return reactor;
   }
   const absl::Time deadline = absl::FromChrono(ctx->deadline());
-  core.queue.Submit([&core, reactor, deadline, work = std::move(work)]() mutable -> store::WorkQueue::Completion {
-    // Work whose caller has given up is not done.
-    absl::Status status = core.admission.StillWanted(deadline);
-    if (status.ok()) status = work();
-    return [reactor, status] { reactor->Finish(ToGrpc(status)); };
-  });
+  core.queue.Submit(
+      [&core, reactor, deadline, work = std::move(work)]() mutable -> store::WorkQueue::Completion {
+        // Work whose caller has given up is not done.
+        absl::Status status = core.admission.StillWanted(deadline);
+        if (status.ok()) status = work();
+        return [reactor, status] { reactor->Finish(ToGrpc(status)); };
+      });
   return reactor;
 }
 

@@ -65,20 +65,30 @@ absl::Status SeedDemo(Core& core) {
     ids[i] = account->id();
   }
   const DemoCampaign demos[] = {
-      {"Stride running shoes", 2'500'000, {"US", "CA", "GB"},
-       {"interest:running", "kw:marathon", "brand:stride"}, "sports",
+      {"Stride running shoes",
+       2'500'000,
+       {"US", "CA", "GB"},
+       {"interest:running", "kw:marathon", "brand:stride"},
+       "sports",
        "<a href=\"https://example.com/stride\">Stride: run further</a>"},
-      {"Morning Roast coffee", 1'800'000, {},
-       {"interest:coffee", "kw:espresso", "brand:morning-roast"}, "food",
+      {"Morning Roast coffee",
+       1'800'000,
+       {},
+       {"interest:coffee", "kw:espresso", "brand:morning-roast"},
+       "food",
        "<a href=\"https://example.com/roast\">Morning Roast</a>"},
-      {"Far Away travel", 3'000'000, {},
-       {"interest:travel", "kw:flights", "brand:far-away"}, "travel",
+      {"Far Away travel",
+       3'000'000,
+       {},
+       {"interest:travel", "kw:flights", "brand:far-away"},
+       "travel",
        "<a href=\"https://example.com/far\">Far Away: flights for less</a>"},
   };
   const int64_t now_ms = NowMs();
   for (const auto& demo : demos) {
     auto c = MakeCampaign(demo, ids[2]);
-    if (auto s = api::ValidateCampaign(c, core.catalog_manager.model()->d_model()); !s.ok()) return s;
+    if (auto s = api::ValidateCampaign(c, core.catalog_manager.model()->d_model()); !s.ok())
+      return s;
     auto stored = core.store->InsertCampaign(std::move(c), now_ms);
     if (!stored.ok()) return stored.status();
     core.catalog_manager.Upsert(*stored);
@@ -88,8 +98,8 @@ absl::Status SeedDemo(Core& core) {
       << "\", \"advertiser\": \"" << tokens[2] << "\", \"advertiser_id\": \"" << ids[2]
       << "\", \"platform_id\": \"" << ids[1] << "\"}\n";
   out.close();
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
   spdlog::info("demo accounts and {} campaigns created; tokens in {}", std::size(demos), path);
   return absl::OkStatus();

@@ -46,7 +46,6 @@ uint64_t Nonce() {
   return absl::Uniform<uint64_t>(gen);
 }
 
-
 // Everything after the auction: reservations, frequency counts, billing
 // tokens and the response.
 void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catalog,
@@ -75,8 +74,7 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
       core.reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
     }
     if (campaign.frequency_cap > 0 && user_key != 0) {
-      core.frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms,
-                            now_ms);
+      core.frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms, now_ms);
     }
     auto* p = response->add_placements();
     p->set_slot_id(request.slots(outcome.slot).id());
@@ -96,10 +94,10 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     p->set_billing_token(core.signer.Sign(claims));
   }
   // The auction had winners, yet none could reserve its price.
-  response->set_no_bid_reason(std::string(
-      response->placements_size() == 0 && result.no_bid_reason.empty()
-          ? auction::NoBidReasonName(auction::NoBidReason::kBudget)
-          : result.no_bid_reason));
+  response->set_no_bid_reason(
+      std::string(response->placements_size() == 0 && result.no_bid_reason.empty()
+                      ? auction::NoBidReasonName(auction::NoBidReason::kBudget)
+                      : result.no_bid_reason));
   core.metrics.Bid(request, result, response->placements_size(), response->no_bid_reason(),
                    core.options.auction.default_floor_cpm_micros);
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
@@ -160,8 +158,7 @@ grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* 
 }
 
 absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& caller,
-                                                    const attex::v1::Event& event,
-                                                    int64_t now_ms) {
+                                                    const attex::v1::Event& event, int64_t now_ms) {
   attex::v1::EventOutcome outcome;
   auto status = std::make_shared<absl::Status>();
   core.billing.Add(ReporterOf(caller), event, now_ms, &outcome, status);

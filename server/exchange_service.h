@@ -29,8 +29,7 @@ class ExchangeService final : public attex::v1::Exchange::CallbackService {
 
 // Records one event (blocking; on the work queue). Exposed for tests.
 absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& caller,
-                                                    const attex::v1::Event& event,
-                                                    int64_t now_ms);
+                                                    const attex::v1::Event& event, int64_t now_ms);
 
 }  // namespace attex::server
 

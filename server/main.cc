@@ -7,40 +7,52 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "server/server.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address:port to serve gRPC on (port 0: any)");
 ABSL_FLAG(std::string, data_dir, "./attex-data", "directory of the SQLite store and billing key");
-ABSL_FLAG(bool, demo, false, "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
+ABSL_FLAG(bool, demo, false,
+          "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
 ABSL_FLAG(std::string, model, "", "attention model file (empty: the built-in default model)");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(int64_t, default_floor_cpm_micros, 100000, "floor for slots that name none");
 ABSL_FLAG(std::string, auction, "second", "default auction: second or first price");
-ABSL_FLAG(double, reserve_rho, 0.0, "dynamic reserve: floor >= rho x slot attention price (0: off)");
+ABSL_FLAG(double, reserve_rho, 0.0,
+          "dynamic reserve: floor >= rho x slot attention price (0: off)");
 ABSL_FLAG(int64_t, platform_share_bps, 8000, "platform's share of each billed impression, 1/10000");
-ABSL_FLAG(int64_t, user_share_bps, 1000, "user's attention dividend, 1/10000 (exchange keeps the rest)");
+ABSL_FLAG(int64_t, user_share_bps, 1000,
+          "user's attention dividend, 1/10000 (exchange keeps the rest)");
 ABSL_FLAG(int64_t, billing_token_ttl_s, 3600, "how long a billing token can be reported");
 ABSL_FLAG(int, default_tmax_ms, 100, "deadline of bid requests that name none");
 ABSL_FLAG(int, grace_period_s, 10, "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS (with --tls_key)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
-ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signs (mutual TLS)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: require client certificates it signs (mutual TLS)");
 ABSL_FLAG(double, rate_limit_platform, 0, "calls a second per platform account (0: unlimited)");
 ABSL_FLAG(double, rate_limit_advertiser, 0, "calls a second per advertiser account (0: unlimited)");
 ABSL_FLAG(double, rate_limit_operator, 0, "calls a second per operator account (0: unlimited)");
-ABSL_FLAG(std::string, rate_limit_accounts, "", "per-account overrides: acc-2=5000,acc-7=100:200 (rate[:burst])");
+ABSL_FLAG(std::string, rate_limit_accounts, "",
+          "per-account overrides: acc-2=5000,acc-7=100:200 (rate[:burst])");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
-ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "address:port of the Prometheus /metrics endpoint (empty: none)");
-ABSL_FLAG(int, max_streams_per_connection, 256, "HTTP/2 streams a client connection may have open; more calls wait in the client (0: gRPC's default, unbounded)");
-ABSL_FLAG(int64_t, max_in_flight, 4096, "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
-ABSL_FLAG(int64_t, shared_pass_window_us, 0, "gather concurrent Bid calls this long into one pass over the keys (0: off; at most 1000)");
-ABSL_FLAG(int64_t, shared_pass_min_ads, 100000, "shared passes only on catalogues of at least this many ads");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "address:port of the Prometheus /metrics endpoint (empty: none)");
+ABSL_FLAG(int, max_streams_per_connection, 256,
+          "HTTP/2 streams a client connection may have open; more calls wait in the client (0: "
+          "gRPC's default, unbounded)");
+ABSL_FLAG(int64_t, max_in_flight, 4096,
+          "calls worked on at once; past it RESOURCE_EXHAUSTED at once (0: no bound)");
+ABSL_FLAG(
+    int64_t, shared_pass_window_us, 0,
+    "gather concurrent Bid calls this long into one pass over the keys (0: off; at most 1000)");
+ABSL_FLAG(int64_t, shared_pass_min_ads, 100000,
+          "shared passes only on catalogues of at least this many ads");
 ABSL_FLAG(int, shared_pass_threads, 0, "threads deciding shared passes (0: one per core)");
 ABSL_FLAG(std::string, key_storage, "float32",
           "storage of the ads' keys for the attention pass: float32, bf16 or int8");
@@ -167,9 +179,11 @@ int main(int argc, char** argv) {
   options.shared_pass_min_ads = std::max<int64_t>(0, absl::GetFlag(FLAGS_shared_pass_min_ads));
   options.shared_pass_threads = std::max(0, absl::GetFlag(FLAGS_shared_pass_threads));
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
-      options.default_tmax_ms <= 0 || options.grace_period_s < 0 || options.auction.reserve_rho < 0) {
-    std::fprintf(stderr, "attex-server: floors, rho and the grace period must not be negative; "
-                         "the token ttl and default tmax must be positive\n");
+      options.default_tmax_ms <= 0 || options.grace_period_s < 0 ||
+      options.auction.reserve_rho < 0) {
+    std::fprintf(stderr,
+                 "attex-server: floors, rho and the grace period must not be negative; "
+                 "the token ttl and default tmax must be positive\n");
     return 2;
   }
 

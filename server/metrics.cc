@@ -21,7 +21,8 @@ using prometheus::BuildHistogram;
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const auto* kBuckets = new prometheus::Histogram::BucketBoundaries{
-      50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1, 2.5};
+      50e-6, 100e-6, 250e-6, 500e-6, 1e-3,   2.5e-3, 5e-3,
+      10e-3, 25e-3,  50e-3,  100e-3, 250e-3, 1,      2.5};
   return *kBuckets;
 }
 
@@ -105,16 +106,52 @@ class Metrics::Callbacks final : public prometheus::Collectable {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       callbacks_(std::make_shared<Callbacks>()),
-      calls_(BuildCounter().Name("attex_calls_total").Help("Finished RPCs by method and gRPC status").Register(*registry_)),
-      latency_(BuildHistogram().Name("attex_call_latency_seconds").Help("RPC latency in the server by method and gRPC status").Register(*registry_)),
-      in_flight_gauge_(BuildGauge().Name("attex_calls_in_flight").Help("RPCs started and not yet finished").Register(*registry_).Add({})),
-      shed_(BuildCounter().Name("attex_calls_shed_total").Help("RPCs refused by admission control, by reason (capacity, deadline)").Register(*registry_)),
-      slots_(BuildCounter().Name("attex_auction_slots_total").Help("Slots asked for in Bid requests").Register(*registry_).Add({})),
-      placements_(BuildCounter().Name("attex_auction_placements_total").Help("Slots filled (fill rate = placements / slots)").Register(*registry_).Add({})),
-      floors_hit_(BuildCounter().Name("attex_auction_floor_priced_total").Help("Placements priced at the slot's floor").Register(*registry_).Add({})),
-      no_bid_(BuildCounter().Name("attex_auction_no_bid_total").Help("Bid requests with no placement, by reason").Register(*registry_)),
-      ledger_commit_(BuildHistogram().Name("attex_ledger_commit_seconds").Help("Time to commit one batch of billing events durably (group commit)").Register(*registry_).Add({}, LatencyBuckets())),
-      spend_(BuildCounter().Name("attex_spend_micros_total").Help("Billed spend since start, micros").Register(*registry_).Add({})) {}
+      calls_(BuildCounter()
+                 .Name("attex_calls_total")
+                 .Help("Finished RPCs by method and gRPC status")
+                 .Register(*registry_)),
+      latency_(BuildHistogram()
+                   .Name("attex_call_latency_seconds")
+                   .Help("RPC latency in the server by method and gRPC status")
+                   .Register(*registry_)),
+      in_flight_gauge_(BuildGauge()
+                           .Name("attex_calls_in_flight")
+                           .Help("RPCs started and not yet finished")
+                           .Register(*registry_)
+                           .Add({})),
+      shed_(BuildCounter()
+                .Name("attex_calls_shed_total")
+                .Help("RPCs refused by admission control, by reason (capacity, deadline)")
+                .Register(*registry_)),
+      slots_(BuildCounter()
+                 .Name("attex_auction_slots_total")
+                 .Help("Slots asked for in Bid requests")
+                 .Register(*registry_)
+                 .Add({})),
+      placements_(BuildCounter()
+                      .Name("attex_auction_placements_total")
+                      .Help("Slots filled (fill rate = placements / slots)")
+                      .Register(*registry_)
+                      .Add({})),
+      floors_hit_(BuildCounter()
+                      .Name("attex_auction_floor_priced_total")
+                      .Help("Placements priced at the slot's floor")
+                      .Register(*registry_)
+                      .Add({})),
+      no_bid_(BuildCounter()
+                  .Name("attex_auction_no_bid_total")
+                  .Help("Bid requests with no placement, by reason")
+                  .Register(*registry_)),
+      ledger_commit_(BuildHistogram()
+                         .Name("attex_ledger_commit_seconds")
+                         .Help("Time to commit one batch of billing events durably (group commit)")
+                         .Register(*registry_)
+                         .Add({}, LatencyBuckets())),
+      spend_(BuildCounter()
+                 .Name("attex_spend_micros_total")
+                 .Help("Billed spend since start, micros")
+                 .Register(*registry_)
+                 .Add({})) {}
 
 Metrics::~Metrics() = default;
 
@@ -132,8 +169,8 @@ absl::Status Metrics::Serve(const std::string& listen) {
 }
 
 void Metrics::Call(std::string_view method, grpc::StatusCode code, absl::Duration latency) {
-  std::string key = absl::StrCat(absl::string_view(method.data(), method.size()), "#",
-                                 static_cast<int>(code));
+  std::string key =
+      absl::StrCat(absl::string_view(method.data(), method.size()), "#", static_cast<int>(code));
   CallSeries s;
   {
     absl::MutexLock lock(&series_mu_);
@@ -141,7 +178,10 @@ void Metrics::Call(std::string_view method, grpc::StatusCode code, absl::Duratio
     if (it == series_.end()) {
       const std::map<std::string, std::string> labels = {
           {"method", std::string(method)}, {"code", absl::StrCat(static_cast<int>(code))}};
-      it = series_.emplace(key, CallSeries{&calls_.Add(labels), &latency_.Add(labels, LatencyBuckets())}).first;
+      it = series_
+               .emplace(key,
+                        CallSeries{&calls_.Add(labels), &latency_.Add(labels, LatencyBuckets())})
+               .first;
     }
     s = it->second;
   }
@@ -273,8 +313,9 @@ absl::Status ServeMetrics(Core& core) {
   m.AddGaugeCallback("attex_active_campaigns", "Active campaigns in the catalogue", [&core] {
     return static_cast<double>(core.catalog_manager.Current()->active_campaigns);
   });
-  m.AddGaugeCallback("attex_active_ads", "Active ads (campaign creatives) in the catalogue",
-                     [&core] { return static_cast<double>(core.catalog_manager.Current()->active_ads); });
+  m.AddGaugeCallback(
+      "attex_active_ads", "Active ads (campaign creatives) in the catalogue",
+      [&core] { return static_cast<double>(core.catalog_manager.Current()->active_ads); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
                      [&core] { return static_cast<double>(core.admission.max_in_flight()); });
   if (core.gatherer != nullptr) {

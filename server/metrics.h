@@ -80,8 +80,7 @@ class Metrics final {
   void FillRates(int64_t max_in_flight, attex::v1::Stats* stats);
 
   // Counts and times every call of a server it is added to.
-  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-  MakeInterceptorFactory();
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeInterceptorFactory();
 
   prometheus::Registry& registry() { return *registry_; }
 

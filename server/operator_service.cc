@@ -39,8 +39,8 @@ grpc::ServerUnaryReactor* OperatorService::Ping(grpc::CallbackServerContext* ctx
                                                 const attex::v1::PingRequest* request,
                                                 attex::v1::PingResponse* response) {
   if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
-  auto caller = core_->auth.Authorize(
-      ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
+  auto caller =
+      core_->auth.Authorize(ctx, {Role::ROLE_PLATFORM, Role::ROLE_ADVERTISER, Role::ROLE_OPERATOR});
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (auto s = api::ValidatePing(*request); !s.ok()) return Reply(ctx, s);
   response->set_payload(request->payload());
@@ -85,9 +85,9 @@ grpc::ServerUnaryReactor* OperatorService::GetStats(grpc::CallbackServerContext*
   return Reply(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* OperatorService::ReloadModel(
-    grpc::CallbackServerContext* ctx, const attex::v1::ReloadModelRequest* request,
-    attex::v1::ReloadModelResponse* response) {
+grpc::ServerUnaryReactor* OperatorService::ReloadModel(grpc::CallbackServerContext* ctx,
+                                                       const attex::v1::ReloadModelRequest* request,
+                                                       attex::v1::ReloadModelResponse* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
@@ -138,9 +138,9 @@ grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(
   });
 }
 
-grpc::ServerUnaryReactor* OperatorService::CheckLedger(
-    grpc::CallbackServerContext* ctx, const attex::v1::CheckLedgerRequest* request,
-    attex::v1::LedgerCheck* response) {
+grpc::ServerUnaryReactor* OperatorService::CheckLedger(grpc::CallbackServerContext* ctx,
+                                                       const attex::v1::CheckLedgerRequest* request,
+                                                       attex::v1::LedgerCheck* response) {
   auto caller = core_->auth.Authenticate(*ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   return Defer(*core_, ctx, [this, response]() -> absl::Status {
@@ -170,9 +170,9 @@ grpc::ServerUnaryReactor* OperatorService::ListAccounts(
   });
 }
 
-grpc::ServerUnaryReactor* OperatorService::RevokeToken(
-    grpc::CallbackServerContext* ctx, const attex::v1::RevokeTokenRequest* request,
-    attex::v1::Account* response) {
+grpc::ServerUnaryReactor* OperatorService::RevokeToken(grpc::CallbackServerContext* ctx,
+                                                       const attex::v1::RevokeTokenRequest* request,
+                                                       attex::v1::Account* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (auto s = api::ValidateRevokeToken(*request); !s.ok()) return Reply(ctx, s);

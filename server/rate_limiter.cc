@@ -45,7 +45,7 @@ RateLimiter::Bucket* RateLimiter::BucketFor(const std::string& account_id, attex
   if (!bucket) {
     bucket = std::make_unique<Bucket>();
     auto it = options_.accounts.find(account_id);
-    bucket->limit = it != options_.accounts.end()       ? it->second
+    bucket->limit = it != options_.accounts.end()        ? it->second
                     : role == attex::v1::ROLE_PLATFORM   ? options_.platform
                     : role == attex::v1::ROLE_ADVERTISER ? options_.advertiser
                                                          : options_.op;
@@ -65,7 +65,8 @@ bool RateLimiter::Admit(const std::string& account_id, attex::v1::Role role,
   absl::MutexLock lock(&bucket->mu);
   const absl::Time now = now_();
   const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - bucket->last));
-  bucket->tokens = std::min(bucket->limit.burst, bucket->tokens + elapsed * bucket->limit.per_second);
+  bucket->tokens =
+      std::min(bucket->limit.burst, bucket->tokens + elapsed * bucket->limit.per_second);
   bucket->last = now;
   if (bucket->tokens >= 1.0) {
     bucket->tokens -= 1.0;

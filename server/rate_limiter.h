@@ -24,7 +24,7 @@ struct RateLimit {
 struct RateLimitOptions {
   RateLimit platform;
   RateLimit advertiser;
-  RateLimit op;  // Operators.
+  RateLimit op;                                          // Operators.
   absl::flat_hash_map<std::string, RateLimit> accounts;  // Overrides by account id.
 };
 

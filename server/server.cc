@@ -32,8 +32,9 @@ absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir) {
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
-                  ::fsync(fd) == 0;
+  const bool ok =
+      ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
+      ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("cannot write ", path));
@@ -48,7 +49,8 @@ absl::Status BootstrapOperator(Core& core) {
   const std::string path = core.options.data_dir + "/operator-token";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   const std::string line = account->token() + "\n";
-  const bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  const bool ok =
+      fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   if (fd >= 0) ::close(fd);
   if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
   spdlog::warn("no accounts: created operator {}; its token is in {} (mode 0600)", account->id(),
@@ -60,7 +62,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (auto s = auction::ValidateSplit(options.split); !s.ok()) return s;
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("data_dir ", options.data_dir, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("data_dir ", options.data_dir, ": ", ec.message()));
   auto store = store::OpenSqliteStore(options.data_dir);
   if (!store.ok()) return store.status();
   auto secret = LoadOrCreateSecret(options.data_dir);
@@ -75,8 +78,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   }
 
   std::unique_ptr<Server> server(new Server());
-  server->core_ = std::make_unique<Core>(std::move(options), *std::move(store), model,
-                                         *std::move(secret));
+  server->core_ =
+      std::make_unique<Core>(std::move(options), *std::move(store), model, *std::move(secret));
   Core& core = *server->core_;
 
   // Accounts, campaigns and what they have spent, as the store has them.
@@ -99,8 +102,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   }
   core.catalog_manager.Publish();
   const auto catalog = core.catalog_manager.Current();
-  spdlog::info("loaded {} campaigns ({} active, {} active ads), model {}", catalog->campaigns.size(),
-               catalog->active_campaigns, catalog->active_ads, model->version());
+  spdlog::info("loaded {} campaigns ({} active, {} active ads), model {}",
+               catalog->campaigns.size(), catalog->active_campaigns, catalog->active_ads,
+               model->version());
 
   if (core.options.shared_pass_window > absl::ZeroDuration()) {
     BidGatherer::Options gather;

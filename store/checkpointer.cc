@@ -4,18 +4,14 @@
 
 namespace attex::store {
 
-absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(
-    const std::string& path) {
+absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& path) {
   absl::StatusOr<sqlite::DbHandle> db = sqlite::Open(path);
   if (!db.ok()) return db.status();
-  if (absl::Status s = sqlite::Exec(db->get(), "PRAGMA synchronous=FULL");
-      !s.ok())
-    return s;
+  if (absl::Status s = sqlite::Exec(db->get(), "PRAGMA synchronous=FULL"); !s.ok()) return s;
   return std::unique_ptr<Checkpointer>(new Checkpointer(*std::move(db)));
 }
 
-Checkpointer::Checkpointer(sqlite::DbHandle db)
-    : db_(std::move(db)), thread_([this] { Loop(); }) {}
+Checkpointer::Checkpointer(sqlite::DbHandle db) : db_(std::move(db)), thread_([this] { Loop(); }) {}
 
 Checkpointer::~Checkpointer() {
   {
@@ -27,14 +23,12 @@ Checkpointer::~Checkpointer() {
 
 void Checkpointer::Attach(sqlite3* db) { sqlite3_wal_hook(db, &OnCommit, this); }
 
-int Checkpointer::OnCommit(void* self, sqlite3* db, const char* name,
-                           int frames) {
+int Checkpointer::OnCommit(void* self, sqlite3* db, const char* name, int frames) {
   if (frames >= kInlineFrames) {
     // What the background checkpoints have copied is not copied again, so
     // this is mostly the database fsync. Errors (SQLITE_BUSY while a
     // background checkpoint runs) leave it to the next commit.
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   } else if (frames >= kBackgroundFrames) {
     auto* checkpointer = static_cast<Checkpointer*>(self);
     absl::MutexLock lock(&checkpointer->mu_);
@@ -48,17 +42,15 @@ void Checkpointer::Loop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Checkpointer* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
-            return c->requested_ || c->stopping_;
-          },
+          +[](Checkpointer* c)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->requested_ || c->stopping_; },
           this));
       if (stopping_) return;
       requested_ = false;
     }
     // PASSIVE: never waits for, or blocks, the writer. A failure is retried
     // at the next request (or the writer checkpoints inline).
-    sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                              nullptr, nullptr);
+    sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 }
 

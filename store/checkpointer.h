@@ -29,8 +29,7 @@ class Checkpointer final {
   // Opens a second connection to the database at path (synchronous=FULL,
   // so the copy is synced before the WAL can be reused) and starts the
   // thread. INTERNAL when SQLite cannot open it.
-  static absl::StatusOr<std::unique_ptr<Checkpointer>> Start(
-      const std::string& path);
+  static absl::StatusOr<std::unique_ptr<Checkpointer>> Start(const std::string& path);
   ~Checkpointer();  // Stops the thread; a checkpoint under way completes.
 
   // Installs the WAL hook on the writing connection `db` (instead of

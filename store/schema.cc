@@ -97,16 +97,14 @@ absl::StatusOr<int64_t> ReadInt(sqlite3* db, const char* sql) {
 
 absl::Status MigrateSchema(sqlite3* db) {
   sqlite::Transaction txn(db);
-  if (absl::Status s = txn.Begin(sqlite::Transaction::Mode::kImmediate);
-      !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(sqlite::Transaction::Mode::kImmediate); !s.ok()) return s;
   // Version 1 did not set user_version: 0 is a new database or version 1.
   absl::StatusOr<int64_t> stored = ReadInt(db, "PRAGMA user_version");
   if (!stored.ok()) return stored.status();
   if (*stored > kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database schema version ", *stored,
-                     " is newer than this binary's (", kSchemaVersion, ")"));
+    return absl::FailedPreconditionError(absl::StrCat("database schema version ", *stored,
+                                                      " is newer than this binary's (",
+                                                      kSchemaVersion, ")"));
   }
   if (*stored == kSchemaVersion) return txn.Commit();
   // Each step takes the schema of the version before it to the next, so a
@@ -116,8 +114,8 @@ absl::Status MigrateSchema(sqlite3* db) {
     if (absl::Status s = sqlite::Exec(db, kSchemaV2); !s.ok()) return s;
   }
   if (absl::Status s = sqlite::Exec(db, kSchemaV3); !s.ok()) return s;
-  if (absl::Status s = sqlite::Exec(
-          db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
+  if (absl::Status s =
+          sqlite::Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
       !s.ok())
     return s;
   return txn.Commit();

@@ -16,16 +16,12 @@ absl::StatusOr<DbHandle> Open(const std::string& path) {
   sqlite3* raw = nullptr;
   // One connection guarded by the caller's mutex, so SQLite's own
   // per-connection mutex would only add cost.
-  const int flags =
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw, flags, WalBufferVfsName());
-  DbHandle db(
-      raw);  // Even a failed open allocates a handle that must be closed.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, WalBufferVfsName());
+  DbHandle db(raw);  // Even a failed open allocates a handle that must be closed.
   if (rc != SQLITE_OK) {
     return absl::InternalError(absl::StrCat(
-        "sqlite open ", path, ": ",
-        raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+        "sqlite open ", path, ": ", raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(db.get(), 1);
   return db;
@@ -33,8 +29,7 @@ absl::StatusOr<DbHandle> Open(const std::string& path) {
 
 absl::Status Error(sqlite3* db, int code, absl::string_view what) {
   std::string message = absl::StrCat("sqlite ", what, ": ", sqlite3_errmsg(db));
-  if (code == SQLITE_CONSTRAINT_UNIQUE ||
-      code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+  if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return absl::AlreadyExistsError(std::move(message));
   }
   return absl::InternalError(std::move(message));
@@ -46,11 +41,9 @@ absl::Status Exec(sqlite3* db, const char* sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Statement> Statement::Prepare(sqlite3* db,
-                                             absl::string_view sql) {
+absl::StatusOr<Statement> Statement::Prepare(sqlite3* db, absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(
-      db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return Error(db, rc, absl::StrCat("prepare \"", sql, "\""));
@@ -77,23 +70,21 @@ Statement& Statement::BindInt(int index, int64_t value) {
 }
 
 Statement& Statement::BindText(int index, absl::string_view value) {
-  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
-                               SQLITE_TRANSIENT, SQLITE_UTF8),
-           index);
+  NoteBind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      index);
   return *this;
 }
 
 Statement& Statement::BindTextRef(int index, absl::string_view value) {
-  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
-                               SQLITE_STATIC, SQLITE_UTF8),
-           index);
+  NoteBind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8),
+      index);
   return *this;
 }
 
 Statement& Statement::BindBlob(int index, absl::string_view value) {
-  NoteBind(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(),
-                               SQLITE_TRANSIENT),
-           index);
+  NoteBind(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT), index);
   return *this;
 }
 
@@ -108,9 +99,7 @@ absl::StatusOr<bool> Statement::Step() {
 absl::Status Statement::Run() {
   absl::StatusOr<bool> row = Step();
   if (!row.ok()) return row.status();
-  if (*row)
-    return absl::InternalError(
-        absl::StrCat("unexpected row from ", sqlite3_sql(stmt_)));
+  if (*row) return absl::InternalError(absl::StrCat("unexpected row from ", sqlite3_sql(stmt_)));
   return absl::OkStatus();
 }
 
@@ -120,13 +109,10 @@ void Statement::Reset() {
   bind_status_ = absl::OkStatus();
 }
 
-int64_t Statement::Int(int column) const {
-  return sqlite3_column_int64(stmt_, column);
-}
+int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 std::string Statement::Text(int column) const {
-  const auto* text =
-      reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   if (text == nullptr) return "";
   return std::string(text, sqlite3_column_bytes(stmt_, column));
 }
@@ -134,8 +120,7 @@ std::string Statement::Text(int column) const {
 std::string Statement::Blob(int column) const {
   const void* blob = sqlite3_column_blob(stmt_, column);
   if (blob == nullptr) return "";
-  return std::string(static_cast<const char*>(blob),
-                     sqlite3_column_bytes(stmt_, column));
+  return std::string(static_cast<const char*>(blob), sqlite3_column_bytes(stmt_, column));
 }
 
 Transaction::~Transaction() {
@@ -149,8 +134,7 @@ Transaction::~Transaction() {
 absl::Status Transaction::Begin(Mode mode) {
   // IMMEDIATE takes the write lock up front, so a writer never fails half way
   // with SQLITE_BUSY on lock upgrade.
-  absl::Status status =
-      Exec(db_, mode == Mode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  absl::Status status = Exec(db_, mode == Mode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN");
   open_ = status.ok();
   return status;
 }

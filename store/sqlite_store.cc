@@ -25,12 +25,10 @@ using attex::v1::Campaign;
 using sqlite::Statement;
 using sqlite::Transaction;
 
-absl::StatusOr<Campaign> ParseBody(const std::string& id,
-                                   const std::string& body) {
+absl::StatusOr<Campaign> ParseBody(const std::string& id, const std::string& body) {
   Campaign c;
   if (!c.ParseFromString(body)) {
-    return absl::InternalError(
-        absl::StrCat("stored campaign ", id, " does not parse"));
+    return absl::InternalError(absl::StrCat("stored campaign ", id, " does not parse"));
   }
   return c;
 }
@@ -52,12 +50,10 @@ absl::StatusOr<std::vector<Campaign>> CollectCampaigns(Statement& stmt) {
 absl::StatusOr<int64_t> CampaignSeq(const std::string& id) {
   absl::string_view digits = id;
   int64_t seq = 0;
-  if (!absl::ConsumePrefix(&digits, "cmp-") || digits.empty() ||
-      digits.size() > 18 ||
+  if (!absl::ConsumePrefix(&digits, "cmp-") || digits.empty() || digits.size() > 18 ||
       !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
       !absl::SimpleAtoi(digits, &seq) || seq <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("after_id: malformed campaign id \"", id, "\""));
+    return absl::InvalidArgumentError(absl::StrCat("after_id: malformed campaign id \"", id, "\""));
   }
   return seq;
 }
@@ -75,19 +71,17 @@ absl::StatusOr<int64_t> InsertReturningSeq(Statement& stmt) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite::DbHandle db,
-                         std::unique_ptr<Checkpointer> checkpointer)
+SqliteStore::SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer)
     : db_(std::move(db)), checkpointer_(std::move(checkpointer)) {
   checkpointer_->Attach(db_.get());
 }
 
 SqliteStore::~SqliteStore() = default;
 
-absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(
-    attex::v1::Role role, const std::string& name,
-    const std::string& token_hash) {
-  if (token_hash.empty())
-    return absl::InvalidArgumentError("token_hash is empty");
+absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(attex::v1::Role role,
+                                                         const std::string& name,
+                                                         const std::string& token_hash) {
+  if (token_hash.empty()) return absl::InvalidArgumentError("token_hash is empty");
   AccountRecord account{.id = "",
                         .role = role,
                         .name = name,
@@ -96,8 +90,7 @@ absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(
   absl::MutexLock lock(&mu_);
   sqlite3* db = db_.get();
   Transaction txn(db);
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
   int64_t seq = 0;
   {
     absl::StatusOr<Statement> insert =
@@ -112,8 +105,7 @@ absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(
         .BindInt(4, account.created_at_ms);
     absl::StatusOr<int64_t> inserted = InsertReturningSeq(*insert);
     if (absl::IsAlreadyExists(inserted.status())) {
-      return absl::AlreadyExistsError(
-          "an account with this token_hash already exists");
+      return absl::AlreadyExistsError("an account with this token_hash already exists");
     }
     if (!inserted.ok()) return inserted.status();
     seq = *inserted;
@@ -122,9 +114,7 @@ absl::StatusOr<AccountRecord> SqliteStore::CreateAccount(
   absl::StatusOr<Statement> set_id =
       Statement::Prepare(db, "UPDATE accounts SET id = ?1 WHERE seq = ?2");
   if (!set_id.ok()) return set_id.status();
-  if (absl::Status s = set_id->BindText(1, account.id).BindInt(2, seq).Run();
-      !s.ok())
-    return s;
+  if (absl::Status s = set_id->BindText(1, account.id).BindInt(2, seq).Run(); !s.ok()) return s;
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return account;
 }
@@ -141,13 +131,12 @@ absl::StatusOr<std::vector<AccountRecord>> SqliteStore::ListAccounts() {
     absl::StatusOr<bool> row = stmt->Step();
     if (!row.ok()) return row.status();
     if (!*row) return out;
-    out.push_back(
-        AccountRecord{.id = stmt->Text(0),
-                      .role = static_cast<attex::v1::Role>(stmt->Int(1)),
-                      .name = stmt->Text(2),
-                      .token_hash = stmt->Text(3),
-                      .created_at_ms = stmt->Int(4),
-                      .revoked = stmt->Int(5) != 0});
+    out.push_back(AccountRecord{.id = stmt->Text(0),
+                                .role = static_cast<attex::v1::Role>(stmt->Int(1)),
+                                .name = stmt->Text(2),
+                                .token_hash = stmt->Text(3),
+                                .created_at_ms = stmt->Int(4),
+                                .revoked = stmt->Int(5) != 0});
   }
 }
 
@@ -189,34 +178,29 @@ absl::StatusOr<Campaign> SqliteStore::InsertCampaignLocked(Campaign c, int64_t n
   c.set_version(1);
   c.set_created_at(now_ms);
   c.set_updated_at(now_ms);
-  absl::StatusOr<Statement> complete = Statement::Prepare(
-      db, "UPDATE campaigns SET id = ?1, body = ?2 WHERE seq = ?3");
+  absl::StatusOr<Statement> complete =
+      Statement::Prepare(db, "UPDATE campaigns SET id = ?1, body = ?2 WHERE seq = ?3");
   if (!complete.ok()) return complete.status();
-  complete->BindText(1, c.id())
-      .BindBlob(2, c.SerializeAsString())
-      .BindInt(3, seq);
+  complete->BindText(1, c.id()).BindBlob(2, c.SerializeAsString()).BindInt(3, seq);
   if (absl::Status s = complete->Run(); !s.ok()) return s;
   return c;
 }
 
-absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c,
-                                                     int64_t now_ms) {
+absl::StatusOr<Campaign> SqliteStore::InsertCampaign(Campaign c, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   Transaction txn(db_.get());
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
   absl::StatusOr<Campaign> stored = InsertCampaignLocked(std::move(c), now_ms);
   if (!stored.ok()) return stored.status();
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
   return stored;
 }
 
-absl::StatusOr<std::vector<Campaign>> SqliteStore::InsertCampaigns(
-    std::vector<Campaign> campaigns, int64_t now_ms) {
+absl::StatusOr<std::vector<Campaign>> SqliteStore::InsertCampaigns(std::vector<Campaign> campaigns,
+                                                                   int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   Transaction txn(db_.get());
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
   std::vector<Campaign> stored;
   stored.reserve(campaigns.size());
   for (Campaign& c : campaigns) {
@@ -228,27 +212,23 @@ absl::StatusOr<std::vector<Campaign>> SqliteStore::InsertCampaigns(
   return stored;
 }
 
-absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c,
-                                                     int64_t expected_version,
+absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c, int64_t expected_version,
                                                      int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   sqlite3* db = db_.get();
   Transaction txn(db);
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok())
-    return s;
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
   int64_t seq = 0;
   int64_t stored_version = 0;
   Campaign stored;
   {
-    absl::StatusOr<Statement> select = Statement::Prepare(
-        db, "SELECT seq, version, body FROM campaigns WHERE id = ?1");
+    absl::StatusOr<Statement> select =
+        Statement::Prepare(db, "SELECT seq, version, body FROM campaigns WHERE id = ?1");
     if (!select.ok()) return select.status();
     select->BindText(1, c.id());
     absl::StatusOr<bool> row = select->Step();
     if (!row.ok()) return row.status();
-    if (!*row)
-      return absl::NotFoundError(
-          absl::StrCat("campaign ", c.id(), " not found"));
+    if (!*row) return absl::NotFoundError(absl::StrCat("campaign ", c.id(), " not found"));
     seq = select->Int(0);
     stored_version = select->Int(1);
     absl::StatusOr<Campaign> parsed = ParseBody(c.id(), select->Blob(2));
@@ -256,9 +236,9 @@ absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c,
     stored = *std::move(parsed);
   }
   if (expected_version != 0 && expected_version != stored_version) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("campaign ", c.id(), ": expected version ",
-                     expected_version, ", stored version ", stored_version));
+    return absl::FailedPreconditionError(absl::StrCat("campaign ", c.id(), ": expected version ",
+                                                      expected_version, ", stored version ",
+                                                      stored_version));
   }
   c.set_advertiser_id(stored.advertiser_id());
   c.set_created_at(stored.created_at());
@@ -280,22 +260,21 @@ absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c,
 
 absl::StatusOr<Campaign> SqliteStore::GetCampaign(const std::string& id) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt = Statement::Prepare(
-      db_.get(), "SELECT id, body FROM campaigns WHERE id = ?1");
+  absl::StatusOr<Statement> stmt =
+      Statement::Prepare(db_.get(), "SELECT id, body FROM campaigns WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   stmt->BindText(1, id);
   absl::StatusOr<std::vector<Campaign>> found = CollectCampaigns(*stmt);
   if (!found.ok()) return found.status();
-  if (found->empty())
-    return absl::NotFoundError(absl::StrCat("campaign ", id, " not found"));
+  if (found->empty()) return absl::NotFoundError(absl::StrCat("campaign ", id, " not found"));
   return std::move(found->front());
 }
 
-absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(
-    const std::string& advertiser_id, const std::string& after_id, int limit) {
+absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(const std::string& advertiser_id,
+                                                                 const std::string& after_id,
+                                                                 int limit) {
   if (limit <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("limit ", limit, " is not positive"));
+    return absl::InvalidArgumentError(absl::StrCat("limit ", limit, " is not positive"));
   int64_t after_seq = 0;
   if (!after_id.empty()) {
     absl::StatusOr<int64_t> seq = CampaignSeq(after_id);
@@ -304,13 +283,12 @@ absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(
   }
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> stmt =
-      advertiser_id.empty()
-          ? Statement::Prepare(db_.get(),
-                               "SELECT id, body FROM campaigns WHERE seq > ?1 "
-                               "ORDER BY seq LIMIT ?2")
-          : Statement::Prepare(db_.get(),
-                               "SELECT id, body FROM campaigns WHERE seq > ?1 "
-                               "AND advertiser_id = ?3 ORDER BY seq LIMIT ?2");
+      advertiser_id.empty() ? Statement::Prepare(db_.get(),
+                                                 "SELECT id, body FROM campaigns WHERE seq > ?1 "
+                                                 "ORDER BY seq LIMIT ?2")
+                            : Statement::Prepare(db_.get(),
+                                                 "SELECT id, body FROM campaigns WHERE seq > ?1 "
+                                                 "AND advertiser_id = ?3 ORDER BY seq LIMIT ?2");
   if (!stmt.ok()) return stmt.status();
   stmt->BindInt(1, after_seq).BindInt(2, limit);
   if (!advertiser_id.empty()) stmt->BindText(3, advertiser_id);
@@ -319,8 +297,8 @@ absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(
 
 absl::StatusOr<std::vector<Campaign>> SqliteStore::LoadAllCampaigns() {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt = Statement::Prepare(
-      db_.get(), "SELECT id, body FROM campaigns ORDER BY seq");
+  absl::StatusOr<Statement> stmt =
+      Statement::Prepare(db_.get(), "SELECT id, body FROM campaigns ORDER BY seq");
   if (!stmt.ok()) return stmt.status();
   return CollectCampaigns(*stmt);
 }
@@ -370,24 +348,19 @@ absl::StatusOr<LedgerBalances> SqliteStore::Balances(const std::string& prefix) 
   return ReadBalances(db_.get(), prefix);
 }
 
-absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
-    const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir) {
   if (data_dir.empty()) return absl::InvalidArgumentError("data_dir is empty");
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return absl::InternalError(
-        absl::StrCat("create data_dir ", data_dir, ": ", ec.message()));
+    return absl::InternalError(absl::StrCat("create data_dir ", data_dir, ": ", ec.message()));
   }
-  const std::string path =
-      (std::filesystem::path(data_dir) / "attex.db").string();
+  const std::string path = (std::filesystem::path(data_dir) / "attex.db").string();
   absl::StatusOr<sqlite::DbHandle> db = OpenStoreDatabase(path);
   if (!db.ok()) return db.status();
-  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer =
-      Checkpointer::Start(path);
+  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer = Checkpointer::Start(path);
   if (!checkpointer.ok()) return checkpointer.status();
-  return std::make_unique<SqliteStore>(*std::move(db),
-                                       *std::move(checkpointer));
+  return std::make_unique<SqliteStore>(*std::move(db), *std::move(checkpointer));
 }
 
 }  // namespace attex::store

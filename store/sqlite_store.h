@@ -31,9 +31,8 @@ class SqliteStore final : public Store {
   SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer);
   ~SqliteStore() override;
 
-  absl::StatusOr<AccountRecord> CreateAccount(
-      attex::v1::Role role, const std::string& name,
-      const std::string& token_hash) override;
+  absl::StatusOr<AccountRecord> CreateAccount(attex::v1::Role role, const std::string& name,
+                                              const std::string& token_hash) override;
   absl::StatusOr<std::vector<AccountRecord>> ListAccounts() override;
   absl::StatusOr<AccountRecord> RevokeAccount(const std::string& id) override;
 
@@ -44,11 +43,10 @@ class SqliteStore final : public Store {
   absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
                                                      int64_t expected_version,
                                                      int64_t now_ms) override;
-  absl::StatusOr<attex::v1::Campaign> GetCampaign(
-      const std::string& id) override;
-  absl::StatusOr<std::vector<attex::v1::Campaign>> ListCampaigns(
-      const std::string& advertiser_id, const std::string& after_id,
-      int limit) override;
+  absl::StatusOr<attex::v1::Campaign> GetCampaign(const std::string& id) override;
+  absl::StatusOr<std::vector<attex::v1::Campaign>> ListCampaigns(const std::string& advertiser_id,
+                                                                 const std::string& after_id,
+                                                                 int limit) override;
   absl::StatusOr<std::vector<attex::v1::Campaign>> LoadAllCampaigns() override;
 
   absl::StatusOr<RecordResult> RecordEvent(const BillingEvent& event) override;

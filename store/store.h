@@ -19,7 +19,7 @@
 namespace attex::store {
 
 struct AccountRecord {
-  std::string id;          // "acc-<n>", assigned by the store.
+  std::string id;  // "acc-<n>", assigned by the store.
   attex::v1::Role role = attex::v1::ROLE_UNSPECIFIED;
   std::string name;
   std::string token_hash;  // Hex SHA-256 of the bearer token; never the token.
@@ -30,7 +30,7 @@ struct AccountRecord {
 // One billing event to record. The ledger entries are given by the caller
 // (the auction computes the split); they must sum to zero.
 struct LedgerEntry {
-  std::string account;  // "advertiser:acc-3", "platform:acc-2", "user:u1", "exchange".
+  std::string account;        // "advertiser:acc-3", "platform:acc-2", "user:u1", "exchange".
   int64_t amount_micros = 0;  // Credit positive, debit negative.
 };
 
@@ -40,8 +40,8 @@ struct BillingEvent {
   std::string event_id;
   std::string campaign_id;
   std::string platform_id;
-  int64_t price_micros = 0;  // What the advertiser is charged (0 for clicks).
-  int64_t at_ms = 0;         // When the event was recorded (Unix ms).
+  int64_t price_micros = 0;          // What the advertiser is charged (0 for clicks).
+  int64_t at_ms = 0;                 // When the event was recorded (Unix ms).
   std::vector<LedgerEntry> entries;  // Empty for clicks and test events.
   // The hard cap: with enforce_budget, an impression that would take the
   // campaign's billed spend past total_budget_micros, or its spend in the
@@ -57,7 +57,7 @@ enum class RecordResult { kAccepted, kDuplicate, kOverBudget };
 
 // What Store::CheckLedger found. ok() when problems is empty.
 struct LedgerCheckResult {
-  int64_t events_checked = 0;    // Billed events (with ledger entries).
+  int64_t events_checked = 0;  // Billed events (with ledger entries).
   int64_t accounts_checked = 0;
   int64_t campaigns_checked = 0;
   int64_t ledger_sum_micros = 0;
@@ -92,8 +92,7 @@ class Store {
   virtual ~Store() = default;
 
   // Accounts. CreateAccount assigns the id.
-  virtual absl::StatusOr<AccountRecord> CreateAccount(attex::v1::Role role,
-                                                      const std::string& name,
+  virtual absl::StatusOr<AccountRecord> CreateAccount(attex::v1::Role role, const std::string& name,
                                                       const std::string& token_hash) = 0;
   virtual absl::StatusOr<std::vector<AccountRecord>> ListAccounts() = 0;
   // Marks the account's token revoked and returns the account. NOT_FOUND

@@ -14,7 +14,7 @@ constexpr int kBufferBytes = 64 << 10;
 
 // What SQLite allocates per open file: our fields, then the wrapped file.
 struct BufferedFile {
-  sqlite3_file base;  // First: SQLite sees a sqlite3_file.
+  sqlite3_file base;   // First: SQLite sees a sqlite3_file.
   sqlite3_file* real;  // Points just past this struct.
   bool wal;
   char* buffer;  // nullptr until the first buffered write.
@@ -100,9 +100,7 @@ int FileControl(sqlite3_file* file, int op, void* arg) {
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xFileControl(f->real, op, arg);
 }
-int SectorSize(sqlite3_file* file) {
-  return Of(file)->real->pMethods->xSectorSize(Of(file)->real);
-}
+int SectorSize(sqlite3_file* file) { return Of(file)->real->pMethods->xSectorSize(Of(file)->real); }
 int DeviceCharacteristics(sqlite3_file* file) {
   return Of(file)->real->pMethods->xDeviceCharacteristics(Of(file)->real);
 }
@@ -124,10 +122,25 @@ int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
 }
 
 const sqlite3_io_methods kMethods = {
-    3,        Close,     Read,       Write,     Truncate,      Sync,
-    FileSize, Lock,      Unlock,     CheckReservedLock,        FileControl,
-    SectorSize, DeviceCharacteristics, ShmMap, ShmLock,        ShmBarrier,
-    ShmUnmap, Fetch,     Unfetch,
+    3,
+    Close,
+    Read,
+    Write,
+    Truncate,
+    Sync,
+    FileSize,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    FileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    ShmMap,
+    ShmLock,
+    ShmBarrier,
+    ShmUnmap,
+    Fetch,
+    Unfetch,
 };
 
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {

@@ -30,9 +30,8 @@ void WorkQueue::Loop() {
     {
       absl::MutexLock lock(&mu_);
       const absl::Condition ready(
-          +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
-            return q->stopping_ || !q->tasks_.empty();
-          },
+          +[](WorkQueue* q)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) { return q->stopping_ || !q->tasks_.empty(); },
           this);
       idle = !mu_.AwaitWithTimeout(ready, idle_tick_);
       if (!idle) {

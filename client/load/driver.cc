@@ -38,8 +38,7 @@ class Engine final : public std::enable_shared_from_this<Engine> {
       grpc::ChannelArguments args;
       args.SetInt("attex.load.channel", i);  // Distinct args: a connection each.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel =
-          grpc::CreateCustomChannel(options_.addr, options_.credentials, args);
+      auto channel = grpc::CreateCustomChannel(options_.addr, options_.credentials, args);
       exchange_.push_back(attex::v1::Exchange::NewStub(channel));
       operator_.push_back(attex::v1::Operator::NewStub(channel));
     }
@@ -73,7 +72,8 @@ class Engine final : public std::enable_shared_from_this<Engine> {
 void Engine::PrepareContext(Op* op, int64_t intended_ns) {
   op->intended_ns = intended_ns;
   op->ctx = std::make_unique<grpc::ClientContext>();
-  op->ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(options_.timeout));
+  op->ctx->set_deadline(std::chrono::system_clock::now() +
+                        absl::ToChronoNanoseconds(options_.timeout));
   op->ctx->AddMetadata("authorization", "Bearer " + options_.token);
 }
 
@@ -106,12 +106,11 @@ void Engine::Start(Op* op) {
 void Engine::StartPing(Op* op, int channel) {
   PrepareContext(op, op->intended_ns);
   op->ping_request.set_payload(std::string(options_.ping_payload, 'x'));
-  operator_[channel]->async()->Ping(
-      op->ctx.get(), &op->ping_request, &op->ping_response,
-      [self = shared_from_this(), op](grpc::Status status) {
-        self->recorder_->Record("Ping", status, op->intended_ns);
-        self->Next(op);
-      });
+  operator_[channel]->async()->Ping(op->ctx.get(), &op->ping_request, &op->ping_response,
+                                    [self = shared_from_this(), op](grpc::Status status) {
+                                      self->recorder_->Record("Ping", status, op->intended_ns);
+                                      self->Next(op);
+                                    });
 }
 
 void Engine::StartBid(Op* op, int channel) {
@@ -124,8 +123,7 @@ void Engine::StartBid(Op* op, int channel) {
         if (status.ok()) {
           self->recorder_->RecordBid(op->intended_ns, *op->bid_request, op->bid_response);
         }
-        if (status.ok() && op->kind == Method::kEvents &&
-            op->bid_response.placements_size() > 0) {
+        if (status.ok() && op->kind == Method::kEvents && op->bid_response.placements_size() > 0) {
           self->StartEvents(op, channel);
           return;
         }
@@ -180,16 +178,15 @@ void Engine::PrintProgress() {
     std::fprintf(stderr,
                  "\r[%5.1fs] %8lld calls/s  p50 %7.3f ms  p99 %7.3f ms  max %8.3f ms  "
                  "errors %lld  in flight %lld   ",
-                 t, static_cast<long long>(s.calls), s.p50_ns / 1e6, s.p99_ns / 1e6,
-                 s.max_ns / 1e6, static_cast<long long>(errors),
-                 static_cast<long long>(in_flight));
+                 t, static_cast<long long>(s.calls), s.p50_ns / 1e6, s.p99_ns / 1e6, s.max_ns / 1e6,
+                 static_cast<long long>(errors), static_cast<long long>(in_flight));
   }
 }
 
 Report Engine::Run() {
   const int64_t start = clock_.NowNs();
-  recorder_ = std::make_unique<Recorder>(
-      clock_, start + absl::ToInt64Nanoseconds(options_.warmup), options_.duration);
+  recorder_ = std::make_unique<Recorder>(clock_, start + absl::ToInt64Nanoseconds(options_.warmup),
+                                         options_.duration);
   const int64_t end_ns = recorder_->end_ns();
   int64_t next_progress = start + 1'000'000'000;
   auto tick = [&](int64_t now) {
@@ -236,7 +233,8 @@ Report Engine::Run() {
   // Every call has a deadline, so every call completes.
   {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](int64_t* n) { return *n == 0; }, &in_flight_));
+    mu_.Await(absl::Condition(
+        +[](int64_t* n) { return *n == 0; }, &in_flight_));
   }
   if (options_.progress) {
     PrintProgress();
@@ -262,21 +260,36 @@ absl::StatusOr<Method> ParseMethod(const std::string& name) {
 
 std::string MethodName(Method method) {
   switch (method) {
-    case Method::kPing: return "ping";
-    case Method::kBid: return "bid";
-    case Method::kEvents: return "events";
-    case Method::kMix: return "mix";
+    case Method::kPing:
+      return "ping";
+    case Method::kBid:
+      return "bid";
+    case Method::kEvents:
+      return "events";
+    case Method::kMix:
+      return "mix";
   }
   return "?";
 }
 
 std::string GrpcCodeName(int code) {
-  static const char* const kNames[] = {
-      "OK",           "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",    "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   if (code >= 0 && code < static_cast<int>(std::size(kNames))) return kNames[code];
   return absl::StrCat("CODE_", code);
 }

@@ -34,8 +34,8 @@ struct DriverOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   int channels = 1;
   Method method = Method::kPing;
-  int concurrency = 8;  // Closed loop: calls kept in flight.
-  double rate = 0;      // > 0: open loop at this many calls a second.
+  int concurrency = 8;                       // Closed loop: calls kept in flight.
+  double rate = 0;                           // > 0: open loop at this many calls a second.
   absl::Duration warmup = absl::Seconds(1);  // Sent, not recorded.
   absl::Duration duration = absl::Seconds(10);
   absl::Duration timeout = absl::Seconds(1);  // Per call deadline.

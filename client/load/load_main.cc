@@ -2,27 +2,27 @@
 // README.md.
 //   attex-load --addr 127.0.0.1:50051 --tokens_file DATA/demo-tokens.json
 //     --method bid --campaigns 2500 --rate 10000 --duration 30s --html r.html
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <algorithm>
 #include <map>
-#include <vector>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "api/validation.h"
+#include "attention/model.h"
 #include "attex/v1/campaign.grpc.pb.h"
 #include "client/credentials.h"
 #include "client/load/driver.h"
 #include "client/load/report.h"
 #include "client/load/workload.h"
-#include "api/validation.h"
-#include "store/store.h"
-#include "attention/model.h"
-#include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "store/store.h"
 
 namespace {
 
@@ -56,7 +56,8 @@ int CreateCampaigns(const std::string& addr,
   for (int64_t i = 0; i < n; ++i) {
     {
       absl::MutexLock lock(&mu);
-      mu.Await(absl::Condition(+[](int* k) { return *k < 64; }, &in_flight));
+      mu.Await(absl::Condition(
+          +[](int* k) { return *k < 64; }, &in_flight));
       ++in_flight;
     }
     auto* call = new Call;
@@ -78,7 +79,8 @@ int CreateCampaigns(const std::string& addr,
                                   });
   }
   absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(+[](int* k) { return *k == 0; }, &in_flight));
+  mu.Await(absl::Condition(
+      +[](int* k) { return *k == 0; }, &in_flight));
   std::fprintf(stderr, "\rcreated %lld campaigns (%d failed)\n", static_cast<long long>(n - failed),
                failed);
   return failed;
@@ -90,11 +92,12 @@ int CreateCampaigns(const std::string& addr,
 // create through the API in reasonable time (each API write is its own
 // fsync and catalogue rebuild); the server loads them when it starts.
 // Returns the process exit code.
-int SeedDataDir(const std::string& data_dir, const std::string& advertiser_id,
-                Workload& workload, int64_t n) {
+int SeedDataDir(const std::string& data_dir, const std::string& advertiser_id, Workload& workload,
+                int64_t n) {
   if (advertiser_id.empty()) {
-    std::fprintf(stderr, "attex-load: --seed_data_dir needs --advertiser_id (or a tokens file "
-                         "with advertiser_id)\n");
+    std::fprintf(stderr,
+                 "attex-load: --seed_data_dir needs --advertiser_id (or a tokens file "
+                 "with advertiser_id)\n");
     return 2;
   }
   auto store = attex::store::OpenSqliteStore(data_dir);
@@ -163,8 +166,9 @@ int main(int argc, char** argv) {
   app.add_option("--client_key", tls.client_key, "PEM private key of --client_cert")
       ->check(CLI::ExistingFile);
   app.add_option("--token", o.token, "bearer token for the load (ATTEX_TOKEN)");
-  app.add_option("--tokens_file", tokens_file,
-                 "demo-tokens.json: the platform token for the load, the advertiser's for --campaigns");
+  app.add_option(
+      "--tokens_file", tokens_file,
+      "demo-tokens.json: the platform token for the load, the advertiser's for --campaigns");
   app.add_option("--advertiser_token", advertiser_token, "token that creates --campaigns");
   app.add_option("--method", method, "ping, bid, events (bid, then bill what was won) or mix");
   app.add_option("--concurrency", o.concurrency, "closed loop: calls kept in flight");
@@ -177,8 +181,9 @@ int main(int argc, char** argv) {
   app.add_option("--payload", o.ping_payload, "ping payload bytes");
   app.add_option("--campaigns", campaigns, "first create this many campaigns through the API");
   std::string seed_data_dir, advertiser_id;
-  app.add_option("--seed_data_dir", seed_data_dir,
-                 "offline: insert --campaigns straight into this stopped server's store, then exit");
+  app.add_option(
+      "--seed_data_dir", seed_data_dir,
+      "offline: insert --campaigns straight into this stopped server's store, then exit");
   app.add_option("--advertiser_id", advertiser_id,
                  "owner of --seed_data_dir campaigns (default: advertiser_id of --tokens_file)");
   app.add_option("--creatives_per_campaign", w.creatives_per_campaign, "ads per created campaign");
@@ -243,7 +248,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "attex-load: --campaigns needs --advertiser_token or --tokens_file\n");
       return 2;
     }
-    if (CreateCampaigns(o.addr, o.credentials, advertiser_token, workload, campaigns) == campaigns) return 1;
+    if (CreateCampaigns(o.addr, o.credentials, advertiser_token, workload, campaigns) == campaigns)
+      return 1;
   }
   if (o.method != attex::load::Method::kPing) {
     for (int i = 0; i < std::max(pool, 1); ++i) o.requests.push_back(workload.MakeBidRequest());

@@ -14,8 +14,7 @@ struct Quantile {
   const char* name;
   double q;
 };
-constexpr Quantile kQuantiles[] = {
-    {"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99.9", 0.999}};
+constexpr Quantile kQuantiles[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99.9", 0.999}};
 
 std::string Ms(int64_t ns) { return absl::StrFormat("%.3f", ns / 1e6); }
 
@@ -38,9 +37,10 @@ std::string Escape(const std::string& s) {
 }
 
 std::string JsonLatency(const Histogram& h) {
-  std::string out = absl::StrCat("{\"count\": ", h.count(), ", \"mean_ms\": ",
-                                 absl::StrFormat("%.4f", h.mean() / 1e6));
-  for (const auto& q : kQuantiles) absl::StrAppend(&out, ", \"", q.name, "_ms\": ", Ms(h.Percentile(q.q)));
+  std::string out = absl::StrCat("{\"count\": ", h.count(),
+                                 ", \"mean_ms\": ", absl::StrFormat("%.4f", h.mean() / 1e6));
+  for (const auto& q : kQuantiles)
+    absl::StrAppend(&out, ", \"", q.name, "_ms\": ", Ms(h.Percentile(q.q)));
   absl::StrAppend(&out, ", \"max_ms\": ", Ms(h.max()), "}");
   return out;
 }
@@ -63,7 +63,9 @@ struct Frame {
     const double lo = log_x ? std::log10(x0) : x0, hi = log_x ? std::log10(x1) : x1;
     return left + (w - left - right) * (a - lo) / std::max(hi - lo, 1e-12);
   }
-  double Y(double v) const { return h - bottom - (h - top - bottom) * (v - y0) / std::max(y1 - y0, 1e-12); }
+  double Y(double v) const {
+    return h - bottom - (h - top - bottom) * (v - y0) / std::max(y1 - y0, 1e-12);
+  }
 };
 
 // A "nice" step for about five ticks over [0, hi].
@@ -85,8 +87,10 @@ std::string Number(double v) {
 std::string Open(const Frame& f, const std::string& title, const std::string& xlabel,
                  const std::string& ylabel) {
   std::string s = absl::StrFormat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f "
+      "%.0f\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" "
+      "fill=\"white\"/>\n"
       "<text x=\"%.0f\" y=\"18\" font-size=\"13\" font-weight=\"bold\">%s</text>\n",
       f.w, f.h, f.w, f.h, f.left, title);
   // y grid and ticks
@@ -100,9 +104,11 @@ std::string Open(const Frame& f, const std::string& title, const std::string& xl
   if (f.log_x) {
     for (double v = std::pow(10, std::floor(std::log10(f.x0))); v <= f.x1 * 1.0001; v *= 10) {
       if (v < f.x0 * 0.999) continue;
-      absl::StrAppendFormat(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
-                            f.X(v), f.top, f.X(v), f.h - f.bottom, f.X(v), f.h - f.bottom + 14, v);
+      absl::StrAppendFormat(
+          &s,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+          f.X(v), f.top, f.X(v), f.h - f.bottom, f.X(v), f.h - f.bottom + 14, v);
     }
   } else {
     const double xstep = NiceStep(f.x1);
@@ -111,38 +117,40 @@ std::string Open(const Frame& f, const std::string& title, const std::string& xl
                             f.X(v), f.h - f.bottom + 14, Number(v));
     }
   }
-  absl::StrAppendFormat(&s,
-                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
-                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n"
-                        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n"
-                        "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
-                        f.left, f.h - f.bottom, f.w - f.right, f.h - f.bottom, f.left, f.top, f.left,
-                        f.h - f.bottom, (f.left + f.w - f.right) / 2, f.h - 8, xlabel,
-                        (f.top + f.h - f.bottom) / 2, ylabel);
+  absl::StrAppendFormat(
+      &s,
+      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
+      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n"
+      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n"
+      "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+      f.left, f.h - f.bottom, f.w - f.right, f.h - f.bottom, f.left, f.top, f.left, f.h - f.bottom,
+      (f.left + f.w - f.right) / 2, f.h - 8, xlabel, (f.top + f.h - f.bottom) / 2, ylabel);
   return s;
 }
 
 std::string Polyline(const Frame& f, const std::vector<std::pair<double, double>>& points,
                      const char* color) {
-  std::string s = absl::StrFormat("<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", color);
+  std::string s = absl::StrFormat(
+      "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"", color);
   for (const auto& [x, y] : points) absl::StrAppendFormat(&s, "%.1f,%.1f ", f.X(x), f.Y(y));
   return s + "\"/>\n";
 }
 
 std::string Legend(const Frame& f, int i, const char* color, const std::string& label) {
   const double x = f.w - f.right - 110, y = f.top + 6 + 14 * i;
-  return absl::StrFormat("<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                         "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                         x, y, color, x + 14, y + 9, label);
+  return absl::StrFormat(
+      "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+      "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+      x, y, color, x + 14, y + 9, label);
 }
 
 }  // namespace
 
 std::string SummaryText(const Report& r) {
   const auto& h = r.latency;
-  std::string s = absl::StrFormat("%s, %s, %d channel(s), %.1f s recorded\n",
-                                  MethodName(r.options.method), Mode(r.options),
-                                  r.options.channels, r.seconds);
+  std::string s =
+      absl::StrFormat("%s, %s, %d channel(s), %.1f s recorded\n", MethodName(r.options.method),
+                      Mode(r.options), r.options.channels, r.seconds);
   absl::StrAppendFormat(&s, "  achieved  %.0f calls/s (%lld calls, %lld errors)\n",
                         r.achieved_rate(), static_cast<long long>(r.calls),
                         static_cast<long long>(r.errors));
@@ -177,27 +185,30 @@ std::string ToJson(const Report& r) {
       o.rate > 0 ? "open" : "closed", "\",\n  \"target_rate\": ", absl::StrFormat("%.1f", o.rate),
       ",\n  \"concurrency\": ", o.rate > 0 ? 0 : o.concurrency, ",\n  \"channels\": ", o.channels,
       ",\n  \"seconds\": ", absl::StrFormat("%.3f", r.seconds), ",\n  \"calls\": ", r.calls,
-      ",\n  \"errors\": ", r.errors, ",\n  \"achieved_rate\": ",
-      absl::StrFormat("%.1f", r.achieved_rate()), ",\n  \"latency\": ", JsonLatency(r.latency),
+      ",\n  \"errors\": ", r.errors,
+      ",\n  \"achieved_rate\": ", absl::StrFormat("%.1f", r.achieved_rate()),
+      ",\n  \"latency\": ", JsonLatency(r.latency),
       ",\n  \"errors_by_status\": ", JsonCounts(r.errors_by_status), ",\n  \"slots\": ", r.slots,
-      ",\n  \"placements\": ", r.placements, ",\n  \"fill_rate\": ",
-      absl::StrFormat("%.4f", r.fill_rate()), ",\n  \"no_bid_reasons\": ",
-      JsonCounts(r.no_bid_reasons), ",\n  \"event_results\": ", JsonCounts(r.event_results),
-      ",\n  \"methods\": {");
+      ",\n  \"placements\": ", r.placements,
+      ",\n  \"fill_rate\": ", absl::StrFormat("%.4f", r.fill_rate()),
+      ",\n  \"no_bid_reasons\": ", JsonCounts(r.no_bid_reasons),
+      ",\n  \"event_results\": ", JsonCounts(r.event_results), ",\n  \"methods\": {");
   bool first = true;
   for (const auto& [name, m] : r.methods) {
     absl::StrAppend(&s, first ? "" : ",", "\n    \"", name, "\": {\"calls\": ", m.calls,
-                    ", \"latency\": ", JsonLatency(m.latency), ", \"status\": ", JsonCounts(m.status),
-                    "}");
+                    ", \"latency\": ", JsonLatency(m.latency),
+                    ", \"status\": ", JsonCounts(m.status), "}");
     first = false;
   }
   absl::StrAppend(&s, "\n  },\n  \"timeline\": [");
   for (size_t i = 0; i < r.timeline.size(); ++i) {
     const auto& t = r.timeline[i];
-    absl::StrAppendFormat(&s, "%s\n    {\"t\": %.0f, \"calls\": %lld, \"errors\": %lld, \"p50_ms\": %s, "
-                          "\"p99_ms\": %s, \"max_ms\": %s}",
-                          i ? "," : "", t.t, static_cast<long long>(t.calls),
-                          static_cast<long long>(t.errors), Ms(t.p50_ns), Ms(t.p99_ns), Ms(t.max_ns));
+    absl::StrAppendFormat(
+        &s,
+        "%s\n    {\"t\": %.0f, \"calls\": %lld, \"errors\": %lld, \"p50_ms\": %s, "
+        "\"p99_ms\": %s, \"max_ms\": %s}",
+        i ? "," : "", t.t, static_cast<long long>(t.calls), static_cast<long long>(t.errors),
+        Ms(t.p50_ns), Ms(t.p99_ns), Ms(t.max_ns));
   }
   return s + "\n  ]\n}\n";
 }
@@ -219,14 +230,16 @@ std::string HistogramSvg(const Report& r) {
   std::string s = Open(f, "Latency histogram (all calls)", "latency, ms (log scale)", "calls");
   for (const auto& [b, n] : bins) {
     const double x = f.X(std::pow(10, b / 10.0)), x2 = f.X(std::pow(10, (b + 1) / 10.0));
-    absl::StrAppendFormat(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#4878d0\"/>\n",
-                          x, f.Y(n), std::max(x2 - x - 1, 1.0), f.Y(0) - f.Y(n));
+    absl::StrAppendFormat(
+        &s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#4878d0\"/>\n", x,
+        f.Y(n), std::max(x2 - x - 1, 1.0), f.Y(0) - f.Y(n));
   }
   const char* colors[] = {"#2a9d8f", "#e9c46a", "#f4a261", "#e76f51"};
   int i = 0;
   for (const auto& q : kQuantiles) {
     const double v = std::max(r.latency.Percentile(q.q) / 1e6, f.x0);
-    absl::StrAppendFormat(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+    absl::StrAppendFormat(&s,
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                           "stroke-width=\"2\" stroke-dasharray=\"4 2\"/>\n",
                           f.X(v), f.top, f.X(v), f.Y(0), colors[i]);
     s += Legend(f, i, colors[i], absl::StrCat(q.name, " ", Ms(r.latency.Percentile(q.q)), " ms"));
@@ -249,7 +262,8 @@ std::string LatencyOverTimeSvg(const Report& r) {
     max.emplace_back(t.t + 0.5, t.max_ns / 1e6);
   }
   s += Polyline(f, max, "#e76f51") + Polyline(f, p99, "#f4a261") + Polyline(f, p50, "#2a9d8f");
-  s += Legend(f, 0, "#2a9d8f", "p50") + Legend(f, 1, "#f4a261", "p99") + Legend(f, 2, "#e76f51", "max");
+  s += Legend(f, 0, "#2a9d8f", "p50") + Legend(f, 1, "#f4a261", "p99") +
+       Legend(f, 2, "#e76f51", "max");
   return s + "</svg>\n";
 }
 

@@ -18,9 +18,9 @@ struct Weighted {
   const char* value;
   double weight;
 };
-constexpr Weighted kCountries[] = {{"US", 0.35}, {"GB", 0.1}, {"DE", 0.1}, {"FR", 0.08},
-                                   {"CA", 0.07}, {"IN", 0.1}, {"BR", 0.08}, {"JP", 0.07},
-                                   {"", 0.05}};
+constexpr Weighted kCountries[] = {{"US", 0.35}, {"GB", 0.1},  {"DE", 0.1},
+                                   {"FR", 0.08}, {"CA", 0.07}, {"IN", 0.1},
+                                   {"BR", 0.08}, {"JP", 0.07}, {"", 0.05}};
 constexpr Weighted kDevices[] = {
     {"mobile", 0.6}, {"desktop", 0.3}, {"tablet", 0.07}, {"ctv", 0.03}};
 
@@ -57,8 +57,7 @@ Zipf::Zipf(int64_t n, double s) {
 
 int64_t Zipf::operator()(std::mt19937_64& rng) const {
   const double x = std::uniform_real_distribution<double>(0, 1)(rng);
-  return std::min<int64_t>(std::lower_bound(cdf_.begin(), cdf_.end(), x) - cdf_.begin(),
-                           n() - 1);
+  return std::min<int64_t>(std::lower_bound(cdf_.begin(), cdf_.end(), x) - cdf_.begin(), n() - 1);
 }
 
 Workload::Workload(WorkloadOptions options)
@@ -95,8 +94,8 @@ attex::v1::Campaign Workload::MakeCampaign(int64_t i, const std::string& adverti
   if (unit(rng_) < 0.4) {
     for (int k = 0; k < 3; ++k) {
       const char* country = PickWeighted(kCountries, rng_);
-      if (*country != '\0' &&
-          std::find(t->countries().begin(), t->countries().end(), country) == t->countries().end()) {
+      if (*country != '\0' && std::find(t->countries().begin(), t->countries().end(), country) ==
+                                  t->countries().end()) {
         t->add_countries(country);
       }
     }

@@ -191,14 +191,12 @@ INSTANTIATE_TEST_SUITE_P(
                              "request_id"},
         Mutation<BidRequest>{"RequestIdWithControlCharacter",
                              [](BidRequest& r) { r.set_request_id("req\n1"); }, "request_id"},
-        Mutation<BidRequest>{"EmptySlotId",
-                             [](BidRequest& r) { r.mutable_slots(0)->clear_id(); },
+        Mutation<BidRequest>{"EmptySlotId", [](BidRequest& r) { r.mutable_slots(0)->clear_id(); },
                              "slots[0].id"},
-        Mutation<BidRequest>{"UnknownAuctionType",
-                             [](BidRequest& r) {
-                               r.set_auction_type(static_cast<attex::v1::AuctionType>(7));
-                             },
-                             "auction_type"},
+        Mutation<BidRequest>{
+            "UnknownAuctionType",
+            [](BidRequest& r) { r.set_auction_type(static_cast<attex::v1::AuctionType>(7)); },
+            "auction_type"},
         Mutation<BidRequest>{"NoSlots", [](BidRequest& r) { r.clear_slots(); }, "slots"},
         Mutation<BidRequest>{"SeventeenSlots",
                              [](BidRequest& r) {
@@ -221,8 +219,7 @@ INSTANTIATE_TEST_SUITE_P(
         Mutation<BidRequest>{"Position64",
                              [](BidRequest& r) { r.mutable_slots(0)->set_position(64); },
                              "slots[0].position"},
-        Mutation<BidRequest>{"Tmax10001", [](BidRequest& r) { r.set_tmax_ms(10001); },
-                             "tmax_ms"},
+        Mutation<BidRequest>{"Tmax10001", [](BidRequest& r) { r.set_tmax_ms(10001); }, "tmax_ms"},
         Mutation<BidRequest>{"UserEmbeddingOfWrongSize",
                              [](BidRequest& r) { r.mutable_user()->add_embedding(1.0f); },
                              "user.embedding"},
@@ -242,11 +239,10 @@ INSTANTIATE_TEST_SUITE_P(
                                }
                              },
                              "context.features"},
-        Mutation<BidRequest>{"UserFeatureOf129Bytes",
-                             [](BidRequest& r) {
-                               r.mutable_user()->add_features(std::string(129, 'f'));
-                             },
-                             "user.features[1]"}),
+        Mutation<BidRequest>{
+            "UserFeatureOf129Bytes",
+            [](BidRequest& r) { r.mutable_user()->add_features(std::string(129, 'f')); },
+            "user.features[1]"}),
     MutationName<BidRequest>);
 
 class CampaignMutationTest : public testing::TestWithParam<Mutation<Campaign>> {};
@@ -261,16 +257,13 @@ INSTANTIATE_TEST_SUITE_P(
     ValidationTest, CampaignMutationTest,
     testing::Values(
         Mutation<Campaign>{"EmptyName", [](Campaign& c) { c.clear_name(); }, "name"},
-        Mutation<Campaign>{"UnknownStatus",
-                           [](Campaign& c) {
-                             c.set_status(static_cast<attex::v1::CampaignStatus>(7));
-                           },
-                           "status"},
-        Mutation<Campaign>{"UnknownTargetedDeviceType",
-                           [](Campaign& c) {
-                             c.mutable_targeting()->set_device_types(0, "fridge");
-                           },
-                           "targeting.device_types[0]"},
+        Mutation<Campaign>{
+            "UnknownStatus",
+            [](Campaign& c) { c.set_status(static_cast<attex::v1::CampaignStatus>(7)); }, "status"},
+        Mutation<Campaign>{
+            "UnknownTargetedDeviceType",
+            [](Campaign& c) { c.mutable_targeting()->set_device_types(0, "fridge"); },
+            "targeting.device_types[0]"},
         Mutation<Campaign>{"CreativeEmbeddingOfWrongSize",
                            [](Campaign& c) { c.mutable_creatives(1)->add_embedding(0.0f); },
                            "creatives[1].embedding"},
@@ -288,31 +281,24 @@ INSTANTIATE_TEST_SUITE_P(
                            [](Campaign& c) { c.mutable_budget()->set_daily_micros(-1); },
                            "budget.daily_micros"},
         Mutation<Campaign>{"UnknownPacing",
-                           [](Campaign& c) {
-                             c.set_pacing(static_cast<attex::v1::Pacing>(99));
-                           },
+                           [](Campaign& c) { c.set_pacing(static_cast<attex::v1::Pacing>(99)); },
                            "pacing"},
         Mutation<Campaign>{"CountryWithDigit",
                            [](Campaign& c) { c.mutable_targeting()->set_countries(0, "U1"); },
                            "targeting.countries[0]"},
-        Mutation<Campaign>{"Hour24",
-                           [](Campaign& c) { c.mutable_targeting()->set_hours(0, 24); },
+        Mutation<Campaign>{"Hour24", [](Campaign& c) { c.mutable_targeting()->set_hours(0, 24); },
                            "targeting.hours[0]"},
         Mutation<Campaign>{"FrequencyCapWithoutPeriod",
                            [](Campaign& c) { c.mutable_frequency_cap()->set_period_s(0); },
                            "frequency_cap.period_s"},
         Mutation<Campaign>{"ScheduleEndingAtItsStart",
-                           [](Campaign& c) {
-                             c.mutable_schedule()->set_end(c.schedule().start());
-                           },
+                           [](Campaign& c) { c.mutable_schedule()->set_end(c.schedule().start()); },
                            "schedule.end"},
-        Mutation<Campaign>{"ScheduleEndingBeforeItsStart",
-                           [](Campaign& c) {
-                             c.mutable_schedule()->set_end(c.schedule().start() - 1);
-                           },
-                           "schedule.end"},
-        Mutation<Campaign>{"NoCreatives", [](Campaign& c) { c.clear_creatives(); },
-                           "creatives"},
+        Mutation<Campaign>{
+            "ScheduleEndingBeforeItsStart",
+            [](Campaign& c) { c.mutable_schedule()->set_end(c.schedule().start() - 1); },
+            "schedule.end"},
+        Mutation<Campaign>{"NoCreatives", [](Campaign& c) { c.clear_creatives(); }, "creatives"},
         Mutation<Campaign>{"CreativeOfUnknownFormat",
                            [](Campaign& c) { c.mutable_creatives(0)->set_format("poster"); },
                            "creatives[0].format"},
@@ -342,36 +328,35 @@ TEST_P(ReportEventsMutationTest, IsRejectedNamingTheField) {
 
 INSTANTIATE_TEST_SUITE_P(
     ValidationTest, ReportEventsMutationTest,
-    testing::Values(
-        Mutation<ReportEventsRequest>{"NoEvents",
-                                      [](ReportEventsRequest& r) { r.clear_events(); }, "events"},
-        Mutation<ReportEventsRequest>{"ThousandAndOneEvents",
-                                      [](ReportEventsRequest& r) {
-                                        while (r.events_size() < 1001) {
-                                          *r.add_events() = r.events(0);
-                                        }
-                                      },
-                                      "events"},
-        Mutation<ReportEventsRequest>{"EmptyBillingToken",
-                                      [](ReportEventsRequest& r) {
-                                        r.mutable_events(0)->clear_billing_token();
-                                      },
-                                      "events[0].billing_token"},
-        Mutation<ReportEventsRequest>{"EventIdTooLong",
-                                      [](ReportEventsRequest& r) {
-                                        r.mutable_events(0)->set_event_id(std::string(129, 'e'));
-                                      },
-                                      "events[0].event_id"},
-        Mutation<ReportEventsRequest>{"UnspecifiedEventType",
-                                      [](ReportEventsRequest& r) {
-                                        r.mutable_events(0)->set_type(
-                                            attex::v1::EVENT_TYPE_UNSPECIFIED);
-                                      },
-                                      "events[0].type"}),
+    testing::Values(Mutation<ReportEventsRequest>{"NoEvents",
+                                                  [](ReportEventsRequest& r) { r.clear_events(); },
+                                                  "events"},
+                    Mutation<ReportEventsRequest>{"ThousandAndOneEvents",
+                                                  [](ReportEventsRequest& r) {
+                                                    while (r.events_size() < 1001) {
+                                                      *r.add_events() = r.events(0);
+                                                    }
+                                                  },
+                                                  "events"},
+                    Mutation<ReportEventsRequest>{
+                        "EmptyBillingToken",
+                        [](ReportEventsRequest& r) { r.mutable_events(0)->clear_billing_token(); },
+                        "events[0].billing_token"},
+                    Mutation<ReportEventsRequest>{"EventIdTooLong",
+                                                  [](ReportEventsRequest& r) {
+                                                    r.mutable_events(0)->set_event_id(
+                                                        std::string(129, 'e'));
+                                                  },
+                                                  "events[0].event_id"},
+                    Mutation<ReportEventsRequest>{"UnspecifiedEventType",
+                                                  [](ReportEventsRequest& r) {
+                                                    r.mutable_events(0)->set_type(
+                                                        attex::v1::EVENT_TYPE_UNSPECIFIED);
+                                                  },
+                                                  "events[0].type"}),
     MutationName<ReportEventsRequest>);
 
-class CreateAccountMutationTest : public testing::TestWithParam<Mutation<CreateAccountRequest>> {
-};
+class CreateAccountMutationTest : public testing::TestWithParam<Mutation<CreateAccountRequest>> {};
 
 TEST_P(CreateAccountMutationTest, IsRejectedNamingTheField) {
   CreateAccountRequest r = ValidCreateAccount();
@@ -382,18 +367,14 @@ TEST_P(CreateAccountMutationTest, IsRejectedNamingTheField) {
 INSTANTIATE_TEST_SUITE_P(
     ValidationTest, CreateAccountMutationTest,
     testing::Values(
-        Mutation<CreateAccountRequest>{"UnspecifiedRole",
-                                       [](CreateAccountRequest& r) {
-                                         r.set_role(attex::v1::ROLE_UNSPECIFIED);
-                                       },
-                                       "role"},
-        Mutation<CreateAccountRequest>{"UnknownRole",
-                                       [](CreateAccountRequest& r) {
-                                         r.set_role(static_cast<attex::v1::Role>(42));
-                                       },
-                                       "role"},
-        Mutation<CreateAccountRequest>{"EmptyName",
-                                       [](CreateAccountRequest& r) { r.clear_name(); }, "name"}),
+        Mutation<CreateAccountRequest>{
+            "UnspecifiedRole",
+            [](CreateAccountRequest& r) { r.set_role(attex::v1::ROLE_UNSPECIFIED); }, "role"},
+        Mutation<CreateAccountRequest>{
+            "UnknownRole",
+            [](CreateAccountRequest& r) { r.set_role(static_cast<attex::v1::Role>(42)); }, "role"},
+        Mutation<CreateAccountRequest>{"EmptyName", [](CreateAccountRequest& r) { r.clear_name(); },
+                                       "name"}),
     MutationName<CreateAccountRequest>);
 
 }  // namespace

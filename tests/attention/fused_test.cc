@@ -91,8 +91,8 @@ std::vector<float> Dequantised(const TiledKeys& tiled) {
   return keys;
 }
 
-void ExpectPassMatches(const Problem& p, const std::vector<float>& keys,
-                       const AttentionPass& pass, double tolerance);
+void ExpectPassMatches(const Problem& p, const std::vector<float>& keys, const AttentionPass& pass,
+                       double tolerance);
 
 // Both ways of summing: relative to fixed score bounds where they apply
 // (the default), and relative to a running max per lane (forced). Returns
@@ -115,8 +115,8 @@ bool ExpectMatchesReference(const Problem& p, Isa isa, KeyFormat format = KeyFor
   return fixed;
 }
 
-void ExpectPassMatches(const Problem& p, const std::vector<float>& keys,
-                       const AttentionPass& pass, double tolerance) {
+void ExpectPassMatches(const Problem& p, const std::vector<float>& keys, const AttentionPass& pass,
+                       double tolerance) {
   for (int s = 0; s < p.slots; ++s) {
     const Reference ref = ReferenceScore(p, keys, s);
     ASSERT_EQ(pass.eligible(s), ref.eligible);
@@ -179,8 +179,7 @@ TEST_P(FusedPassTest, ManyTilesKeepTheSumsExact) {
 }
 
 TEST_P(FusedPassTest, QuantisedKeysMatchTheReferenceOnTheirOwnKeys) {
-  ExpectMatchesReference(RandomProblem(1500, 64, 4, 2, 0.7, 1.0f, 10), isa(),
-                         KeyFormat::kBfloat16);
+  ExpectMatchesReference(RandomProblem(1500, 64, 4, 2, 0.7, 1.0f, 10), isa(), KeyFormat::kBfloat16);
   ExpectMatchesReference(RandomProblem(1500, 64, 4, 2, 0.7, 1.0f, 11), isa(), KeyFormat::kInt8);
 }
 
@@ -242,7 +241,9 @@ TEST_P(FusedPassTest, TopKIsTheBestByWeightTimesValueBehindTheThreshold) {
       return a.score != b.score ? a.score > b.score : a.row < b.row;
     });
     std::vector<Candidate> top(25);
-    ASSERT_EQ(pass.TopK(s, [](int64_t row) { return row % 3 != 0; }, absl::MakeSpan(top)), 25);
+    ASSERT_EQ(pass.TopK(
+                  s, [](int64_t row) { return row % 3 != 0; }, absl::MakeSpan(top)),
+              25);
     for (int k = 0; k < 25; ++k) {
       EXPECT_EQ(top[k].row, all[k].row) << "rank " << k;
       EXPECT_EQ(top[k].weight, all[k].weight);
@@ -290,7 +291,8 @@ TEST(TiledKeysTest, RowsComeBackAsStored) {
       ASSERT_NEAR(row[j], p.keys[i * p.d_model + j], 4e-3 * std::abs(p.keys[i * p.d_model + j]));
     }
     float max_abs = 0;
-    for (int j = 0; j < p.d_model; ++j) max_abs = std::max(max_abs, std::abs(p.keys[i * p.d_model + j]));
+    for (int j = 0; j < p.d_model; ++j)
+      max_abs = std::max(max_abs, std::abs(p.keys[i * p.d_model + j]));
     i8.Row(i, absl::MakeSpan(row));
     for (int j = 0; j < p.d_model; ++j) {
       ASSERT_NEAR(row[j], p.keys[i * p.d_model + j], 0.5f * max_abs / 127 + 1e-6f);

@@ -132,8 +132,7 @@ TEST_F(AnnAuctionTest, SharedPassesKeepEachRequestsOwnCandidates) {
   std::vector<AuctionResult> alone(3), shared(3);
   std::vector<AuctionJob> jobs;
   for (int i = 0; i < 3; ++i) {
-    RunAuction(*catalog_, config, requests[i], kNowMs, absl::InfiniteFuture(), &alone[i],
-               nullptr);
+    RunAuction(*catalog_, config, requests[i], kNowMs, absl::InfiniteFuture(), &alone[i], nullptr);
     jobs.push_back({&requests[i], kNowMs, absl::InfiniteFuture(), &shared[i]});
   }
   RunAuctions(*catalog_, config, jobs);
@@ -152,8 +151,7 @@ TEST_F(AnnAuctionTest, SharedPassesKeepEachRequestsOwnCandidates) {
 TEST_F(AnnAuctionTest, WithoutAnIndexTheExactScanCoversEveryEligibleAd) {
   attex::v1::Explanation ex;
   AuctionResult result;
-  RunAuction(*plain_, AuctionConfig{}, Request(1), kNowMs, absl::InfiniteFuture(), &result,
-             &ex);
+  RunAuction(*plain_, AuctionConfig{}, Request(1), kNowMs, absl::InfiniteFuture(), &result, &ex);
   EXPECT_EQ(result.ann_candidates, 0);
   EXPECT_EQ(ex.ann_candidates(), 0);
   ASSERT_EQ(ex.slots_size(), 2);

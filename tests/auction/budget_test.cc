@@ -62,8 +62,7 @@ TEST(BudgetStateTest, EvenPacingThrottleFallsWhenSpendRunsAheadOfTheDay) {
   budget.Charge(200'000, eight_am + 1000);  // A fifth of the day's budget in a minute.
   EXPECT_LT(budget.PacingThrottle(eight_am + 60'000), 0.1);
   // Within the same interval the throttle is only read.
-  EXPECT_EQ(budget.PacingThrottle(eight_am + 61'000),
-            budget.PacingThrottle(eight_am + 119'000));
+  EXPECT_EQ(budget.PacingThrottle(eight_am + 61'000), budget.PacingThrottle(eight_am + 119'000));
 }
 
 TEST(ReservationBookTest, SettlingReleasesOnceAndForgets) {

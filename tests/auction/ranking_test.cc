@@ -46,7 +46,8 @@ std::vector<Expected> BruteForce(const Catalog& catalog, const attex::v1::BidReq
   for (int k = 0; k < req.slots_size(); ++k) {  // Positions are in request order.
     const auto& slot = req.slots(k);
     for (size_t i = 0; i < n; ++i) {
-      const auto& cr = catalog.campaigns[catalog.ads[i].campaign]->creatives[catalog.ads[i].creative];
+      const auto& cr =
+          catalog.campaigns[catalog.ads[i].campaign]->creatives[catalog.ads[i].creative];
       mask[i] = cr.format == slot.format() &&
                 std::find(req.blocked_categories().begin(), req.blocked_categories().end(),
                           cr.category) == req.blocked_categories().end();

@@ -39,19 +39,15 @@ TEST(ExamplesTest, CoffeeCampaignParsesAndDiffers) {
   EXPECT_GT(coffee.budget().total_micros(), 0);
   EXPECT_GE(coffee.creatives_size(), 1);
   EXPECT_NE(coffee.name(), running.name());
-  EXPECT_NE(coffee.targeting().include_features(0),
-            running.targeting().include_features(0));
+  EXPECT_NE(coffee.targeting().include_features(0), running.targeting().include_features(0));
 }
 
 TEST(ReadJsonFileTest, RejectsUnknownFieldsAndMissingFiles) {
   attex::v1::Campaign c;
-  EXPECT_EQ(ReadJsonFile(kExamples + "no-such-file.json", &c).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadJsonFile(kExamples + "no-such-file.json", &c).code(), absl::StatusCode::kNotFound);
   // A BidRequest file is not a Campaign: its fields are unknown here.
   EXPECT_FALSE(
-      ReadJsonFile(std::string(ATTEX_SOURCE_DIR) + "/client/examples/bid-request.json",
-                   &c)
-          .ok());
+      ReadJsonFile(std::string(ATTEX_SOURCE_DIR) + "/client/examples/bid-request.json", &c).ok());
 }
 
 }  // namespace

@@ -16,8 +16,7 @@ int Count(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-attex::v1::Candidate* AddCandidate(attex::v1::SlotExplanation* slot,
-                                   const std::string& campaign,
+attex::v1::Candidate* AddCandidate(attex::v1::SlotExplanation* slot, const std::string& campaign,
                                    const std::string& creative, double weight) {
   attex::v1::Candidate* c = slot->add_candidates();
   c->set_campaign_id(campaign);
@@ -90,8 +89,7 @@ TEST(HeatmapSvgTest, EscapesLabelsForXml) {
   EXPECT_NE(svg.find("top&amp;&lt;slot&gt;"), std::string::npos);
   EXPECT_NE(svg.find("a&quot;b&lt;c&gt;&amp;d/cr-1"), std::string::npos);
   // No raw ampersand outside an entity.
-  for (size_t pos = svg.find('&'); pos != std::string::npos;
-       pos = svg.find('&', pos + 1)) {
+  for (size_t pos = svg.find('&'); pos != std::string::npos; pos = svg.find('&', pos + 1)) {
     const std::string rest = svg.substr(pos, 6);
     EXPECT_TRUE(rest.rfind("&amp;", 0) == 0 || rest.rfind("&lt;", 0) == 0 ||
                 rest.rfind("&gt;", 0) == 0 || rest.rfind("&quot;", 0) == 0 ||

@@ -50,9 +50,9 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
   std::vector<std::string> campaign_ids;
   for (int c = 0; c < kCampaigns; ++c) {
     Campaign out;
-    grpc::Status st = stubs->campaigns->CreateCampaign(
-        Context(advertiser.token()).get(), FixedPriceCampaign(Feature(c), kCovered[c], c == 1),
-        &out);
+    grpc::Status st =
+        stubs->campaigns->CreateCampaign(Context(advertiser.token()).get(),
+                                         FixedPriceCampaign(Feature(c), kCovered[c], c == 1), &out);
     ASSERT_TRUE(st.ok()) << st.error_message();
     campaign_ids.push_back(out.id());
   }
@@ -76,7 +76,8 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
         const int c = static_cast<int>(rng() % kCampaigns);
         auto ctx = Context(platform.token());
         ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-        if (s->exchange->Bid(ctx.get(), RequestFor(Feature(c), "r", "u" + std::to_string(n++)), &bid)
+        if (s->exchange
+                ->Bid(ctx.get(), RequestFor(Feature(c), "r", "u" + std::to_string(n++)), &bid)
                 .ok()) {
           std::lock_guard<std::mutex> lock(mu);
           for (const auto& p : bid.placements()) {
@@ -150,9 +151,10 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
   EXPECT_EQ(db.Query("PRAGMA integrity_check"), "ok");
   int64_t found = 0;
   for (const auto& hash : acknowledged) {
-    found += db.Query("SELECT COUNT(*) FROM events e JOIN ledger l ON l.token_hash = e.token_hash "
-                      "WHERE e.type = 1 AND e.token_hash = '" + hash +
-                      "' AND l.amount_micros < 0") == "1";
+    found += db.Query(
+                 "SELECT COUNT(*) FROM events e JOIN ledger l ON l.token_hash = e.token_hash "
+                 "WHERE e.type = 1 AND e.token_hash = '" +
+                 hash + "' AND l.amount_micros < 0") == "1";
   }
   EXPECT_EQ(found, static_cast<int64_t>(acknowledged.size())) << "acknowledged events lost";
   int overspent = 0;
@@ -168,9 +170,9 @@ TEST(CrashTest, SigkilledServerLosesNoAcknowledgedEventAndOverspendsNoBudget) {
   std::printf(
       "crash harness: kills %d, placements %lld, events acknowledged %zu, found %lld, lost %lld, "
       "billed %s, refused over budget %lld, campaigns overspent %d\n",
-      kills, static_cast<long long>(placements), acknowledged.size(),
-      static_cast<long long>(found), static_cast<long long>(acknowledged.size() - found),
-      billed.c_str(), static_cast<long long>(over_budget), overspent);
+      kills, static_cast<long long>(placements), acknowledged.size(), static_cast<long long>(found),
+      static_cast<long long>(acknowledged.size() - found), billed.c_str(),
+      static_cast<long long>(over_budget), overspent);
   EXPECT_GE(kills, 20);
   EXPECT_GT(acknowledged.size(), 0u);
 }

@@ -79,7 +79,8 @@ TEST(MoneyTest, SixtyFourConcurrentBiddersAreBilledAtMostTheImpressionsTheBudget
           e->set_type(EVENT_TYPE_IMPRESSION);
           e->set_event_id("ev-" + std::to_string(i));
           ReportEventsResponse out;
-          grpc::Status s = stubs->exchange->ReportEvents(Context(platform.token()).get(), req, &out);
+          grpc::Status s =
+              stubs->exchange->ReportEvents(Context(platform.token()).get(), req, &out);
           ASSERT_TRUE(s.ok()) << s.error_message();
           ASSERT_EQ(out.results_size(), 1);
           if (out.results(0).result() == EVENT_RESULT_ACCEPTED) accepted.fetch_add(1);
@@ -107,7 +108,8 @@ TEST(MoneyTest, SixtyFourConcurrentBiddersAreBilledAtMostTheImpressionsTheBudget
   GetSpendRequest spend_req;
   spend_req.set_campaign_id(campaign.id());
   SpendReport spend;
-  ASSERT_TRUE(stubs->campaigns->GetSpend(Context(advertiser.token()).get(), spend_req, &spend).ok());
+  ASSERT_TRUE(
+      stubs->campaigns->GetSpend(Context(advertiser.token()).get(), spend_req, &spend).ok());
   EXPECT_EQ(spend.total_micros(), kCovered * kPriceMicros);
   EXPECT_EQ(spend.impressions(), kCovered);
   GetLedgerBalancesRequest bal_req;
@@ -142,8 +144,7 @@ TEST(MoneyTest, FrequencyCapLimitsPlacementsPerUserAndKeepsNothingWithoutConsent
     int n = 0;
     for (int i = 0; i < 5; ++i) {
       BidResponse response;
-      EXPECT_TRUE(
-          stubs->exchange->Bid(Context(platform.token()).get(), request, &response).ok());
+      EXPECT_TRUE(stubs->exchange->Bid(Context(platform.token()).get(), request, &response).ok());
       n += response.placements_size();
     }
     return n;

@@ -41,8 +41,8 @@ inline std::string OperatorToken(const std::string& data_dir) {
   return token;
 }
 
-inline attex::v1::Account NewAccount(Stubs& s, const std::string& op_token,
-                                     attex::v1::Role role, const std::string& name) {
+inline attex::v1::Account NewAccount(Stubs& s, const std::string& op_token, attex::v1::Role role,
+                                     const std::string& name) {
   attex::v1::CreateAccountRequest req;
   req.set_role(role);
   req.set_name(name);

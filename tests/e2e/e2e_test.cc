@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-
 #include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
@@ -131,8 +130,8 @@ class EndToEndTest : public ::testing::Test {
 
   std::map<std::string, int64_t> Balances(int64_t* sum) {
     LedgerBalances out;
-    grpc::Status s =
-        operator_->GetLedgerBalances(Context(operator_token_).get(), GetLedgerBalancesRequest(), &out);
+    grpc::Status s = operator_->GetLedgerBalances(Context(operator_token_).get(),
+                                                  GetLedgerBalancesRequest(), &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
     std::map<std::string, int64_t> balances;
     for (const auto& b : out.balances()) balances[b.account()] = b.balance_micros();
@@ -183,9 +182,9 @@ TEST_F(EndToEndTest, CampaignBidBillingSpendAndLedgerSurviveARestart) {
   auto balances = Balances(&sum);
   const int64_t debit = -balances["advertiser:" + advertiser_.id()];
   EXPECT_EQ(debit, price);
-  EXPECT_EQ(balances["platform:" + platform_.id()] + balances["user:user-42"] +
-                balances["exchange"],
-            debit);
+  EXPECT_EQ(
+      balances["platform:" + platform_.id()] + balances["user:user-42"] + balances["exchange"],
+      debit);
   EXPECT_EQ(balances["platform:" + platform_.id()], price * 8 / 10);
   EXPECT_EQ(sum, 0);
 
@@ -303,9 +302,9 @@ TEST_F(EndToEndTest, CallersAreAuthenticatedAndConfinedToTheirOwnCampaigns) {
   EXPECT_EQ(exchange_->Bid(Context(advertiser_.token()).get(), RunnerRequest(), &resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   Stats stats;
-  EXPECT_EQ(operator_->GetStats(Context(platform_.token()).get(), GetStatsRequest(), &stats)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      operator_->GetStats(Context(platform_.token()).get(), GetStatsRequest(), &stats).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(EndToEndTest, UpdatesAreVersionedAndVisibleToTheNextBid) {
@@ -319,8 +318,9 @@ TEST_F(EndToEndTest, UpdatesAreVersionedAndVisibleToTheNextBid) {
   EXPECT_EQ(Bid(r).placements(0).price_cpm_micros(), 7'000'000);
   // A stale version is refused.
   c.set_version(1);
-  EXPECT_EQ(campaigns_->UpdateCampaign(Context(advertiser_.token()).get(), c, &updated).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      campaigns_->UpdateCampaign(Context(advertiser_.token()).get(), c, &updated).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(EndToEndTest, HealthServesAndSigtermExitsCleanly) {

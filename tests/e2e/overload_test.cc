@@ -81,11 +81,21 @@ class Caller {
   }
   void WaitAll() {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](int64_t* n) { return *n == 0; }, &outstanding_));
+    mu_.Await(absl::Condition(
+        +[](int64_t* n) { return *n == 0; }, &outstanding_));
   }
-  int64_t ok() { absl::MutexLock l(&mu_); return ok_; }
-  int64_t shed() { absl::MutexLock l(&mu_); return shed_; }
-  int64_t other() { absl::MutexLock l(&mu_); return other_; }
+  int64_t ok() {
+    absl::MutexLock l(&mu_);
+    return ok_;
+  }
+  int64_t shed() {
+    absl::MutexLock l(&mu_);
+    return shed_;
+  }
+  int64_t other() {
+    absl::MutexLock l(&mu_);
+    return other_;
+  }
 
  private:
   struct Call {
@@ -102,8 +112,8 @@ class Caller {
 
 TEST(OverloadTest, ThreeTimesCapacityIsShedAndMemoryStaysFlat) {
   TempDir dir;
-  ServerProcess server(dir.path(), {"--demo", "--max_in_flight=16", "--metrics_listen=",
-                                    "--log_level=warn"});
+  ServerProcess server(dir.path(),
+                       {"--demo", "--max_in_flight=16", "--metrics_listen=", "--log_level=warn"});
   ASSERT_TRUE(server.Start());
   const std::string token = ReadFlatJson(dir.path() + "/demo-tokens.json")["platform"];
   auto stub = attex::v1::Exchange::NewStub(server.channel());
@@ -154,12 +164,14 @@ TEST(OverloadTest, ThreeTimesCapacityIsShedAndMemoryStaysFlat) {
   }
   caller.WaitAll();
   const int64_t rss_end = ResidentBytes(server.pid());
-  std::printf("capacity %lld/s, offered %lld/s (sent at %.0f/s): %lld sent, %lld ok, %lld shed; server RSS after "
-              "1 s %.1f MiB, peak %.1f MiB, end %.1f MiB\n",
-              static_cast<long long>(capacity), static_cast<long long>(rate),
-              sent / absl::ToDoubleSeconds(run), static_cast<long long>(sent), static_cast<long long>(caller.ok()),
-              static_cast<long long>(caller.shed()), rss_early / 1048576.0, rss_peak / 1048576.0,
-              rss_end / 1048576.0);
+  std::printf(
+      "capacity %lld/s, offered %lld/s (sent at %.0f/s): %lld sent, %lld ok, %lld shed; server RSS "
+      "after "
+      "1 s %.1f MiB, peak %.1f MiB, end %.1f MiB\n",
+      static_cast<long long>(capacity), static_cast<long long>(rate),
+      sent / absl::ToDoubleSeconds(run), static_cast<long long>(sent),
+      static_cast<long long>(caller.ok()), static_cast<long long>(caller.shed()),
+      rss_early / 1048576.0, rss_peak / 1048576.0, rss_end / 1048576.0);
   EXPECT_GT(caller.shed(), 0);
   EXPECT_GT(caller.ok(), 0);
   EXPECT_EQ(caller.other(), 0);  // Accepted calls are answered; none time out.

@@ -30,14 +30,17 @@ class Certificates {
  public:
   explicit Certificates(const std::string& dir) : dir_(dir) {
     const std::string script =
-        "set -e; cd '" + dir + "'; exec >openssl.log 2>&1;"
+        "set -e; cd '" + dir +
+        "'; exec >openssl.log 2>&1;"
         "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=attex-test-ca"
         " -keyout ca.key -out ca.pem;"
         "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext;"
-        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr;"
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out "
+        "server.csr;"
         "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
         " -extfile san.ext -out server.pem;"
-        "openssl req -newkey rsa:2048 -nodes -subj /CN=attex-client -keyout client.key -out client.csr;"
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=attex-client -keyout client.key -out "
+        "client.csr;"
         "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
         " -out client.pem";
     ok_ = std::system(("bash -c \"" + script + "\"").c_str()) == 0;
@@ -73,9 +76,8 @@ TEST(SecurityTest, TlsServesEncryptedCallsAndRefusesPlaintext) {
   TempDir dir;
   Certificates certs(dir.path());
   ASSERT_TRUE(certs.ok()) << Slurp(dir.path() + "/openssl.log");
-  ServerProcess server(dir.path() + "/data",
-                       {"--demo", "--tls_cert=" + certs.path("server.pem"),
-                        "--tls_key=" + certs.path("server.key")});
+  ServerProcess server(dir.path() + "/data", {"--demo", "--tls_cert=" + certs.path("server.pem"),
+                                              "--tls_key=" + certs.path("server.key")});
   ASSERT_TRUE(server.Start(/*plaintext=*/false));
   const std::string token = ReadFlatJson(dir.path() + "/data/demo-tokens.json")["platform"];
   EXPECT_TRUE(Pings(TlsChannel(server.port(), certs, false), token));
@@ -88,10 +90,9 @@ TEST(SecurityTest, MutualTlsRequiresAClientCertificateFromTheCa) {
   TempDir dir;
   Certificates certs(dir.path());
   ASSERT_TRUE(certs.ok()) << Slurp(dir.path() + "/openssl.log");
-  ServerProcess server(dir.path() + "/data",
-                       {"--demo", "--tls_cert=" + certs.path("server.pem"),
-                        "--tls_key=" + certs.path("server.key"),
-                        "--tls_client_ca=" + certs.path("ca.pem")});
+  ServerProcess server(dir.path() + "/data", {"--demo", "--tls_cert=" + certs.path("server.pem"),
+                                              "--tls_key=" + certs.path("server.key"),
+                                              "--tls_client_ca=" + certs.path("ca.pem")});
   ASSERT_TRUE(server.Start(/*plaintext=*/false));
   const std::string token = ReadFlatJson(dir.path() + "/data/demo-tokens.json")["platform"];
   EXPECT_TRUE(Pings(TlsChannel(server.port(), certs, true), token));

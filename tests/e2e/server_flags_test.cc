@@ -78,8 +78,8 @@ TEST(ServerFlagsTest, AnIndexBuiltInTheBackgroundThenChoosesTheCandidates) {
   TempDir dir;
   // The demo's 6 ads reach the threshold; 2 candidates a slot are fewer
   // than the eligible ads, so once the index is ready it is used.
-  ServerProcess server(dir.path(), {"--demo", "--ann_min_ads=6", "--ann_candidates=2",
-                                    "--metrics_listen="});
+  ServerProcess server(dir.path(),
+                       {"--demo", "--ann_min_ads=6", "--ann_candidates=2", "--metrics_listen="});
   ASSERT_TRUE(server.Start());
   const auto tokens = ReadFlatJson(dir.path() + "/demo-tokens.json");
   auto exchange = Exchange::NewStub(server.channel());

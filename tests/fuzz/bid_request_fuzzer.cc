@@ -5,11 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "google/protobuf/stubs/logging.h"
-
+#include "api/validation.h"
 #include "auction/auction.h"
 #include "auction/budget.h"
-#include "api/validation.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace {
 
@@ -55,8 +54,8 @@ const attex::auction::Catalog& TheCatalog() {
 
 // Invalid UTF-8 is answered with an error; protobuf's log line about it is noise.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  google::protobuf::SetLogHandler(+[](google::protobuf::LogLevel, const char*, int,
-                                     const std::string&) {});
+  google::protobuf::SetLogHandler(
+      +[](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   return 0;
 }
 

@@ -3,16 +3,15 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "google/protobuf/stubs/logging.h"
-
+#include "api/validation.h"
 #include "auction/budget.h"
 #include "auction/catalog.h"
-#include "api/validation.h"
+#include "google/protobuf/stubs/logging.h"
 
 // Invalid UTF-8 is answered with an error; protobuf's log line about it is noise.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  google::protobuf::SetLogHandler(+[](google::protobuf::LogLevel, const char*, int,
-                                     const std::string&) {});
+  google::protobuf::SetLogHandler(
+      +[](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   return 0;
 }
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "google/protobuf/util/json_util.h"
 #include "api/validation.h"
+#include "google/protobuf/util/json_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   attex::v1::Campaign campaign;

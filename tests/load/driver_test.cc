@@ -108,8 +108,8 @@ TEST(AttexLoadTest, WritesWellFormedJsonAndSelfContainedHtmlReports) {
   const std::string json = dir.path() + "/r.json", html = dir.path() + "/r.html";
   const std::string command = std::string(ATTEX_LOAD_BIN) + " --addr " + server.addr() +
                               " --token t --method ping --rate 300 --duration 1 --warmup 0.2"
-                              " --quiet --json " + json + " --html " + html + " > " +
-                              dir.path() + "/out.txt";
+                              " --quiet --json " +
+                              json + " --html " + html + " > " + dir.path() + "/out.txt";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
   google::protobuf::Struct parsed;

@@ -55,16 +55,17 @@ int64_t CountCampaigns(attex::v1::Campaigns::Stub& stub, const std::string& toke
 
 TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
   TempDir dir;
-  const std::vector<std::string> flags = {"--demo", "--grace_period_s=8", "--metrics_listen=",
-                                          "--max_in_flight=0"};
+  const std::vector<std::string> flags = {"--demo", "--grace_period_s=8",
+                                          "--metrics_listen=", "--max_in_flight=0"};
   ServerProcess server(dir.path(), flags);
   ASSERT_TRUE(server.Start());
   const std::string token = ReadFlatJson(dir.path() + "/demo-tokens.json")["advertiser"];
   ASSERT_FALSE(token.empty());
 
   // An idle client: connected, one call made, then nothing.
-  auto idle = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server.port()),
-                                        grpc::InsecureChannelCredentials(), grpc::ChannelArguments());
+  auto idle =
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server.port()),
+                                grpc::InsecureChannelCredentials(), grpc::ChannelArguments());
   {
     auto ctx = Context(token);
     attex::v1::PingRequest ping;
@@ -109,7 +110,8 @@ TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
   });
   {
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n >= 20; }, &done));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n >= 20; }, &done));
   }
   const auto start = Clock::now();
   server.Signal(SIGTERM);
@@ -119,7 +121,8 @@ TEST(DrainTest, CallsInFlightFinishAndNoAcceptedCallFails) {
   sender.join();
   {
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == kCalls; }, &done));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == kCalls; }, &done));
   }
   EXPECT_EQ(exit_code, 0);
   EXPECT_LT(drain_s, 8.0) << "the drain outlasted its grace period";

@@ -134,8 +134,9 @@ TEST(MetricsEndpointTest, ServesCallsLatencyAuctionAndBudgetSeries) {
   EXPECT_EQ(Sample(text, R"(attex_calls_total{code="16",method="Operator/Ping"})"), 1);
   EXPECT_EQ(Sample(text, R"(attex_calls_total{code="0",method="Exchange/ReportEvents"})"), 1);
   EXPECT_EQ(Sample(text, R"(attex_call_latency_seconds_count{code="0",method="Exchange/Bid"})"), 3);
-  EXPECT_NE(text.find(R"(attex_call_latency_seconds_bucket{code="0",method="Exchange/Bid",le="0.001"})"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(R"(attex_call_latency_seconds_bucket{code="0",method="Exchange/Bid",le="0.001"})"),
+      std::string::npos);
   EXPECT_EQ(Sample(text, "attex_auction_slots_total"), 3);
   EXPECT_EQ(Sample(text, "attex_auction_placements_total"), events.events_size());
   EXPECT_GE(Sample(text, "attex_auction_floor_priced_total"), 0);
@@ -200,7 +201,8 @@ TEST(AdmissionTest, PastMaxInFlightCallsAreRefusedWithResourceExhausted) {
   }
   {
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == kCalls; }, &done));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == kCalls; }, &done));
   }
   EXPECT_GT(codes[grpc::StatusCode::RESOURCE_EXHAUSTED], 0);
   EXPECT_GT(codes[grpc::StatusCode::OK], 0);

@@ -17,13 +17,13 @@ namespace {
 
 using ::attex::testing::TempDir;
 
+using attex::v1::Event;
 using attex::v1::EVENT_RESULT_ACCEPTED;
 using attex::v1::EVENT_RESULT_DUPLICATE;
 using attex::v1::EVENT_RESULT_EXPIRED;
 using attex::v1::EVENT_RESULT_INVALID;
 using attex::v1::EVENT_TYPE_CLICK;
 using attex::v1::EVENT_TYPE_IMPRESSION;
-using attex::v1::Event;
 using attex::v1::EventOutcome;
 
 constexpr int64_t kNowMs = 1'700'000'000'000;
@@ -145,8 +145,7 @@ TEST_F(RecordEventTest, ClickWithTheSameTokenIsAcceptedAndChargesNothing) {
   EXPECT_EQ(Balances(&sum_after), before);
   EXPECT_EQ(sum_after, 0);
 
-  EXPECT_EQ(Record(kPlatform, MakeEvent(token, EVENT_TYPE_CLICK)).result(),
-            EVENT_RESULT_DUPLICATE);
+  EXPECT_EQ(Record(kPlatform, MakeEvent(token, EVENT_TYPE_CLICK)).result(), EVENT_RESULT_DUPLICATE);
 }
 
 TEST_F(RecordEventTest, ExpiredTokenIsRejectedAsExpired) {
@@ -162,8 +161,7 @@ TEST_F(RecordEventTest, ExpiredTokenIsRejectedAsExpired) {
 
 TEST_F(RecordEventTest, TokenSignedWithAnotherSecretIsInvalid) {
   auction::TokenSigner other(std::string(32, 'x'));
-  EventOutcome outcome =
-      Record(kPlatform, MakeEvent(other.Sign(Claims()), EVENT_TYPE_IMPRESSION));
+  EventOutcome outcome = Record(kPlatform, MakeEvent(other.Sign(Claims()), EVENT_TYPE_IMPRESSION));
   EXPECT_EQ(outcome.result(), EVENT_RESULT_INVALID);
   EXPECT_EQ(outcome.charged_micros(), 0);
   int64_t sum = -1;

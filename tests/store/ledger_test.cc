@@ -99,9 +99,10 @@ TEST_F(LedgerTest, InvalidEventFailsAloneAndTheRestOfTheGroupCommits) {
 }
 
 TEST_F(LedgerTest, ImpressionPastTheTotalBudgetIsRefusedAndRecordsNothing) {
-  EXPECT_EQ(Record({Capped(Impression("a", 4000), 0, 10'000), Capped(Impression("b", 4000), 0, 10'000),
-                    Capped(Impression("c", 4000), 0, 10'000), Capped(Impression("d", 2000), 0, 10'000)}),
-            (std::vector<R>{R::kAccepted, R::kAccepted, R::kOverBudget, R::kAccepted}));
+  EXPECT_EQ(
+      Record({Capped(Impression("a", 4000), 0, 10'000), Capped(Impression("b", 4000), 0, 10'000),
+              Capped(Impression("c", 4000), 0, 10'000), Capped(Impression("d", 2000), 0, 10'000)}),
+      (std::vector<R>{R::kAccepted, R::kAccepted, R::kOverBudget, R::kAccepted}));
   auto spend = store_->GetSpend("cmp-1", 0);
   ASSERT_TRUE(spend.ok());
   EXPECT_EQ(spend->total_micros, 10'000);
@@ -121,8 +122,9 @@ TEST_F(LedgerTest, DailyCapStartsAfreshOnTheNextUtcDay) {
 TEST_F(LedgerTest, CapHoldsAcrossReopeningTheStore) {
   ASSERT_EQ(Record({Capped(Impression("a", 6000), 0, 10'000)}), (std::vector<R>{R::kAccepted}));
   Open();
-  EXPECT_EQ(Record({Capped(Impression("b", 6000), 0, 10'000), Capped(Impression("a", 6000), 0, 10'000)}),
-            (std::vector<R>{R::kOverBudget, R::kDuplicate}));
+  EXPECT_EQ(
+      Record({Capped(Impression("b", 6000), 0, 10'000), Capped(Impression("a", 6000), 0, 10'000)}),
+      (std::vector<R>{R::kOverBudget, R::kDuplicate}));
 }
 
 TEST_F(LedgerTest, CheckFindsEachCampaignsSpendInItsAdvertiserDebits) {
@@ -141,9 +143,9 @@ TEST_F(LedgerTest, StatementFailingHalfWayFailsItsEventAloneAndUndoesItsWrites) 
   {
     attex::testing::SqliteFile db(dir_ + "/attex.db", attex::testing::SqliteFile::Mode::kReadWrite);
     ASSERT_TRUE(db.ok());
-    const absl::Status created =
-        db.Exec("CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.account = "
-                "'user:poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+    const absl::Status created = db.Exec(
+        "CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.account = "
+        "'user:poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
     ASSERT_TRUE(created.ok()) << created;
   }
   Open();

@@ -106,8 +106,8 @@ class SchemaMigrationTest : public ::testing::Test {
     EXPECT_EQ(check->events_checked, 2);
     // Recorded before: still a duplicate. The migrated counter (5000 of
     // 6000) refuses 2000 more and takes 1000.
-    auto results = (*store)->RecordEvents({Impression("h1", 3000), Impression("h3", 2000),
-                                           Impression("h4", 1000)});
+    auto results = (*store)->RecordEvents(
+        {Impression("h1", 3000), Impression("h3", 2000), Impression("h4", 1000)});
     ASSERT_TRUE(results.ok()) << results.status();
     EXPECT_EQ(*(*results)[0], RecordResult::kDuplicate);
     EXPECT_EQ(*(*results)[1], RecordResult::kOverBudget);
@@ -119,8 +119,7 @@ class SchemaMigrationTest : public ::testing::Test {
     EXPECT_EQ(Query("PRAGMA page_size"), "1024");
     EXPECT_EQ(Query("PRAGMA integrity_check"), "ok");
     EXPECT_EQ(Query("SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'ledger_%'"), "0");
-    EXPECT_EQ(Query("SELECT total_micros FROM campaign_spend WHERE campaign_id = 'cmp-1'"),
-              "6000");
+    EXPECT_EQ(Query("SELECT total_micros FROM campaign_spend WHERE campaign_id = 'cmp-1'"), "6000");
     EXPECT_EQ(Query("SELECT COUNT(*) FROM events"), "4");
     EXPECT_EQ(Query("SELECT COUNT(*) FROM ledger"), "10");
   }

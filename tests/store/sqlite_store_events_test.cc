@@ -17,8 +17,7 @@ TEST_F(SqliteStoreTest, DuplicateEventChangesNothing) {
   auto first = store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(*first, RecordResult::kAccepted);
-  auto again =
-      store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow + 5));
+  auto again = store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow + 5));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, RecordResult::kDuplicate);
 
@@ -33,10 +32,8 @@ TEST_F(SqliteStoreTest, DuplicateEventChangesNothing) {
 TEST_F(SqliteStoreTest, ClickWithImpressionsTokenHashIsSeparateEvent) {
   ASSERT_EQ(*store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)),
             RecordResult::kAccepted);
-  ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)),
-            RecordResult::kAccepted);
-  ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)),
-            RecordResult::kDuplicate);
+  ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)), RecordResult::kAccepted);
+  ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)), RecordResult::kDuplicate);
   auto spend = store_->GetSpend("cmp-1", 0);
   ASSERT_TRUE(spend.ok()) << spend.status();
   EXPECT_EQ(spend->impressions, 1);
@@ -46,10 +43,8 @@ TEST_F(SqliteStoreTest, ClickWithImpressionsTokenHashIsSeparateEvent) {
 
 TEST_F(SqliteStoreTest, SpendSplitsTotalAndToday) {
   const int64_t day_start = kNow - 1000;
-  ASSERT_TRUE(
-      store_->RecordEvent(Impression("a", "cmp-1", 300, day_start - 1)).ok());
-  ASSERT_TRUE(
-      store_->RecordEvent(Impression("b", "cmp-1", 500, day_start)).ok());
+  ASSERT_TRUE(store_->RecordEvent(Impression("a", "cmp-1", 300, day_start - 1)).ok());
+  ASSERT_TRUE(store_->RecordEvent(Impression("b", "cmp-1", 500, day_start)).ok());
   ASSERT_TRUE(store_->RecordEvent(Impression("c", "cmp-1", 700, kNow)).ok());
   ASSERT_TRUE(store_->RecordEvent(Impression("d", "cmp-2", 900, kNow)).ok());
   ASSERT_TRUE(store_->RecordEvent(Click("c", "cmp-1", kNow)).ok());
@@ -108,8 +103,7 @@ TEST_F(SqliteStoreTest, EmptyLedgerSumsToZero) {
 TEST_F(SqliteStoreTest, EntriesNotSummingToZeroAreRejected) {
   BillingEvent e = Impression("tok-1", "cmp-1", 1000, kNow);
   e.entries[1].amount_micros += 1;
-  EXPECT_EQ(store_->RecordEvent(e).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RecordEvent(e).status().code(), absl::StatusCode::kInvalidArgument);
   // Nothing was recorded: the same token is still new.
   EXPECT_EQ(store_->GetSpend("cmp-1", 0)->impressions, 0);
   EXPECT_EQ(*store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)),

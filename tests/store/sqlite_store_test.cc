@@ -18,8 +18,7 @@ using google::protobuf::util::MessageDifferencer;
 
 TEST_F(SqliteStoreTest, AccountsGetSequentialIdsAndAreListed) {
   auto op = store_->CreateAccount(attex::v1::ROLE_OPERATOR, "ops", "hash-op");
-  auto platform =
-      store_->CreateAccount(attex::v1::ROLE_PLATFORM, "news", "hash-pl");
+  auto platform = store_->CreateAccount(attex::v1::ROLE_PLATFORM, "news", "hash-pl");
   ASSERT_TRUE(op.ok()) << op.status();
   ASSERT_TRUE(platform.ok()) << platform.status();
   EXPECT_EQ(op->id, "acc-1");
@@ -38,11 +37,9 @@ TEST_F(SqliteStoreTest, AccountsGetSequentialIdsAndAreListed) {
 }
 
 TEST_F(SqliteStoreTest, TokenHashClashIsAlreadyExistsAndWritesNothing) {
-  ASSERT_TRUE(
-      store_->CreateAccount(attex::v1::ROLE_PLATFORM, "a", "same").ok());
+  ASSERT_TRUE(store_->CreateAccount(attex::v1::ROLE_PLATFORM, "a", "same").ok());
   auto clash = store_->CreateAccount(attex::v1::ROLE_ADVERTISER, "b", "same");
-  EXPECT_EQ(clash.status().code(), absl::StatusCode::kAlreadyExists)
-      << clash.status();
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kAlreadyExists) << clash.status();
   EXPECT_EQ(store_->ListAccounts()->size(), 1u);
 }
 
@@ -56,8 +53,7 @@ TEST_F(SqliteStoreTest, InsertedCampaignIsStoredWhole) {
 
   auto got = store_->GetCampaign("cmp-1");
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_TRUE(MessageDifferencer::Equals(*got, *inserted))
-      << got->DebugString();
+  EXPECT_TRUE(MessageDifferencer::Equals(*got, *inserted)) << got->DebugString();
 }
 
 TEST_F(SqliteStoreTest, BulkInsertStoresEveryCampaignInOneGo) {
@@ -81,20 +77,16 @@ TEST_F(SqliteStoreTest, BulkInsertStoresEveryCampaignInOneGo) {
 }
 
 TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsOwnership) {
-  ASSERT_TRUE(
-      store_->InsertCampaign(MakeCampaign("acc-3", "spring"), kNow).ok());
-  Campaign change =
-      MakeCampaign("acc-9", "summer");  // advertiser_id must not move.
+  ASSERT_TRUE(store_->InsertCampaign(MakeCampaign("acc-3", "spring"), kNow).ok());
+  Campaign change = MakeCampaign("acc-9", "summer");  // advertiser_id must not move.
   change.set_id("cmp-1");
   change.set_created_at(42);
 
   auto stale = store_->UpdateCampaign(change, 7, kNow + 1);
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(stale.status().message().find("expected version 7"),
-            std::string::npos)
+  EXPECT_NE(stale.status().message().find("expected version 7"), std::string::npos)
       << stale.status();
-  EXPECT_NE(stale.status().message().find("stored version 1"),
-            std::string::npos);
+  EXPECT_NE(stale.status().message().find("stored version 1"), std::string::npos);
 
   auto updated = store_->UpdateCampaign(change, 1, kNow + 1000);
   ASSERT_TRUE(updated.ok()) << updated.status();
@@ -103,8 +95,7 @@ TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsOwnership) {
   EXPECT_EQ(updated->advertiser_id(), "acc-3");
   EXPECT_EQ(updated->created_at(), kNow);
   EXPECT_EQ(updated->updated_at(), kNow + 1000);
-  EXPECT_TRUE(
-      MessageDifferencer::Equals(*store_->GetCampaign("cmp-1"), *updated));
+  EXPECT_TRUE(MessageDifferencer::Equals(*store_->GetCampaign("cmp-1"), *updated));
 
   // 0 skips the check.
   auto unchecked = store_->UpdateCampaign(change, 0, kNow + 2000);
@@ -113,22 +104,18 @@ TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsOwnership) {
 }
 
 TEST_F(SqliteStoreTest, MissingCampaignIsNotFound) {
-  EXPECT_EQ(store_->GetCampaign("cmp-5").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCampaign("cmp-5").status().code(), absl::StatusCode::kNotFound);
   Campaign c = MakeCampaign("acc-3", "x");
   c.set_id("cmp-5");
-  EXPECT_EQ(store_->UpdateCampaign(c, 0, kNow).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->UpdateCampaign(c, 0, kNow).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(SqliteStoreTest, ListPaginatesInIdOrderPerAdvertiser) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(
-        store_
-            ->InsertCampaign(MakeCampaign(i % 2 == 0 ? "acc-3" : "acc-4",
-                                          absl::StrCat("c", i)),
-                             kNow)
-            .ok());
+    ASSERT_TRUE(store_
+                    ->InsertCampaign(
+                        MakeCampaign(i % 2 == 0 ? "acc-3" : "acc-4", absl::StrCat("c", i)), kNow)
+                    .ok());
   }
   // acc-3 owns cmp-1, cmp-3, cmp-5.
   auto first = store_->ListCampaigns("acc-3", "", 2);
@@ -150,8 +137,7 @@ TEST_F(SqliteStoreTest, ListPaginatesInIdOrderPerAdvertiser) {
 }
 
 TEST_F(SqliteStoreTest, MalformedAfterIdIsInvalidArgument) {
-  for (const char* bad :
-       {"cmp-", "cmp-x", "acc-1", "cmp--1", "cmp-1 ", "cmp-0"}) {
+  for (const char* bad : {"cmp-", "cmp-x", "acc-1", "cmp--1", "cmp-1 ", "cmp-0"}) {
     EXPECT_EQ(store_->ListCampaigns("", bad, 10).status().code(),
               absl::StatusCode::kInvalidArgument)
         << bad;
@@ -159,12 +145,10 @@ TEST_F(SqliteStoreTest, MalformedAfterIdIsInvalidArgument) {
 }
 
 TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
-  ASSERT_TRUE(
-      store_->CreateAccount(attex::v1::ROLE_ADVERTISER, "shoes", "h1").ok());
+  ASSERT_TRUE(store_->CreateAccount(attex::v1::ROLE_ADVERTISER, "shoes", "h1").ok());
   auto c = store_->InsertCampaign(MakeCampaign("acc-1", "spring"), kNow);
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(
-      store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)).ok());
+  ASSERT_TRUE(store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)).ok());
   Reopen();
 
   ASSERT_EQ(store_->ListAccounts()->size(), 1u);
@@ -174,10 +158,8 @@ TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
             RecordResult::kDuplicate);
   EXPECT_EQ(Balance("advertiser:acc-3"), -1000);
   // Ids keep counting from where they were.
-  EXPECT_EQ(store_->InsertCampaign(MakeCampaign("acc-1", "b"), kNow)->id(),
-            "cmp-2");
-  EXPECT_EQ(store_->CreateAccount(attex::v1::ROLE_PLATFORM, "p", "h2")->id,
-            "acc-2");
+  EXPECT_EQ(store_->InsertCampaign(MakeCampaign("acc-1", "b"), kNow)->id(), "cmp-2");
+  EXPECT_EQ(store_->CreateAccount(attex::v1::ROLE_PLATFORM, "p", "h2")->id, "acc-2");
 }
 
 TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {

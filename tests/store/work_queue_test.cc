@@ -73,7 +73,7 @@ TEST(WorkQueueTest, AfterBatchHookRunsBeforeTheBatchsCompletions) {
   release_a.Notify();
   queue.Stop();
   EXPECT_EQ(log.entries(), (Entries{"task A", "batch", "done A", "task B", "task C", "batch",
-                                   "done B", "done C"}));
+                                    "done B", "done C"}));
 }
 
 TEST(WorkQueueTest, NullCompletionIsSkipped) {

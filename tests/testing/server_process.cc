@@ -40,13 +40,13 @@ ServerProcess::~ServerProcess() {
 }
 
 std::vector<std::string> ServerProcess::Args() const {
-  std::vector<std::string> args = {ATTEX_SERVER_BIN,
-                                   "--listen=127.0.0.1:0",
-                                   "--data_dir=" + data_dir_,
-                                   "--port_file=" + data_dir_ + "/port",
-                                   "--metrics_listen=127.0.0.1:0",
-                                   std::getenv("ATTEX_E2E_LOG") ? "--log_level=info"
-                                                                : "--log_level=warn"};
+  std::vector<std::string> args = {
+      ATTEX_SERVER_BIN,
+      "--listen=127.0.0.1:0",
+      "--data_dir=" + data_dir_,
+      "--port_file=" + data_dir_ + "/port",
+      "--metrics_listen=127.0.0.1:0",
+      std::getenv("ATTEX_E2E_LOG") ? "--log_level=info" : "--log_level=warn"};
   args.insert(args.end(), flags_.begin(), flags_.end());
   return args;
 }
@@ -81,8 +81,8 @@ bool ServerProcess::Start(bool plaintext) {
   }
   if (port_ <= 0) return false;
   if (!plaintext) return true;
-  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
-                                 grpc::InsecureChannelCredentials());
+  channel_ =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials());
   // Waits for the connection as well as for the answer.
   grpc::ClientContext ctx;
   ctx.set_wait_for_ready(true);
