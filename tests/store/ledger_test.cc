@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/billing_events.h"
 #include "tests/testing/sqlite_file.h"
 #include "tests/testing/temp_dir.h"
 
@@ -17,19 +18,8 @@ constexpr int64_t kDay = 86'400'000;
 
 BillingEvent Impression(const std::string& token_hash, int64_t price, int64_t at_ms = kNow,
                         const std::string& campaign = "cmp-1") {
-  BillingEvent e{.token_hash = token_hash,
-                 .type = attex::v1::EVENT_TYPE_IMPRESSION,
-                 .event_id = "ev-" + token_hash,
-                 .campaign_id = campaign,
-                 .platform_id = "acc-2",
-                 .price_micros = price,
-                 .at_ms = at_ms};
-  const int64_t platform = price * 6 / 10, user = price / 5;
-  e.entries = {{"advertiser:acc-3", -price},
-               {"platform:acc-2", platform},
-               {"user:u1", user},
-               {"exchange", price - platform - user}};
-  return e;
+  // The platform's 60%, the user's 20%.
+  return attex::testing::TestImpression(token_hash, campaign, price, at_ms, 60, 20);
 }
 
 BillingEvent Capped(BillingEvent e, int64_t daily, int64_t total) {

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/testing/billing_events.h"
 #include "tests/testing/campaign_builder.h"
 #include "tests/testing/temp_dir.h"
 
@@ -33,35 +34,15 @@ inline attex::v1::Campaign MakeCampaign(const std::string& advertiser, const std
 }
 
 // An impression billed to `campaign` whose price is split between the
-// advertiser, the platform, the user and the exchange.
+// advertiser, the platform (70%), the user (10%) and the exchange.
 inline BillingEvent Impression(const std::string& token_hash, const std::string& campaign,
                                int64_t price, int64_t at_ms) {
-  BillingEvent e{.token_hash = token_hash,
-                 .type = attex::v1::EVENT_TYPE_IMPRESSION,
-                 .event_id = "ev-" + token_hash,
-                 .campaign_id = campaign,
-                 .platform_id = "acc-2",
-                 .price_micros = price,
-                 .at_ms = at_ms,
-                 .entries = {}};
-  const int64_t platform = price * 7 / 10;
-  const int64_t user = price / 10;
-  e.entries = {{"advertiser:acc-3", -price},
-               {"platform:acc-2", platform},
-               {"user:u1", user},
-               {"exchange", price - platform - user}};
-  return e;
+  return attex::testing::TestImpression(token_hash, campaign, price, at_ms, 70, 10);
 }
 
 inline BillingEvent Click(const std::string& token_hash, const std::string& campaign,
                           int64_t at_ms) {
-  return BillingEvent{.token_hash = token_hash,
-                      .type = attex::v1::EVENT_TYPE_CLICK,
-                      .event_id = "click-" + token_hash,
-                      .campaign_id = campaign,
-                      .platform_id = "acc-2",
-                      .at_ms = at_ms,
-                      .entries = {}};
+  return attex::testing::TestClick(token_hash, campaign, at_ms);
 }
 
 class SqliteStoreTest : public ::testing::Test {
