@@ -155,19 +155,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
 
-void Server::Shutdown(absl::Duration grace) {
+bool Server::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&mu_);
-    if (shut_down_ || grpc_ == nullptr) return;
+    if (shut_down_ || grpc_ == nullptr) return false;
     shut_down_ = true;
   }
   spdlog::info("draining: NOT_SERVING, up to {} s for calls in flight",
                absl::ToDoubleSeconds(grace));
   grpc_->GetHealthCheckService()->SetServingStatus(false);
-  grpc_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  const absl::Time deadline = absl::Now() + grace;
+  grpc_->Shutdown(absl::ToChronoTime(deadline));
+  // gRPC returns before the deadline only once every call has finished.
+  const bool in_time = absl::Now() < deadline;
   if (core_->gatherer != nullptr) core_->gatherer->Stop();
   core_->queue.Stop();
-  spdlog::info("drained");
+  if (in_time) {
+    spdlog::info("drained: every call in flight finished within the grace period");
+  } else if (grace > absl::ZeroDuration()) {
+    spdlog::warn("drained: the grace period ran out; calls still in flight were cancelled");
+  }
+  return in_time;
 }
 
 void Server::Wait() {

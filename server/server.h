@@ -26,7 +26,9 @@ class Server final {
   int metrics_port() const { return core_->metrics.port(); }  // 0: not serving metrics.
   // Health turns NOT_SERVING, new calls are refused, calls in flight get
   // up to `grace` to finish, then queued writes are flushed. Idempotent.
-  void Shutdown(absl::Duration grace);
+  // Logs, and returns, whether every call in flight finished within `grace`
+  // (false: the rest were cancelled; also false when already shut down).
+  bool Shutdown(absl::Duration grace);
   // Blocks until Shutdown has completed.
   void Wait();
 

@@ -59,11 +59,20 @@ bool ServerProcess::Start(bool plaintext) {
   channel_.reset();
   std::vector<std::string> args = Args();
   std::vector<char*> argv = Argv(args);  // Before fork: the child only execs.
+  const int log_fd = log_file_.empty()
+                         ? -1
+                         : open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (!log_file_.empty() && log_fd < 0) return false;
   pid_ = fork();
   if (pid_ == 0) {
+    if (log_fd >= 0) {
+      dup2(log_fd, STDOUT_FILENO);  // dup2 clears close-on-exec on the copies.
+      dup2(log_fd, STDERR_FILENO);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
+  if (log_fd >= 0) close(log_fd);
   if (pid_ < 0) return false;
   // The server writes its port file (by rename, so whole) once it serves.
   bool exited = false;
@@ -91,6 +100,11 @@ bool ServerProcess::Start(bool plaintext) {
   const grpc::Status status = grpc::health::v1::Health::NewStub(channel_)->Check(
       &ctx, grpc::health::v1::HealthCheckRequest(), &health);
   return status.ok() && health.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+std::string ServerProcess::ReadLog() const {
+  std::ifstream in(log_file_);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 int ServerProcess::Stop(int signal) {

@@ -49,6 +49,12 @@ class ServerProcess final {
   // signal) and appends its stdout and stderr to `output`.
   int RunToExit(std::string* output);
 
+  // Where the server's stdout and stderr go from the next Start (appended);
+  // empty (the default): the test's own.
+  void set_log_file(std::string path) { log_file_ = std::move(path); }
+  // What the server has written to its log file so far.
+  std::string ReadLog() const;
+
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
@@ -58,6 +64,7 @@ class ServerProcess final {
 
   std::string data_dir_;
   std::vector<std::string> flags_;
+  std::string log_file_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
