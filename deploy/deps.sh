@@ -4,7 +4,7 @@
 set -euo pipefail
 
 ATTEX_PACKAGES=(
-  build-essential cmake pkg-config git
+  build-essential cmake ninja-build pkg-config git clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libeigen3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev sqlite3 libssl-dev zlib1g-dev
@@ -33,11 +33,24 @@ attex_install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# Configures $1 with the further cmake arguments given: with Ninja when it is
+# installed and the folder is new (a folder keeps the generator it was made
+# with).
+attex_configure() {
+  local build_dir="$1"
+  shift
+  local generator=()
+  if [ ! -f "$build_dir/CMakeCache.txt" ] && command -v ninja >/dev/null; then
+    generator=(-G Ninja)
+  fi
+  cmake -S . -B "$build_dir" "${generator[@]}" "$@"
+}
+
 # Configures and builds into $1 (default ./build) in Release.
 attex_build() {
   local build_dir="${1:-build}"
   local jobs
   jobs="$(nproc 2>/dev/null || echo 2)"
-  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+  attex_configure "$build_dir" -DCMAKE_BUILD_TYPE=Release
   cmake --build "$build_dir" -j "$jobs"
 }

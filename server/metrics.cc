@@ -248,9 +248,19 @@ void Metrics::CallEnded() {
   in_flight_gauge_.Set(static_cast<double>(in_flight_.fetch_sub(1, std::memory_order_relaxed) - 1));
 }
 
-void Metrics::Shed(std::string_view reason) {
+std::string_view Metrics::ShedReasonName(ShedReason reason) {
+  switch (reason) {
+    case ShedReason::kCapacity:
+      return "capacity";
+    case ShedReason::kDeadline:
+      return "deadline";
+  }
+  return "unknown";
+}
+
+void Metrics::Shed(ShedReason reason) {
   shed_total_.fetch_add(1, std::memory_order_relaxed);
-  shed_.Add({{"reason", std::string(reason)}}).Increment();
+  shed_.Add({{"reason", std::string(ShedReasonName(reason))}}).Increment();
 }
 
 void Metrics::Bid(const attex::v1::BidRequest& request, const auction::AuctionResult& result,

@@ -52,8 +52,12 @@ class Metrics final {
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   void CallStarted();
   void CallEnded();
-  // A call refused by admission control: reason "capacity" or "deadline".
-  void Shed(std::string_view reason);
+  // Why admission control refused a call: the label of
+  // attex_calls_shed_total{reason}.
+  enum class ShedReason { kCapacity, kDeadline };
+  static std::string_view ShedReasonName(ShedReason reason);  // "capacity", "deadline"
+  // A call refused by admission control.
+  void Shed(ShedReason reason);
   // One answered Bid: slots asked, `placements` (the slots filled in the
   // response, after budget reservations), why nothing was placed (empty when
   // anything was), and the auction's placements priced at their slot's floor
