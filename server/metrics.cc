@@ -72,6 +72,12 @@ class InterceptorFactory final : public grpc::experimental::ServerInterceptorFac
 }  // namespace
 
 // Gauges whose value is computed when scraped.
+// A metric family of this registry, by name and help text.
+template <typename Builder>
+auto& Metrics::RegisterFamily(Builder builder, const char* name, const char* help) {
+  return builder.Name(name).Help(help).Register(*registry_);
+}
+
 class Metrics::Callbacks final : public prometheus::Collectable {
  public:
   void Add(std::string name, std::string help, std::function<double()> value) {
@@ -106,51 +112,34 @@ class Metrics::Callbacks final : public prometheus::Collectable {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       callbacks_(std::make_shared<Callbacks>()),
-      calls_(BuildCounter()
-                 .Name("attex_calls_total")
-                 .Help("Finished RPCs by method and gRPC status")
-                 .Register(*registry_)),
-      latency_(BuildHistogram()
-                   .Name("attex_call_latency_seconds")
-                   .Help("RPC latency in the server by method and gRPC status")
-                   .Register(*registry_)),
-      in_flight_gauge_(BuildGauge()
-                           .Name("attex_calls_in_flight")
-                           .Help("RPCs started and not yet finished")
-                           .Register(*registry_)
-                           .Add({})),
-      shed_(BuildCounter()
-                .Name("attex_calls_shed_total")
-                .Help("RPCs refused by admission control, by reason (capacity, deadline)")
-                .Register(*registry_)),
-      slots_(BuildCounter()
-                 .Name("attex_auction_slots_total")
-                 .Help("Slots asked for in Bid requests")
-                 .Register(*registry_)
+      calls_(RegisterFamily(BuildCounter(), "attex_calls_total",
+                            "Finished RPCs by method and gRPC status")),
+      latency_(RegisterFamily(BuildHistogram(), "attex_call_latency_seconds",
+                              "RPC latency in the server by method and gRPC status")),
+      in_flight_gauge_(
+          RegisterFamily(BuildGauge(), "attex_calls_in_flight", "RPCs started and not yet finished")
+              .Add({})),
+      shed_(RegisterFamily(BuildCounter(), "attex_calls_shed_total",
+                           "RPCs refused by admission control, by reason (capacity, deadline)")),
+      slots_(RegisterFamily(BuildCounter(), "attex_auction_slots_total",
+                            "Slots asked for in Bid requests")
                  .Add({})),
-      placements_(BuildCounter()
-                      .Name("attex_auction_placements_total")
-                      .Help("Slots filled (fill rate = placements / slots)")
-                      .Register(*registry_)
+      placements_(
+          RegisterFamily(BuildCounter(), "attex_auction_placements_total",
+                         "Slots filled in answered Bids, after budget reservations (fill rate = "
+                         "placements / slots)")
+              .Add({})),
+      floors_hit_(RegisterFamily(BuildCounter(), "attex_auction_floor_priced_total",
+                                 "Placements priced at the slot's floor")
                       .Add({})),
-      floors_hit_(BuildCounter()
-                      .Name("attex_auction_floor_priced_total")
-                      .Help("Placements priced at the slot's floor")
-                      .Register(*registry_)
-                      .Add({})),
-      no_bid_(BuildCounter()
-                  .Name("attex_auction_no_bid_total")
-                  .Help("Bid requests with no placement, by reason")
-                  .Register(*registry_)),
-      ledger_commit_(BuildHistogram()
-                         .Name("attex_ledger_commit_seconds")
-                         .Help("Time to commit one batch of billing events durably (group commit)")
-                         .Register(*registry_)
-                         .Add({}, LatencyBuckets())),
-      spend_(BuildCounter()
-                 .Name("attex_spend_micros_total")
-                 .Help("Billed spend since start, micros")
-                 .Register(*registry_)
+      no_bid_(RegisterFamily(BuildCounter(), "attex_auction_no_bid_total",
+                             "Bid calls answered with no placement, by reason")),
+      ledger_commit_(
+          RegisterFamily(BuildHistogram(), "attex_ledger_commit_seconds",
+                         "Time to commit one batch of billing events durably (group commit)")
+              .Add({}, LatencyBuckets())),
+      spend_(RegisterFamily(BuildCounter(), "attex_spend_micros_total",
+                            "Billed spend since start, micros")
                  .Add({})) {}
 
 Metrics::~Metrics() = default;

@@ -90,6 +90,8 @@ class Metrics final {
 
  private:
   class Callbacks;
+  template <typename Builder>
+  auto& RegisterFamily(Builder builder, const char* name, const char* help);
   // Per "method#code": the counter and histogram, found without building
   // prometheus label maps on every call.
   struct CallSeries {
