@@ -41,6 +41,15 @@ BidRequest DemoRequest() {
   return r;
 }
 
+TEST(ServerFlagsTest, HelpListsTheServersOwnFlags) {
+  TempDir dir;
+  std::string output;
+  RunToExit(dir.path(), "--help", &output);  // Abseil exits 1 after --help.
+  EXPECT_NE(output.find("--listen"), std::string::npos) << output;
+  EXPECT_NE(output.find("--grace_period_s"), std::string::npos) << output;
+  EXPECT_EQ(output.find("No flags matched"), std::string::npos) << output;
+}
+
 TEST(ServerFlagsTest, BadKeyStorageIsRefusedNamingTheFlag) {
   TempDir dir;
   std::string output;
