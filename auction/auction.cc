@@ -19,7 +19,6 @@ using attex::v1::BidRequest;
 
 // A validated request's tokens: user and context features, and recent ones.
 constexpr size_t kMaxTokens = 2 * api::kMaxFeatures;
-constexpr size_t kMaxRecent = api::kMaxRecent;
 
 // One request's state between its preparation and its allocation; kept
 // per thread in a pool so that a warm thread allocates nothing.
@@ -43,7 +42,7 @@ struct Scratch {
   attention::AttentionPass pass;
   std::array<attention::Candidate, kRankCandidates> candidates;
   std::array<std::string_view, kMaxTokens> tokens;
-  std::array<std::string_view, kMaxRecent> recent;
+  std::array<std::string_view, api::kMaxRecent> recent;
 };
 
 Scratch& ThreadScratch() {

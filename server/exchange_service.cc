@@ -61,6 +61,7 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
   claims.expires_ms = expires_ms;
   claims.test = request.test();
   const uint64_t user_key = auction::FrequencyUserKey(request);
+  int floor_priced = 0;
   for (const auto& outcome : result.slots) {
     const auto ref = catalog.ads[outcome.ad];
     const auto& campaign = *catalog.campaigns[ref.campaign];
@@ -76,6 +77,9 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     if (campaign.frequency_cap > 0 && user_key != 0) {
       core.frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms, now_ms);
     }
+    const int64_t named_floor = request.slots(outcome.slot).floor_cpm_micros();
+    floor_priced += outcome.price_cpm_micros ==
+                    (named_floor > 0 ? named_floor : core.options.auction.default_floor_cpm_micros);
     auto* p = response->add_placements();
     p->set_slot_id(request.slots(outcome.slot).id());
     p->set_campaign_id(campaign.id);
@@ -98,8 +102,8 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
       std::string(response->placements_size() == 0 && result.no_bid_reason.empty()
                       ? auction::NoBidReasonName(auction::NoBidReason::kBudget)
                       : result.no_bid_reason));
-  core.metrics.Bid(request, result, response->placements_size(), response->no_bid_reason(),
-                   core.options.auction.default_floor_cpm_micros);
+  core.metrics.Bid(request.slots_size(), response->placements_size(), floor_priced,
+                   response->no_bid_reason());
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
 }
 

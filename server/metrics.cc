@@ -252,20 +252,13 @@ void Metrics::Shed(ShedReason reason) {
   shed_.Add({{"reason", std::string(ShedReasonName(reason))}}).Increment();
 }
 
-void Metrics::Bid(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
-                  int placements, std::string_view no_bid_reason,
-                  int64_t default_floor_cpm_micros) {
-  slots_.Increment(request.slots_size());
+void Metrics::Bid(int slots, int placements, int floor_priced, std::string_view no_bid_reason) {
+  slots_.Increment(slots);
   placements_.Increment(placements);
   bids_total_.fetch_add(1, std::memory_order_relaxed);
-  slots_total_.fetch_add(request.slots_size(), std::memory_order_relaxed);
+  slots_total_.fetch_add(slots, std::memory_order_relaxed);
   placements_total_.fetch_add(placements, std::memory_order_relaxed);
-  int floors_hit = 0;
-  for (const auto& outcome : result.slots) {
-    const int64_t named = request.slots(outcome.slot).floor_cpm_micros();
-    floors_hit += outcome.price_cpm_micros == (named > 0 ? named : default_floor_cpm_micros);
-  }
-  if (floors_hit > 0) floors_hit_.Increment(floors_hit);
+  if (floor_priced > 0) floors_hit_.Increment(floor_priced);
   if (!no_bid_reason.empty()) no_bid_.Add({{"reason", std::string(no_bid_reason)}}).Increment();
 }
 

@@ -18,9 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "attex/v1/exchange.pb.h"
 #include "attex/v1/operator.pb.h"
-#include "auction/auction.h"
 #include "billing/billing_batch.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
@@ -58,12 +56,10 @@ class Metrics final {
   static std::string_view ShedReasonName(ShedReason reason);  // "capacity", "deadline"
   // A call refused by admission control.
   void Shed(ShedReason reason);
-  // One answered Bid: slots asked, `placements` (the slots filled in the
-  // response, after budget reservations), why nothing was placed (empty when
-  // anything was), and the auction's placements priced at their slot's floor
-  // (the named one, or `default_floor_cpm_micros` for slots that name none).
-  void Bid(const attex::v1::BidRequest& request, const auction::AuctionResult& result,
-           int placements, std::string_view no_bid_reason, int64_t default_floor_cpm_micros);
+  // One answered Bid: the slots it asked for, the placements it was answered
+  // with (after budget reservations), how many of those are priced at their
+  // slot's floor, and why nothing was placed (empty when anything was).
+  void Bid(int slots, int placements, int floor_priced, std::string_view no_bid_reason);
   // One ledger commit: a batch of billing events recorded durably in one
   // transaction (group commit), the events it accepted and the spend billed.
   void LedgerCommit(const billing::CommitSummary& commit);
