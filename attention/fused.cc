@@ -27,176 +27,194 @@ bool Better(const Candidate& a, const Candidate& b) {
 
 void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                         absl::Span<const uint16_t> mask, absl::Span<const float> queries, int slots,
-                        Isa isa, absl::Span<const float> exact_keys) {
+                        Isa isa) {
+  ATTEX_CHECK(slots >= 1 && slots <= kMaxPassSlots);
+  int ones[kMaxPassSlots];
+  std::fill_n(ones, slots, 1);
+  Run(keys, values, mask, queries, absl::MakeConstSpan(ones, slots), isa);
+}
+
+void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
+                        absl::Span<const uint16_t> mask, absl::Span<const float> queries,
+                        absl::Span<const int> request_slots, Isa isa) {
   const int64_t rows = keys.rows();
   const int d = keys.d_model();
   const int heads = keys.heads();
-  ATTEX_CHECK(slots >= 1 && slots <= kMaxPassSlots);
+  const int requests = static_cast<int>(request_slots.size());
+  int slots = 0;
+  for (int r = 0; r < requests; ++r) {
+    ATTEX_CHECK(request_slots[r] >= 1 && slots + request_slots[r] <= kMaxPassSlots);
+    for (int k = 0; k < request_slots[r]; ++k) slot_request_[slots + k] = r;
+    slots += request_slots[r];
+  }
+  ATTEX_CHECK(requests >= 1);
   ATTEX_CHECK(heads <= kMaxPassHeads && d <= kMaxDModel);
   ATTEX_CHECK(values.size() == static_cast<size_t>(rows));
   ATTEX_CHECK(mask.size() == static_cast<size_t>(rows));
-  ATTEX_CHECK(queries.size() == static_cast<size_t>(slots) * d);
+  ATTEX_CHECK(queries.size() == static_cast<size_t>(requests) * d);
   if (!IsaSupported(isa)) isa = Isa::kPortable;
   isa_ = isa;
   heads_ = heads;
   slots_ = slots;
+  requests_ = requests;
   rows_ = rows;
   tiles_ = keys.tiles();
   values_ = values.data();
+  mask_ = mask.data();
   d_model_ = d;
-  exact_keys_ = nullptr;
-  if (!exact_keys.empty() && keys.format() != KeyFormat::kFloat32) {
-    ATTEX_CHECK(exact_keys.size() == static_cast<size_t>(rows) * d);
-    exact_keys_ = exact_keys.data();
-  }
+  // Large catalogues: one part per worker and the caller, if the workers
+  // are free (decided before the buffers grow, which depends on it).
+  const bool split = workers_ != nullptr && rows >= split_min_rows_ && tiles_ >= 2;
+  parts_ = split ? std::min<int64_t>(workers_->parts(), tiles_) : 1;
   const size_t sh = static_cast<size_t>(slots) * heads;
-  Grow(scores_, sh * tiles_ * kLanes);
-  Grow(state_, 3 * sh * kLanes);
-  Grow(lane_max_, sh * kLanes);
-  Grow(lane_z_, sh * kLanes);
-  Grow(lane_c_, sh * kLanes);
-  Grow(eligible_, slots);
+  Grow(scores_, static_cast<size_t>(requests) * heads * tiles_ * kLanes);
+  Grow(state_, parts_ * 3 * sh * kLanes);
+  Grow(lane_max_, parts_ * sh * kLanes);
+  Grow(lane_z_, parts_ * sh * kLanes);
+  Grow(lane_c_, parts_ * sh * kLanes);
+  Grow(eligible_, parts_ * slots);
   Grow(context_, slots);
   Grow(log_norm_, sh);
-  Grow(queries_, static_cast<size_t>(slots) * d);
+  Grow(factor_, sh);
+  Grow(queries_, static_cast<size_t>(requests) * d);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads));
   for (size_t j = 0; j < queries.size(); ++j) queries_[j] = queries[j] * scale;
 
-  // Scores are bounded by |q_h| x the largest key norm of the head; where
-  // that bound is small enough (always, for the default model's pooled and
-  // normalised vectors) the sums are taken relative to it rather than to a
-  // running max: see PassArgs::offsets.
+  // Scores are bounded by |q_h| x the largest key norm of the head plus the
+  // largest |head bias|; where that bound is small enough (always, for the
+  // default model's pooled and normalised vectors) the sums are taken
+  // relative to it rather than to a running max: see PassArgs::offsets.
   const float* offsets = nullptr;
   if (!online_max_only_) {
-    Grow(offsets_, sh);
+    Grow(offsets_, static_cast<size_t>(requests) * heads);
     const int dh = d / heads;
     const auto norms = keys.head_norm_max();
+    const auto biases = keys.head_bias_max();
     bool bounded = true;
-    for (int s = 0; s < slots; ++s) {
+    for (int r = 0; r < requests; ++r) {
       for (int h = 0; h < heads; ++h) {
         double sq = 0.0;
         for (int j = h * dh; j < (h + 1) * dh; ++j) {
-          sq += static_cast<double>(queries_[s * d + j]) * queries_[s * d + j];
+          sq += static_cast<double>(queries_[r * d + j]) * queries_[r * d + j];
         }
-        const double bound = std::sqrt(sq) * norms[h] * (1 + 1e-6);
+        const double bound = (std::sqrt(sq) * norms[h] + biases[h]) * (1 + 1e-6);
         // No eligible score lies more than 2 x bound under it.
         bounded &= bound <= kMaxFixedOffset;
-        offsets_[s * heads + h] = static_cast<float>(bound);
+        offsets_[r * heads + h] = static_cast<float>(bound);
       }
     }
     if (bounded) offsets = offsets_.data();
   }
   fixed_offsets_ = offsets != nullptr;
 
-  internal::PassArgs args{keys.tile(0),
-                          keys.tile_bytes(),
-                          rows,
-                          d,
-                          heads,
-                          keys.format(),
-                          values.data(),
-                          mask.data(),
-                          queries_.data(),
-                          slots,
-                          scores_.data(),
-                          state_.data(),
-                          lane_max_.data(),
-                          lane_z_.data(),
-                          lane_c_.data(),
-                          eligible_.data(),
-                          offsets};
-  internal::PassFor(isa)(args);
+  const internal::PassArgs args{keys.tile(0),
+                                keys.tile_bytes(),
+                                keys.bias_offset(),
+                                rows,
+                                0,
+                                tiles_,
+                                d,
+                                heads,
+                                keys.format(),
+                                values.data(),
+                                mask.data(),
+                                queries_.data(),
+                                request_slots.data(),
+                                requests,
+                                slots,
+                                scores_.data(),
+                                state_.data(),
+                                lane_max_.data(),
+                                lane_z_.data(),
+                                lane_c_.data(),
+                                eligible_.data(),
+                                offsets};
+  const internal::PassFn pass = internal::PassFor(isa);
+  // Part p: its share of the tiles, and its own state, lanes and counts.
+  auto run_part = [&](int p) {
+    internal::PassArgs part = args;
+    part.tile_begin = tiles_ * p / parts_;
+    part.tile_end = tiles_ * (p + 1) / parts_;
+    part.state = state_.data() + p * 3 * sh * kLanes;
+    part.lane_max = lane_max_.data() + p * sh * kLanes;
+    part.lane_z = lane_z_.data() + p * sh * kLanes;
+    part.lane_c = lane_c_.data() + p * sh * kLanes;
+    part.eligible = eligible_.data() + p * slots;
+    pass(part);
+  };
+  if (parts_ == 1 || !workers_->TryRun(run_part)) {
+    // Busy workers: the parts on this thread, one after another.
+    for (int p = 0; p < parts_; ++p) run_part(p);
+  }
 
-  // Merge the lanes: each lane summed relative to its own max.
+  // Merge the lanes (of every part): each summed relative to its own max.
+  const size_t part_stride = sh * kLanes;
   for (int s = 0; s < slots; ++s) {
+    for (int p = 1; p < parts_; ++p) eligible_[s] += eligible_[p * slots + s];
     double context = 0.0;
     for (int h = 0; h < heads; ++h) {
       const size_t k = (static_cast<size_t>(s) * heads + h) * kLanes;
       double max = kNegInf;
-      for (int l = 0; l < kLanes; ++l) max = std::max<double>(max, lane_max_[k + l]);
+      for (int p = 0; p < parts_; ++p) {
+        for (int l = 0; l < kLanes; ++l) {
+          max = std::max<double>(max, lane_max_[p * part_stride + k + l]);
+        }
+      }
       if (max == kNegInf) {
         log_norm_[s * heads + h] = kNegInf;
         continue;
       }
       double z = 0.0, c = 0.0;
-      for (int l = 0; l < kLanes; ++l) {
-        if (lane_max_[k + l] == -std::numeric_limits<float>::infinity()) continue;
-        const double r = std::exp(lane_max_[k + l] - max);
-        z += lane_z_[k + l] * r;
-        c += lane_c_[k + l] * r;
+      for (int p = 0; p < parts_; ++p) {
+        for (int l = 0; l < kLanes; ++l) {
+          const size_t i = p * part_stride + k + l;
+          if (lane_max_[i] == -std::numeric_limits<float>::infinity()) continue;
+          const double r = std::exp(lane_max_[i] - max);
+          z += lane_z_[i] * r;
+          c += lane_c_[i] * r;
+        }
       }
       if (z == 0.0) {  // No eligible ad in this head's lanes.
         log_norm_[s * heads + h] = kNegInf;
         continue;
       }
       log_norm_[s * heads + h] = max + std::log(z);
+      // With fixed offsets every lane's max is the offset: exp(offset -
+      // log_norm) = 1 / z.
+      factor_[s * heads + h] = 1.0 / z;
       context += c / z;
     }
     context_[s] = eligible_[s] > 0 ? context / heads : 0.0;
   }
 }
 
-bool AttentionPass::CompactScores(int slot, int64_t row, float* out) const {
-  const float* s = scores_.data() +
-                   ((static_cast<size_t>(slot) * tiles_ + row / kLanes) * heads_) * kLanes +
-                   row % kLanes;
-  for (int h = 0; h < heads_; ++h) out[h] = s[h * kLanes];
-  return out[0] != -std::numeric_limits<float>::infinity();
+const float* AttentionPass::RequestScores(int slot) const {
+  return scores_.data() + static_cast<size_t>(slot_request_[slot]) * tiles_ * heads_ * kLanes;
 }
 
-bool AttentionPass::Scores(int slot, int64_t row, float* out) const {
-  if (!CompactScores(slot, row, out)) return false;
-  if (exact_keys_ != nullptr) {
-    const float* key = exact_keys_ + row * d_model_;
-    const float* q = queries_.data() + static_cast<size_t>(slot) * d_model_;
-    const int dh = d_model_ / heads_;
-    for (int h = 0; h < heads_; ++h) {
-      float dot = 0.0f;
-      for (int j = h * dh; j < (h + 1) * dh; ++j) dot += key[j] * q[j];
-      out[h] = dot;
-    }
-  }
+bool AttentionPass::CompactScores(int slot, int64_t row, float* out) const {
+  if (((mask_[row] >> slot) & 1) == 0) return false;
+  const float* s = RequestScores(slot) + (row / kLanes) * heads_ * kLanes + row % kLanes;
+  for (int h = 0; h < heads_; ++h) out[h] = s[h * kLanes];
   return true;
 }
 
 float AttentionPass::WeightOf(int slot, const float* scores) const {
-  const double* log_norm = log_norm_.data() + slot * heads_;
   double w = 0.0;
-  for (int h = 0; h < heads_; ++h) w += std::exp(scores[h] - log_norm[h]);
+  if (fixed_offsets_) {
+    const double* factor = factor_.data() + slot * heads_;
+    for (int h = 0; h < heads_; ++h) w += scores[h] * factor[h];
+  } else {
+    const double* log_norm = log_norm_.data() + slot * heads_;
+    for (int h = 0; h < heads_; ++h) w += std::exp(scores[h] - log_norm[h]);
+  }
   return static_cast<float>(w / heads_);
 }
 
 float AttentionPass::Weight(int slot, int64_t row) const {
   ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
   float scores[kMaxPassHeads];
-  return Scores(slot, row, scores) ? WeightOf(slot, scores) : 0.0f;
-}
-
-void AttentionPass::HeadScores(int slot, int64_t row, absl::Span<double> out) const {
-  ATTEX_CHECK(slot >= 0 && slot < slots_ && row >= 0 && row < rows_);
-  ATTEX_CHECK(out.size() == static_cast<size_t>(heads_));
-  float scores[kMaxPassHeads];
-  Scores(slot, row, scores);
-  for (int h = 0; h < heads_; ++h) out[h] = scores[h];
-}
-
-int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
-                        absl::Span<Candidate> out) const {
-  ATTEX_CHECK(slot >= 0 && slot < slots_);
-  if (exact_keys_ == nullptr) return ScanTopK(slot, keep, out);
-  // Narrow keys: the best 4k + 16 by the narrow scores, re-ranked exactly.
-  constexpr size_t kMaxRerank = 256;
-  Candidate wide[kMaxRerank];
-  const size_t n_wide = std::min(kMaxRerank, 4 * out.size() + 16);
-  const int n = ScanTopK(slot, keep, absl::MakeSpan(wide, n_wide));
-  for (int i = 0; i < n; ++i) {
-    wide[i].weight = Weight(slot, wide[i].row);
-    wide[i].score = static_cast<double>(wide[i].weight) * values_[wide[i].row];
-  }
-  std::sort(wide, wide + n, Better);
-  const int k = std::min<int>(n, static_cast<int>(out.size()));
-  std::copy(wide, wide + k, out.begin());
-  return k;
+  return CompactScores(slot, row, scores) ? WeightOf(slot, scores) : 0.0f;
 }
 
 int AttentionPass::TopK(int slot, absl::Span<Candidate> out) const {
@@ -204,17 +222,24 @@ int AttentionPass::TopK(int slot, absl::Span<Candidate> out) const {
       slot, [](int64_t) { return true; }, out);
 }
 
-int AttentionPass::ScanTopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
-                            absl::Span<Candidate> out) const {
+int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
+                        absl::Span<Candidate> out) const {
+  ATTEX_CHECK(slot >= 0 && slot < slots_);
   const int k = static_cast<int>(out.size());
   if (k == 0 || eligible_[slot] == 0) return 0;
-  float log_norm[kMaxPassHeads];
-  for (int h = 0; h < heads_; ++h) log_norm[h] = static_cast<float>(log_norm_[slot * heads_ + h]);
-  internal::ScanArgs args{scores_.data() + static_cast<size_t>(slot) * tiles_ * heads_ * kLanes,
+  float log_norm[kMaxPassHeads], factors[kMaxPassHeads];
+  for (int h = 0; h < heads_; ++h) {
+    log_norm[h] = static_cast<float>(log_norm_[slot * heads_ + h]);
+    if (fixed_offsets_) factors[h] = static_cast<float>(factor_[slot * heads_ + h] / heads_);
+  }
+  internal::ScanArgs args{RequestScores(slot),
+                          mask_,
+                          static_cast<uint16_t>(1u << slot),
                           values_,
                           rows_,
                           heads_,
                           log_norm,
+                          fixed_offsets_ ? factors : nullptr,
                           -std::numeric_limits<float>::infinity()};
   const internal::ScanFn scan = internal::ScanFor(isa_);
   // The scan computes weight x value in float (vectorised); once the list is

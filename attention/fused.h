@@ -1,11 +1,19 @@
-// The fused attention pass: every slot query of a request against every
-// eligible ad's key in one streaming pass over tiled keys, with an online
-// (running-max) softmax per head, the attention-weighted sum of the values,
-// and a compact per-head score buffer (heads floats per ad and slot, 1/16 of
-// the float32 keys at d_model 64) from which the top candidates are drawn
-// behind a threshold filter. Same numbers as ScoreSlot (scorer.h):
+// The fused attention pass: the queries of a request (or of several, in a
+// shared pass) against every eligible ad's key in one streaming pass over
+// tiled keys, with an online softmax per slot and head, the attention-weighted
+// sum of the values, and a compact per-head score buffer (heads floats per ad
+// and request) from which the top candidates are drawn behind a threshold
+// filter. Same numbers as ScoreSlot (scorer.h) with each ad's head bias added:
 //   weight_i = mean_h exp(score_h,i - log_normaliser_h),
-//   score_h,i = (q_h . k_h,i) / sqrt(d_head).
+//   score_h,i = (q_h . k_h,i) / sqrt(d_head) + bias_h,i.
+//
+// One query per request, not per slot: a request's slots differ only in
+// which ads they admit (the mask) and in what depends on the ad alone (the
+// head bias, e.g. the creative format's query term, which the catalogue
+// computes when it changes), so every slot of a request shares an ad's
+// scores. An ad costs one dot product and one exp per request and head,
+// whatever the number of slots; each slot then adds them into its own
+// normaliser and context where its mask bit is set.
 #ifndef ATTEX_ATTENTION_FUSED_H_
 #define ATTEX_ATTENTION_FUSED_H_
 
@@ -14,6 +22,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
+#include "attention/pass_workers.h"
 #include "attention/simd.h"
 #include "attention/tiled_keys.h"
 
@@ -34,19 +43,22 @@ struct Candidate {
 // per thread.
 class AttentionPass final {
  public:
-  // Scores `slots` queries (slots x d_model floats, row-major) against the
-  // keys. `mask` has one uint16 per ad: bit s set = the ad is eligible for
-  // slot s. `values` has one float per ad (the context sums weight x value).
-  // Ads with no bit set are skipped tile by tile and never scored.
-  //
-  // `exact_keys` (optional, rows x d_model float32, row-major) serve keys
-  // stored narrower (bf16, int8): the pass and the normalisers use the
-  // narrow keys, while Weight, HeadScores and the final order of TopK use
-  // scores recomputed from the exact keys for the few ads they look at
-  // (TopK re-ranks the best 4k + 16 by the narrow scores).
+  // Scores the requests' queries (one per request: requests x d_model
+  // floats, row-major) against the keys. Request r has request_slots[r]
+  // slots (at least one), numbered on from the previous request's: the
+  // first request's are slots 0 .. request_slots[0] - 1, and so on, at most
+  // kMaxPassSlots in all. `mask` has one uint16 per ad: bit s set = the ad
+  // is eligible for slot s. `values` has one float per ad (the context sums
+  // weight x value). Ads with no bit set are skipped and never scored.
+  // Every number comes from the keys as stored (bf16, int8: dequantised),
+  // so that the weights, normalisers and scores are one consistent set.
+  // `mask` and `values` must outlive the use of the results.
   void Run(const TiledKeys& keys, absl::Span<const float> values, absl::Span<const uint16_t> mask,
-           absl::Span<const float> queries, int slots, Isa isa = BestIsa(),
-           absl::Span<const float> exact_keys = {});
+           absl::Span<const float> queries, absl::Span<const int> request_slots,
+           Isa isa = BestIsa());
+  // Each of `slots` queries (slots x d_model floats) a request of one slot.
+  void Run(const TiledKeys& keys, absl::Span<const float> values, absl::Span<const uint16_t> mask,
+           absl::Span<const float> queries, int slots, Isa isa = BestIsa());
 
   // Results of the last Run, per slot.
   int64_t eligible(int slot) const { return eligible_[slot]; }
@@ -57,8 +69,6 @@ class AttentionPass final {
   }
   // The weight of one ad (0 when it is not eligible for the slot).
   float Weight(int slot, int64_t row) const;
-  // The per-head scaled scores of one ad as the kernel computed them.
-  void HeadScores(int slot, int64_t row, absl::Span<double> out) const;
 
   // The (at most) out.size() eligible ads with the largest weight x value
   // among those `keep` accepts, best first, ties to the lower row. `keep`
@@ -73,44 +83,58 @@ class AttentionPass final {
   bool fixed_offsets() const { return fixed_offsets_; }
   // Tests and benchmarks: always keep a running max per lane.
   void set_online_max_only(bool on) { online_max_only_ = on; }
+  // Splits passes over at least `min_rows` ads across `workers` (not
+  // owned; null: every pass on the calling thread) when they are free.
+  void set_workers(PassWorkers* workers, int64_t min_rows) {
+    workers_ = workers;
+    split_min_rows_ = min_rows;
+  }
+  // How many parts the last Run was split into (1: not split).
+  int parts() const { return parts_; }
 
   // The largest score bound the fixed-offset path takes: eligible scores
   // then lie within 2 x 40 of it, where exp stays a normal float.
   static constexpr double kMaxFixedOffset = 40.0;
 
  private:
-  // The compact buffer's scores of one ad (heads floats); false when the ad
-  // is not eligible for the slot.
+  // The compact buffer's entries of one ad (heads floats: exp(score -
+  // offset) with fixed offsets, else the scores); false when the ad is not
+  // eligible for the slot.
   bool CompactScores(int slot, int64_t row, float* out) const;
-  // Scores from exact_keys_ when set, else the compact ones.
-  bool Scores(int slot, int64_t row, float* out) const;
   float WeightOf(int slot, const float* scores) const;
-  int ScanTopK(int slot, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
+  const float* RequestScores(int slot) const;
 
   Isa isa_ = Isa::kPortable;
   bool online_max_only_ = false;
+  PassWorkers* workers_ = nullptr;
+  int64_t split_min_rows_ = 0;
   bool fixed_offsets_ = false;
   int heads_ = 0;
   int slots_ = 0;
+  int requests_ = 0;
+  int parts_ = 1;
   int64_t rows_ = 0;
   int64_t tiles_ = 0;
   const float* values_ = nullptr;
-  const float* exact_keys_ = nullptr;  // Set only for narrow formats.
+  const uint16_t* mask_ = nullptr;
   int d_model_ = 0;
-  std::vector<float> scores_;      // slots x tiles x heads x 16.
-  std::vector<float> lane_max_;    // slots x heads x 16.
-  std::vector<double> lane_z_;     // slots x heads x 16.
-  std::vector<double> lane_c_;     // slots x heads x 16.
-  std::vector<int64_t> eligible_;  // slots.
+  int slot_request_[kMaxPassSlots] = {};
+  std::vector<float> scores_;      // requests x tiles x heads x 16.
+  std::vector<float> lane_max_;    // parts x slots x heads x 16.
+  std::vector<double> lane_z_;     // parts x slots x heads x 16.
+  std::vector<double> lane_c_;     // parts x slots x heads x 16.
+  std::vector<int64_t> eligible_;  // parts x slots; part 0 holds the totals.
   std::vector<double> context_;    // slots.
   std::vector<double> log_norm_;   // slots x heads.
-  std::vector<float> queries_;     // slots x d_model, scaled by 1/sqrt(d_head).
-  std::vector<float> state_;       // The kernel's running state.
-  std::vector<float> offsets_;     // slots x heads score bounds.
+  std::vector<double> factor_;     // slots x heads: exp(offset - log_norm), fixed offsets.
+  std::vector<float> queries_;     // requests x d_model, scaled by 1/sqrt(d_head).
+  std::vector<float> state_;       // parts x the kernel's running state.
+  std::vector<float> offsets_;     // requests x heads score bounds.
 };
 
 // Per-head scaled scores of one ad in double precision from the key the
-// kernel sees (dequantised), for explanations.
+// kernel sees (dequantised) and a slot's whole query, for explanations (no
+// head bias: a slot's query already holds what the bias stands for).
 void ExactHeadScores(const TiledKeys& keys, int64_t row, absl::Span<const float> query,
                      absl::Span<double> out);
 
@@ -121,33 +145,45 @@ namespace internal {
 struct PassArgs {
   const uint8_t* tiles;
   size_t tile_bytes;
+  size_t bias_offset;  // Of the head bias in a tile; 0: none.
   int64_t rows;
+  int64_t tile_begin;  // The part of the keys this call covers: tiles
+  int64_t tile_end;    // [tile_begin, tile_end).
   int d_model;
   int heads;
   KeyFormat format;
   const float* values;
   const uint16_t* mask;
-  const float* queries;  // slots x d_model, pre-scaled by 1/sqrt(d_head).
+  const float* queries;      // requests x d_model, pre-scaled by 1/sqrt(d_head).
+  const int* request_slots;  // Per request: its slots (consecutive).
+  int requests;
   int slots;
-  float* scores;      // slots x tiles x heads x 16.
+  // requests x tiles x heads x 16 (all tiles): with offsets, exp(score -
+  // offset); else the scores.
+  float* scores;
   float* state;       // 3 x slots x heads x 16 floats of scratch.
   float* lane_max;    // slots x heads x 16.
   double* lane_z;     // Same shape: sum of exp(score - lane max).
   double* lane_c;     // Same shape: sum of exp(score - lane max) x value.
   int64_t* eligible;  // slots.
-  // Per slot and head: a bound on the scores that the sums are taken
+  // Per request and head: a bound on the scores that the sums are taken
   // relative to (see AttentionPass::Run); null: a running max per lane.
   const float* offsets;
 };
 
 // One slot's compact scores, for the threshold scan.
 struct ScanArgs {
-  const float* scores;  // tiles x heads x 16.
+  const float* scores;   // The slot's request's: tiles x heads x 16.
+  const uint16_t* mask;  // rows: the slot's ads have `bit` set.
+  uint16_t bit;
   const float* values;  // rows floats.
   int64_t rows;
   int heads;
   const float* log_norm;  // heads floats.
-  float threshold;        // Lanes with weight x value below are skipped.
+  // Where the buffer holds exp(score - bound): heads floats, exp(bound -
+  // log_norm) / heads; null where it holds the scores.
+  const float* factors;
+  float threshold;  // Lanes with weight x value below are skipped.
 };
 
 using PassFn = void (*)(const PassArgs&);

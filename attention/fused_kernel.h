@@ -70,12 +70,45 @@ inline V Column(const uint8_t* tile, int j, int o) {
 
 constexpr int kFlushTiles = 64;  // Float partial sums move to doubles this often.
 
+// One request's scores for kW lanes: per head, the dot product of its
+// (pre-scaled) query with the keys, times the int8 scale, plus the bias.
+template <KeyFormat F, int kDh>
+inline void RequestScores(const uint8_t* tile, const float* q, int heads, int dh, int o, V ad_scale,
+                          const float* bias, V* score) {
+  for (int h = 0; h < heads; ++h) {
+    const int j0 = h * dh;
+    V acc;
+    if constexpr (kDh > 0 && kDh % 4 == 0) {
+      V part[4] = {};
+#pragma GCC unroll 32
+      for (int jj = 0; jj < kDh; jj += 4) {
+        for (int u = 0; u < 4; ++u) part[u] += Column<F>(tile, j0 + jj + u, o) * q[j0 + jj + u];
+      }
+      acc = (part[0] + part[1]) + (part[2] + part[3]);
+    } else {
+      V acc0 = Splat(0.0f), acc1 = Splat(0.0f);
+      int jj = 0;
+      for (; jj + 2 <= dh; jj += 2) {
+        acc0 += Column<F>(tile, j0 + jj, o) * q[j0 + jj];
+        acc1 += Column<F>(tile, j0 + jj + 1, o) * q[j0 + jj + 1];
+      }
+      if (jj < dh) acc0 += Column<F>(tile, j0 + jj, o) * q[j0 + jj];
+      acc = acc0 + acc1;
+    }
+    if constexpr (F == KeyFormat::kInt8) acc *= ad_scale;
+    if (bias != nullptr) acc += Load(bias + h * kLanes + o);
+    score[h] = acc;
+  }
+}
+
 // kDh: the head width when known at compile time (the common 16 and 32 are
 // unrolled with four accumulators), 0 otherwise. kFixed: a.offsets holds,
-// per slot and head, a bound no score exceeds and that no eligible score
+// per request and head, a bound no score exceeds and that no eligible score
 // is more than 80 under (so that exp(score - bound) stays a normal float):
 // the sums are taken relative to it, with no running max to keep (no
-// compare, no branch, no rescaling). Otherwise the running max per lane.
+// compare, no branch, no rescaling). Otherwise a running max per slot and
+// lane. Either way an ad costs one dot product and one exp per request and
+// head; its slots add the exp where their mask bit is set.
 template <KeyFormat F, int kDh, bool kFixed>
 void PassImpl(const PassArgs& a) {
   const int d = a.d_model;
@@ -84,8 +117,9 @@ void PassImpl(const PassArgs& a) {
   const int64_t rows = a.rows;
   const int64_t tiles = (rows + kLanes - 1) / kLanes;
   const int slots = a.slots;
+  const int requests = a.requests;
   const int sh = slots * heads;
-  const size_t slot_stride = static_cast<size_t>(tiles) * heads * kLanes;
+  const size_t request_stride = static_cast<size_t>(tiles) * heads * kLanes;
   const float kNegInf = -std::numeric_limits<float>::infinity();
 
   // Running state per (slot, head) and lane, in the caller's `state`
@@ -94,12 +128,26 @@ void PassImpl(const PassArgs& a) {
   float* const m_state = a.state;
   float* const z_state = a.state + sh * kLanes;
   float* const c_state = a.state + 2 * sh * kLanes;
-  for (int k = 0; k < sh * kLanes; ++k) {
-    m_state[k] = kFixed ? a.offsets[k / kLanes] : kNegInf;
-    z_state[k] = 0.0f;
-    c_state[k] = 0.0f;
-    a.lane_z[k] = 0.0;
-    a.lane_c[k] = 0.0;
+  int first_slot[attex::attention::kMaxPassSlots + 1];
+  first_slot[0] = 0;
+  for (int r = 0; r < requests; ++r) first_slot[r + 1] = first_slot[r] + a.request_slots[r];
+  VI request_bits[attex::attention::kMaxPassSlots];
+  for (int r = 0; r < requests; ++r) {
+    request_bits[r] = VI{} + (((1 << a.request_slots[r]) - 1) << first_slot[r]);
+  }
+  for (int r = 0; r < requests; ++r) {
+    for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+      for (int h = 0; h < heads; ++h) {
+        for (int l = 0; l < kLanes; ++l) {
+          const int k = (s * heads + h) * kLanes + l;
+          m_state[k] = kFixed ? a.offsets[r * heads + h] : kNegInf;
+          z_state[k] = 0.0f;
+          c_state[k] = 0.0f;
+          a.lane_z[k] = 0.0;
+          a.lane_c[k] = 0.0;
+        }
+      }
+    }
   }
   VI eligible[attex::attention::kMaxPassSlots];
   for (int s = 0; s < slots; ++s) eligible[s] = VI{};
@@ -115,7 +163,7 @@ void PassImpl(const PassArgs& a) {
 
   uint16_t tail_mask[kLanes];
   float tail_values[kLanes];
-  for (int64_t t = 0; t < tiles; ++t) {
+  for (int64_t t = a.tile_begin; t < a.tile_end; ++t) {
     const uint16_t* mask_ptr = a.mask + t * kLanes;
     const float* value_ptr = a.values + t * kLanes;
     if ((t + 1) * kLanes > rows) {  // The last, partial tile.
@@ -128,6 +176,8 @@ void PassImpl(const PassArgs& a) {
       value_ptr = tail_values;
     }
     const uint8_t* tile = a.tiles + t * a.tile_bytes;
+    const float* bias =
+        a.bias_offset != 0 ? reinterpret_cast<const float*>(tile + a.bias_offset) : nullptr;
     float* tile_scores = a.scores + t * heads * kLanes;
     for (int o = 0; o < kLanes; o += kW) {
       VU16 mask16;
@@ -135,9 +185,10 @@ void PassImpl(const PassArgs& a) {
       const VI mbits = __builtin_convertvector(mask16, VI);
       if (!Any(mbits)) {
         // No ad here is eligible for any slot: not scored.
-        for (int s = 0; s < slots; ++s) {
+        for (int r = 0; r < requests; ++r) {
           for (int h = 0; h < heads; ++h) {
-            Store(tile_scores + s * slot_stride + h * kLanes + o, Splat(kNegInf));
+            Store(tile_scores + r * request_stride + h * kLanes + o,
+                  Splat(kFixed ? 0.0f : kNegInf));
           }
         }
         continue;
@@ -147,71 +198,72 @@ void PassImpl(const PassArgs& a) {
       if constexpr (F == KeyFormat::kInt8) {
         ad_scale = Load(reinterpret_cast<const float*>(tile + kLanes * d) + o);
       }
-      for (int s = 0; s < slots; ++s) {
-        const VI ok = (mbits & (1 << s)) != 0;
-        float* out = tile_scores + s * slot_stride + o;
-        if (!Any(ok)) {
-          for (int h = 0; h < heads; ++h) Store(out + h * kLanes, Splat(kNegInf));
+      for (int r = 0; r < requests; ++r) {
+        float* out = tile_scores + r * request_stride + o;
+        const VI in_request = (mbits & request_bits[r]) != 0;
+        if (!Any(in_request)) {
+          for (int h = 0; h < heads; ++h) Store(out + h * kLanes, Splat(kFixed ? 0.0f : kNegInf));
           continue;
         }
-        eligible[s] -= ok;
-        const float* q = a.queries + s * d;
+        // The request's slots with an eligible lane here, and those whose
+        // every lane is (no select needed).
+        VI ok[attex::attention::kMaxPassSlots];
+        uint32_t some = 0, every = 0;
+        for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+          ok[s] = (mbits & (1 << s)) != 0;
+          eligible[s] -= ok[s];
+          if (Any(ok[s])) some |= 1u << s;
+          if (All(ok[s])) every |= 1u << s;
+        }
+        V score[attex::attention::kMaxPassHeads];
+        RequestScores<F, kDh>(tile, a.queries + r * d, heads, dh, o, ad_scale, bias, score);
         for (int h = 0; h < heads; ++h) {
-          const int j0 = h * dh;
-          V score;
-          if constexpr (kDh > 0 && kDh % 4 == 0) {
-            V acc[4] = {};
-#pragma GCC unroll 32
-            for (int jj = 0; jj < kDh; jj += 4) {
-              for (int u = 0; u < 4; ++u)
-                acc[u] += Column<F>(tile, j0 + jj + u, o) * q[j0 + jj + u];
-            }
-            score = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-          } else {
-            V acc0 = Splat(0.0f), acc1 = Splat(0.0f);
-            int jj = 0;
-            for (; jj + 2 <= dh; jj += 2) {
-              acc0 += Column<F>(tile, j0 + jj, o) * q[j0 + jj];
-              acc1 += Column<F>(tile, j0 + jj + 1, o) * q[j0 + jj + 1];
-            }
-            if (jj < dh) acc0 += Column<F>(tile, j0 + jj, o) * q[j0 + jj];
-            score = acc0 + acc1;
-          }
-          if constexpr (F == KeyFormat::kInt8) score *= ad_scale;
-          score = ok ? score : Splat(kNegInf);
-          Store(out + h * kLanes, score);
-
-          const int k = (s * heads + h) * kLanes + o;
           if constexpr (kFixed) {
-            const V e = ok ? Exp(score - a.offsets[s * heads + h]) : Splat(0.0f);
-            Store(z_state + k, Load(z_state + k) + e);
-            Store(c_state + k, Load(c_state + k) + e * values);
+            // The buffer keeps exp(score - bound): the scan and Weight
+            // need only multiply it by the head's exp(bound - normaliser).
+            // Lanes outside the request are never read (the mask says).
+            const V e = Exp(score[h] - a.offsets[r * heads + h]);
+            Store(out + h * kLanes, e);
+            const V ev = e * values;
+            for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+              if (!((some >> s) & 1)) continue;
+              const int k = (s * heads + h) * kLanes + o;
+              const bool all = (every >> s) & 1;
+              Store(z_state + k, Load(z_state + k) + (all ? e : (ok[s] ? e : Splat(0.0f))));
+              Store(c_state + k, Load(c_state + k) + (all ? ev : (ok[s] ? ev : Splat(0.0f))));
+            }
             continue;
           }
-          const V m_old = Load(m_state + k);
-          const V m_new = Max(m_old, score);
-          const VI grew = m_new > m_old;
-          if (Any(grew)) [[unlikely]] {
-            // Rescale what was summed relative to the old max.
-            const V r = grew ? Exp(m_old - m_new) : Splat(1.0f);
-            Store(z_state + k, Load(z_state + k) * r);
-            Store(c_state + k, Load(c_state + k) * r);
-            for (int l = 0; l < kW; ++l) {
-              if (m_new[l] > m_old[l]) {
-                const double rd = std::exp(static_cast<double>(m_old[l]) - m_new[l]);
-                a.lane_z[k + l] *= rd;
-                a.lane_c[k + l] *= rd;
+          Store(out + h * kLanes, in_request ? score[h] : Splat(kNegInf));
+          for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+            if (!((some >> s) & 1)) continue;
+            const int k = (s * heads + h) * kLanes + o;
+            const V sc = ok[s] ? score[h] : Splat(kNegInf);
+            const V m_old = Load(m_state + k);
+            const V m_new = Max(m_old, sc);
+            const VI grew = m_new > m_old;
+            if (Any(grew)) [[unlikely]] {
+              // Rescale what was summed relative to the old max.
+              const V rs = grew ? Exp(m_old - m_new) : Splat(1.0f);
+              Store(z_state + k, Load(z_state + k) * rs);
+              Store(c_state + k, Load(c_state + k) * rs);
+              for (int l = 0; l < kW; ++l) {
+                if (m_new[l] > m_old[l]) {
+                  const double rd = std::exp(static_cast<double>(m_old[l]) - m_new[l]);
+                  a.lane_z[k + l] *= rd;
+                  a.lane_c[k + l] *= rd;
+                }
               }
+              Store(m_state + k, m_new);
             }
-            Store(m_state + k, m_new);
+            const V e = ok[s] ? Exp(sc - m_new) : Splat(0.0f);
+            Store(z_state + k, Load(z_state + k) + e);
+            Store(c_state + k, Load(c_state + k) + e * values);
           }
-          const V e = ok ? Exp(score - m_new) : Splat(0.0f);
-          Store(z_state + k, Load(z_state + k) + e);
-          Store(c_state + k, Load(c_state + k) + e * values);
         }
       }
     }
-    if ((t + 1) % kFlushTiles == 0) flush();
+    if ((t - a.tile_begin + 1) % kFlushTiles == 0) flush();
   }
   flush();
   std::memcpy(a.lane_max, m_state, sizeof(float) * sh * kLanes);
@@ -234,10 +286,175 @@ void PassForWidth(const PassArgs& a) {
   }
 }
 
+// The fixed-offset pass for the common shapes (kHeads heads of kDh), a
+// whole tile at a time: every head's dot products of the tile's kSub
+// vectors accumulate in registers side by side (kHeads x kSub independent
+// chains, each query coordinate broadcast once per tile), then one exp per
+// head and vector, kept in the buffer for the top-k, and each slot of the
+// request adds them to its sums where its mask bits are set.
+template <KeyFormat F, int kHeads, int kDh>
+void BlockedPass(const PassArgs& a) {
+  constexpr int kSub = kLanes / kW;
+  // Chains per coordinate step; split further where too few to hide the
+  // FMA latency (AVX-512: one vector per tile).
+  constexpr int kSplit = kHeads * kSub >= 8 ? 1 : 2;
+  static_assert(kDh % kSplit == 0);
+  const int d = a.d_model;
+  const int64_t rows = a.rows;
+  const int64_t tiles = (rows + kLanes - 1) / kLanes;
+  const int slots = a.slots;
+  const int requests = a.requests;
+  const int sh = slots * kHeads;
+  const size_t request_stride = static_cast<size_t>(tiles) * kHeads * kLanes;
+
+  float* const z_state = a.state + sh * kLanes;
+  float* const c_state = a.state + 2 * sh * kLanes;
+  int first_slot[attex::attention::kMaxPassSlots + 1];
+  first_slot[0] = 0;
+  for (int r = 0; r < requests; ++r) first_slot[r + 1] = first_slot[r] + a.request_slots[r];
+  int request_bits[attex::attention::kMaxPassSlots];
+  for (int r = 0; r < requests; ++r) {
+    request_bits[r] = ((1 << a.request_slots[r]) - 1) << first_slot[r];
+    for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+      for (int h = 0; h < kHeads; ++h) {
+        for (int l = 0; l < kLanes; ++l) {
+          const int k = (s * kHeads + h) * kLanes + l;
+          a.state[k] = a.offsets[r * kHeads + h];  // The lane max: the bound.
+          z_state[k] = 0.0f;
+          c_state[k] = 0.0f;
+          a.lane_z[k] = 0.0;
+          a.lane_c[k] = 0.0;
+        }
+      }
+    }
+  }
+  VI eligible[attex::attention::kMaxPassSlots];
+  for (int s = 0; s < slots; ++s) eligible[s] = VI{};
+  auto flush = [&] {
+    for (int k = 0; k < sh * kLanes; ++k) {
+      a.lane_z[k] += z_state[k];
+      a.lane_c[k] += c_state[k];
+      z_state[k] = 0.0f;
+      c_state[k] = 0.0f;
+    }
+  };
+
+  uint16_t tail_mask[kLanes];
+  float tail_values[kLanes];
+  for (int64_t t = a.tile_begin; t < a.tile_end; ++t) {
+    const uint16_t* mask_ptr = a.mask + t * kLanes;
+    const float* value_ptr = a.values + t * kLanes;
+    if ((t + 1) * kLanes > rows) {  // The last, partial tile.
+      const int64_t n = rows - t * kLanes;
+      for (int l = 0; l < kLanes; ++l) {
+        tail_mask[l] = l < n ? mask_ptr[l] : 0;
+        tail_values[l] = l < n ? value_ptr[l] : 0.0f;
+      }
+      mask_ptr = tail_mask;
+      value_ptr = tail_values;
+    }
+    const uint8_t* tile = a.tiles + t * a.tile_bytes;
+    float* tile_scores = a.scores + t * kHeads * kLanes;
+    VI mbits[kSub];
+    bool any = false;
+    for (int o = 0; o < kSub; ++o) {
+      VU16 mask16;
+      std::memcpy(&mask16, mask_ptr + o * kW, sizeof(mask16));
+      mbits[o] = __builtin_convertvector(mask16, VI);
+      any |= Any(mbits[o]);
+    }
+    if (!any) {
+      // No ad here is eligible for any slot: not scored (and never read).
+      if ((t + 1) % kFlushTiles == 0) flush();
+      continue;
+    }
+    const float* bias =
+        a.bias_offset != 0 ? reinterpret_cast<const float*>(tile + a.bias_offset) : nullptr;
+    V values[kSub], ad_scale[kSub];
+    for (int o = 0; o < kSub; ++o) {
+      values[o] = Load(value_ptr + o * kW);
+      ad_scale[o] = Splat(1.0f);
+      if constexpr (F == KeyFormat::kInt8) {
+        ad_scale[o] = Load(reinterpret_cast<const float*>(tile + kLanes * d) + o * kW);
+      }
+    }
+    for (int r = 0; r < requests; ++r) {
+      float* out = tile_scores + r * request_stride;
+      bool in_request = false;
+      VI ok[attex::attention::kMaxPassSlots][kSub];
+      uint32_t some = 0, every = 0;
+      for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+        bool s_any = false, s_all = true;
+        for (int o = 0; o < kSub; ++o) {
+          ok[s][o] = (mbits[o] & (1 << s)) != 0;
+          eligible[s] -= ok[s][o];
+          s_any |= Any(ok[s][o]);
+          s_all &= All(ok[s][o]);
+        }
+        if (s_any) some |= 1u << s;
+        if (s_all) every |= 1u << s;
+        in_request |= s_any;
+      }
+      if (!in_request) continue;  // Lanes outside the request are never read.
+      const float* q = a.queries + r * d;
+      V acc[kSplit][kHeads][kSub] = {};
+#pragma GCC unroll 64
+      for (int j = 0; j < kDh; j += kSplit) {
+        for (int p = 0; p < kSplit; ++p) {
+          for (int h = 0; h < kHeads; ++h) {
+            const float qv = q[h * kDh + j + p];
+            for (int o = 0; o < kSub; ++o) {
+              acc[p][h][o] += Column<F>(tile, h * kDh + j + p, o * kW) * qv;
+            }
+          }
+        }
+      }
+      for (int h = 0; h < kHeads; ++h) {
+        const float offset = a.offsets[r * kHeads + h];
+        for (int o = 0; o < kSub; ++o) {
+          V score = acc[0][h][o];
+          if constexpr (kSplit == 2) score += acc[1][h][o];
+          if constexpr (F == KeyFormat::kInt8) score *= ad_scale[o];
+          if (bias != nullptr) score += Load(bias + h * kLanes + o * kW);
+          // exp(score - bound): what the top-k and Weight read back.
+          const V e = Exp(score - offset);
+          Store(out + h * kLanes + o * kW, e);
+          const V ev = e * values[o];
+          for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+            if (!((some >> s) & 1)) continue;
+            const int k = (s * kHeads + h) * kLanes + o * kW;
+            if ((every >> s) & 1) {
+              Store(z_state + k, Load(z_state + k) + e);
+              Store(c_state + k, Load(c_state + k) + ev);
+            } else {
+              Store(z_state + k, Load(z_state + k) + (ok[s][o] ? e : Splat(0.0f)));
+              Store(c_state + k, Load(c_state + k) + (ok[s][o] ? ev : Splat(0.0f)));
+            }
+          }
+        }
+      }
+    }
+    if ((t + 1) % kFlushTiles == 0) flush();
+  }
+  flush();
+  std::memcpy(a.lane_max, a.state, sizeof(float) * sh * kLanes);
+  for (int s = 0; s < slots; ++s) {
+    int64_t total = 0;
+    for (int l = 0; l < kW; ++l) total += eligible[s][l];
+    a.eligible[s] = total;
+  }
+}
+
 template <KeyFormat F>
 void PassForWidth(const PassArgs& a) {
-  if (a.offsets != nullptr) return PassForWidth<F, true>(a);
-  return PassForWidth<F, false>(a);
+  if (a.offsets == nullptr) return PassForWidth<F, false>(a);
+  const int dh = a.d_model / a.heads;
+  if (a.heads == 4 && dh == 16) return BlockedPass<F, 4, 16>(a);
+  if (a.heads == 4 && dh == 32) return BlockedPass<F, 4, 32>(a);
+  if (a.heads == 8 && dh == 16) return BlockedPass<F, 8, 16>(a);
+  if (a.heads == 2 && dh == 32) return BlockedPass<F, 2, 32>(a);
+  if (a.heads == 1 && dh == 64) return BlockedPass<F, 1, 64>(a);
+  return PassForWidth<F, true>(a);
 }
 
 void Pass(const PassArgs& a) {
@@ -255,39 +472,59 @@ void Pass(const PassArgs& a) {
 // float, is at least the threshold, as (row, weight x value) pairs; stops
 // after the tile that brings the count within 16 of `capacity`. Returns the
 // count; *next = the first tile not scanned. The weight is a mean over heads
-// of exp(score_h - log_norm_h); the mean of ExpUpperBound's (a few
-// instructions each, at most 7% above) bounds it closely, so lanes under
-// the threshold by that bound cost no exp. (score_h - log_norm_h <= 0: the
-// log normaliser is at least every eligible score.)
+// of exp(score_h - log_norm_h). Where the buffer holds exp(score_h - bound_h)
+// (a.factors set) that is a multiply-add per head with factors_h = exp(bound_h
+// - log_norm_h) / heads. Otherwise the buffer holds the scores, and the mean
+// of ExpUpperBound's (a few instructions each, at most 7% above) bounds the
+// weight closely, so lanes under the threshold by that bound cost no exp.
+// (score_h - log_norm_h <= 0: the log normaliser is at least every eligible
+// score.)
 int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, float* u_out,
          int capacity) {
   const int heads = a.heads;
   const float threshold = a.threshold;
   const float inv_heads = 1.0f / heads;
   const int64_t tiles = (a.rows + kLanes - 1) / kLanes;
+  const VI bit = VI{} + a.bit;
   int n = 0;
   int64_t t = begin;
   float tail[kLanes];
+  uint16_t tail_mask[kLanes];
   for (; t < tiles && n + kLanes <= capacity; ++t) {
     const float* tile = a.scores + t * heads * kLanes;
     const float* value_ptr = a.values + t * kLanes;
+    const uint16_t* mask_ptr = a.mask + t * kLanes;
     if ((t + 1) * kLanes > a.rows) {
-      for (int64_t l = 0; l < kLanes; ++l) tail[l] = t * kLanes + l < a.rows ? value_ptr[l] : 0.0f;
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const bool in = t * kLanes + l < a.rows;
+        tail[l] = in ? value_ptr[l] : 0.0f;
+        tail_mask[l] = in ? mask_ptr[l] : 0;
+      }
       value_ptr = tail;
+      mask_ptr = tail_mask;
     }
     for (int o = 0; o < kLanes; o += kW) {
-      const V s0 = Load(tile + o);
-      const VI eligible = s0 > -std::numeric_limits<float>::infinity();
+      VU16 mask16;
+      std::memcpy(&mask16, mask_ptr + o, sizeof(mask16));
+      const VI eligible = (__builtin_convertvector(mask16, VI) & bit) != 0;
       if (!Any(eligible)) continue;
       const V values = Load(value_ptr + o);
-      V bound = ExpUpperBound(s0 - a.log_norm[0]);
-      for (int h = 1; h < heads; ++h) {
-        bound += ExpUpperBound(Load(tile + h * kLanes + o) - a.log_norm[h]);
+      V u;
+      if (a.factors != nullptr) {
+        V w = Load(tile + o) * a.factors[0];
+        for (int h = 1; h < heads; ++h) w += Load(tile + h * kLanes + o) * a.factors[h];
+        u = w * values;
+      } else {
+        const V s0 = Load(tile + o);
+        V bound = ExpUpperBound(s0 - a.log_norm[0]);
+        for (int h = 1; h < heads; ++h) {
+          bound += ExpUpperBound(Load(tile + h * kLanes + o) - a.log_norm[h]);
+        }
+        if (!Any(eligible & (bound * inv_heads * values >= threshold))) continue;
+        V w = Exp(s0 - a.log_norm[0]);
+        for (int h = 1; h < heads; ++h) w += Exp(Load(tile + h * kLanes + o) - a.log_norm[h]);
+        u = w * inv_heads * values;
       }
-      if (!Any(eligible & (bound * inv_heads * values >= threshold))) continue;
-      V w = Exp(s0 - a.log_norm[0]);
-      for (int h = 1; h < heads; ++h) w += Exp(Load(tile + h * kLanes + o) - a.log_norm[h]);
-      const V u = w * inv_heads * values;
       const VI pass = eligible & (u >= threshold);
       if (!Any(pass)) continue;
       for (int l = 0; l < kW; ++l) {

@@ -51,6 +51,22 @@ inline bool Any(VI m) {
 #endif
 }
 
+// Whether every lane of a comparison's result is set.
+inline bool All(VI m) {
+#if defined(__AVX512F__)
+  const __m512i x = reinterpret_cast<__m512i>(m);
+  return _mm512_test_epi32_mask(x, x) == 0xffff;
+#elif defined(__AVX2__)
+  return _mm256_movemask_ps(reinterpret_cast<__m256>(m)) == 0xff;
+#else
+  int32_t lanes[kW];
+  std::memcpy(lanes, &m, sizeof(lanes));
+  bool all = true;
+  for (int l = 0; l < kW; ++l) all &= lanes[l] != 0;
+  return all;
+#endif
+}
+
 inline V Max(V a, V b) { return a > b ? a : b; }
 
 // exp(x) = 2^n exp(r) for the nearest integer n to x log2(e), r = x - n ln 2

@@ -1,7 +1,6 @@
 #include "attention/model.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -22,11 +21,10 @@ using VecMap = Eigen::Map<Eigen::VectorXf>;
 using ConstMatrixMap =
     Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
-// Slot embeddings are small next to the user vector (norm_scale) so that the
-// overlap of user and ad tokens, not the slot, decides the ranking; they only
-// tilt it per format and position.
+// Format embeddings are small next to the user vector (norm_scale) so that
+// the overlap of user and ad tokens, not the slot, decides the ranking; they
+// only tilt it per format.
 constexpr float kFormatWeight = 0.25f;
-constexpr float kPositionWeight = 0.125f;
 
 // The stream of the orthogonal matrix; rows of E use streams 0..buckets-1.
 constexpr uint64_t kProjectionStream = ~uint64_t{0};
@@ -160,23 +158,29 @@ void Model::ContextVector(const QueryInputs& in, absl::Span<float> u) const {
   VecMap(u.data(), d) = total;
 }
 
-void Model::SlotQuery(absl::Span<const float> u, std::string_view format, int position,
-                      absl::Span<float> q) const {
+void Model::UserQuery(absl::Span<const float> u, absl::Span<float> q) const {
   const int d = config_.d_model;
   ATTEX_CHECK(u.size() == static_cast<size_t>(d) && q.size() == static_cast<size_t>(d));
-  Vec x = ConstVecMap(u.data(), d);
-  Vec slot(d);
+  VecMap(q.data(), d).noalias() = ConstMatrixMap(w_q_.data(), d, d) * ConstVecMap(u.data(), d);
+}
+
+void Model::FormatQuery(std::string_view format, absl::Span<float> q) const {
+  const int d = config_.d_model;
+  ATTEX_CHECK(q.size() == static_cast<size_t>(d));
   // Hash the prefix and the body in sequence: no string is built.
-  slot = ConstVecMap(Row(Fnv1a64(format, Fnv1a64("slot:"))), d);
+  Vec slot = ConstVecMap(Row(Fnv1a64(format, Fnv1a64("slot:"))), d);
   NormaliseTo(slot, kFormatWeight * config_.norm_scale);
-  x += slot;
-  char digits[16];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), position);
-  ATTEX_CHECK(ec == std::errc());
-  slot = ConstVecMap(Row(Fnv1a64(std::string_view(digits, end - digits), Fnv1a64("pos:"))), d);
-  NormaliseTo(slot, kPositionWeight * config_.norm_scale);
-  x += slot;
-  VecMap(q.data(), d).noalias() = ConstMatrixMap(w_q_.data(), d, d) * x;
+  VecMap(q.data(), d).noalias() = ConstMatrixMap(w_q_.data(), d, d) * slot;
+}
+
+void Model::SlotQuery(absl::Span<const float> u, std::string_view format,
+                      absl::Span<float> q) const {
+  const int d = config_.d_model;
+  ATTEX_CHECK(q.size() == static_cast<size_t>(d));
+  float f[kMaxDModel];
+  FormatQuery(format, absl::MakeSpan(f, d));
+  UserQuery(u, q);
+  for (int j = 0; j < d; ++j) q[j] += f[j];
 }
 
 void Model::AdKey(absl::Span<const std::string_view> tokens, absl::Span<const float> embedding,

@@ -51,8 +51,8 @@ class Model final {
   // The deterministic default model of DESIGN.md: E ~ N(0,1) rows derived
   // from the seed and the bucket index; W_Q = W_K = one random orthogonal
   // d_model x d_model matrix, so that a user and an ad sharing tokens get a
-  // large dot product; slot embeddings from hashing "slot:<format>" and
-  // "pos:<position>". Aborts on a config that ValidateConfig rejects.
+  // large dot product; format embeddings from hashing "slot:<format>". Aborts on a config that
+  // ValidateConfig rejects.
   static std::unique_ptr<const Model> Default(const ModelConfig& config = {});
   // A model file written by Save: a header, the config, the matrices, and a
   // CRC-32 checksum. Errors: NOT_FOUND, DATA_LOSS (bad checksum or size),
@@ -74,10 +74,22 @@ class Model final {
   // a zero vector. The two parts are each normalised before they are added,
   // so that they weigh the same. Only the newest kMaxRecent tokens count.
   void ContextVector(const QueryInputs& in, absl::Span<float> u) const;
-  // q = W_Q (u + slot embedding of (format, position)), d_model floats; the
-  // heads are consecutive blocks of d_head.
-  void SlotQuery(absl::Span<const float> u, std::string_view format, int position,
-                 absl::Span<float> q) const;
+  // A slot's query: q = W_Q (u + f), f the embedding of the slot's format
+  // ("slot:<format>" hashed), d_model floats; the heads are consecutive
+  // blocks of d_head. It is the sum of UserQuery (per request) and
+  // FormatQuery (per format, which the catalogue folds into each ad's head
+  // bias), so that a request's slots share one query against the keys.
+  //
+  // The slot's position does not enter the query. A position term would be
+  // the same for every ad (position bias: how much attention a position
+  // gets, not which ad gets it), and a term the same for every ad leaves
+  // the softmax over ads unchanged; the auction uses position only to fill
+  // slots in order.
+  void SlotQuery(absl::Span<const float> u, std::string_view format, absl::Span<float> q) const;
+  // W_Q u: the part of every slot's query the request brings.
+  void UserQuery(absl::Span<const float> u, absl::Span<float> q) const;
+  // W_Q f: the part the slot's format brings.
+  void FormatQuery(std::string_view format, absl::Span<float> q) const;
   // k = W_K a, where a is the pooled (normalised, scaled) embedding of the
   // ad's tokens, or `embedding` (d_model floats) when it is not empty.
   // Called when a campaign changes, not per request.

@@ -65,18 +65,59 @@ float Bf16ToFloat(uint16_t x) {
 
 void TiledKeys::Free::operator()(uint8_t* p) const { std::free(p); }
 
+namespace {
+
+// The int8 scale of a key: its largest finite |coordinate| maps to 127.
+float Int8Scale(absl::Span<const float> key) {
+  float max_abs = 0.0f;
+  for (float x : key) {
+    if (std::isfinite(x)) max_abs = std::max(max_abs, std::abs(x));
+  }
+  return max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+}
+
+int8_t ToInt8(float x, float scale) {
+  const float v = std::isfinite(x) ? x / scale : 0.0f;
+  return static_cast<int8_t>(std::clamp(std::lround(v), -127L, 127L));
+}
+
+}  // namespace
+
+void TiledKeys::AsStored(KeyFormat format, absl::Span<const float> key, absl::Span<float> out) {
+  ATTEX_CHECK(out.size() == key.size());
+  switch (format) {
+    case KeyFormat::kFloat32:
+      std::copy(key.begin(), key.end(), out.begin());
+      return;
+    case KeyFormat::kBfloat16:
+      for (size_t j = 0; j < key.size(); ++j) out[j] = Bf16ToFloat(FloatToBf16(key[j]));
+      return;
+    case KeyFormat::kInt8: {
+      const float scale = Int8Scale(key);
+      for (size_t j = 0; j < key.size(); ++j) out[j] = scale * ToInt8(key[j], scale);
+      return;
+    }
+  }
+}
+
 TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
-                     KeyFormat format)
+                     KeyFormat format, absl::Span<const float> head_bias)
     : rows_(rows), d_model_(d_model), heads_(heads), format_(format) {
   ATTEX_CHECK(rows >= 0 && d_model > 0 && heads > 0 && d_model % heads == 0);
   ATTEX_CHECK(keys.size() == static_cast<size_t>(rows) * d_model);
+  ATTEX_CHECK(head_bias.empty() || head_bias.size() == static_cast<size_t>(rows) * heads);
   tile_bytes_ = static_cast<size_t>(kTileRows) * d_model * ElementBytes(format);
   if (format == KeyFormat::kInt8) tile_bytes_ += kTileRows * sizeof(float);
+  if (!head_bias.empty()) {
+    bias_offset_ = tile_bytes_;
+    tile_bytes_ += static_cast<size_t>(kTileRows) * heads * sizeof(float);
+  }
   tile_bytes_ = (tile_bytes_ + 63) / 64 * 64;
   const size_t total = std::max<size_t>(64, tiles() * tile_bytes_);
   data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total)));
   ATTEX_CHECK(data_ != nullptr);
   std::memset(data_.get(), 0, total);
+  head_bias_max_.assign(heads, 0.0f);
   for (int64_t i = 0; i < rows; ++i) {
     const float* key = keys.data() + i * d_model;
     uint8_t* tile = data_.get() + (i / kTileRows) * tile_bytes_;
@@ -93,23 +134,32 @@ TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, in
         break;
       }
       case KeyFormat::kInt8: {
-        float max_abs = 0.0f;
-        for (int j = 0; j < d_model; ++j) {
-          if (std::isfinite(key[j])) max_abs = std::max(max_abs, std::abs(key[j]));
-        }
-        const float scale = max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
+        const float scale = Int8Scale(absl::MakeConstSpan(key, d_model));
         auto* out = reinterpret_cast<int8_t*>(tile);
-        for (int j = 0; j < d_model; ++j) {
-          const float x = std::isfinite(key[j]) ? key[j] / scale : 0.0f;
-          out[j * kTileRows + lane] = static_cast<int8_t>(std::clamp(std::lround(x), -127L, 127L));
-        }
+        for (int j = 0; j < d_model; ++j) out[j * kTileRows + lane] = ToInt8(key[j], scale);
         auto* scales = reinterpret_cast<float*>(tile + kTileRows * d_model);
         scales[lane] = scale;
         break;
       }
     }
+    if (bias_offset_ != 0) {
+      auto* bias = reinterpret_cast<float*>(tile + bias_offset_);
+      for (int h = 0; h < heads; ++h) {
+        const float b = head_bias[i * heads + h];
+        bias[h * kTileRows + lane] = b;
+        head_bias_max_[h] = std::isfinite(b) ? std::max(head_bias_max_[h], std::abs(b))
+                                             : std::numeric_limits<float>::infinity();
+      }
+    }
   }
   ComputeHeadNorms();
+}
+
+float TiledKeys::HeadBias(int64_t row, int head) const {
+  ATTEX_CHECK(row >= 0 && row < rows_ && head >= 0 && head < heads_);
+  if (bias_offset_ == 0) return 0.0f;
+  const auto* bias = reinterpret_cast<const float*>(tile(row / kTileRows) + bias_offset_);
+  return bias[head * kTileRows + row % kTileRows];
 }
 
 void TiledKeys::ComputeHeadNorms() {
@@ -136,6 +186,7 @@ void TiledKeys::ComputeHeadNorms() {
 size_t TiledKeys::KeyBytes(int64_t rows) const {
   size_t per_row = d_model_ * ElementBytes(format_);
   if (format_ == KeyFormat::kInt8) per_row += sizeof(float);
+  if (bias_offset_ != 0) per_row += heads_ * sizeof(float);
   return per_row * rows;
 }
 

@@ -1,7 +1,10 @@
 // The ads' keys laid out for one streaming pass: tiles of kTileRows ads, each
 // tile column-major (the j-th coordinate of its 16 ads is 16 consecutive
-// elements), so that one vector load serves 16 ads. Built when campaigns
-// change, never per request. Immutable after construction; thread-safe.
+// elements), so that one vector load serves 16 ads. A tile may also carry,
+// per ad and head, an additive score term (the head bias: the part of a
+// score that depends on the ad alone, such as its format's query term),
+// so that the pass reads it with the keys. Built when campaigns change,
+// never per request. Immutable after construction; thread-safe.
 #ifndef ATTEX_ATTENTION_TILED_KEYS_H_
 #define ATTEX_ATTENTION_TILED_KEYS_H_
 
@@ -31,19 +34,28 @@ class TiledKeys final {
   static constexpr int kTileRows = 16;
 
   TiledKeys() = default;
-  // `keys`: rows x d_model floats, row-major. Aborts on a bad shape.
+  // `keys`: rows x d_model floats, row-major. `head_bias`: empty, or rows
+  // x heads floats (row-major) added to each head's scaled score. Aborts on
+  // a bad shape.
   TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
-            KeyFormat format = KeyFormat::kFloat32);
+            KeyFormat format = KeyFormat::kFloat32, absl::Span<const float> head_bias = {});
 
   int64_t rows() const { return rows_; }
   int64_t tiles() const { return (rows_ + kTileRows - 1) / kTileRows; }
   int d_model() const { return d_model_; }
   int heads() const { return heads_; }
   KeyFormat format() const { return format_; }
-  // Bytes one tile occupies (keys, plus 16 float scales for int8).
+  // Bytes one tile occupies: keys, then 16 float scales for int8, then the
+  // head bias (heads x 16 floats) if any; 64-byte aligned.
   size_t tile_bytes() const { return tile_bytes_; }
+  bool has_head_bias() const { return bias_offset_ != 0; }
+  // Where a tile's head bias starts (0: none); floats h x 16 + lane.
+  size_t bias_offset() const { return bias_offset_; }
+  // The head bias of one ad (0 without one).
+  float HeadBias(int64_t row, int head) const;
   const uint8_t* tile(int64_t t) const { return data_.get() + t * tile_bytes_; }
-  // Bytes one scoring pass must read for the keys of `rows` ads.
+  // Bytes one scoring pass must read for the keys (and head biases) of
+  // `rows` ads.
   size_t KeyBytes(int64_t rows) const;
 
   // The key of `row` as the kernels see it (dequantised), d_model floats.
@@ -52,6 +64,12 @@ class TiledKeys final {
   // it (dequantised); +inf if any key is not finite. Bounds every score:
   // |q_h . k_h| <= |q_h| x head_norm_max()[h].
   absl::Span<const float> head_norm_max() const { return head_norm_max_; }
+  // Per head: the largest |head bias| (0 without one; +inf if not finite).
+  absl::Span<const float> head_bias_max() const { return head_bias_max_; }
+
+  // What a key becomes in storage `format` (rounded to bf16, or quantised
+  // to int8 with its scale), as floats: what Row returns once it is tiled.
+  static void AsStored(KeyFormat format, absl::Span<const float> key, absl::Span<float> out);
 
  private:
   void ComputeHeadNorms();
@@ -64,8 +82,10 @@ class TiledKeys final {
   int heads_ = 1;
   KeyFormat format_ = KeyFormat::kFloat32;
   size_t tile_bytes_ = 0;
+  size_t bias_offset_ = 0;
   std::unique_ptr<uint8_t[], Free> data_;  // 64-byte aligned, zero padded.
   std::vector<float> head_norm_max_;
+  std::vector<float> head_bias_max_;
 };
 
 // bf16 helpers, shared with the kernels and the tests.

@@ -24,9 +24,11 @@ constexpr size_t kMaxTokens = 2 * api::kMaxFeatures;
 // per thread in a pool so that a warm thread allocates nothing.
 struct RequestScratch {
   std::vector<uint8_t> placed;  // Per campaign: placed in an earlier slot.
-  std::vector<float> queries;   // slots x d, in request order.
+  std::vector<int> slot_class;  // Per slot: its class (SlotClasses).
+  int classes = 0;              // How many: the request's slots in the pass.
+  std::vector<float> queries;   // classes x d: each class's whole slot query.
   std::vector<int> order;       // Slots in order of position.
-  int slot_offset = 0;          // Its first slot in the shared pass.
+  int slot_offset = 0;          // Its first (class) slot in the shared pass.
   bool wanted = true;           // False once its deadline passed unscored.
 };
 
@@ -36,7 +38,9 @@ struct Scratch {
   std::vector<uint8_t> campaign_ok;
   std::vector<uint16_t> mask;  // Per ad: bit s = eligible for pass slot s.
   std::vector<float> u;
-  std::vector<float> queries;  // The pass's slots x d.
+  std::vector<float> format_query;
+  std::vector<float> queries;      // The pass's requests x d: each request's user query.
+  std::vector<int> request_slots;  // The pass's requests: how many slots each has.
   std::vector<RequestScratch> requests;
   EligibilityScratch eligibility;
   attention::AttentionPass pass;
@@ -79,15 +83,16 @@ Tokens GatherTokens(const BidRequest& req, bool user_restricted, Scratch& s) {
           absl::MakeConstSpan(s.recent.data(), n_recent)};
 }
 
-// One pooled context vector, then one query per slot: into r.queries and
-// the pass's queries from slot r.slot_offset.
+// One pooled context vector and its query, the pass's query of the request
+// (at s.queries[request]); each slot class's whole query (for Explain and
+// the ANN index) adds its format's part, into r.queries.
 void BuildQueries(const attention::Model& model, const BidRequest& req, const Tokens& tokens,
-                  bool user_restricted, Scratch& s, RequestScratch& r) {
+                  bool user_restricted, size_t request, Scratch& s, RequestScratch& r) {
   const int d = model.d_model();
-  const size_t n_slots = static_cast<size_t>(req.slots_size());
   GrowTo(s.u, d);
-  GrowTo(r.queries, n_slots * d);
-  GrowTo(s.queries, (r.slot_offset + n_slots) * d);
+  GrowTo(s.format_query, d);
+  GrowTo(r.queries, static_cast<size_t>(r.classes) * d);
+  GrowTo(s.queries, (request + 1) * d);
   const auto& user_embedding = req.user().embedding();
   attention::QueryInputs in;
   in.features = tokens.features;
@@ -96,12 +101,14 @@ void BuildQueries(const attention::Model& model, const BidRequest& req, const To
     in.user_embedding = absl::MakeConstSpan(user_embedding.data(), user_embedding.size());
   }
   model.ContextVector(in, absl::MakeSpan(s.u.data(), d));
-  for (size_t k = 0; k < n_slots; ++k) {
-    const auto& slot = req.slots(static_cast<int>(k));
-    model.SlotQuery(absl::MakeConstSpan(s.u.data(), d), slot.format(), slot.position(),
-                    absl::MakeSpan(r.queries.data() + k * d, d));
+  float* const user_query = s.queries.data() + request * d;
+  model.UserQuery(absl::MakeConstSpan(s.u.data(), d), absl::MakeSpan(user_query, d));
+  for (int k = 0, next = 0; k < req.slots_size(); ++k) {
+    if (r.slot_class[k] != next) continue;  // Its class has its query.
+    model.FormatQuery(req.slots(k).format(), absl::MakeSpan(s.format_query.data(), d));
+    float* q = r.queries.data() + static_cast<size_t>(next++) * d;
+    for (int j = 0; j < d; ++j) q[j] = user_query[j] + s.format_query[j];
   }
-  std::copy_n(r.queries.data(), n_slots * d, s.queries.data() + r.slot_offset * d);
 }
 
 // Slots in order of position, ties by order in the request.
@@ -121,10 +128,10 @@ void OrderSlots(const BidRequest& req, std::vector<int>& order) {
 
 // Eligibility, the request's slot bits in the shared mask (from bit
 // r.slot_offset; the first request of a pass overwrites the mask, later
-// ones add their bits), its queries at the pass's slot r.slot_offset, and
-// the order of its slots.
+// ones add their bits), its query as the pass's `request`-th, and the order
+// of its slots.
 void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidRequest& req,
-             int64_t now_ms, AuctionResult* result, Scratch& s, RequestScratch& r) {
+             int64_t now_ms, size_t request, AuctionResult* result, Scratch& s, RequestScratch& r) {
   const attention::Model& model = *catalog.model;
   const size_t n_ads = catalog.ads.size();
   const size_t n_campaigns = catalog.campaigns.size();
@@ -143,12 +150,13 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
                       campaign_ok, result->excluded);
   GrowTo(s.mask, n_ads);
   const auto mask = absl::MakeSpan(s.mask.data(), n_ads);
-  BuildAdMask(catalog, req, campaign_ok, r.slot_offset, s.eligibility, mask, result->excluded);
+  BuildAdMask(catalog, req, r.slot_class, campaign_ok, r.slot_offset, s.eligibility, mask,
+              result->excluded);
 
-  BuildQueries(model, req, tokens, result->user_restricted, s, r);
+  BuildQueries(model, req, tokens, result->user_restricted, request, s, r);
   // Large catalogues: only the ANN index's candidates stay eligible.
   if (const attention::AnnIndex* ann = catalog.ann.get(); ann != nullptr) {
-    const size_t n_queries = static_cast<size_t>(req.slots_size()) * model.d_model();
+    const size_t n_queries = static_cast<size_t>(r.classes) * model.d_model();
     result->ann_candidates = KeepAnnCandidates(
         *ann, config.ann_candidates, absl::MakeConstSpan(r.queries.data(), n_queries),
         r.slot_offset, model.d_model(), model.heads(), s.eligibility, mask);
@@ -179,7 +187,8 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
       break;
     }
     const auto& slot = req.slots(slot_index);
-    const int pass_slot = r.slot_offset + slot_index;
+    const int slot_class = r.slot_class[slot_index];
+    const int pass_slot = r.slot_offset + slot_class;
     any_eligible |= pass.eligible(pass_slot) > 0;
     const int64_t floor = SlotFloor(slot.floor_cpm_micros(), config.default_floor_cpm_micros,
                                     config.reserve_rho, pass.context(pass_slot));
@@ -198,7 +207,7 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
     }
     if (explanation != nullptr) {
       const SlotDecision decision{
-          pass_slot, absl::MakeConstSpan(r.queries.data() + static_cast<size_t>(slot_index) * d, d),
+          pass_slot, absl::MakeConstSpan(r.queries.data() + static_cast<size_t>(slot_class) * d, d),
           floor, outcome, placed};
       ExplainSlot(catalog, pass, slot, decision, config.explain_top, explanation->add_slots());
     }
@@ -215,7 +224,7 @@ void DropUnwanted(absl::Span<const AuctionJob> jobs, size_t begin, size_t end, i
                   size_t n_ads, Scratch& s) {
   uint16_t keep = 0;
   for (size_t j = begin; j < end; ++j) {
-    const int n = jobs[j].request->slots_size();
+    const int n = s.requests[j].classes;
     if (s.requests[j].wanted) {
       keep |= static_cast<uint16_t>(((1u << n) - 1) << s.requests[j].slot_offset);
     }
@@ -239,23 +248,26 @@ void RunAuctions(const Catalog& catalog, const AuctionConfig& config,
     size_t end = begin;
     int slots = 0;
     bool any_wanted = false;
+    s.request_slots.clear();
     for (; end < jobs.size(); ++end) {
-      const int n = jobs[end].request->slots_size();
-      if (end > begin && slots + n > attention::kMaxPassSlots) break;
       RequestScratch& r = s.requests[end];
+      r.classes = SlotClasses(*jobs[end].request, r.slot_class);
+      const int n = r.classes;
+      if (end > begin && slots + n > attention::kMaxPassSlots) break;
       r.slot_offset = slots;
       slots += n;
-      Prepare(catalog, config, *jobs[end].request, jobs[end].now_ms, jobs[end].result, s, r);
+      Prepare(catalog, config, *jobs[end].request, jobs[end].now_ms, end - begin, jobs[end].result,
+              s, r);
       r.wanted = n > 0 && absl::Now() <= jobs[end].deadline;
       any_wanted |= r.wanted;
+      s.request_slots.push_back(n);  // At least 1: validation refuses no slots.
     }
     if (any_wanted) {
       DropUnwanted(jobs, begin, end, slots, n_ads, s);
-      // With narrow (bf16, int8) tiled keys the row-major float keys re-rank
-      // the few candidates exactly.
+      s.pass.set_workers(config.pass_workers, config.pass_split_min_ads);
       s.pass.Run(catalog.tiled_keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
-                 absl::MakeConstSpan(s.queries.data(), static_cast<size_t>(slots) * d), slots,
-                 attention::BestIsa(), catalog.keys);
+                 absl::MakeConstSpan(s.queries.data(), s.request_slots.size() * d),
+                 s.request_slots);
     }
     for (size_t j = begin; j < end; ++j) {
       Allocate(catalog, config, *jobs[j].request, jobs[j].deadline, s.requests[j].wanted, s,

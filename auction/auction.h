@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "attention/pass_workers.h"
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
 #include "auction/eligibility.h"
@@ -39,6 +40,11 @@ struct AuctionConfig {
   // Frequency caps: where set, a capped campaign is not eligible for a user
   // it has reached `cap` times in its period. Not owned. Null: caps off.
   FrequencyCaps* frequency = nullptr;
+  // Where set, a pass over at least pass_split_min_ads ads is split across
+  // these threads when they are free (see attention::PassWorkers). Not
+  // owned. Null: every pass on the calling thread.
+  attention::PassWorkers* pass_workers = nullptr;
+  int64_t pass_split_min_ads = 65'536;
 };
 
 struct SlotOutcome {

@@ -98,6 +98,34 @@ void AddToIndex(const CompiledCampaign& c, int32_t index, CampaignIndex* out) {
   post(out->advertisers, c.advertiser_id);
 }
 
+// Per ad and head, the format's part of every score the ad gets: (W_Q f)_h
+// . k_h / sqrt(d_head) for its creative's format f and its key k as stored
+// in `key_format`, so that a slot's score is the request's part plus this.
+std::vector<float> HeadBiases(const Catalog& catalog, attention::KeyFormat key_format) {
+  const attention::Model& model = *catalog.model;
+  const int d = model.d_model();
+  const int heads = model.heads();
+  const int dh = model.d_head();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  std::vector<float> format_queries(catalog.formats.size() * d);
+  for (size_t f = 0; f < catalog.formats.size(); ++f) {
+    model.FormatQuery(catalog.formats[f], absl::MakeSpan(format_queries.data() + f * d, d));
+  }
+  std::vector<float> bias(catalog.ads.size() * heads);
+  std::vector<float> stored(d);
+  for (size_t i = 0; i < catalog.ads.size(); ++i) {
+    attention::TiledKeys::AsStored(key_format, absl::MakeConstSpan(catalog.keys.data() + i * d, d),
+                                   absl::MakeSpan(stored));
+    const float* q = format_queries.data() + static_cast<size_t>(catalog.ad_format[i]) * d;
+    for (int h = 0; h < heads; ++h) {
+      double dot = 0.0;
+      for (int j = h * dh; j < (h + 1) * dh; ++j) dot += static_cast<double>(q[j]) * stored[j];
+      bias[i * heads + h] = static_cast<float>(dot * scale);
+    }
+  }
+  return bias;
+}
+
 }  // namespace
 
 std::shared_ptr<const Catalog> BuildCatalog(
@@ -108,35 +136,48 @@ std::shared_ptr<const Catalog> BuildCatalog(
   const int d = model->d_model();
   const int heads = model->heads();
   catalog->model = std::move(model);
+  // Ads are laid out by format (then campaign, then creative), so that a
+  // tile of 16 ads is mostly of one format: the pass skips whole tiles of
+  // formats a request does not ask for, and a slot's tiles hold only its
+  // format's ads.
   absl::flat_hash_map<std::string, uint16_t> format_ids;
+  std::vector<std::vector<AdRef>> by_format;
   for (auto& campaign : campaigns) {
     if (campaign->status == attex::v1::CAMPAIGN_STATUS_ARCHIVED) continue;
     const auto index = static_cast<int32_t>(catalog->campaigns.size());
     const bool active = campaign->status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
     catalog->active_campaigns += active;
+    catalog->active_ads += active ? static_cast<int64_t>(campaign->creatives.size()) : 0;
     for (size_t i = 0; i < campaign->creatives.size(); ++i) {
       const auto& creative = campaign->creatives[i];
-      const auto& key = creative.key;
-      catalog->ads.push_back({index, static_cast<int32_t>(i)});
-      catalog->keys.insert(catalog->keys.end(), key.begin(), key.begin() + d);
-      catalog->values.push_back(static_cast<float>(campaign->bid_cpm_micros));
-      catalog->active_ads += active;
       auto [format, new_format] =
           format_ids.try_emplace(creative.format, static_cast<uint16_t>(catalog->formats.size()));
       if (new_format) {
         if (catalog->formats.size() > std::numeric_limits<uint16_t>::max()) std::abort();
         catalog->formats.push_back(creative.format);
+        by_format.emplace_back();
       }
-      catalog->ad_format.push_back(format->second);
-      auto category = catalog->category_ids.try_emplace(
-          creative.category, static_cast<int32_t>(catalog->category_ids.size()));
-      catalog->ad_category.push_back(category.first->second);
+      by_format[format->second].push_back({index, static_cast<int32_t>(i)});
     }
     AddToIndex(*campaign, index, &catalog->index);
     catalog->campaigns.push_back(std::move(campaign));
   }
-  catalog->tiled_keys = attention::TiledKeys(
-      catalog->keys, static_cast<int64_t>(catalog->ads.size()), d, heads, key_format);
+  for (size_t f = 0; f < by_format.size(); ++f) {
+    for (const AdRef& ad : by_format[f]) {
+      const CompiledCampaign& campaign = *catalog->campaigns[ad.campaign];
+      const CompiledCreative& creative = campaign.creatives[ad.creative];
+      catalog->ads.push_back(ad);
+      catalog->keys.insert(catalog->keys.end(), creative.key.begin(), creative.key.begin() + d);
+      catalog->values.push_back(static_cast<float>(campaign.bid_cpm_micros));
+      catalog->ad_format.push_back(static_cast<uint16_t>(f));
+      auto category = catalog->category_ids.try_emplace(
+          creative.category, static_cast<int32_t>(catalog->category_ids.size()));
+      catalog->ad_category.push_back(category.first->second);
+    }
+  }
+  const auto n_ads = static_cast<int64_t>(catalog->ads.size());
+  const std::vector<float> bias = HeadBiases(*catalog, key_format);
+  catalog->tiled_keys = attention::TiledKeys(catalog->keys, n_ads, d, heads, key_format, bias);
   return catalog;
 }
 

@@ -124,10 +124,14 @@ class AnnSlot final {
 struct Catalog {
   std::shared_ptr<const attention::Model> model;
   std::vector<std::shared_ptr<const CompiledCampaign>> campaigns;
+  // Every ad (row), grouped by its creative's format: see BuildCatalog.
   std::vector<AdRef> ads;
   std::vector<float> keys;    // ads.size() x d_model, row-major.
   std::vector<float> values;  // Per ad: its bid, CPM micros.
-  // The keys in the attention kernels' tiled layout and storage format.
+  // The keys in the attention kernels' tiled layout and storage format,
+  // with each ad's head bias: its creative format's query term (see
+  // attention::Model::SlotQuery), so that one query per request serves
+  // every slot. What the auction decides with and Explain reports.
   attention::TiledKeys tiled_keys;
   // Per ad: its creative's format and category as small ids, so that the
   // per-request masks are built without comparing strings.
@@ -145,8 +149,9 @@ struct Catalog {
 };
 
 // Lays out the campaigns' keys side by side (row-major, and tiled in
-// `key_format`). Archived campaigns are left out. Aborts beyond 65,535
-// distinct creative formats.
+// `key_format`), grouped by format: the rows of format 0 (the first seen),
+// then format 1's, each in campaign and creative order. Archived campaigns
+// are left out. Aborts beyond 65,535 distinct creative formats.
 std::shared_ptr<const Catalog> BuildCatalog(
     std::shared_ptr<const attention::Model> model,
     std::vector<std::shared_ptr<const CompiledCampaign>> campaigns,

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <string>
 
+#include "api/limits.h"
+#include "attention/check.h"
+
 namespace attex::auction {
 namespace {
 
@@ -135,7 +138,23 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency, const
 
 // The catalogue's small ids (formats, categories) keep strings out of the
 // per-ad loop.
-void BuildAdMask(const Catalog& catalog, const BidRequest& req,
+int SlotClasses(const BidRequest& req, std::vector<int>& slot_class) {
+  slot_class.resize(req.slots_size());
+  int first[api::kMaxSlots];  // The first slot of each class.
+  int classes = 0;
+  for (int k = 0; k < req.slots_size(); ++k) {
+    int c = 0;
+    while (c < classes && req.slots(k).format() != req.slots(first[c]).format()) ++c;
+    if (c == classes) {
+      ATTEX_CHECK(classes < api::kMaxSlots);  // Validation bounds the slots.
+      first[classes++] = k;
+    }
+    slot_class[k] = c;
+  }
+  return classes;
+}
+
+void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const int> slot_class,
                  absl::Span<const uint8_t> campaign_ok, int slot_offset, EligibilityScratch& s,
                  absl::Span<uint16_t> mask, ExclusionCounts& excluded) {
   const size_t n_slots = static_cast<size_t>(req.slots_size());
@@ -146,7 +165,7 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req,
     const std::string& format = req.slots(static_cast<int>(k)).format();
     for (size_t f = 0; f < n_formats; ++f) {
       if (catalog.formats[f] == format) {
-        s.format_slots[f] |= static_cast<uint16_t>(1u << (slot_offset + k));
+        s.format_slots[f] |= static_cast<uint16_t>(1u << (slot_offset + slot_class[k]));
       }
     }
   }

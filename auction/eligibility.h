@@ -59,17 +59,27 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency,
                          ExclusionCounts& excluded);
 
 // Creative-level eligibility into the per-ad slot mask (one entry per
-// catalog.ads): bit slot_offset + k is set where ad i's campaign is ok, its
-// category is not blocked and slot k asks for its format. The first request
-// of a shared pass (slot_offset 0) overwrites the mask; later ones add
-// their bits. Counts kBlockedCategory and kFormat exclusions.
+// catalog.ads): bit slot_offset + slot_class[k] is set where ad i's
+// campaign is ok, its category is not blocked and slot k asks for its
+// format (slots of one format share a class, hence a bit: see
+// SlotClasses). The first request of a shared pass (slot_offset 0)
+// overwrites the mask; later ones add their bits. Counts kBlockedCategory
+// and kFormat exclusions.
 void BuildAdMask(const Catalog& catalog, const attex::v1::BidRequest& request,
-                 absl::Span<const uint8_t> campaign_ok, int slot_offset,
-                 EligibilityScratch& scratch, absl::Span<uint16_t> mask, ExclusionCounts& excluded);
+                 absl::Span<const int> slot_class, absl::Span<const uint8_t> campaign_ok,
+                 int slot_offset, EligibilityScratch& scratch, absl::Span<uint16_t> mask,
+                 ExclusionCounts& excluded);
 
-// The ANN path: retrieves up to `ann_candidates` ads per slot from `ann`
-// (one search per head of each of the request's `queries`, slots x d
-// floats) and clears the request's mask bits (from slot_offset) of every
+// The request's slots by format: slot k's class (its format's index among
+// the request's distinct formats, in order of first appearance) into
+// `slot_class` (resized to the slots); returns how many classes. Slots of
+// one format admit the same ads with the same weights, so the attention
+// pass scores one class for them all.
+int SlotClasses(const attex::v1::BidRequest& request, std::vector<int>& slot_class);
+
+// The ANN path: retrieves up to `ann_candidates` ads per slot class from
+// `ann` (one search per head of each of the request's `queries`, classes x
+// d floats) and clears the request's mask bits (from slot_offset) of every
 // other ad, so that exact attention (which skips tiles without a bit) runs
 // over the union of the candidates alone. Returns how many distinct ads
 // were retrieved; 0, changing nothing, where the index does not fit the

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "attention/scorer.h"
+#include "attention/fused.h"
 #include "auction/ranking.h"
 #include "auction/reasons.h"
 
@@ -33,8 +33,7 @@ void ExplainCandidates(const Catalog& catalog, const attention::AttentionPass& p
   top.resize(pass.TopK(d.pass_slot, absl::MakeSpan(top)));
   RankExactly(catalog, absl::MakeSpan(top));
   std::vector<double> head_scores(model.heads());
-  const attention::KeyView keys{catalog.keys.data(), static_cast<int64_t>(catalog.ads.size()), dm,
-                                model.heads()};
+  std::vector<float> key(dm);
   for (const attention::Candidate& c : top) {
     const int64_t i = c.row;
     const AdRef ref = catalog.ads[i];
@@ -44,11 +43,11 @@ void ExplainCandidates(const Catalog& catalog, const attention::AttentionPass& p
     cand->set_creative_id(campaign.creatives[ref.creative].id);
     cand->set_advertiser_id(campaign.advertiser_id);
     cand->set_bid_cpm_micros(campaign.bid_cpm_micros);
-    // The exact key: weights are always recomputed from it (narrow keys
-    // only choose the candidates and the normalisers).
-    const float* key = catalog.keys.data() + static_cast<size_t>(i) * dm;
-    cand->mutable_key()->Add(key, key + dm);
-    attention::HeadScores(keys, i, d.query, absl::MakeSpan(head_scores));
+    // The key the decision used, as stored (bf16, int8: dequantised), so
+    // that the weights recompute from the reported numbers alone.
+    catalog.tiled_keys.Row(i, absl::MakeSpan(key));
+    cand->mutable_key()->Add(key.begin(), key.end());
+    attention::ExactHeadScores(catalog.tiled_keys, i, d.query, absl::MakeSpan(head_scores));
     for (double hs : head_scores) cand->add_head_scores(hs);
     cand->set_attention_weight(c.weight);
     cand->set_ranking_score(c.score);

@@ -5,8 +5,9 @@
 // against the best bandwidth seen so far, besides its time:
 //   GBps           bytes that one pass must read / time,
 //   bound_fraction bytes that must be read / measured bandwidth / time,
-// where the bytes that must be read are the keys in their storage format plus
-// the values (4 B/ad) and the eligibility mask (2 B/ad).
+// where the bytes that must be read are the keys in their storage format (with
+// the head bias, 4 B per ad and head, where the tiles carry one) plus the
+// values (4 B/ad) and the eligibility mask (2 B/ad).
 // Times are this thread's CPU time (the machines are shared).
 // Run pinned, e.g.: taskset -c 1 attention_bench --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true
@@ -148,24 +149,42 @@ void SetCounters(benchmark::State& state, double bytes_per_pass, double seconds)
 }
 
 // The fused pass for 1 or 4 slots plus each slot's top 10: args N, d,
-// slots, key format, ISA.
+// slots, key format, ISA, query mode. Mode 1 (this release's): the slots
+// are one request's, with one query and every ad's head bias in the tiles
+// (one dot product and one exp per ad and head). Mode 0 (the previous
+// approach, measured in the same run): each slot its own query, no bias
+// (slots x heads dot products and exps per ad).
 void BM_Fused(benchmark::State& state) {
   const int64_t n = state.range(0);
   const int d = static_cast<int>(state.range(1));
   const int slots = static_cast<int>(state.range(2));
   const auto format = static_cast<KeyFormat>(state.range(3));
   const auto isa = static_cast<Isa>(state.range(4));
+  const bool shared = state.range(5) != 0;
   if (!IsaSupported(isa)) {
     state.SkipWithError("ISA not supported");
     return;
   }
   const Data& data = DataFor(n, d);
-  const TiledKeys keys(data.keys, n, d, 4, format);
+  std::vector<float> bias;
+  if (shared) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    bias.resize(n * 4);
+    for (float& b : bias) b = 0.1f * normal(rng);
+  }
+  const TiledKeys keys(data.keys, n, d, 4, format, bias);
   AttentionPass pass;
   std::vector<Candidate> top(10);
+  const int one_request[] = {slots};
   auto run = [&] {
-    pass.Run(keys, data.values, data.mask, absl::MakeConstSpan(data.queries.data(), slots * d),
-             slots, isa);
+    if (shared) {
+      pass.Run(keys, data.values, data.mask, absl::MakeConstSpan(data.queries.data(), d),
+               one_request, isa);
+    } else {
+      pass.Run(keys, data.values, data.mask, absl::MakeConstSpan(data.queries.data(), slots * d),
+               slots, isa);
+    }
     for (int s = 0; s < slots; ++s) benchmark::DoNotOptimize(pass.TopK(s, absl::MakeSpan(top)));
   };
   run();  // Warm: buffers grown.
@@ -174,7 +193,8 @@ void BM_Fused(benchmark::State& state) {
     run();
     benchmark::ClobberMemory();
   }
-  state.SetLabel(std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)));
+  state.SetLabel(std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)) +
+                 (shared ? "/one-query" : "/per-slot(previous)"));
   SetCounters(state, static_cast<double>(keys.KeyBytes(n)) + 6.0 * n, timer.Seconds());
 }
 
@@ -183,12 +203,15 @@ void FusedArgs(benchmark::internal::Benchmark* b) {
   for (int64_t n : {10'000, 100'000, 1'000'000}) {
     for (int d : {64, 128}) {
       for (int slots : {1, 4}) {
-        for (int format : {0, 1, 2}) b->Args({n, d, slots, format, best});
+        for (int format : {0, 1, 2}) {
+          if (d == 64) b->Args({n, d, slots, format, best, 0});
+          b->Args({n, d, slots, format, best, 1});
+        }
       }
     }
   }
   // The other SIMD paths at the headline shape.
-  for (int isa = 0; isa < best; ++isa) b->Args({1'000'000, 64, 1, 0, isa});
+  for (int isa = 0; isa < best; ++isa) b->Args({1'000'000, 64, 4, 0, isa, 1});
 }
 BENCHMARK(BM_Fused)->Apply(FusedArgs)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -272,7 +295,7 @@ const AnnData& AnnDataFor(int64_t n) {
     const std::string_view v[] = {f[0], f[1]};
     model->ContextVector({v, {}, {}}, absl::MakeSpan(u));
     float* q = data->queries.data() + k * d;
-    model->SlotQuery(u, "banner", 0, absl::MakeSpan(q, d));
+    model->SlotQuery(u, "banner", absl::MakeSpan(q, d));
     pass.Run(tiled, values, mask, absl::MakeConstSpan(q, d), 1);
     std::vector<Candidate> top(10);
     top.resize(pass.TopK(0, absl::MakeSpan(top)));

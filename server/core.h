@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "attention/pass_workers.h"
 #include "auction/auction.h"
 #include "auction/billing_token.h"
 #include "auction/revenue_split.h"
@@ -54,6 +55,11 @@ struct ServerOptions {
   absl::Duration shared_pass_window = absl::ZeroDuration();
   int64_t shared_pass_min_ads = 100'000;
   int shared_pass_threads = 0;  // 0: one per core.
+  // Threads that take part in one pass over a large catalogue (of at least
+  // pass_split_min_ads ads) besides the calling one; -1: one per core this
+  // process may run on, less one; 0: none.
+  int pass_threads = -1;
+  int64_t pass_split_min_ads = 65'536;
 };
 
 struct Core {
@@ -74,6 +80,8 @@ struct Core {
   billing::BillingBatch billing;          // Work queue only.
   int64_t last_frequency_sweep_ms = 0;    // Work queue only.
   store::WorkQueue queue;                 // Its thread stops before the rest is destroyed.
+  // Set when passes are split (options.pass_threads); used by the auction.
+  std::unique_ptr<attention::PassWorkers> pass_workers;
   // Set when shared passes are on; destroyed first (its jobs use the rest).
   std::unique_ptr<BidGatherer> gatherer;
 };
@@ -82,6 +90,9 @@ struct Core {
 // reservations, and frequency windows that have passed, once a minute).
 // Work queue only.
 void CommitBilling(Core& core, int64_t now_ms);
+
+// The cores this process may run on (its CPU affinity, e.g. under taskset).
+int UsableCores();
 
 // Who reports billing events for `caller`.
 billing::Reporter ReporterOf(const Caller& caller);

@@ -54,6 +54,11 @@ ABSL_FLAG(
 ABSL_FLAG(int64_t, shared_pass_min_ads, 100000,
           "shared passes only on catalogues of at least this many ads");
 ABSL_FLAG(int, shared_pass_threads, 0, "threads deciding shared passes (0: one per core)");
+ABSL_FLAG(int, pass_threads, -1,
+          "threads that share one pass over a large catalogue with the calling thread (-1: "
+          "one per usable core, less one; 0: none)");
+ABSL_FLAG(int64_t, pass_split_min_ads, 65536,
+          "passes over at least this many ads are split across --pass_threads");
 ABSL_FLAG(std::string, key_storage, "float32",
           "storage of the ads' keys for the attention pass: float32, bf16 or int8");
 ABSL_FLAG(int64_t, ann_min_ads, 250000,
@@ -178,6 +183,13 @@ int main(int argc, char** argv) {
   options.shared_pass_window = absl::Microseconds(window_us);
   options.shared_pass_min_ads = std::max<int64_t>(0, absl::GetFlag(FLAGS_shared_pass_min_ads));
   options.shared_pass_threads = std::max(0, absl::GetFlag(FLAGS_shared_pass_threads));
+  options.pass_threads = absl::GetFlag(FLAGS_pass_threads);
+  options.pass_split_min_ads = std::max<int64_t>(1, absl::GetFlag(FLAGS_pass_split_min_ads));
+  if (options.pass_threads < -1 || options.pass_threads > 64) {
+    std::fprintf(stderr, "attex-server: --pass_threads must be -1 to 64, not %d\n",
+                 options.pass_threads);
+    return 2;
+  }
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
       options.default_tmax_ms <= 0 || options.grace_period_s < 0 ||
       options.auction.reserve_rho < 0) {

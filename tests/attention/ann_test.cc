@@ -41,7 +41,7 @@ std::vector<float> Query(const Model& model, int k) {
   const std::string_view v[] = {f[0], f[1]};
   std::vector<float> u(model.d_model()), q(model.d_model());
   model.ContextVector({v, {}, {}}, absl::MakeSpan(u));
-  model.SlotQuery(u, "banner", 0, absl::MakeSpan(q));
+  model.SlotQuery(u, "banner", absl::MakeSpan(q));
   return q;
 }
 

@@ -3,6 +3,7 @@
 #include "attention/fused.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -22,7 +23,18 @@ struct Problem {
   std::vector<float> keys;
   std::vector<float> values;
   std::vector<uint16_t> mask;
-  std::vector<float> queries;
+  std::vector<float> queries;      // One per request.
+  std::vector<int> request_slots;  // Empty: each slot its own request.
+  std::vector<float> bias;         // Empty, or rows x heads head biases.
+
+  int Request(int slot) const {
+    if (request_slots.empty()) return slot;
+    for (int r = 0, first = 0; r < static_cast<int>(request_slots.size()); ++r) {
+      first += request_slots[r];
+      if (slot < first) return r;
+    }
+    return -1;
+  }
 };
 
 Problem RandomProblem(int64_t rows, int d_model, int heads, int slots, double eligible_fraction,
@@ -31,7 +43,7 @@ Problem RandomProblem(int64_t rows, int d_model, int heads, int slots, double el
   std::normal_distribution<float> normal;
   std::uniform_real_distribution<float> bid(0.1f, 5.0f);
   std::bernoulli_distribution eligible(eligible_fraction);
-  Problem p{rows, d_model, heads, slots, {}, {}, {}, {}};
+  Problem p{rows, d_model, heads, slots, {}, {}, {}, {}, {}, {}};
   p.keys.resize(rows * d_model);
   for (float& k : p.keys) k = key_scale * normal(rng);
   for (int64_t i = 0; i < rows; ++i) {
@@ -41,6 +53,19 @@ Problem RandomProblem(int64_t rows, int d_model, int heads, int slots, double el
     p.mask.push_back(bits);
   }
   for (int j = 0; j < slots * d_model; ++j) p.queries.push_back(normal(rng));
+  return p;
+}
+
+// The problem's slots grouped into requests of `request_slots` slots (which
+// sum to its slots), one query each, and a head bias per ad and head.
+Problem WithRequests(Problem p, std::vector<int> request_slots, float bias_scale,
+                     uint32_t seed = 99) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  p.request_slots = std::move(request_slots);
+  p.queries.resize(p.request_slots.size() * p.d_model);
+  p.bias.resize(p.rows * p.heads);
+  for (float& b : p.bias) b = bias_scale * normal(rng);
   return p;
 }
 
@@ -54,7 +79,7 @@ struct Reference {
 // Explicit scores, an explicit softmax per head, the mean over heads.
 Reference ReferenceScore(const Problem& p, const std::vector<float>& keys, int slot) {
   const int dh = p.d_model / p.heads;
-  const float* q = p.queries.data() + slot * p.d_model;
+  const float* q = p.queries.data() + p.Request(slot) * p.d_model;
   Reference ref;
   ref.weights.assign(p.rows, 0.0);
   auto ok = [&](int64_t i) { return (p.mask[i] >> slot) & 1; };
@@ -67,6 +92,7 @@ Reference ReferenceScore(const Problem& p, const std::vector<float>& keys, int s
       double s = 0.0;
       for (int j = h * dh; j < (h + 1) * dh; ++j) s += double{keys[i * p.d_model + j]} * q[j];
       scores[i] = s / std::sqrt(static_cast<double>(dh));
+      if (!p.bias.empty()) scores[i] += p.bias[i * p.heads + h];
       max = std::max(max, scores[i]);
     }
     double sum = 0.0;
@@ -98,16 +124,22 @@ void ExpectPassMatches(const Problem& p, const std::vector<float>& keys, const A
 // (the default), and relative to a running max per lane (forced). Returns
 // whether the default took the fixed bounds.
 bool ExpectMatchesReference(const Problem& p, Isa isa, KeyFormat format = KeyFormat::kFloat32,
-                            double tolerance = 1e-5) {
-  const TiledKeys tiled(p.keys, p.rows, p.d_model, p.heads, format);
+                            double tolerance = 1e-5, PassWorkers* workers = nullptr) {
+  const TiledKeys tiled(p.keys, p.rows, p.d_model, p.heads, format, p.bias);
   const std::vector<float> keys = Dequantised(tiled);
   bool fixed = false;
   for (bool online_only : {false, true}) {
     SCOPED_TRACE(online_only ? "running max" : "default");
     AttentionPass pass;
     pass.set_online_max_only(online_only);
-    pass.Run(tiled, p.values, p.mask, p.queries, p.slots, isa);
+    pass.set_workers(workers, 0);
+    if (p.request_slots.empty()) {
+      pass.Run(tiled, p.values, p.mask, p.queries, p.slots, isa);
+    } else {
+      pass.Run(tiled, p.values, p.mask, p.queries, p.request_slots, isa);
+    }
     EXPECT_EQ(pass.isa(), isa);
+    EXPECT_EQ(pass.parts(), workers != nullptr ? workers->parts() : 1);
     if (online_only) EXPECT_FALSE(pass.fixed_offsets());
     if (!online_only) fixed = pass.fixed_offsets();
     ExpectPassMatches(p, keys, pass, tolerance);
@@ -155,6 +187,55 @@ TEST_P(FusedPassTest, MatchesADoublePrecisionReference) {
 
 TEST_P(FusedPassTest, ScoresFourSlotsWithTheirOwnMasksInOnePass) {
   ExpectMatchesReference(RandomProblem(3001, 64, 4, 4, 0.6, 1.0f, 2), isa());
+}
+
+TEST_P(FusedPassTest, ARequestsSlotsShareItsQueryAndAddTheHeadBias) {
+  // Three requests of 2, 1 and 3 slots, each slot with its own mask: one
+  // query per request, scores with each ad's head bias added.
+  EXPECT_TRUE(ExpectMatchesReference(
+      WithRequests(RandomProblem(3001, 64, 4, 6, 0.6, 1.0f, 21), {2, 1, 3}, 0.5f), isa()));
+  ExpectMatchesReference(WithRequests(RandomProblem(999, 64, 4, 16, 0.5, 1.0f, 22), {16}, 1.0f),
+                         isa());
+  ExpectMatchesReference(
+      WithRequests(RandomProblem(700, 48, 8, 5, 0.7, 1.0f, 23), {1, 1, 1, 2}, 0.2f), isa());
+  ExpectMatchesReference(WithRequests(RandomProblem(1500, 64, 4, 4, 0.7, 1.0f, 24), {3, 1}, 0.5f),
+                         isa(), KeyFormat::kInt8);
+}
+
+TEST_P(FusedPassTest, HugeHeadBiasesTakeTheRunningMax) {
+  EXPECT_FALSE(ExpectMatchesReference(
+      WithRequests(RandomProblem(600, 64, 4, 3, 0.8, 1.0f, 25), {2, 1}, 60.0f), isa(),
+      KeyFormat::kFloat32, 1e-4));
+}
+
+TEST_P(FusedPassTest, APassSplitAcrossWorkersMatchesTheReference) {
+  PassWorkers workers(2);  // Three parts.
+  ExpectMatchesReference(WithRequests(RandomProblem(5001, 64, 4, 4, 0.6, 1.0f, 26), {3, 1}, 0.5f),
+                         isa(), KeyFormat::kFloat32, 1e-5, &workers);
+  ExpectMatchesReference(RandomProblem(40, 64, 4, 2, 0.9, 1.0f, 27), isa(), KeyFormat::kInt8, 1e-5,
+                         &workers);  // Three tiles.
+  EXPECT_FALSE(ExpectMatchesReference(RandomProblem(3000, 64, 4, 2, 0.8, 100.0f, 28), isa(),
+                                      KeyFormat::kFloat32, 1e-3, &workers));
+  EXPECT_GT(workers.split(), 0);
+}
+
+TEST_P(FusedPassTest, BusyWorkersGiveTheSameNumbers) {
+  // A pass that finds the workers busy runs the same parts itself.
+  const Problem p = RandomProblem(4000, 64, 4, 2, 0.7, 1.0f, 29);
+  const TiledKeys tiled(p.keys, p.rows, p.d_model, p.heads);
+  PassWorkers workers(1);
+  AttentionPass free_pass, busy_pass;
+  free_pass.set_workers(&workers, 0);
+  busy_pass.set_workers(&workers, 0);
+  free_pass.Run(tiled, p.values, p.mask, p.queries, 2, isa());
+  ASSERT_TRUE(workers.TryRun([&](int part) {
+    if (part == 0) busy_pass.Run(tiled, p.values, p.mask, p.queries, 2, isa());
+  }));
+  EXPECT_EQ(workers.busy(), 1);
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_EQ(free_pass.context(s), busy_pass.context(s));
+    for (int64_t i = 0; i < p.rows; ++i) ASSERT_EQ(free_pass.Weight(s, i), busy_pass.Weight(s, i));
+  }
 }
 
 TEST_P(FusedPassTest, MatchesTheReferenceForOtherShapes) {
@@ -272,6 +353,23 @@ INSTANTIATE_TEST_SUITE_P(EveryPath, FusedPassTest,
                            return std::string(IsaName(info.param));
                          });
 
+TEST(PassWorkersTest, RunsEveryPartOnceAndRefusesWhileHeld) {
+  PassWorkers workers(3);
+  ASSERT_EQ(workers.parts(), 4);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::atomic<int>> runs(4);
+    bool nested = true;
+    ASSERT_TRUE(workers.TryRun([&](int part) {
+      runs[part].fetch_add(1);
+      if (part == 0) nested = workers.TryRun([](int) {});
+    }));
+    for (int p = 0; p < 4; ++p) ASSERT_EQ(runs[p].load(), 1) << "round " << round;
+    EXPECT_FALSE(nested);
+  }
+  EXPECT_EQ(workers.split(), 50);
+  EXPECT_EQ(workers.busy(), 50);
+}
+
 TEST(SimdTest, TheBestPathIsSupported) {
   EXPECT_TRUE(IsaSupported(BestIsa()));
   EXPECT_TRUE(IsaSupported(Isa::kPortable));
@@ -298,9 +396,35 @@ TEST(TiledKeysTest, RowsComeBackAsStored) {
       ASSERT_NEAR(row[j], p.keys[i * p.d_model + j], 0.5f * max_abs / 127 + 1e-6f);
     }
   }
+  std::vector<float> stored(p.d_model);
+  for (const TiledKeys* t : {&f32, &bf16, &i8}) {
+    for (int64_t i = 0; i < p.rows; ++i) {
+      TiledKeys::AsStored(t->format(),
+                          absl::MakeConstSpan(p.keys.data() + i * p.d_model, p.d_model),
+                          absl::MakeSpan(stored));
+      t->Row(i, absl::MakeSpan(row));
+      ASSERT_EQ(stored, row) << KeyFormatName(t->format()) << " row " << i;
+    }
+  }
   EXPECT_EQ(f32.KeyBytes(1000), 1000u * 64 * 4);
   EXPECT_EQ(bf16.KeyBytes(1000), 1000u * 64 * 2);
   EXPECT_EQ(i8.KeyBytes(1000), 1000u * (64 + 4));
+}
+
+TEST(TiledKeysTest, HeadBiasesTravelWithTheirTiles) {
+  Problem p = WithRequests(RandomProblem(37, 64, 4, 1, 1.0), {1}, 3.0f);
+  p.bias[5 * 4 + 2] = -100.0f;
+  const TiledKeys tiled(p.keys, p.rows, p.d_model, p.heads, KeyFormat::kInt8, p.bias);
+  EXPECT_TRUE(tiled.has_head_bias());
+  for (int64_t i = 0; i < p.rows; ++i) {
+    for (int h = 0; h < p.heads; ++h) ASSERT_EQ(tiled.HeadBias(i, h), p.bias[i * 4 + h]);
+  }
+  EXPECT_EQ(tiled.head_bias_max()[2], 100.0f);
+  EXPECT_EQ(tiled.KeyBytes(1000), 1000u * (64 + 4 + 4 * 4));
+  const TiledKeys plain(p.keys, p.rows, p.d_model, p.heads);
+  EXPECT_FALSE(plain.has_head_bias());
+  EXPECT_EQ(plain.HeadBias(3, 1), 0.0f);
+  EXPECT_EQ(plain.head_bias_max()[0], 0.0f);
 }
 
 TEST(TiledKeysTest, FormatsParseByName) {

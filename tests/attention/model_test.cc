@@ -33,9 +33,9 @@ std::vector<float> Context(const Model& m, std::vector<std::string_view> feature
 }
 
 std::vector<float> Query(const Model& m, const std::vector<float>& u,
-                         std::string_view format = "banner", int position = 0) {
+                         std::string_view format = "banner") {
   std::vector<float> q(m.d_model());
-  m.SlotQuery(u, format, position, absl::MakeSpan(q));
+  m.SlotQuery(u, format, absl::MakeSpan(q));
   return q;
 }
 
@@ -84,7 +84,7 @@ TEST(ModelTest, DefaultModelsAreIdenticalAndNamedByTheirChecksum) {
   const auto ua = Context(*a, {"interest:running", "geo:US-CA"}, {"kw:marathon"});
   const auto ub = Context(*b, {"interest:running", "geo:US-CA"}, {"kw:marathon"});
   EXPECT_EQ(ua, ub);
-  EXPECT_EQ(Query(*a, ua, "video", 2), Query(*b, ub, "video", 2));
+  EXPECT_EQ(Query(*a, ua, "video"), Query(*b, ub, "video"));
   EXPECT_EQ(Key(*a, {"kw:marathon", "advertiser:acme"}),
             Key(*b, {"kw:marathon", "advertiser:acme"}));
 }
@@ -142,14 +142,24 @@ TEST(ModelTest, RecentTokensArePooledTowardsTheNewest) {
   EXPECT_GT(Cosine(pooled, newest), Cosine(pooled, oldest) + 0.5);
 }
 
-TEST(ModelTest, SlotQueryDependsOnFormatAndPosition) {
+TEST(ModelTest, SlotQueryDependsOnTheFormat) {
   const Model& m = SharedDefault();
   const auto u = Context(m, {"interest:running"});
-  const auto banner0 = Query(m, u, "banner", 0);
-  EXPECT_NE(banner0, Query(m, u, "video", 0));
-  EXPECT_NE(banner0, Query(m, u, "banner", 1));
+  const auto banner = Query(m, u, "banner");
+  EXPECT_NE(banner, Query(m, u, "video"));
   // ...but only a little: the user still dominates the query.
-  EXPECT_GT(Cosine(banner0, Query(m, u, "video", 3)), 0.8);
+  EXPECT_GT(Cosine(banner, Query(m, u, "video")), 0.8);
+}
+
+TEST(ModelTest, SlotQueryIsTheUserPartPlusTheFormatPart) {
+  // What lets a request's slots share one query against the keys.
+  const Model& m = SharedDefault();
+  const auto u = Context(m, {"interest:running", "kw:marathon"});
+  std::vector<float> user(m.d_model()), format(m.d_model());
+  m.UserQuery(u, absl::MakeSpan(user));
+  m.FormatQuery("video", absl::MakeSpan(format));
+  const auto q = Query(m, u, "video");
+  for (int j = 0; j < m.d_model(); ++j) ASSERT_EQ(q[j], user[j] + format[j]) << j;
 }
 
 TEST(ModelTest, AdKeyFromAnEmbeddingIsItsNormalisedProjection) {
@@ -196,14 +206,11 @@ TEST(ModelTest, SharedTokensAttractAttention) {
   for (const OverlapCase& c : cases) {
     const auto u = Context(m, c.user, c.recent);
     for (std::string_view format : {"banner", "video"}) {
-      for (int position : {0, 1, 2}) {
-        const auto w = Weights(m, Query(m, u, format, position),
-                               {Key(m, c.ad_a), Key(m, c.ad_b), Key(m, c.ad_c)});
-        SCOPED_TRACE(std::string(c.user[0]) + " " + std::string(format) + " " +
-                     std::to_string(position));
-        EXPECT_GT(w[0], 2.0f * w[1]);
-        EXPECT_GT(w[0], 2.0f * w[2]);
-      }
+      const auto w =
+          Weights(m, Query(m, u, format), {Key(m, c.ad_a), Key(m, c.ad_b), Key(m, c.ad_c)});
+      SCOPED_TRACE(std::string(c.user[0]) + " " + std::string(format));
+      EXPECT_GT(w[0], 2.0f * w[1]);
+      EXPECT_GT(w[0], 2.0f * w[2]);
     }
   }
 }
@@ -230,7 +237,7 @@ TEST(ModelTest, SharedTokensAttractAttentionInMostGeneratedCases) {
     auto views = [](const std::vector<std::string>& v) {
       return std::vector<std::string_view>(v.begin(), v.end());
     };
-    const auto w = Weights(m, Query(m, Context(m, views(user)), "banner", c % 3),
+    const auto w = Weights(m, Query(m, Context(m, views(user)), "banner"),
                            {Key(m, views(a)), Key(m, views(b)), Key(m, views(other))});
     const double ratio = w[0] / std::max(w[1], w[2]);
     ratios.push_back(ratio);
@@ -269,7 +276,7 @@ TEST_F(ModelFileTest, SaveThenLoadGivesTheSameModel) {
   EXPECT_EQ(m.heads(), 4);
   const auto u = Context(m, {"interest:running"}, {"kw:a", "kw:b"});
   EXPECT_EQ(u, Context(*saved, {"interest:running"}, {"kw:a", "kw:b"}));
-  EXPECT_EQ(Query(m, u, "native", 1), Query(*saved, u, "native", 1));
+  EXPECT_EQ(Query(m, u, "native"), Query(*saved, u, "native"));
   EXPECT_EQ(Key(m, {"kw:a"}), Key(*saved, {"kw:a"}));
 }
 

@@ -59,7 +59,7 @@ TEST_F(NoAllocTest, RequestPathAllocatesNothing) {
   for (int round = 0; round < 3; ++round) {
     model->ContextVector({features, recent, {}}, absl::MakeSpan(u));
     model->ContextVector({features, {}, user_embedding}, absl::MakeSpan(u));
-    model->SlotQuery(u, "banner", 12345, absl::MakeSpan(q));
+    model->SlotQuery(u, "banner", absl::MakeSpan(q));
     SlotScores out{absl::MakeSpan(weights), absl::MakeSpan(log_norm)};
     ScoreSlot({keys.data(), n, d, model->heads()}, values, mask, q, &out);
     HeadScores({keys.data(), n, d, model->heads()}, 3, q, absl::MakeSpan(head_scores));

@@ -1,7 +1,6 @@
 // bf16 and int8 keys against float32 keys on the default model's own
 // embeddings of a large synthetic catalogue: the top 10 by weight x bid must
-// agree on at least 99% of places, and the quantised pass must match a
-// reference computed on its own (dequantised) keys.
+// agree on at least 99% (bf16) and 95% (int8) of places.
 #include <algorithm>
 #include <cstdio>
 #include <random>
@@ -60,18 +59,14 @@ std::vector<float> Queries(const Model& model, int count) {
                              absl::StrCat("kw:w", word(rng)), absl::StrCat("kw:w", word(rng))};
     const std::string_view views[] = {f[0], f[1], f[2]};
     model.ContextVector({views, {}, {}}, absl::MakeSpan(u));
-    model.SlotQuery(u, "banner", k % 4, absl::MakeSpan(queries.data() + k * d, d));
+    model.SlotQuery(u, "banner", absl::MakeSpan(queries.data() + k * d, d));
   }
   return queries;
 }
 
-// With `rerank`, the pass re-ranks its candidates with the float32 keys, as
-// the auction does.
-std::vector<int64_t> Top10(const TiledKeys& keys, const Catalogue& c, const float* query,
-                           bool rerank) {
+std::vector<int64_t> Top10(const TiledKeys& keys, const Catalogue& c, const float* query) {
   AttentionPass pass;
-  pass.Run(keys, c.values, c.mask, absl::MakeConstSpan(query, keys.d_model()), 1, BestIsa(),
-           rerank ? absl::MakeConstSpan(c.keys) : absl::Span<const float>());
+  pass.Run(keys, c.values, c.mask, absl::MakeConstSpan(query, keys.d_model()), 1);
   std::vector<Candidate> top(10);
   top.resize(pass.TopK(0, absl::MakeSpan(top)));
   std::vector<int64_t> rows;
@@ -79,7 +74,7 @@ std::vector<int64_t> Top10(const TiledKeys& keys, const Catalogue& c, const floa
   return rows;
 }
 
-double TopTenAgreement(KeyFormat format, bool rerank) {
+double TopTenAgreement(KeyFormat format) {
   const auto model = Model::Default();
   const Catalogue c = SyntheticCatalogue(*model, 50'000);
   const int d = model->d_model();
@@ -89,8 +84,8 @@ double TopTenAgreement(KeyFormat format, bool rerank) {
   const std::vector<float> queries = Queries(*model, kQueries);
   int agree = 0, total = 0;
   for (int k = 0; k < kQueries; ++k) {
-    std::vector<int64_t> a = Top10(exact, c, queries.data() + k * d, false);
-    std::vector<int64_t> b = Top10(narrow, c, queries.data() + k * d, rerank);
+    std::vector<int64_t> a = Top10(exact, c, queries.data() + k * d);
+    std::vector<int64_t> b = Top10(narrow, c, queries.data() + k * d);
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     std::vector<int64_t> both;
@@ -101,22 +96,21 @@ double TopTenAgreement(KeyFormat format, bool rerank) {
   return static_cast<double>(agree) / total;
 }
 
+// The narrow keys decide on their own numbers (no re-ranking with float32
+// keys: what Explain reports must recompute the decision), so their top 10
+// may differ from float32's where two ads' weights are within the keys'
+// rounding.
 TEST(QuantisedKeysTest, Bf16TopTenAgreesWithFloat32) {
-  const double raw = TopTenAgreement(KeyFormat::kBfloat16, false);
-  const double reranked = TopTenAgreement(KeyFormat::kBfloat16, true);
-  std::printf("bf16 top-10 agreement: %.4f scan only, %.4f re-ranked\n", raw, reranked);
-  EXPECT_GE(raw, 0.99);
-  EXPECT_GE(reranked, 0.99);
+  const double agreement = TopTenAgreement(KeyFormat::kBfloat16);
+  std::printf("bf16 top-10 agreement with float32: %.4f\n", agreement);
+  EXPECT_GE(agreement, 0.99);
 }
 
-TEST(QuantisedKeysTest, Int8TopTenAgreesWithFloat32OnceReRanked) {
-  // int8's scan alone agrees on about 98.8% of places here; re-ranking the
-  // 56 best it finds with the float32 keys recovers the rest.
-  const double raw = TopTenAgreement(KeyFormat::kInt8, false);
-  const double reranked = TopTenAgreement(KeyFormat::kInt8, true);
-  std::printf("int8 top-10 agreement: %.4f scan only, %.4f re-ranked\n", raw, reranked);
-  EXPECT_GE(raw, 0.95);
-  EXPECT_GE(reranked, 0.99);
+TEST(QuantisedKeysTest, Int8TopTenAgreesWithFloat32) {
+  // About 98.8% of places on this catalogue.
+  const double agreement = TopTenAgreement(KeyFormat::kInt8);
+  std::printf("int8 top-10 agreement with float32: %.4f\n", agreement);
+  EXPECT_GE(agreement, 0.95);
 }
 
 }  // namespace

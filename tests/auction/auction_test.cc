@@ -260,6 +260,92 @@ TEST_F(AuctionTest, ExplanationLetsAnyoneRecomputeTheWeights) {
   EXPECT_LT(slot.attention_price_cpm_micros(), 3'000'000);
 }
 
+// An advertiser auditing a charge recomputes a two-slot decision from the
+// explanation alone (every eligible ad listed): weights, log normalisers,
+// the attention price and the second price, in every key storage.
+class ExplainRecomputeTest : public AuctionTest,
+                             public ::testing::WithParamInterface<attention::KeyFormat> {};
+
+TEST_P(ExplainRecomputeTest, TwoSlotsRecomputeFromTheirOwnNumbers) {
+  std::vector<std::shared_ptr<const CompiledCampaign>> compiled;
+  const std::vector<std::vector<std::string>> features = {
+      {"interest:running"}, {"interest:coffee"}, {"kw:flights"}, {"interest:running", "kw:shoes"},
+      {"kw:marathon"},      {"interest:tea"},    {"kw:hotel"}};
+  for (size_t i = 0; i < features.size(); ++i) {
+    const std::string id = "c" + std::to_string(i);
+    const int64_t bid = 1'000'000 + 370'000 * static_cast<int64_t>(i);
+    compiled.push_back(
+        CompileCampaign(MakeCampaign(id, bid, features[i], i % 2 ? "native" : "banner"), *model_,
+                        std::make_shared<BudgetState>()));
+  }
+  catalog_ = BuildCatalog(model_, compiled, GetParam());
+  BidRequest req = Request({"interest:running", "kw:marathon"}, 3);
+  req.mutable_slots(1)->set_format("native");
+  attex::v1::Explanation ex;
+  const AuctionResult result = Run(req, &ex);
+  ASSERT_EQ(ex.slots_size(), 3);
+  ASSERT_EQ(result.slots.size(), 3u);
+  const int heads = ex.heads(), dh = ex.d_model() / heads;
+  for (const auto& slot : ex.slots()) {
+    SCOPED_TRACE(slot.slot_id());
+    ASSERT_EQ(slot.candidates_size(), slot.eligible());  // Every eligible ad is listed.
+    std::vector<std::vector<double>> scores;
+    for (const auto& cand : slot.candidates()) {
+      scores.emplace_back();
+      for (int h = 0; h < heads; ++h) {
+        double dot = 0;
+        for (int j = h * dh; j < (h + 1) * dh; ++j) dot += slot.query(j) * cand.key(j);
+        scores.back().push_back(dot * slot.scale());
+        EXPECT_NEAR(scores.back()[h], cand.head_scores(h), 1e-5);
+      }
+    }
+    for (int h = 0; h < heads; ++h) {
+      double z = 0;
+      for (const auto& s : scores) z += std::exp(s[h]);
+      EXPECT_NEAR(std::log(z), slot.log_normalisers(h), 1e-5);
+    }
+    double price = 0, winner_weight = 0, runner_up = -1;
+    std::string winner;
+    for (int i = 0; i < slot.candidates_size(); ++i) {
+      const auto& cand = slot.candidates(i);
+      double w = 0;
+      for (int h = 0; h < heads; ++h) w += std::exp(scores[i][h] - slot.log_normalisers(h)) / heads;
+      EXPECT_NEAR(w, cand.attention_weight(), 1e-5 * w);
+      price += w * cand.bid_cpm_micros();
+      if (cand.winner()) {
+        winner_weight = cand.attention_weight();
+        winner = cand.campaign_id();
+      }
+    }
+    EXPECT_NEAR(price, slot.attention_price_cpm_micros(), 1e-5 * price);
+    // The runner-up: the best score among other campaigns not placed in an
+    // earlier slot (lost as outranked).
+    for (const auto& cand : slot.candidates()) {
+      if (cand.campaign_id() != winner && cand.lost_reason() == "outranked") {
+        runner_up = std::max(runner_up, double{cand.attention_weight()} * cand.bid_cpm_micros());
+      }
+    }
+    ASSERT_FALSE(winner.empty());
+    const int64_t expected =
+        runner_up < 0
+            ? slot.floor_cpm_micros()
+            : std::max<int64_t>(slot.floor_cpm_micros(),
+                                static_cast<int64_t>(std::ceil(runner_up / winner_weight)));
+    EXPECT_EQ(slot.price_cpm_micros(), expected);
+  }
+  // Two banner slots share one class: the same weights, other winners.
+  EXPECT_EQ(ex.slots(0).log_normalisers(0), ex.slots(2).log_normalisers(0));
+  EXPECT_NE(ex.slots(0).winner_campaign_id(), ex.slots(2).winner_campaign_id());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryKeyStorage, ExplainRecomputeTest,
+                         ::testing::Values(attention::KeyFormat::kFloat32,
+                                           attention::KeyFormat::kBfloat16,
+                                           attention::KeyFormat::kInt8),
+                         [](const ::testing::TestParamInfo<attention::KeyFormat>& info) {
+                           return std::string(attention::KeyFormatName(info.param));
+                         });
+
 TEST_F(AuctionTest, NothingEligibleSaysWhy) {
   Build({});
   AuctionResult r = Run(Request({"interest:running"}));

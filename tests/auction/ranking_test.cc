@@ -52,7 +52,7 @@ std::vector<Expected> BruteForce(const Catalog& catalog, const attex::v1::BidReq
                 std::find(req.blocked_categories().begin(), req.blocked_categories().end(),
                           cr.category) == req.blocked_categories().end();
     }
-    model.SlotQuery(u, slot.format(), slot.position(), absl::MakeSpan(q));
+    model.SlotQuery(u, slot.format(), absl::MakeSpan(q));
     attention::SlotScores scores{absl::MakeSpan(weights), absl::MakeSpan(log_norms)};
     attention::ScoreSlot({catalog.keys.data(), static_cast<int64_t>(n), d, model.heads()},
                          catalog.values, mask, q, &scores);

@@ -1,6 +1,7 @@
 #include "server/catalog_manager.h"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,10 +73,14 @@ TEST_F(CatalogManagerTest, PublishedCampaignContributesOneAdPerCreative) {
   EXPECT_EQ(snapshot->active_ads, 3);
   EXPECT_EQ(snapshot->active_campaigns, 1);
   EXPECT_EQ(snapshot->keys.size(), 3u * snapshot->model->d_model());
+  // Each creative once, the rows grouped by format (BuildCatalog).
+  std::set<int32_t> creatives;
   for (size_t i = 0; i < snapshot->ads.size(); ++i) {
     EXPECT_EQ(snapshot->ads[i].campaign, 0);
-    EXPECT_EQ(snapshot->ads[i].creative, static_cast<int32_t>(i));
+    creatives.insert(snapshot->ads[i].creative);
+    if (i > 0) EXPECT_LE(snapshot->ad_format[i - 1], snapshot->ad_format[i]);
   }
+  EXPECT_EQ(creatives, (std::set<int32_t>{0, 1, 2}));
 }
 
 TEST_F(CatalogManagerTest, ArchivedCampaignsAreLeftOut) {
