@@ -24,6 +24,7 @@ constexpr size_t kMaxTokens = 2 * api::kMaxFeatures;
 // per thread in a pool so that a warm thread allocates nothing.
 struct RequestScratch {
   std::vector<uint8_t> placed;  // Per campaign: placed in an earlier slot.
+  std::vector<uint8_t> late;    // Per campaign: LateChecks' memo.
   std::vector<int> slot_class;  // Per slot: its class (SlotClasses).
   int classes = 0;              // How many: the request's slots in the pass.
   std::vector<float> queries;   // classes x d: each class's whole slot query.
@@ -145,13 +146,16 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   GrowTo(s.campaign_ok, n_campaigns);
   GrowTo(r.placed, n_campaigns);
   std::fill_n(r.placed.data(), n_campaigns, 0);
+  GrowTo(r.late, n_campaigns);
+  std::fill_n(r.late.data(), n_campaigns, 0);
   const auto campaign_ok = absl::MakeSpan(s.campaign_ok.data(), n_campaigns);
-  CampaignEligibility(catalog, config.frequency, req, tokens.features, now_ms, s.eligibility,
-                      campaign_ok, result->excluded);
+  const Parallel parallel{config.pass_workers, config.pass_split_min_ads};
+  CampaignEligibility(catalog, req, tokens.features, now_ms, s.eligibility, campaign_ok,
+                      result->excluded, parallel);
   GrowTo(s.mask, n_ads);
   const auto mask = absl::MakeSpan(s.mask.data(), n_ads);
   BuildAdMask(catalog, req, r.slot_class, campaign_ok, r.slot_offset, s.eligibility, mask,
-              result->excluded);
+              result->excluded, parallel);
 
   BuildQueries(model, req, tokens, result->user_restricted, request, s, r);
   // Large catalogues: only the ANN index's candidates stay eligible.
@@ -164,9 +168,9 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   OrderSlots(req, r.order);
 }
 
-NoBidReason WhyNoBid(bool timed_out, bool any_eligible, bool any_above_floor) {
+NoBidReason WhyNoBid(bool timed_out, bool any_eligible, bool any_above_floor, bool late_excluded) {
   if (timed_out) return NoBidReason::kTimeout;
-  if (any_eligible && !any_above_floor) return NoBidReason::kBelowFloor;
+  if (any_eligible && !any_above_floor && !late_excluded) return NoBidReason::kBelowFloor;
   return NoBidReason::kNoEligibleCampaigns;
 }
 
@@ -174,13 +178,15 @@ NoBidReason WhyNoBid(bool timed_out, bool any_eligible, bool any_above_floor) {
 // slots start at r.slot_offset there), slot by slot in order of position,
 // and its explanation.
 void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequest& req,
-              absl::Time deadline, bool pass_ran, Scratch& s, RequestScratch& r,
+              int64_t now_ms, absl::Time deadline, bool pass_ran, Scratch& s, RequestScratch& r,
               AuctionResult* result, attex::v1::Explanation* explanation) {
   const int d = catalog.model->d_model();
   const bool first_price = IsFirstPrice(req.auction_type(), config.default_type);
   const auto placed = absl::MakeConstSpan(r.placed.data(), catalog.campaigns.size());
   const attention::AttentionPass& pass = s.pass;
-  bool any_eligible = false, any_above_floor = false, timed_out = false;
+  bool any_eligible = false, any_above_floor = false, timed_out = false, late_excluded = false;
+  LateChecks late(catalog, config.frequency, FrequencyUserKey(req), now_ms,
+                  absl::MakeSpan(r.late.data(), catalog.campaigns.size()), result->excluded);
   for (int slot_index : r.order) {
     if (!pass_ran || absl::Now() > deadline) {
       timed_out = true;
@@ -192,7 +198,9 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
     any_eligible |= pass.eligible(pass_slot) > 0;
     const int64_t floor = SlotFloor(slot.floor_cpm_micros(), config.default_floor_cpm_micros,
                                     config.reserve_rho, pass.context(pass_slot));
-    const SlotRanking ranking = RankSlot(catalog, pass, pass_slot, placed, floor, s.candidates);
+    const SlotRanking ranking =
+        RankSlot(catalog, pass, pass_slot, placed, floor, late, s.candidates);
+    late_excluded |= ranking.late_excluded;
     SlotOutcome outcome{slot_index};
     if (const Pick& best = ranking.best; best.ad >= 0) {
       any_above_floor = true;
@@ -208,12 +216,14 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
     if (explanation != nullptr) {
       const SlotDecision decision{
           pass_slot, absl::MakeConstSpan(r.queries.data() + static_cast<size_t>(slot_class) * d, d),
-          floor, outcome, placed};
+          floor,     outcome,
+          placed,    &late};
       ExplainSlot(catalog, pass, slot, decision, config.explain_top, explanation->add_slots());
     }
   }
   if (result->slots.empty()) {
-    result->no_bid_reason = NoBidReasonName(WhyNoBid(timed_out, any_eligible, any_above_floor));
+    result->no_bid_reason =
+        NoBidReasonName(WhyNoBid(timed_out, any_eligible, any_above_floor, late_excluded));
   }
   if (explanation != nullptr) ExplainRequest(catalog, *result, explanation);
 }
@@ -270,8 +280,8 @@ void RunAuctions(const Catalog& catalog, const AuctionConfig& config,
                  s.request_slots);
     }
     for (size_t j = begin; j < end; ++j) {
-      Allocate(catalog, config, *jobs[j].request, jobs[j].deadline, s.requests[j].wanted, s,
-               s.requests[j], jobs[j].result, jobs[j].explanation);
+      Allocate(catalog, config, *jobs[j].request, jobs[j].now_ms, jobs[j].deadline,
+               s.requests[j].wanted, s, s.requests[j], jobs[j].result, jobs[j].explanation);
     }
     begin = end;
   }

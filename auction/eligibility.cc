@@ -17,6 +17,30 @@ void GrowTo(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
+// Runs body(begin, end, counts) over [0, n) in parts, on the workers when n
+// is large enough and they are free, each part with its own exclusion
+// counts, which are then added to `excluded`. The parts are the same
+// whether or not the workers were free.
+template <typename Body>
+void ForParts(const Parallel& parallel, size_t n, EligibilityScratch& s, ExclusionCounts& excluded,
+              Body body) {
+  const int parts = parallel.workers != nullptr && static_cast<int64_t>(n) >= parallel.min_items
+                        ? parallel.workers->parts()
+                        : 1;
+  GrowTo(s.part_excluded, parts);
+  auto run = [&](int p) {
+    ExclusionCounts counts{};  // Local: the parts' counts share cache lines.
+    body(n * p / parts, n * (p + 1) / parts, counts);
+    s.part_excluded[p] = counts;
+  };
+  if (parts == 1 || !parallel.workers->TryRun(run)) {
+    for (int p = 0; p < parts; ++p) run(p);
+  }
+  for (int p = 0; p < parts; ++p) {
+    for (size_t e = 0; e < excluded.size(); ++e) excluded[e] += s.part_excluded[p][e];
+  }
+}
+
 // Uniform in [0, 1): splitmix64 over a per-thread counter (no allocation,
 // no lock).
 double UnitRandom() {
@@ -74,10 +98,10 @@ uint64_t FrequencyUserKey(const BidRequest& request) {
 
 // One sequential pass over the index's dense entries after the posting
 // lists, prefetching each campaign's budget line ahead.
-void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency, const BidRequest& req,
+void CampaignEligibility(const Catalog& catalog, const BidRequest& req,
                          absl::Span<const std::string_view> tokens, int64_t now_ms,
                          EligibilityScratch& s, absl::Span<uint8_t> campaign_ok,
-                         ExclusionCounts& excluded) {
+                         ExclusionCounts& excluded, const Parallel& parallel) {
   const CampaignIndex& index = catalog.index;
   const size_t n = index.entries.size();
   MarkHits(index, req, tokens, s.hits);
@@ -85,59 +109,64 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency, const
   // operator[] checks bounds on every access.
   uint8_t* ok = campaign_ok.data();
 
-  // user_key 0: no user, or consent forbids keeping anything about them.
-  const uint64_t user_key = FrequencyUserKey(req);
   const int64_t now_s = now_ms / 1000;
   const uint32_t hour_bit = 1u << ((now_ms / 3'600'000) % 24);
-  constexpr size_t kAhead = 8;
-  for (size_t c = 0; c < n; ++c) {
-    if (c + kAhead < n) __builtin_prefetch(index.entries[c + kAhead].budget);
-    const CampaignIndex::Entry& e = index.entries[c];
-    const uint8_t hits = s.hits[c];
-    Exclusion why = Exclusion::kCount;
-    if (!(e.flags & CampaignIndex::kActive)) {
-      why = Exclusion::kStatus;
-    } else if ((e.start_s != 0 && now_s < e.start_s) || (e.end_s != 0 && now_s >= e.end_s)) {
-      why = Exclusion::kSchedule;
-    } else if ((e.flags & CampaignIndex::kCountries) && !(hits & kHitCountry)) {
-      why = Exclusion::kCountry;
-    } else if ((e.flags & CampaignIndex::kDevices) && !(hits & kHitDevice)) {
-      why = Exclusion::kDeviceType;
-    } else if ((e.flags & CampaignIndex::kInclude) && !(hits & kHitInclude)) {
-      why = Exclusion::kIncludeFeatures;
-    } else if ((e.flags & CampaignIndex::kExclude) && (hits & kHitExclude)) {
-      why = Exclusion::kExcludeFeatures;
-    } else if (e.hours_mask != 0 && !(e.hours_mask & hour_bit)) {
-      why = Exclusion::kHours;
-    } else if (hits & kHitBlockedAdvertiser) {
-      why = Exclusion::kBlockedAdvertiser;
-    } else {
-      // The most one impression can cost is the bid; what other bids have
-      // reserved but not yet billed is not available.
-      const int64_t available = e.budget->Available(now_ms);
-      if (available < e.bid_cpm_micros / 1000 || available <= 0) {
-        why = Exclusion::kBudget;
-      } else if ((e.flags & CampaignIndex::kFrequencyCap) && frequency != nullptr &&
-                 user_key != 0) {
-        const CompiledCampaign& campaign = *catalog.campaigns[c];
-        if (!frequency->Allows(user_key, campaign.frequency_key, campaign.frequency_cap,
-                               campaign.frequency_period_ms, now_ms)) {
-          why = Exclusion::kFrequencyCap;
-        }
+  ForParts(parallel, n, s, excluded, [&](size_t begin, size_t end, ExclusionCounts& counts) {
+    for (size_t c = begin; c < end; ++c) {
+      const CampaignIndex::Entry& e = index.entries[c];
+      const uint8_t hits = s.hits[c];
+      Exclusion why = Exclusion::kCount;
+      if (!(e.flags & CampaignIndex::kActive)) {
+        why = Exclusion::kStatus;
+      } else if ((e.start_s != 0 && now_s < e.start_s) || (e.end_s != 0 && now_s >= e.end_s)) {
+        why = Exclusion::kSchedule;
+      } else if ((e.flags & CampaignIndex::kCountries) && !(hits & kHitCountry)) {
+        why = Exclusion::kCountry;
+      } else if ((e.flags & CampaignIndex::kDevices) && !(hits & kHitDevice)) {
+        why = Exclusion::kDeviceType;
+      } else if ((e.flags & CampaignIndex::kInclude) && !(hits & kHitInclude)) {
+        why = Exclusion::kIncludeFeatures;
+      } else if ((e.flags & CampaignIndex::kExclude) && (hits & kHitExclude)) {
+        why = Exclusion::kExcludeFeatures;
+      } else if (e.hours_mask != 0 && !(e.hours_mask & hour_bit)) {
+        why = Exclusion::kHours;
+      } else if (hits & kHitBlockedAdvertiser) {
+        why = Exclusion::kBlockedAdvertiser;
       }
-      // Even pacing sits out a share of auctions; only daily budgets are paced.
-      if (why == Exclusion::kCount && (e.flags & CampaignIndex::kPaceEven) &&
-          e.budget->daily_limit() > 0 && UnitRandom() >= e.budget->PacingThrottle(now_ms)) {
-        why = Exclusion::kPacing;
-      }
+      ok[c] = why == Exclusion::kCount;
+      if (why != Exclusion::kCount) counts[static_cast<int>(why)] += e.creatives;
     }
-    ok[c] = why == Exclusion::kCount;
-    if (why != Exclusion::kCount) excluded[static_cast<int>(why)] += e.creatives;
-  }
+  });
 }
 
 // The catalogue's small ids (formats, categories) keep strings out of the
 // per-ad loop.
+Exclusion LateChecks::Check(int32_t c) {
+  if (memo_[c] != 0) return static_cast<Exclusion>(memo_[c] - 1);
+  const CampaignIndex::Entry& e = catalog_.index.entries[c];
+  Exclusion why = Exclusion::kCount;
+  // The most one impression can cost is the bid; what other bids have
+  // reserved but not yet billed is not available.
+  const int64_t available = e.budget->Available(now_ms_);
+  if (available < e.bid_cpm_micros / 1000 || available <= 0) {
+    why = Exclusion::kBudget;
+  } else if ((e.flags & CampaignIndex::kFrequencyCap) && frequency_ != nullptr && user_key_ != 0) {
+    const CompiledCampaign& campaign = *catalog_.campaigns[c];
+    if (!frequency_->Allows(user_key_, campaign.frequency_key, campaign.frequency_cap,
+                            campaign.frequency_period_ms, now_ms_)) {
+      why = Exclusion::kFrequencyCap;
+    }
+  }
+  // Even pacing sits out a share of auctions; only daily budgets are paced.
+  if (why == Exclusion::kCount && (e.flags & CampaignIndex::kPaceEven) &&
+      e.budget->daily_limit() > 0 && UnitRandom() >= e.budget->PacingThrottle(now_ms_)) {
+    why = Exclusion::kPacing;
+  }
+  memo_[c] = static_cast<uint8_t>(static_cast<int>(why) + 1);
+  if (why != Exclusion::kCount) excluded_[static_cast<int>(why)] += e.creatives;
+  return why;
+}
+
 int SlotClasses(const BidRequest& req, std::vector<int>& slot_class) {
   slot_class.resize(req.slots_size());
   int first[api::kMaxSlots];  // The first slot of each class.
@@ -156,7 +185,7 @@ int SlotClasses(const BidRequest& req, std::vector<int>& slot_class) {
 
 void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const int> slot_class,
                  absl::Span<const uint8_t> campaign_ok, int slot_offset, EligibilityScratch& s,
-                 absl::Span<uint16_t> mask, ExclusionCounts& excluded) {
+                 absl::Span<uint16_t> mask, ExclusionCounts& excluded, const Parallel& parallel) {
   const size_t n_slots = static_cast<size_t>(req.slots_size());
   const size_t n_formats = catalog.formats.size();
   GrowTo(s.format_slots, n_formats);
@@ -189,21 +218,23 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
   const uint8_t* blocked = s.blocked_category.data();
   const uint16_t* format_slots = s.format_slots.data();
   const bool first = slot_offset == 0;
-  int32_t n_blocked = 0, n_unformatted = 0;
-  for (size_t i = 0; i < n_ads; ++i) {
-    uint16_t bits = 0;
-    if (ok[ads[i].campaign]) {
-      if (blocked[ad_category[i]]) {
-        ++n_blocked;
-      } else {
-        bits = format_slots[ad_format[i]];
-        n_unformatted += bits == 0;
+  ForParts(parallel, n_ads, s, excluded, [&](size_t begin, size_t end, ExclusionCounts& counts) {
+    int32_t n_blocked = 0, n_unformatted = 0;
+    for (size_t i = begin; i < end; ++i) {
+      uint16_t bits = 0;
+      if (ok[ads[i].campaign]) {
+        if (blocked[ad_category[i]]) {
+          ++n_blocked;
+        } else {
+          bits = format_slots[ad_format[i]];
+          n_unformatted += bits == 0;
+        }
       }
+      out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
     }
-    out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
-  }
-  excluded[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
-  excluded[static_cast<int>(Exclusion::kFormat)] += n_unformatted;
+    counts[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
+    counts[static_cast<int>(Exclusion::kFormat)] += n_unformatted;
+  });
   for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;
 }
 

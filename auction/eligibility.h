@@ -14,6 +14,7 @@
 
 #include "absl/types/span.h"
 #include "attention/ann.h"
+#include "attention/pass_workers.h"
 #include "attex/v1/exchange.pb.h"
 #include "auction/catalog.h"
 #include "auction/frequency.h"
@@ -31,6 +32,14 @@ bool UserRestricted(const attex::v1::BidRequest& request);
 // request has no user id or UserRestricted(request).
 uint64_t FrequencyUserKey(const attex::v1::BidRequest& request);
 
+// Where the steps below may split their loop across a pool of threads (as
+// the attention pass does): loops over at least min_items items, when the
+// workers are free. Null workers: one thread.
+struct Parallel {
+  attention::PassWorkers* workers = nullptr;
+  int64_t min_items = 65'536;
+};
+
 // Buffers of the steps below, grown to the largest catalogue seen and then
 // reused, so that a warm thread allocates nothing (but in the ANN search).
 // One per thread; the contents between calls mean nothing.
@@ -44,19 +53,58 @@ struct EligibilityScratch {
   std::vector<int64_t> ann_rows;
   std::vector<float> ann_query;
   std::vector<std::pair<int64_t, uint16_t>> ann_keep;
+  // Per part of a split loop: its exclusion counts.
+  std::vector<ExclusionCounts> part_excluded;
 };
 
-// Request-level eligibility of every campaign: campaign_ok[c] (one per
+// Request-level eligibility of every campaign by its rules (status,
+// schedule, targeting, hours, blocked advertisers): campaign_ok[c] (one per
 // catalog.campaigns) is set to 1 or 0, and each excluded campaign's
 // creatives are counted in `excluded` under the first reason that excludes
 // it, in Exclusion's order. `tokens` are the request's feature tokens
-// (context, and the user's where consent allows). `frequency` may be null
-// (caps off). Reads each campaign's budget line; may adapt its pacing.
-void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency,
-                         const attex::v1::BidRequest& request,
+// (context, and the user's where consent allows). Budget, frequency caps
+// and pacing are not checked here but by LateChecks, for the few campaigns
+// that could win a slot.
+void CampaignEligibility(const Catalog& catalog, const attex::v1::BidRequest& request,
                          absl::Span<const std::string_view> tokens, int64_t now_ms,
                          EligibilityScratch& scratch, absl::Span<uint8_t> campaign_ok,
-                         ExclusionCounts& excluded);
+                         ExclusionCounts& excluded, const Parallel& parallel = {});
+
+// The checks that read a campaign's spend and caps (budget, frequency cap,
+// pacing), made only for campaigns the ranking would place, once per
+// request each: a campaign that fails one still takes part in the
+// attention (its ads share the slot's normaliser) but cannot be placed,
+// and is counted in `excluded` (so those counts cover only the campaigns
+// examined). One per request.
+class LateChecks final {
+ public:
+  // `frequency` may be null (caps off); `user_key` 0: none counted.
+  // `memo` holds one byte per campaign, all 0.
+  LateChecks(const Catalog& catalog, FrequencyCaps* frequency, uint64_t user_key, int64_t now_ms,
+             absl::Span<uint8_t> memo, ExclusionCounts& excluded)
+      : catalog_(catalog),
+        frequency_(frequency),
+        user_key_(user_key),
+        now_ms_(now_ms),
+        memo_(memo.data()),
+        excluded_(excluded) {}
+  // Exclusion::kCount when `campaign` may be placed, else why not. May
+  // adapt the campaign's pacing (the first check of an interval).
+  Exclusion Check(int32_t campaign);
+  // What an earlier Check of `campaign` found; kCount when it was not
+  // checked or may be placed.
+  Exclusion Known(int32_t campaign) const {
+    return memo_[campaign] != 0 ? static_cast<Exclusion>(memo_[campaign] - 1) : Exclusion::kCount;
+  }
+
+ private:
+  const Catalog& catalog_;
+  FrequencyCaps* const frequency_;
+  const uint64_t user_key_;
+  const int64_t now_ms_;
+  uint8_t* const memo_;  // 0: not checked; else 1 + the Exclusion (kCount: ok).
+  ExclusionCounts& excluded_;
+};
 
 // Creative-level eligibility into the per-ad slot mask (one entry per
 // catalog.ads): bit slot_offset + slot_class[k] is set where ad i's
@@ -68,7 +116,7 @@ void CampaignEligibility(const Catalog& catalog, FrequencyCaps* frequency,
 void BuildAdMask(const Catalog& catalog, const attex::v1::BidRequest& request,
                  absl::Span<const int> slot_class, absl::Span<const uint8_t> campaign_ok,
                  int slot_offset, EligibilityScratch& scratch, absl::Span<uint16_t> mask,
-                 ExclusionCounts& excluded);
+                 ExclusionCounts& excluded, const Parallel& parallel = {});
 
 // The request's slots by format: slot k's class (its format's index among
 // the request's distinct formats, in order of first appearance) into

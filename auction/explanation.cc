@@ -21,6 +21,16 @@ LostReason WhyLost(const Catalog& catalog, const SlotDecision& d, int64_t row) {
   if (d.placed[campaign] && (d.outcome.ad < 0 || catalog.ads[d.outcome.ad].campaign != campaign)) {
     return LostReason::kPlacedInEarlierSlot;
   }
+  switch (d.late != nullptr ? d.late->Known(campaign) : Exclusion::kCount) {
+    case Exclusion::kBudget:
+      return LostReason::kBudget;
+    case Exclusion::kFrequencyCap:
+      return LostReason::kFrequencyCap;
+    case Exclusion::kPacing:
+      return LostReason::kPacing;
+    default:
+      break;
+  }
   return LostReason::kOutranked;
 }
 

@@ -12,6 +12,7 @@
 #include "attex/v1/exchange.pb.h"
 #include "auction/auction.h"
 #include "auction/catalog.h"
+#include "auction/eligibility.h"
 
 namespace attex::auction {
 
@@ -23,6 +24,7 @@ struct SlotDecision {
   SlotOutcome outcome;  // ad -1: unfilled.
   // Per campaign: placed in this slot or an earlier one.
   absl::Span<const uint8_t> placed;
+  const LateChecks* late = nullptr;  // What the ranking found of the candidates.
 };
 
 // Fills `out` for one slot: its id, query and scale, normalisers, eligible

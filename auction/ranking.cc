@@ -29,19 +29,23 @@ void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candid
 // The kernel's top list holds both best and runner-up unless one campaign
 // fills it, when a second scan leaves that campaign out.
 SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
-                     absl::Span<const uint8_t> placed, int64_t floor,
+                     absl::Span<const uint8_t> placed, int64_t floor, LateChecks& late,
                      std::array<attention::Candidate, kRankCandidates>& scratch) {
   // Unchecked, unlike the hardened Span's []: the filters run per candidate.
   const uint8_t* is_placed = placed.data();
   SlotRanking ranking;
   Pick& best = ranking.best;
   Pick& second = ranking.runner_up;
+  // The cheap tests first; the late checks read the campaign's counters.
+  auto may_place = [&](int32_t c, int64_t row) {
+    if (is_placed[c] || BidOf(catalog, row) < floor) return false;
+    if (late.Check(c) == Exclusion::kCount) return true;
+    ranking.late_excluded = true;
+    return false;
+  };
   attention::Candidate* cands = scratch.data();
   int n = pass.TopK(
-      pass_slot,
-      [&](int64_t row) {
-        return !is_placed[catalog.ads[row].campaign] && BidOf(catalog, row) >= floor;
-      },
+      pass_slot, [&](int64_t row) { return may_place(catalog.ads[row].campaign, row); },
       absl::MakeSpan(cands, kRankCandidates));
   RankExactly(catalog, absl::MakeSpan(cands, n));
   if (n > 0) best = ToPick(catalog, cands[0]);
@@ -53,7 +57,7 @@ SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pas
         pass_slot,
         [&](int64_t row) {
           const int32_t c = catalog.ads[row].campaign;
-          return c != best.campaign && !is_placed[c] && BidOf(catalog, row) >= floor;
+          return c != best.campaign && may_place(c, row);
         },
         absl::MakeSpan(cands, kRankCandidates));
     RankExactly(catalog, absl::MakeSpan(cands, n));

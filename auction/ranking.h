@@ -10,6 +10,7 @@
 #include "absl/types/span.h"
 #include "attention/fused.h"
 #include "auction/catalog.h"
+#include "auction/eligibility.h"
 
 namespace attex::auction {
 
@@ -27,6 +28,8 @@ struct Pick {
 struct SlotRanking {
   Pick best;
   Pick runner_up;  // Of another campaign than best's.
+  // Whether a candidate at or above the floor was left out by LateChecks.
+  bool late_excluded = false;
 };
 
 // Sets each candidate's score to the exact ranking score, float weight x
@@ -34,11 +37,11 @@ struct SlotRanking {
 void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candidates);
 
 // The best and runner-up for `pass_slot` of the last `pass` over `catalog`
-// among ads whose campaign is not `placed` (one byte per campaign) and
-// bids at least `floor`. `scratch` holds the kernel's candidates. Does not
-// allocate.
+// among ads whose campaign is not `placed` (one byte per campaign), bids at
+// least `floor` and passes `late` (checked last, for candidates only).
+// `scratch` holds the kernel's candidates. Does not allocate.
 SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
-                     absl::Span<const uint8_t> placed, int64_t floor,
+                     absl::Span<const uint8_t> placed, int64_t floor, LateChecks& late,
                      std::array<attention::Candidate, kRankCandidates>& scratch);
 
 }  // namespace attex::auction

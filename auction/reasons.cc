@@ -23,9 +23,7 @@ constexpr std::string_view kExclusionNames[] = {
 static_assert(std::size(kExclusionNames) == static_cast<size_t>(Exclusion::kCount));
 
 constexpr std::string_view kLostReasonNames[] = {
-    "outranked",
-    "placed_in_earlier_slot",
-    "below_floor",
+    "outranked", "placed_in_earlier_slot", "below_floor", "budget", "frequency_cap", "pacing",
 };
 static_assert(std::size(kLostReasonNames) == static_cast<size_t>(LostReason::kCount));
 

@@ -54,6 +54,9 @@ enum class LostReason : int {
   kOutranked,            // "outranked"
   kPlacedInEarlierSlot,  // "placed_in_earlier_slot": its campaign won a better slot.
   kBelowFloor,           // "below_floor"
+  kBudget,               // "budget": it could not pay (see LateChecks).
+  kFrequencyCap,         // "frequency_cap": it has reached this user often enough.
+  kPacing,               // "pacing": even pacing sat it out of this auction.
   kCount,
 };
 std::string_view LostReasonName(LostReason reason);

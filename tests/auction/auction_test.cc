@@ -153,7 +153,9 @@ TEST_F(AuctionTest, IneligibleCampaignsAreCountedByReason) {
   avoids.mutable_targeting()->add_exclude_features("interest:running");
   Campaign video = MakeCampaign("video", 1'000'000, {"x"}, "video");
   Campaign blocked = MakeCampaign("blocked", 1'000'000, {"x"});
-  Campaign poor = MakeCampaign("poor", 1'000'000, {"x"});
+  // Out of budget and the best ad: the ranking checks its budget (only the
+  // campaigns that could win are), and it cannot be placed.
+  Campaign poor = MakeCampaign("poor", 2'000'000, {"x"});
   Campaign later = MakeCampaign("later", 1'000'000, {"x"});
   later.mutable_schedule()->set_start(kNowMs / 1000 + 3600);
   Build({paused, canada, needs, avoids, video, blocked, poor, later,
@@ -175,7 +177,39 @@ TEST_F(AuctionTest, IneligibleCampaignsAreCountedByReason) {
   EXPECT_EQ(excluded.at("blocked_category"), 1);
   EXPECT_EQ(excluded.at("budget"), 1);
   EXPECT_EQ(excluded.at("schedule"), 1);
-  EXPECT_EQ(ex.slots(0).eligible(), 1);
+  // Budget is checked late: "poor" takes part in the attention, unplaced.
+  EXPECT_EQ(ex.slots(0).eligible(), 2);
+  ASSERT_EQ(ex.slots(0).candidates_size(), 2);
+  EXPECT_EQ(ex.slots(0).candidates(0).campaign_id(), "poor");
+  EXPECT_EQ(ex.slots(0).candidates(0).lost_reason(), "budget");
+  EXPECT_TRUE(ex.slots(0).candidates(1).winner());
+}
+
+TEST_F(AuctionTest, OnlyCampaignsThatCouldWinHaveTheirBudgetChecked) {
+  // Ten campaigns out of budget that rank below ten that can pay: the
+  // ranking never looks at them, so none is counted (an eager check would
+  // have read all twenty budgets).
+  std::vector<Campaign> campaigns;
+  for (int i = 0; i < 10; ++i) {
+    campaigns.push_back(MakeCampaign("rich" + std::to_string(i), 5'000'000, {"interest:running"}));
+  }
+  for (int i = 0; i < 10; ++i) {
+    campaigns.push_back(MakeCampaign("poor" + std::to_string(i), 1'000'000, {"kw:other"}));
+  }
+  Build(campaigns);
+  for (int i = 10; i < 20; ++i) catalog_->campaigns[i]->budget->Charge(1'000'000'000, kNowMs);
+  attex::v1::Explanation ex;
+  AuctionResult r = Run(Request({"interest:running"}), &ex);
+  ASSERT_EQ(r.slots.size(), 1u);
+  EXPECT_EQ(WinnerId(r).substr(0, 4), "rich");
+  EXPECT_EQ(ex.excluded().count("budget"), 0u);
+  EXPECT_EQ(ex.slots(0).eligible(), 20);
+  // With every campaign out of budget nothing is placed, and it says why.
+  for (int i = 0; i < 10; ++i) catalog_->campaigns[i]->budget->Charge(1'000'000'000, kNowMs);
+  r = Run(Request({"interest:running"}), &ex);
+  EXPECT_TRUE(r.slots.empty());
+  EXPECT_EQ(r.no_bid_reason, "no_eligible_campaigns");
+  EXPECT_EQ(r.excluded[static_cast<int>(Exclusion::kBudget)], 20);
 }
 
 TEST_F(AuctionTest, TargetingMatchesCountDevicesHoursAndBlockedAdvertisers) {
@@ -345,6 +379,39 @@ INSTANTIATE_TEST_SUITE_P(EveryKeyStorage, ExplainRecomputeTest,
                          [](const ::testing::TestParamInfo<attention::KeyFormat>& info) {
                            return std::string(attention::KeyFormatName(info.param));
                          });
+
+TEST_F(AuctionTest, SplittingAcrossWorkersGivesTheSameAuction) {
+  // Eligibility, the mask and the pass split across a pool (every loop, at
+  // this size) decide as one thread does.
+  std::vector<Campaign> campaigns;
+  const std::vector<std::string> topics = {"interest:running", "interest:coffee", "kw:flights",
+                                           "kw:marathon", "interest:tea"};
+  for (int i = 0; i < 60; ++i) {
+    Campaign c = MakeCampaign("c" + std::to_string(i), 1'000'000 + 50'000 * i,
+                              {topics[i % topics.size()]}, i % 3 ? "banner" : "native");
+    if (i % 7 == 0) c.mutable_targeting()->add_countries("CA");
+    campaigns.push_back(c);
+  }
+  Build(campaigns);
+  attention::PassWorkers workers(1);
+  AuctionConfig split = config_;
+  split.pass_workers = &workers;
+  split.pass_split_min_ads = 1;
+  for (int k = 0; k < 5; ++k) {
+    BidRequest req = Request({topics[k]}, 3);
+    req.mutable_slots(1)->set_format("native");
+    AuctionResult one, two;
+    RunAuction(*catalog_, config_, req, kNowMs, absl::InfiniteFuture(), &one, nullptr);
+    RunAuction(*catalog_, split, req, kNowMs, absl::InfiniteFuture(), &two, nullptr);
+    ASSERT_EQ(one.slots.size(), two.slots.size());
+    for (size_t i = 0; i < one.slots.size(); ++i) {
+      EXPECT_EQ(one.slots[i].ad, two.slots[i].ad);
+      EXPECT_NEAR(one.slots[i].price_cpm_micros, two.slots[i].price_cpm_micros, 1);
+    }
+    EXPECT_EQ(one.excluded, two.excluded);
+  }
+  EXPECT_GT(workers.split(), 0);
+}
 
 TEST_F(AuctionTest, NothingEligibleSaysWhy) {
   Build({});
