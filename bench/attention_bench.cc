@@ -11,6 +11,7 @@
 // Times are this thread's CPU time (the machines are shared).
 // Run pinned, e.g.: taskset -c 1 attention_bench --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true
+// The two-core rows (mode 2) need two cores: taskset -c 0,1 ... --benchmark_filter=.../2/
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -31,6 +32,7 @@
 #include "attention/ann.h"
 #include "attention/fused.h"
 #include "attention/model.h"
+#include "attention/pass_workers.h"
 #include "attention/scorer.h"
 #include "attention/simd.h"
 #include "attention/tiled_keys.h"
@@ -49,15 +51,20 @@ using V = float __attribute__((vector_size(64)));
 // bandwidth sweeps are timed the same way).
 class Timer {
  public:
-  Timer() : start_(Now()) {}
+  // Thread CPU time; `wall`: elapsed time (for passes that use other
+  // threads too).
+  explicit Timer(bool wall = false) : clock_(wall ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID) {
+    start_ = Now();
+  }
   double Seconds() const { return Now() - start_; }
 
  private:
-  static double Now() {
+  double Now() const {
     timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock_, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
   }
+  clockid_t clock_;
   double start_;
 };
 
@@ -161,6 +168,9 @@ void BM_Fused(benchmark::State& state) {
   const auto format = static_cast<KeyFormat>(state.range(3));
   const auto isa = static_cast<Isa>(state.range(4));
   const bool shared = state.range(5) != 0;
+  // Mode 2: one query, the pass split with one more thread (wall time).
+  const bool two_cores = state.range(5) == 2;
+  static PassWorkers workers(1);
   if (!IsaSupported(isa)) {
     state.SkipWithError("ISA not supported");
     return;
@@ -175,6 +185,7 @@ void BM_Fused(benchmark::State& state) {
   }
   const TiledKeys keys(data.keys, n, d, 4, format, bias);
   AttentionPass pass;
+  if (two_cores) pass.set_workers(&workers, 0);
   std::vector<Candidate> top(10);
   const int one_request[] = {slots};
   auto run = [&] {
@@ -188,13 +199,14 @@ void BM_Fused(benchmark::State& state) {
     for (int s = 0; s < slots; ++s) benchmark::DoNotOptimize(pass.TopK(s, absl::MakeSpan(top)));
   };
   run();  // Warm: buffers grown.
-  const Timer timer;
+  const Timer timer(two_cores);
   for (auto _ : state) {
     run();
     benchmark::ClobberMemory();
   }
   state.SetLabel(std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)) +
-                 (shared ? "/one-query" : "/per-slot(previous)"));
+                 (two_cores ? "/one-query/two-cores(wall)"
+                            : (shared ? "/one-query" : "/per-slot(previous)")));
   SetCounters(state, static_cast<double>(keys.KeyBytes(n)) + 6.0 * n, timer.Seconds());
 }
 
@@ -209,6 +221,10 @@ void FusedArgs(benchmark::internal::Benchmark* b) {
         }
       }
     }
+  }
+  // The pass split across two cores, at the headline shape.
+  for (int slots : {1, 4}) {
+    for (int format : {0, 2}) b->Args({1'000'000, 64, slots, format, best, 2});
   }
   // The other SIMD paths at the headline shape.
   for (int isa = 0; isa < best; ++isa) b->Args({1'000'000, 64, 4, 0, isa, 1});
