@@ -19,6 +19,7 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/bid_gatherer.h"
+#include "server/bid_queue.h"
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
@@ -54,6 +55,13 @@ struct ServerOptions {
   absl::Duration shared_pass_window = absl::ZeroDuration();
   int64_t shared_pass_min_ads = 100'000;
   int shared_pass_threads = 0;  // 0: one per core.
+  // Bid calls are decided on bid_threads threads of their own (0: one per
+  // CPU the process may run on); a call is refused on arrival when the
+  // work queued ahead of it would take longer than bid_queue_delay, or
+  // would not let it be answered within its tmax counted from arrival
+  // (BidQueue).
+  int bid_threads = 0;
+  absl::Duration bid_queue_delay = absl::Milliseconds(10);
 };
 
 struct Core {
@@ -76,6 +84,9 @@ struct Core {
   store::WorkQueue queue;                 // Its thread stops before the rest is destroyed.
   // Set when shared passes are on; destroyed first (its jobs use the rest).
   std::unique_ptr<BidGatherer> gatherer;
+  // Where Bid calls are decided (on catalogues below shared_pass_min_ads
+  // when shared passes are on); set by Server::Start, destroyed first.
+  std::unique_ptr<BidQueue> bids;
 };
 
 // Commits the billing batch (metrics, then housekeeping: expired

@@ -54,6 +54,11 @@ ABSL_FLAG(
 ABSL_FLAG(int64_t, shared_pass_min_ads, 100000,
           "shared passes only on catalogues of at least this many ads");
 ABSL_FLAG(int, shared_pass_threads, 0, "threads deciding shared passes (0: one per core)");
+ABSL_FLAG(int, bid_threads, 0,
+          "threads deciding Bid calls, off gRPC's threads (0: one per CPU the server may run on)");
+ABSL_FLAG(int64_t, bid_queue_ms, 10,
+          "Bid calls are refused on arrival (RESOURCE_EXHAUSTED) when the work queued ahead of "
+          "them would take longer than this, at the measured service time (1 to 1000)");
 ABSL_FLAG(std::string, key_storage, "float32",
           "storage of the ads' keys for the attention pass: float32, bf16 or int8");
 ABSL_FLAG(int64_t, ann_min_ads, 250000,
@@ -178,6 +183,14 @@ int main(int argc, char** argv) {
   options.shared_pass_window = absl::Microseconds(window_us);
   options.shared_pass_min_ads = std::max<int64_t>(0, absl::GetFlag(FLAGS_shared_pass_min_ads));
   options.shared_pass_threads = std::max(0, absl::GetFlag(FLAGS_shared_pass_threads));
+  options.bid_threads = std::max(0, absl::GetFlag(FLAGS_bid_threads));
+  const int64_t queue_ms = absl::GetFlag(FLAGS_bid_queue_ms);
+  if (queue_ms < 1 || queue_ms > 1000) {
+    std::fprintf(stderr, "attex-server: --bid_queue_ms must be 1 to 1000, not %lld\n",
+                 static_cast<long long>(queue_ms));
+    return 2;
+  }
+  options.bid_queue_delay = absl::Milliseconds(queue_ms);
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
       options.default_tmax_ms <= 0 || options.grace_period_s < 0 ||
       options.auction.reserve_rho < 0) {
