@@ -1,6 +1,9 @@
 #include "server/bid_queue.h"
 
+#include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <optional>
@@ -19,7 +22,9 @@ std::string Ms(absl::Duration d) {
 
 BidQueue::BidQueue(const Options& options, Metrics* metrics)
     : metrics_(metrics), limit_(options.threads, options.max_queue_delay), ring_(64) {
-  for (int i = 0; i < std::max(1, options.threads); ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    threads_.emplace_back([this, nice = options.nice] { Loop(nice); });
+  }
 }
 
 BidQueue::~BidQueue() { Stop(); }
@@ -87,7 +92,11 @@ int64_t BidQueue::limit() const {
   return limit_.limit();
 }
 
-void BidQueue::Loop() {
+void BidQueue::Loop(int nice) {
+  pthread_setname_np(pthread_self(), "attex-bid");  // For top -H, perf and ps.
+  // Linux's niceness is per thread. Raising one's own needs no privilege;
+  // where it fails the thread keeps its priority.
+  if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
   for (;;) {
     Task* task;
     {

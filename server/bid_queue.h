@@ -7,7 +7,8 @@
 // lets it start within max_queue_delay and be answered before its deadline
 // (tmax counted from arrival, or its gRPC deadline if sooner); otherwise it
 // is refused at once with RESOURCE_EXHAUSTED and counted in the metrics
-// (reason queue or late). Queued calls are decided in arrival order (FIFO:
+// (reason queue or late). The threads run at a lower priority than gRPC's
+// (Options::nice). Queued calls are decided in arrival order (FIFO:
 // every one of them was admitted because it fits its deadline, so the
 // oldest is the one with least time left); one whose deadline has passed
 // by its turn is finished unanswered (DEADLINE_EXCEEDED, reason deadline).
@@ -32,7 +33,12 @@ class BidQueue final {
  public:
   struct Options {
     int threads = 1;
-    absl::Duration max_queue_delay = absl::Milliseconds(10);
+    absl::Duration max_queue_delay = absl::Milliseconds(20);
+    // The threads' niceness (Linux, 0 to 19). Above gRPC's threads' 0, so
+    // that when the CPU is short, reading, refusing and answering calls
+    // comes first and what waits is the work queued here, whose wait is
+    // measured and bounded: never calls the server has not seen yet.
+    int nice = 10;
   };
 
   // One call's work. The submitter owns it and keeps it alive until Run has
@@ -69,7 +75,7 @@ class BidQueue final {
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
-  void Loop();
+  void Loop(int nice);
 
   Metrics* const metrics_;
   mutable absl::Mutex mu_;

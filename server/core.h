@@ -61,7 +61,8 @@ struct ServerOptions {
   // would not let it be answered within its tmax counted from arrival
   // (BidQueue).
   int bid_threads = 0;
-  absl::Duration bid_queue_delay = absl::Milliseconds(10);
+  absl::Duration bid_queue_delay = absl::Milliseconds(20);
+  int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
 };
 
 struct Core {

@@ -56,9 +56,12 @@ ABSL_FLAG(int64_t, shared_pass_min_ads, 100000,
 ABSL_FLAG(int, shared_pass_threads, 0, "threads deciding shared passes (0: one per core)");
 ABSL_FLAG(int, bid_threads, 0,
           "threads deciding Bid calls, off gRPC's threads (0: one per CPU the server may run on)");
-ABSL_FLAG(int64_t, bid_queue_ms, 10,
+ABSL_FLAG(int64_t, bid_queue_ms, 20,
           "Bid calls are refused on arrival (RESOURCE_EXHAUSTED) when the work queued ahead of "
           "them would take longer than this, at the measured service time (1 to 1000)");
+ABSL_FLAG(int, bid_nice, 10,
+          "niceness of the Bid threads (0 to 19): above gRPC's threads' 0, so that under "
+          "overload reading and refusing calls comes before deciding queued ones");
 ABSL_FLAG(std::string, key_storage, "float32",
           "storage of the ads' keys for the attention pass: float32, bf16 or int8");
 ABSL_FLAG(int64_t, ann_min_ads, 250000,
@@ -191,6 +194,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.bid_queue_delay = absl::Milliseconds(queue_ms);
+  options.bid_nice = absl::GetFlag(FLAGS_bid_nice);
+  if (options.bid_nice < 0 || options.bid_nice > 19) {
+    std::fprintf(stderr, "attex-server: --bid_nice must be 0 to 19, not %d\n", options.bid_nice);
+    return 2;
+  }
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||
       options.default_tmax_ms <= 0 || options.grace_period_s < 0 ||
       options.auction.reserve_rho < 0) {

@@ -120,9 +120,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   BidQueue::Options bid_options;
   bid_options.threads = core.options.bid_threads > 0 ? core.options.bid_threads : UsableCpus();
   bid_options.max_queue_delay = core.options.bid_queue_delay;
+  bid_options.nice = core.options.bid_nice;
   core.bids = std::make_unique<BidQueue>(bid_options, &core.metrics);
-  spdlog::info("Bid calls decided on {} threads; refused on arrival past {} ms of queued work",
-               bid_options.threads, absl::ToDoubleMilliseconds(bid_options.max_queue_delay));
+  spdlog::info(
+      "Bid calls decided on {} threads (nice {}); refused on arrival past {} ms of queued work",
+      bid_options.threads, bid_options.nice,
+      absl::ToDoubleMilliseconds(bid_options.max_queue_delay));
   server->exchange_ = std::make_unique<ExchangeService>(&core);
   server->campaigns_ = std::make_unique<CampaignsService>(&core);
   server->operator_ = std::make_unique<OperatorService>(&core);
