@@ -204,9 +204,9 @@ void BM_Fused(benchmark::State& state) {
     run();
     benchmark::ClobberMemory();
   }
-  state.SetLabel(std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)) +
-                 (two_cores ? "/one-query/two-cores(wall)"
-                            : (shared ? "/one-query" : "/per-slot(previous)")));
+  state.SetLabel(
+      std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)) +
+      (two_cores ? "/one-query/two-cores(wall)" : (shared ? "/one-query" : "/per-slot(previous)")));
   SetCounters(state, static_cast<double>(keys.KeyBytes(n)) + 6.0 * n, timer.Seconds());
 }
 

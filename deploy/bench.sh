@@ -6,15 +6,32 @@
 # Bid's open-loop p99. Targets (DESIGN.md): ratio >= 0.5, p99 <= 2 ms.
 #   ./deploy/bench.sh                    # builds ./build if needed
 #   BUILD_DIR=/tmp/b SECONDS_EACH=10 CAMPAIGNS=2500 ./deploy/bench.sh
+#
+# `overload` mode: Bid's capacity closed loop (CONCURRENCY in flight), then
+# open loop at 1x, 2x and 3x of it over CHANNELS connections, each call with
+# a 1 s deadline and the server's default tmax (100 ms); prints per level the
+# successful Bids a second (goodput) and their share of capacity, the
+# successes' p99, and the refused calls' (RESOURCE_EXHAUSTED) count and p99.
+# Target (DESIGN.md): at 2x and 3x, goodput >= 0.9 of capacity, its p99
+# within tmax, the rest refused at once. BASELINE=path/to/attex-server
+# measures another server binary the same way in the same run, first.
+#   ./deploy/bench.sh overload
+#   BASELINE=/tmp/old/attex-server SECONDS_EACH=6 ./deploy/bench.sh overload
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE="${1:-standard}"
 BUILD_DIR="${BUILD_DIR:-build}"
 SECONDS_EACH="${SECONDS_EACH:-10}"
 CONCURRENCY="${CONCURRENCY:-8}"
+CHANNELS="${CHANNELS:-4}"
 CAMPAIGNS="${CAMPAIGNS:-2500}"   # x 4 creatives + the 6 demo ads = 10,006 ads
 REPORTS="${REPORTS:-$BUILD_DIR/bench}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
+case "$MODE" in
+  standard|overload) ;;
+  *) echo "usage: $0 [overload]" >&2; exit 2 ;;
+esac
 
 if [ ! -x "$BUILD_DIR/bin/attex-server" ] || [ ! -x "$BUILD_DIR/bin/attex-load" ]; then
   source deploy/deps.sh
@@ -23,36 +40,99 @@ if [ ! -x "$BUILD_DIR/bin/attex-server" ] || [ ! -x "$BUILD_DIR/bin/attex-load" 
   cmake --build "$BUILD_DIR" -j 2 --target attex-server attex-load attex
 fi
 mkdir -p "$REPORTS"
-data="$(mktemp -d)"
+data=""
 server_pid=""
-cleanup() {
+stop_server() {
   if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$data"
+  server_pid=""
+  if [ -n "$data" ]; then rm -rf "$data"; fi
+  data=""
 }
-trap cleanup EXIT
+trap stop_server EXIT
 
-taskset -c "$SERVER_CPU" "$BUILD_DIR/bin/attex-server" --listen 127.0.0.1:0 --data_dir "$data" \
-  --demo --port_file "$data/port" --log_level warn &
-server_pid=$!
-for _ in $(seq 300); do [ -s "$data/port" ] && break; sleep 0.1; done
-[ -s "$data/port" ] || { echo "bench: the server did not start" >&2; exit 1; }
-addr="127.0.0.1:$(cat "$data/port")"
+# Starts server binary $1 on a fresh demo data directory; sets $addr.
+start_server() {
+  data="$(mktemp -d)"
+  taskset -c "$SERVER_CPU" "$1" --listen 127.0.0.1:0 --data_dir "$data" \
+    --demo --port_file "$data/port" --log_level warn --metrics_listen= &
+  server_pid=$!
+  for _ in $(seq 300); do [ -s "$data/port" ] && break; sleep 0.1; done
+  [ -s "$data/port" ] || { echo "bench: the server did not start" >&2; exit 1; }
+  addr="127.0.0.1:$(cat "$data/port")"
+}
 load() {
   taskset -c "$LOAD_CPU" "$BUILD_DIR/bin/attex-load" --addr "$addr" \
     --tokens_file "$data/demo-tokens.json" --quiet "$@"
 }
+create_campaigns() {
+  echo "== creating $CAMPAIGNS campaigns"
+  load --method ping --campaigns "$CAMPAIGNS" --creatives_per_campaign 4 --duration 0.1 \
+    --warmup 0 >/dev/null
+  ads=$(ATTEX_TOKEN=$(sed -n 's/.*"operator": "\([^"]*\)".*/\1/p' "$data/demo-tokens.json") \
+    "$BUILD_DIR/bin/attex" --addr "$addr" stats 2>/dev/null | sed -n 's/.*"active_ads": "\?\([0-9]*\).*/\1/p')
+  echo "active ads: ${ads:-?}"
+}
 field() { sed -n "s/^  \"$2\": \([0-9.]*\).*/\1/p" "$1"; }
 p99() { sed -n 's/^  "latency": .*"p99_ms": \([0-9.]*\).*/\1/p' "$1"; }
+# Calls of gRPC status $2 in report $1, and their p99 (ms): "count p99", or "0 -".
+status_p99() {
+  local line
+  line=$(sed -n "s/^      \"$2\": {\"count\": \([0-9]*\).*\"p99_ms\": \([0-9.]*\).*/\1 \2/p" "$1")
+  echo "${line:-0 -}"
+}
 
+# The overload levels against server binary $1, reports named $2-*.
+overload() {
+  local bin="$1" name="$2"
+  start_server "$bin"
+  create_campaigns
+  echo "== $name: Bid (4 slots) capacity, closed loop, $CONCURRENCY in flight, ${SECONDS_EACH}s"
+  load --method bid --slots 4 --concurrency "$CONCURRENCY" --duration "$SECONDS_EACH" --warmup 2 \
+    --json "$REPORTS/$name-capacity.json" >/dev/null
+  local capacity rows=""
+  # Answered calls only: a server that refuses some of 8 in flight answers
+  # the loop's next call sooner.
+  capacity=$(awk -v n="$(status_p99 "$REPORTS/$name-capacity.json" OK | cut -d' ' -f1)" \
+    -v s="$SECONDS_EACH" 'BEGIN { printf "%.1f", n / s }')
+  for x in 1 2 3; do
+    local rate json ok refused other
+    rate=$(awk -v c="$capacity" -v x="$x" 'BEGIN { printf "%.0f", c * x }')
+    json="$REPORTS/$name-${x}x.json"
+    echo "== $name: Bid open loop at ${x}x = $rate calls/s, $CHANNELS channels, ${SECONDS_EACH}s"
+    load --method bid --slots 4 --rate "$rate" --channels "$CHANNELS" --duration "$SECONDS_EACH" \
+      --warmup 2 --json "$json" --html "${json%.json}.html" >/dev/null
+    ok=$(status_p99 "$json" OK)
+    refused=$(status_p99 "$json" RESOURCE_EXHAUSTED)
+    other=$(( $(field "$json" calls) - ${ok% *} - ${refused% *} ))
+    rows+="$x $rate $ok $refused $other"$'\n'
+  done
+  stop_server
+  echo
+  echo "$name: Bid at ${ads:-?} active ads, 4 slots, tmax 100 ms, 1 s deadlines, $CHANNELS channels"
+  printf '%s' "$rows" | awk -v c="$capacity" -v s="$SECONDS_EACH" 'BEGIN {
+    printf "capacity (closed loop, %d in flight, answered calls): %.0f Bids/s\n", '"$CONCURRENCY"', c
+    printf "%-5s %9s %9s %6s %10s %10s %12s %8s\n", "level", "offered/s", "OK/s", "share", "OK p99 ms",
+      "refused/s", "refused p99", "other/s"
+  } {
+    printf "%-5s %9d %9.0f %6.2f %10s %10.0f %12s %8.0f\n", $1 "x", $2, $3 / s, $3 / s / c, $4,
+      $5 / s, $6, $7 / s
+  }'
+  echo "reports: $REPORTS/$name-{capacity,1x,2x,3x}.json"
+  echo
+}
+
+if [ "$MODE" = overload ]; then
+  if [ -n "${BASELINE:-}" ]; then overload "$BASELINE" baseline; fi
+  overload "$BUILD_DIR/bin/attex-server" overload
+  echo "target at 2x and 3x: share >= 0.9, OK p99 <= 100 ms, refused p99 a millisecond or two"
+  exit 0
+fi
+
+start_server "$BUILD_DIR/bin/attex-server"
 echo "== Ping, closed loop, $CONCURRENCY in flight, ${SECONDS_EACH}s"
 load --method ping --concurrency "$CONCURRENCY" --duration "$SECONDS_EACH" --warmup 2 \
   --json "$REPORTS/ping.json" --html "$REPORTS/ping.html"
-echo "== creating $CAMPAIGNS campaigns"
-load --method ping --campaigns "$CAMPAIGNS" --creatives_per_campaign 4 --duration 0.1 \
-  --warmup 0 >/dev/null
-ads=$(ATTEX_TOKEN=$(sed -n 's/.*"operator": "\([^"]*\)".*/\1/p' "$data/demo-tokens.json") \
-  "$BUILD_DIR/bin/attex" --addr "$addr" stats 2>/dev/null | sed -n 's/.*"active_ads": "\?\([0-9]*\).*/\1/p')
-echo "active ads: ${ads:-?}"
+create_campaigns
 echo "== Bid (4 slots), closed loop, $CONCURRENCY in flight, ${SECONDS_EACH}s"
 load --method bid --slots 4 --concurrency "$CONCURRENCY" --duration "$SECONDS_EACH" --warmup 2 \
   --json "$REPORTS/bid-closed.json" --html "$REPORTS/bid-closed.html"

@@ -116,9 +116,10 @@ void CatalogManager::RequestIndex(const auction::Catalog* previous,
 }
 
 void CatalogManager::IndexLoop() {
-  // Below the bid path's priority: on a small machine the build takes the
-  // idle cycles rather than the reactors'.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+  // Below the bid path's priority (the reactors' 0, the Bid threads'
+  // --bid_nice, 10 by default): on a small machine the build takes the idle
+  // cycles rather than theirs.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
   while (true) {
     std::shared_ptr<const auction::Catalog> target;
     {

@@ -1,7 +1,5 @@
 #include "server/core.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -26,19 +24,12 @@ Core::Core(ServerOptions opts, std::unique_ptr<store::Store> st,
           },
           absl::Seconds(1)) {
   options.auction.frequency = &frequency;
-  const int threads = options.pass_threads >= 0 ? options.pass_threads : UsableCores() - 1;
+  const int threads = options.pass_threads >= 0 ? options.pass_threads : UsableCpus() - 1;
   if (threads > 0) {
     pass_workers = std::make_unique<attention::PassWorkers>(threads);
     options.auction.pass_workers = pass_workers.get();
     options.auction.pass_split_min_ads = options.pass_split_min_ads;
   }
-}
-
-int UsableCores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-  return std::max(1, CPU_COUNT(&set));
 }
 
 void CommitBilling(Core& core, int64_t now_ms) {

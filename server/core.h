@@ -20,6 +20,7 @@
 #include "server/admission.h"
 #include "server/auth.h"
 #include "server/bid_gatherer.h"
+#include "server/bid_queue.h"
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
@@ -60,6 +61,14 @@ struct ServerOptions {
   // process may run on, less one; 0: none.
   int pass_threads = -1;
   int64_t pass_split_min_ads = 65'536;
+  // Bid calls are decided on bid_threads threads of their own (0: one per
+  // CPU the process may run on); a call is refused on arrival when the
+  // work queued ahead of it would take longer than bid_queue_delay, or
+  // would not let it be answered within its tmax counted from arrival
+  // (BidQueue).
+  int bid_threads = 0;
+  absl::Duration bid_queue_delay = absl::Milliseconds(20);
+  int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
 };
 
 struct Core {
@@ -84,15 +93,15 @@ struct Core {
   std::unique_ptr<attention::PassWorkers> pass_workers;
   // Set when shared passes are on; destroyed first (its jobs use the rest).
   std::unique_ptr<BidGatherer> gatherer;
+  // Where Bid calls are decided (on catalogues below shared_pass_min_ads
+  // when shared passes are on); set by Server::Start, destroyed first.
+  std::unique_ptr<BidQueue> bids;
 };
 
 // Commits the billing batch (metrics, then housekeeping: expired
 // reservations, and frequency windows that have passed, once a minute).
 // Work queue only.
 void CommitBilling(Core& core, int64_t now_ms);
-
-// The cores this process may run on (its CPU affinity, e.g. under taskset).
-int UsableCores();
 
 // Who reports billing events for `caller`.
 billing::Reporter ReporterOf(const Caller& caller);

@@ -13,11 +13,12 @@ namespace {
 
 using attex::v1::Role;
 
-// The deadline of a request: tmax from now, or the gRPC deadline if sooner.
+// The deadline of a request: tmax from its arrival, or the gRPC deadline if
+// sooner.
 absl::Time RequestDeadline(const Core& core, const grpc::CallbackServerContext& ctx,
-                           const attex::v1::BidRequest& request, absl::Time start) {
+                           const attex::v1::BidRequest& request, absl::Time arrived) {
   const int tmax = request.tmax_ms() > 0 ? request.tmax_ms() : core.options.default_tmax_ms;
-  return std::min(start + absl::Milliseconds(tmax), absl::FromChrono(ctx.deadline()));
+  return std::min(arrived + absl::Milliseconds(tmax), absl::FromChrono(ctx.deadline()));
 }
 
 // A Bid or Explain call that may be decided: its caller, and the catalogue
@@ -50,7 +51,7 @@ uint64_t Nonce() {
 // tokens and the response.
 void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catalog,
                  const attex::v1::BidRequest& request, const auction::AuctionResult& result,
-                 int64_t now_ms, absl::Time start, attex::v1::BidResponse* response) {
+                 int64_t now_ms, absl::Time arrived, attex::v1::BidResponse* response) {
   response->set_request_id(request.request_id());
   const int64_t expires_ms = now_ms + core.options.billing_token_ttl_s * 1000;
   auction::BillingClaims claims;
@@ -104,20 +105,71 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
                       : result.no_bid_reason));
   core.metrics.Bid(request.slots_size(), response->placements_size(), floor_priced,
                    response->no_bid_reason());
-  response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
+  response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - arrived));
 }
 
 }  // namespace
 
+// A Bid call queued on core.bids; pooled by the service, so that a warm
+// server does not allocate one per call.
+class BidTask final : public BidQueue::Task {
+ public:
+  void Run(const absl::Status& status) override {
+    if (status.ok()) {
+      thread_local auction::AuctionResult result;
+      auction::RunAuction(*catalog, core->options.auction, *request, now_ms, deadline, &result,
+                          nullptr);
+      CompleteBid(*core, caller, *catalog, *request, result, now_ms, arrived, response);
+    }
+    // Finish may free the request and response; the task goes back first.
+    grpc::ServerUnaryReactor* const done = reactor;
+    catalog.reset();  // A pooled task does not keep an old snapshot alive.
+    service->Release(this);
+    done->Finish(ToGrpc(status));
+  }
+
+  Core* core = nullptr;
+  ExchangeService* service = nullptr;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  const attex::v1::BidRequest* request = nullptr;
+  attex::v1::BidResponse* response = nullptr;
+  Caller caller;
+  std::shared_ptr<const auction::Catalog> catalog;
+  int64_t now_ms = 0;
+};
+
+ExchangeService::ExchangeService(Core* core) : core_(core) {}
+
+ExchangeService::~ExchangeService() = default;
+
+BidTask* ExchangeService::Acquire() {
+  absl::MutexLock lock(&pool_mu_);
+  if (free_.empty()) {
+    tasks_.push_back(std::make_unique<BidTask>());
+    return tasks_.back().get();
+  }
+  BidTask* task = free_.back();
+  free_.pop_back();
+  return task;
+}
+
+void ExchangeService::Release(BidTask* task) {
+  absl::MutexLock lock(&pool_mu_);
+  free_.push_back(task);
+}
+
 grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
                                                const attex::v1::BidRequest* request,
                                                attex::v1::BidResponse* response) {
+  // The earliest moment this server sees the call: no reactor blocks (the
+  // auctions run on core.bids), so gRPC hands a call to its handler as soon
+  // as it has read it, and tmax counts from here.
+  const absl::Time arrived = absl::Now();
   if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
-  const absl::Time start = absl::Now();
   auto accepted = AcceptBid(*core_, ctx, *request);
   if (!accepted.ok()) return Reply(ctx, accepted.status());
-  const int64_t now_ms = absl::ToUnixMillis(start);
-  const absl::Time deadline = RequestDeadline(*core_, *ctx, *request, start);
+  const int64_t now_ms = absl::ToUnixMillis(arrived);
+  const absl::Time deadline = RequestDeadline(*core_, *ctx, *request, arrived);
   BidGatherer* gatherer = core_->gatherer.get();
   if (gatherer != nullptr &&
       accepted->catalog->ads.size() >= static_cast<size_t>(core_->options.shared_pass_min_ads)) {
@@ -129,35 +181,47 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
     job->now_ms = now_ms;
     job->deadline = deadline;
     job->done = [core = core_, caller = std::move(accepted->caller), request, response, reactor,
-                 start](BidGatherer::Job& done) {
-      CompleteBid(*core, caller, *done.catalog, *request, done.result, done.now_ms, start,
+                 arrived](BidGatherer::Job& done) {
+      CompleteBid(*core, caller, *done.catalog, *request, done.result, done.now_ms, arrived,
                   response);
       reactor->Finish(grpc::Status::OK);
     };
     gatherer->Submit(std::move(job));
     return reactor;
   }
-  thread_local auction::AuctionResult result;
-  auction::RunAuction(*accepted->catalog, core_->options.auction, *request, now_ms, deadline,
-                      &result, nullptr);
-  CompleteBid(*core_, accepted->caller, *accepted->catalog, *request, result, now_ms, start,
-              response);
-  return Reply(ctx, absl::OkStatus());
+  BidTask* task = Acquire();
+  task->arrived = arrived;
+  task->deadline = deadline;
+  task->core = core_;
+  task->service = this;
+  task->reactor = ctx->DefaultReactor();
+  task->request = request;
+  task->response = response;
+  task->caller = std::move(accepted->caller);
+  task->catalog = std::move(accepted->catalog);
+  task->now_ms = now_ms;
+  grpc::ServerUnaryReactor* reactor = task->reactor;
+  if (auto s = core_->bids->Submit(task); !s.ok()) {
+    task->catalog.reset();
+    Release(task);
+    reactor->Finish(ToGrpc(s));
+  }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Explain(grpc::CallbackServerContext* ctx,
                                                    const attex::v1::BidRequest* request,
                                                    attex::v1::Explanation* response) {
+  const absl::Time arrived = absl::Now();
   if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
-  const absl::Time start = absl::Now();
   auto accepted = AcceptBid(*core_, ctx, *request);
   if (!accepted.ok()) return Reply(ctx, accepted.status());
   const auto& catalog = accepted->catalog;
   auction::AuctionResult result;
-  auction::RunAuction(*catalog, core_->options.auction, *request, absl::ToUnixMillis(start),
-                      RequestDeadline(*core_, *ctx, *request, start), &result, response);
+  auction::RunAuction(*catalog, core_->options.auction, *request, absl::ToUnixMillis(arrived),
+                      RequestDeadline(*core_, *ctx, *request, arrived), &result, response);
   response->set_request_id(request->request_id());
-  response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - start));
+  response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - arrived));
   return Reply(ctx, absl::OkStatus());
 }
 

@@ -1,17 +1,27 @@
-// attex.v1.Exchange: Bid and Explain run on the reactor thread (CPU only,
-// lock-free reads of the catalogue); ReportEvents is written through the
-// work queue and answered once durable.
+// attex.v1.Exchange: a Bid is authenticated and validated on the reactor
+// thread and decided on core.bids (BidQueue: admission at arrival, its own
+// threads), or in a shared pass (BidGatherer); Explain runs on the reactor
+// thread (CPU only, lock-free reads of the catalogue); ReportEvents is
+// written through the work queue and answered once durable.
 #ifndef ATTEX_SERVER_EXCHANGE_SERVICE_H_
 #define ATTEX_SERVER_EXCHANGE_SERVICE_H_
 
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "server/core.h"
 
 namespace attex::server {
 
+class BidTask;
+
 class ExchangeService final : public attex::v1::Exchange::CallbackService {
  public:
-  explicit ExchangeService(Core* core) : core_(core) {}
+  explicit ExchangeService(Core* core);
+  ~ExchangeService() override;
 
   grpc::ServerUnaryReactor* Bid(grpc::CallbackServerContext* ctx,
                                 const attex::v1::BidRequest* request,
@@ -24,7 +34,14 @@ class ExchangeService final : public attex::v1::Exchange::CallbackService {
                                          attex::v1::ReportEventsResponse* response) override;
 
  private:
+  friend class BidTask;
+  BidTask* Acquire();
+  void Release(BidTask* task);
+
   Core* core_;
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<BidTask>> tasks_ ABSL_GUARDED_BY(pool_mu_);  // Every task made.
+  std::vector<BidTask*> free_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 // Records one event (blocking; on the work queue). Exposed for tests.

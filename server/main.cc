@@ -59,6 +59,14 @@ ABSL_FLAG(int, pass_threads, -1,
           "one per usable core, less one; 0: none)");
 ABSL_FLAG(int64_t, pass_split_min_ads, 65536,
           "passes over at least this many ads are split across --pass_threads");
+ABSL_FLAG(int, bid_threads, 0,
+          "threads deciding Bid calls, off gRPC's threads (0: one per CPU the server may run on)");
+ABSL_FLAG(int64_t, bid_queue_ms, 20,
+          "Bid calls are refused on arrival (RESOURCE_EXHAUSTED) when the work queued ahead of "
+          "them would take longer than this, at the measured service time (1 to 1000)");
+ABSL_FLAG(int, bid_nice, 10,
+          "niceness of the Bid threads (0 to 19): above gRPC's threads' 0, so that under "
+          "overload reading and refusing calls comes before deciding queued ones");
 ABSL_FLAG(std::string, key_storage, "float32",
           "storage of the ads' keys for the attention pass: float32, bf16 or int8");
 ABSL_FLAG(int64_t, ann_min_ads, 250000,
@@ -188,6 +196,19 @@ int main(int argc, char** argv) {
   if (options.pass_threads < -1 || options.pass_threads > 64) {
     std::fprintf(stderr, "attex-server: --pass_threads must be -1 to 64, not %d\n",
                  options.pass_threads);
+    return 2;
+  }
+  options.bid_threads = std::max(0, absl::GetFlag(FLAGS_bid_threads));
+  const int64_t queue_ms = absl::GetFlag(FLAGS_bid_queue_ms);
+  if (queue_ms < 1 || queue_ms > 1000) {
+    std::fprintf(stderr, "attex-server: --bid_queue_ms must be 1 to 1000, not %lld\n",
+                 static_cast<long long>(queue_ms));
+    return 2;
+  }
+  options.bid_queue_delay = absl::Milliseconds(queue_ms);
+  options.bid_nice = absl::GetFlag(FLAGS_bid_nice);
+  if (options.bid_nice < 0 || options.bid_nice > 19) {
+    std::fprintf(stderr, "attex-server: --bid_nice must be 0 to 19, not %d\n", options.bid_nice);
     return 2;
   }
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||

@@ -119,8 +119,9 @@ Metrics::Metrics()
       in_flight_gauge_(
           RegisterFamily(BuildGauge(), "attex_calls_in_flight", "RPCs started and not yet finished")
               .Add({})),
-      shed_(RegisterFamily(BuildCounter(), "attex_calls_shed_total",
-                           "RPCs refused by admission control, by reason (capacity, deadline)")),
+      shed_(RegisterFamily(
+          BuildCounter(), "attex_calls_shed_total",
+          "RPCs refused by admission control, by reason (capacity, deadline, queue, late)")),
       slots_(RegisterFamily(BuildCounter(), "attex_auction_slots_total",
                             "Slots asked for in Bid requests")
                  .Add({})),
@@ -140,7 +141,13 @@ Metrics::Metrics()
               .Add({}, LatencyBuckets())),
       spend_(RegisterFamily(BuildCounter(), "attex_spend_micros_total",
                             "Billed spend since start, micros")
-                 .Add({})) {}
+                 .Add({})) {
+  for (ShedReason reason :
+       {ShedReason::kCapacity, ShedReason::kDeadline, ShedReason::kQueue, ShedReason::kLate}) {
+    shed_by_reason_[static_cast<size_t>(reason)] =
+        &shed_.Add({{"reason", std::string(ShedReasonName(reason))}});
+  }
+}
 
 Metrics::~Metrics() = default;
 
@@ -243,13 +250,17 @@ std::string_view Metrics::ShedReasonName(ShedReason reason) {
       return "capacity";
     case ShedReason::kDeadline:
       return "deadline";
+    case ShedReason::kQueue:
+      return "queue";
+    case ShedReason::kLate:
+      return "late";
   }
   return "unknown";
 }
 
 void Metrics::Shed(ShedReason reason) {
   shed_total_.fetch_add(1, std::memory_order_relaxed);
-  shed_.Add({{"reason", std::string(ShedReasonName(reason))}}).Increment();
+  shed_by_reason_[static_cast<size_t>(reason)]->Increment();
 }
 
 void Metrics::Bid(int slots, int placements, int floor_priced, std::string_view no_bid_reason) {
@@ -310,6 +321,15 @@ absl::Status ServeMetrics(Core& core) {
       [&core] { return static_cast<double>(core.catalog_manager.Current()->active_ads); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
                      [&core] { return static_cast<double>(core.admission.max_in_flight()); });
+  m.AddGaugeCallback("attex_bid_queue_waiting", "Bid calls queued for a bid thread",
+                     [&core] { return static_cast<double>(core.bids->waiting()); });
+  m.AddGaugeCallback(
+      "attex_bid_service_seconds",
+      "Measured time to decide one Bid on a bid thread (moving average over about 8 calls)",
+      [&core] { return absl::ToDoubleSeconds(core.bids->service_time()); });
+  m.AddGaugeCallback("attex_bid_queue_limit",
+                     "Bid calls that may wait: --bid_queue_ms of work at the measured service time",
+                     [&core] { return static_cast<double>(core.bids->limit()); });
   if (core.gatherer != nullptr) {
     m.AddGaugeCallback("attex_shared_passes", "Shared passes run (Bid calls gathered into one)",
                        [&core] { return static_cast<double>(core.gatherer->passes()); });

@@ -7,6 +7,7 @@
 #ifndef ATTEX_SERVER_METRICS_H_
 #define ATTEX_SERVER_METRICS_H_
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -51,9 +52,14 @@ class Metrics final {
   void CallStarted();
   void CallEnded();
   // Why admission control refused a call: the label of
-  // attex_calls_shed_total{reason}.
-  enum class ShedReason { kCapacity, kDeadline };
-  static std::string_view ShedReasonName(ShedReason reason);  // "capacity", "deadline"
+  // attex_calls_shed_total{reason}. kCapacity: --max_in_flight calls were in
+  // flight; kDeadline: the call's deadline had passed; kQueue: the Bid work
+  // queued ahead of it would take longer than --bid_queue_ms; kLate: it
+  // could not be answered within its tmax (or gRPC deadline) counted from
+  // its arrival.
+  enum class ShedReason { kCapacity, kDeadline, kQueue, kLate };
+  // "capacity", "deadline", "queue", "late"
+  static std::string_view ShedReasonName(ShedReason reason);
   // A call refused by admission control.
   void Shed(ShedReason reason);
   // One answered Bid: the slots it asked for, the placements it was answered
@@ -104,6 +110,8 @@ class Metrics final {
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge& in_flight_gauge_;
   prometheus::Family<prometheus::Counter>& shed_;
+  // attex_calls_shed_total by ShedReason, made once: refusing stays cheap.
+  std::array<prometheus::Counter*, 4> shed_by_reason_{};
   prometheus::Counter& slots_;
   prometheus::Counter& placements_;
   prometheus::Counter& floors_hit_;

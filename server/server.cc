@@ -117,6 +117,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                  absl::ToInt64Microseconds(gather.window), core.options.shared_pass_min_ads,
                  gather.threads);
   }
+  BidQueue::Options bid_options;
+  bid_options.threads = core.options.bid_threads > 0 ? core.options.bid_threads : UsableCpus();
+  bid_options.max_queue_delay = core.options.bid_queue_delay;
+  bid_options.nice = core.options.bid_nice;
+  core.bids = std::make_unique<BidQueue>(bid_options, &core.metrics);
+  spdlog::info(
+      "Bid calls decided on {} threads (nice {}); refused on arrival past {} ms of queued work",
+      bid_options.threads, bid_options.nice,
+      absl::ToDoubleMilliseconds(bid_options.max_queue_delay));
   server->exchange_ = std::make_unique<ExchangeService>(&core);
   server->campaigns_ = std::make_unique<CampaignsService>(&core);
   server->operator_ = std::make_unique<OperatorService>(&core);
@@ -169,6 +178,7 @@ bool Server::Shutdown(absl::Duration grace) {
   // gRPC returns before the deadline only once every call has finished.
   const bool in_time = absl::Now() < deadline;
   if (core_->gatherer != nullptr) core_->gatherer->Stop();
+  core_->bids->Stop();
   core_->queue.Stop();
   if (in_time) {
     spdlog::info("drained: every call in flight finished within the grace period");

@@ -57,6 +57,9 @@ struct MethodStats {
   Histogram latency;  // Nanoseconds, OK and failed calls alike.
   int64_t calls = 0;
   std::map<std::string, int64_t> status;  // "OK", "DEADLINE_EXCEEDED", ...
+  // Per status: how long the answered (OK) calls took apart from the
+  // refused ones, which under overload should come back at once.
+  std::map<std::string, Histogram> status_latency;
 };
 
 struct Report {

@@ -22,6 +22,7 @@ void Recorder::Record(const char* method, const grpc::Status& status, int64_t in
   m.latency.Record(latency);
   ++m.calls;
   ++m.status[code];
+  m.status_latency[code].Record(latency);
   if (!status.ok()) {
     ++report_.errors;
     ++report_.errors_by_status[code];

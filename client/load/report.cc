@@ -161,6 +161,12 @@ std::string SummaryText(const Report& r) {
     absl::StrAppendFormat(&s, "  %-12s %lld calls, p50 %s  p99 %s  max %s ms\n", name,
                           static_cast<long long>(m.calls), Ms(m.latency.Percentile(0.5)),
                           Ms(m.latency.Percentile(0.99)), Ms(m.latency.max()));
+    if (m.status_latency.size() < 2) continue;  // One status: the line above says it all.
+    for (const auto& [code, h] : m.status_latency) {
+      absl::StrAppendFormat(&s, "    %-20s %lld calls, p50 %s  p99 %s  max %s ms\n", code,
+                            static_cast<long long>(h.count()), Ms(h.Percentile(0.5)),
+                            Ms(h.Percentile(0.99)), Ms(h.max()));
+    }
   }
   if (r.slots > 0) {
     absl::StrAppendFormat(&s, "  fill rate %.3f (%lld placements / %lld slots)\n", r.fill_rate(),
@@ -197,7 +203,14 @@ std::string ToJson(const Report& r) {
   for (const auto& [name, m] : r.methods) {
     absl::StrAppend(&s, first ? "" : ",", "\n    \"", name, "\": {\"calls\": ", m.calls,
                     ", \"latency\": ", JsonLatency(m.latency),
-                    ", \"status\": ", JsonCounts(m.status), "}");
+                    ", \"status\": ", JsonCounts(m.status), ", \"status_latency\": {");
+    // One status a line, so that shell scripts can pick one out.
+    bool first_code = true;
+    for (const auto& [code, h] : m.status_latency) {
+      absl::StrAppend(&s, first_code ? "" : ",", "\n      \"", code, "\": ", JsonLatency(h));
+      first_code = false;
+    }
+    absl::StrAppend(&s, "}}");
     first = false;
   }
   absl::StrAppend(&s, "\n  },\n  \"timeline\": [");

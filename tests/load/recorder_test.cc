@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "client/load/report.h"
 #include "gtest/gtest.h"
 
 namespace attex::load {
@@ -126,6 +128,35 @@ TEST(RecorderTest, CallsIntendedOutsideTheWindowAreNotCounted) {
   ASSERT_EQ(report.timeline.size(), 3u);
   EXPECT_EQ(report.timeline[2].calls, 1);
   EXPECT_EQ(report.timeline[2].errors, 1);
+}
+
+TEST(RecorderTest, AnsweredAndRefusedCallsAreTimedApart) {
+  // Under overload: answered calls take 20 ms, refused ones 1 ms.
+  FakeClock clock;
+  Recorder recorder(clock, kRecordNs, kDuration);
+  const grpc::Status refused(grpc::StatusCode::RESOURCE_EXHAUSTED, "overloaded");
+  for (int i = 0; i < 100; ++i) {
+    const int64_t sent = kRecordNs + i * kMs;
+    const bool ok = i % 4 == 0;
+    clock.Set(sent + (ok ? 20 : 1) * kMs);
+    recorder.Record("Bid", ok ? grpc::Status::OK : refused, sent);
+  }
+  const Report report = recorder.Finish();
+  const MethodStats& bid = report.methods.at("Bid");
+  ASSERT_EQ(bid.status_latency.size(), 2u);
+  EXPECT_EQ(bid.status_latency.at("OK").count(), 25);
+  EXPECT_EQ(bid.status_latency.at("RESOURCE_EXHAUSTED").count(), 75);
+  EXPECT_EQ(bid.status_latency.at("OK").min(), 20 * kMs);
+  EXPECT_EQ(bid.status_latency.at("RESOURCE_EXHAUSTED").max(), kMs);
+  // All calls together: the p50 is a refusal's, the p99 an answer's.
+  EXPECT_LE(bid.latency.Percentile(0.5), 2 * kMs);
+  EXPECT_GE(bid.latency.Percentile(0.99), 19 * kMs);
+  // One status a line in the JSON report, as deploy/bench.sh reads it.
+  const std::string json = ToJson(report);
+  EXPECT_NE(json.find("\n      \"OK\": {\"count\": 25, "), std::string::npos) << json;
+  EXPECT_NE(json.find("\n      \"RESOURCE_EXHAUSTED\": {\"count\": 75, "), std::string::npos);
+  EXPECT_NE(SummaryText(report).find("RESOURCE_EXHAUSTED   75 calls"), std::string::npos)
+      << SummaryText(report);
 }
 
 }  // namespace

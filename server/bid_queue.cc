@@ -1,0 +1,138 @@
+#include "server/bid_queue.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace attex::server {
+namespace {
+
+std::string Ms(absl::Duration d) {
+  return absl::StrFormat("%.2f ms", absl::ToDoubleMilliseconds(d));
+}
+
+}  // namespace
+
+BidQueue::BidQueue(const Options& options, Metrics* metrics)
+    : metrics_(metrics), limit_(options.threads, options.max_queue_delay), ring_(64) {
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    threads_.emplace_back([this, nice = options.nice] { Loop(nice); });
+  }
+}
+
+BidQueue::~BidQueue() { Stop(); }
+
+absl::Status BidQueue::Submit(Task* task) {
+  Metrics::ShedReason reason;
+  absl::Duration wait, service;
+  int64_t waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("the server is shutting down");
+    const std::optional<Metrics::ShedReason> refusal =
+        limit_.Refusal(absl::Now(), task->deadline, static_cast<int64_t>(size_), running_);
+    if (!refusal.has_value()) {
+      if (size_ == ring_.size()) {
+        // Full: unroll into a ring twice the size.
+        std::vector<Task*> bigger(ring_.size() * 2);
+        for (size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) % ring_.size()];
+        ring_ = std::move(bigger);
+        head_ = 0;
+      }
+      ring_[(head_ + size_) % ring_.size()] = task;
+      ++size_;
+      return absl::OkStatus();
+    }
+    reason = *refusal;
+    waiting = static_cast<int64_t>(size_);
+    wait = limit_.Wait(waiting, running_);
+    service = limit_.service();
+  }
+  metrics_->Shed(reason);
+  if (reason == Metrics::ShedReason::kQueue) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the server is overloaded: ", waiting, " Bid calls are queued, about ",
+                     Ms(wait), " of work; retry with backoff or another replica"));
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the server cannot answer this Bid within its deadline (tmax from arrival, or the gRPC "
+      "deadline): about ",
+      Ms(wait), " of work is queued ahead of it and one takes about ", Ms(service)));
+}
+
+void BidQueue::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+int64_t BidQueue::waiting() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(size_);
+}
+
+absl::Duration BidQueue::service_time() const {
+  absl::MutexLock lock(&mu_);
+  return limit_.service();
+}
+
+int64_t BidQueue::limit() const {
+  absl::MutexLock lock(&mu_);
+  return limit_.limit();
+}
+
+void BidQueue::Loop(int nice) {
+  pthread_setname_np(pthread_self(), "attex-bid");  // For top -H, perf and ps.
+  // Linux's niceness is per thread. Raising one's own needs no privilege;
+  // where it fails the thread keeps its priority.
+  if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
+  for (;;) {
+    Task* task;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](BidQueue* q) ABSL_NO_THREAD_SAFETY_ANALYSIS { return q->stopping_ || q->size_ > 0; },
+          this));
+      if (size_ == 0) return;  // Stopping, and nothing left.
+      task = ring_[head_];
+      head_ = (head_ + 1) % ring_.size();
+      --size_;
+      ++running_;
+    }
+    const absl::Time start = absl::Now();
+    // Admitted calls fit their deadline when they arrive; one that no
+    // longer does (the service time rose meanwhile) is not decided.
+    const bool wanted = start < task->deadline;
+    if (wanted) {
+      task->Run(absl::OkStatus());
+    } else {
+      metrics_->Shed(Metrics::ShedReason::kDeadline);
+      task->Run(absl::DeadlineExceededError(
+          "the Bid's deadline (tmax from arrival, or the gRPC deadline) passed before its turn"));
+    }
+    const absl::Duration service = absl::Now() - start;
+    absl::MutexLock lock(&mu_);
+    --running_;
+    if (wanted) limit_.Served(service);
+  }
+}
+
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+}  // namespace attex::server

@@ -1,0 +1,98 @@
+// The Bid calls' own queue and threads. A Bid reactor only authenticates,
+// validates and submits here, so that gRPC's threads stay free to read,
+// refuse and answer calls however busy the auctions are: nothing waits
+// unseen in gRPC's executor, and a call's arrival is the moment its handler
+// runs. Admission is decided at arrival (QueueLimit): a call is queued only
+// if the work ahead of it, at the service time measured on these threads,
+// lets it start within max_queue_delay and be answered before its deadline
+// (tmax counted from arrival, or its gRPC deadline if sooner); otherwise it
+// is refused at once with RESOURCE_EXHAUSTED and counted in the metrics
+// (reason queue or late). The threads run at a lower priority than gRPC's
+// (Options::nice). Queued calls are decided in arrival order (FIFO:
+// every one of them was admitted because it fits its deadline, so the
+// oldest is the one with least time left); one whose deadline has passed
+// by its turn is finished unanswered (DEADLINE_EXCEEDED, reason deadline).
+// Thread-safe. Once warm, neither Submit nor the threads allocate.
+#ifndef ATTEX_SERVER_BID_QUEUE_H_
+#define ATTEX_SERVER_BID_QUEUE_H_
+
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/admission.h"
+#include "server/metrics.h"
+
+namespace attex::server {
+
+class BidQueue final {
+ public:
+  struct Options {
+    int threads = 1;
+    absl::Duration max_queue_delay = absl::Milliseconds(20);
+    // The threads' niceness (Linux, 0 to 19). Above gRPC's threads' 0, so
+    // that when the CPU is short, reading, refusing and answering calls
+    // comes first and what waits is the work queued here, whose wait is
+    // measured and bounded: never calls the server has not seen yet.
+    int nice = 10;
+  };
+
+  // One call's work. The submitter owns it and keeps it alive until Run has
+  // returned; Run is called once, on a queue thread.
+  class Task {
+   public:
+    absl::Time arrived;   // When the call was first seen.
+    absl::Time deadline;  // When its answer is no longer wanted.
+    // OK: decide and finish the call. Otherwise finish it with `status`
+    // without deciding it.
+    virtual void Run(const absl::Status& status) = 0;
+
+   protected:
+    ~Task() = default;
+  };
+
+  // `metrics` counts the refused calls; it must outlive the queue.
+  BidQueue(const Options& options, Metrics* metrics);
+  ~BidQueue();  // Stop.
+  BidQueue(const BidQueue&) = delete;
+  BidQueue& operator=(const BidQueue&) = delete;
+
+  // Queues `task`, or refuses it (RESOURCE_EXHAUSTED, saying why; once
+  // stopped UNAVAILABLE) and leaves it untouched.
+  absl::Status Submit(Task* task);
+  // Runs what is queued, then joins the threads; Submit refuses from now
+  // on. Idempotent.
+  void Stop();
+
+  // For metrics and tests.
+  int64_t waiting() const;
+  absl::Duration service_time() const;
+  int64_t limit() const;  // Calls that may wait at the measured service time.
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Loop(int nice);
+
+  Metrics* const metrics_;
+  mutable absl::Mutex mu_;
+  QueueLimit limit_ ABSL_GUARDED_BY(mu_);
+  // A ring of queued tasks: grows by doubling, never shrinks.
+  std::vector<Task*> ring_ ABSL_GUARDED_BY(mu_);
+  size_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+// The CPUs this process may run on (its affinity mask, as taskset sets
+// it), at least 1.
+int UsableCpus();
+
+}  // namespace attex::server
+
+#endif  // ATTEX_SERVER_BID_QUEUE_H_
