@@ -70,6 +70,80 @@ inline V Column(const uint8_t* tile, int j, int o) {
 
 constexpr int kFlushTiles = 64;  // Float partial sums move to doubles this often.
 
+// The running state both passes keep per (slot, head) and lane in the
+// caller's `state` (L1-resident): the lane max, and float partial sums of
+// exp(score - max) and of exp(score - max) x value since the last flush to
+// the doubles (a.lane_z, a.lane_c); and each request's first slot.
+struct PassState {
+  float* m;
+  float* z;
+  float* c;
+  int sh;  // slots x heads.
+  int first_slot[attex::attention::kMaxPassSlots + 1];
+
+  // Every lane's max set to its request's offset (`fixed`) or -inf, and
+  // every sum to 0.
+  PassState(const PassArgs& a, bool fixed) {
+    const int heads = a.heads;
+    sh = a.slots * heads;
+    m = a.state;
+    z = a.state + sh * kLanes;
+    c = a.state + 2 * sh * kLanes;
+    first_slot[0] = 0;
+    for (int r = 0; r < a.requests; ++r) first_slot[r + 1] = first_slot[r] + a.request_slots[r];
+    for (int r = 0; r < a.requests; ++r) {
+      for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
+        for (int h = 0; h < heads; ++h) {
+          for (int l = 0; l < kLanes; ++l) {
+            const int k = (s * heads + h) * kLanes + l;
+            m[k] = fixed ? a.offsets[r * heads + h] : -std::numeric_limits<float>::infinity();
+            z[k] = 0.0f;
+            c[k] = 0.0f;
+            a.lane_z[k] = 0.0;
+            a.lane_c[k] = 0.0;
+          }
+        }
+      }
+    }
+  }
+  // Moves the float partial sums to the doubles.
+  void Flush(const PassArgs& a) {
+    for (int k = 0; k < sh * kLanes; ++k) {
+      a.lane_z[k] += z[k];
+      a.lane_c[k] += c[k];
+      z[k] = 0.0f;
+      c[k] = 0.0f;
+    }
+  }
+  // The last flush; the lane maxima and the per-slot eligible counts out.
+  void Finish(const PassArgs& a, const VI* eligible) {
+    Flush(a);
+    std::memcpy(a.lane_max, m, sizeof(float) * sh * kLanes);
+    for (int s = 0; s < a.slots; ++s) {
+      int64_t total = 0;
+      for (int l = 0; l < kW; ++l) total += eligible[s][l];
+      a.eligible[s] = total;
+    }
+  }
+};
+
+// Tile t's masks and values; the last, partial tile's copied into `mask`
+// and `values` with the lanes past the rows cleared.
+inline void TileInputs(const PassArgs& a, int64_t t, uint16_t* mask, float* values,
+                       const uint16_t** mask_ptr, const float** value_ptr) {
+  *mask_ptr = a.mask + t * kLanes;
+  *value_ptr = a.values + t * kLanes;
+  if ((t + 1) * kLanes > a.rows) {
+    const int64_t n = a.rows - t * kLanes;
+    for (int l = 0; l < kLanes; ++l) {
+      mask[l] = l < n ? (*mask_ptr)[l] : 0;
+      values[l] = l < n ? (*value_ptr)[l] : 0.0f;
+    }
+    *mask_ptr = mask;
+    *value_ptr = values;
+  }
+}
+
 // One request's scores for kW lanes: per head, the dot product of its
 // (pre-scaled) query with the keys, times the int8 scale, plus the bias.
 template <KeyFormat F, int kDh>
@@ -118,63 +192,27 @@ void PassImpl(const PassArgs& a) {
   const int64_t tiles = (rows + kLanes - 1) / kLanes;
   const int slots = a.slots;
   const int requests = a.requests;
-  const int sh = slots * heads;
   const size_t request_stride = static_cast<size_t>(tiles) * heads * kLanes;
   const float kNegInf = -std::numeric_limits<float>::infinity();
 
-  // Running state per (slot, head) and lane, in the caller's `state`
-  // (L1-resident): the lane max, and float partial sums of exp(score - max)
-  // and of exp(score - max) x value since the last flush to the doubles.
-  float* const m_state = a.state;
-  float* const z_state = a.state + sh * kLanes;
-  float* const c_state = a.state + 2 * sh * kLanes;
-  int first_slot[attex::attention::kMaxPassSlots + 1];
-  first_slot[0] = 0;
-  for (int r = 0; r < requests; ++r) first_slot[r + 1] = first_slot[r] + a.request_slots[r];
+  PassState st(a, kFixed);
+  float* const m_state = st.m;
+  float* const z_state = st.z;
+  float* const c_state = st.c;
+  const int* const first_slot = st.first_slot;
   VI request_bits[attex::attention::kMaxPassSlots];
   for (int r = 0; r < requests; ++r) {
     request_bits[r] = VI{} + (((1 << a.request_slots[r]) - 1) << first_slot[r]);
   }
-  for (int r = 0; r < requests; ++r) {
-    for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
-      for (int h = 0; h < heads; ++h) {
-        for (int l = 0; l < kLanes; ++l) {
-          const int k = (s * heads + h) * kLanes + l;
-          m_state[k] = kFixed ? a.offsets[r * heads + h] : kNegInf;
-          z_state[k] = 0.0f;
-          c_state[k] = 0.0f;
-          a.lane_z[k] = 0.0;
-          a.lane_c[k] = 0.0;
-        }
-      }
-    }
-  }
   VI eligible[attex::attention::kMaxPassSlots];
   for (int s = 0; s < slots; ++s) eligible[s] = VI{};
-
-  auto flush = [&] {
-    for (int k = 0; k < sh * kLanes; ++k) {
-      a.lane_z[k] += z_state[k];
-      a.lane_c[k] += c_state[k];
-      z_state[k] = 0.0f;
-      c_state[k] = 0.0f;
-    }
-  };
 
   uint16_t tail_mask[kLanes];
   float tail_values[kLanes];
   for (int64_t t = a.tile_begin; t < a.tile_end; ++t) {
-    const uint16_t* mask_ptr = a.mask + t * kLanes;
-    const float* value_ptr = a.values + t * kLanes;
-    if ((t + 1) * kLanes > rows) {  // The last, partial tile.
-      const int64_t n = rows - t * kLanes;
-      for (int l = 0; l < kLanes; ++l) {
-        tail_mask[l] = l < n ? mask_ptr[l] : 0;
-        tail_values[l] = l < n ? value_ptr[l] : 0.0f;
-      }
-      mask_ptr = tail_mask;
-      value_ptr = tail_values;
-    }
+    const uint16_t* mask_ptr;
+    const float* value_ptr;
+    TileInputs(a, t, tail_mask, tail_values, &mask_ptr, &value_ptr);
     const uint8_t* tile = a.tiles + t * a.tile_bytes;
     const float* bias =
         a.bias_offset != 0 ? reinterpret_cast<const float*>(tile + a.bias_offset) : nullptr;
@@ -263,15 +301,9 @@ void PassImpl(const PassArgs& a) {
         }
       }
     }
-    if ((t - a.tile_begin + 1) % kFlushTiles == 0) flush();
+    if ((t - a.tile_begin + 1) % kFlushTiles == 0) st.Flush(a);
   }
-  flush();
-  std::memcpy(a.lane_max, m_state, sizeof(float) * sh * kLanes);
-  for (int s = 0; s < slots; ++s) {
-    int64_t total = 0;
-    for (int l = 0; l < kW; ++l) total += eligible[s][l];
-    a.eligible[s] = total;
-  }
+  st.Finish(a, eligible);
 }
 
 template <KeyFormat F, bool kFixed>
@@ -304,55 +336,25 @@ void BlockedPass(const PassArgs& a) {
   const int64_t tiles = (rows + kLanes - 1) / kLanes;
   const int slots = a.slots;
   const int requests = a.requests;
-  const int sh = slots * kHeads;
   const size_t request_stride = static_cast<size_t>(tiles) * kHeads * kLanes;
 
-  float* const z_state = a.state + sh * kLanes;
-  float* const c_state = a.state + 2 * sh * kLanes;
-  int first_slot[attex::attention::kMaxPassSlots + 1];
-  first_slot[0] = 0;
-  for (int r = 0; r < requests; ++r) first_slot[r + 1] = first_slot[r] + a.request_slots[r];
+  PassState st(a, /*fixed=*/true);  // Every lane's max is its bound.
+  float* const z_state = st.z;
+  float* const c_state = st.c;
+  const int* const first_slot = st.first_slot;
   int request_bits[attex::attention::kMaxPassSlots];
   for (int r = 0; r < requests; ++r) {
     request_bits[r] = ((1 << a.request_slots[r]) - 1) << first_slot[r];
-    for (int s = first_slot[r]; s < first_slot[r + 1]; ++s) {
-      for (int h = 0; h < kHeads; ++h) {
-        for (int l = 0; l < kLanes; ++l) {
-          const int k = (s * kHeads + h) * kLanes + l;
-          a.state[k] = a.offsets[r * kHeads + h];  // The lane max: the bound.
-          z_state[k] = 0.0f;
-          c_state[k] = 0.0f;
-          a.lane_z[k] = 0.0;
-          a.lane_c[k] = 0.0;
-        }
-      }
-    }
   }
   VI eligible[attex::attention::kMaxPassSlots];
   for (int s = 0; s < slots; ++s) eligible[s] = VI{};
-  auto flush = [&] {
-    for (int k = 0; k < sh * kLanes; ++k) {
-      a.lane_z[k] += z_state[k];
-      a.lane_c[k] += c_state[k];
-      z_state[k] = 0.0f;
-      c_state[k] = 0.0f;
-    }
-  };
 
   uint16_t tail_mask[kLanes];
   float tail_values[kLanes];
   for (int64_t t = a.tile_begin; t < a.tile_end; ++t) {
-    const uint16_t* mask_ptr = a.mask + t * kLanes;
-    const float* value_ptr = a.values + t * kLanes;
-    if ((t + 1) * kLanes > rows) {  // The last, partial tile.
-      const int64_t n = rows - t * kLanes;
-      for (int l = 0; l < kLanes; ++l) {
-        tail_mask[l] = l < n ? mask_ptr[l] : 0;
-        tail_values[l] = l < n ? value_ptr[l] : 0.0f;
-      }
-      mask_ptr = tail_mask;
-      value_ptr = tail_values;
-    }
+    const uint16_t* mask_ptr;
+    const float* value_ptr;
+    TileInputs(a, t, tail_mask, tail_values, &mask_ptr, &value_ptr);
     const uint8_t* tile = a.tiles + t * a.tile_bytes;
     float* tile_scores = a.scores + t * kHeads * kLanes;
     VI mbits[kSub];
@@ -365,7 +367,7 @@ void BlockedPass(const PassArgs& a) {
     }
     if (!any) {
       // No ad here is eligible for any slot: not scored (and never read).
-      if ((t + 1) % kFlushTiles == 0) flush();
+      if ((t + 1) % kFlushTiles == 0) st.Flush(a);
       continue;
     }
     const float* bias =
@@ -434,15 +436,9 @@ void BlockedPass(const PassArgs& a) {
         }
       }
     }
-    if ((t + 1) % kFlushTiles == 0) flush();
+    if ((t + 1) % kFlushTiles == 0) st.Flush(a);
   }
-  flush();
-  std::memcpy(a.lane_max, a.state, sizeof(float) * sh * kLanes);
-  for (int s = 0; s < slots; ++s) {
-    int64_t total = 0;
-    for (int l = 0; l < kW; ++l) total += eligible[s][l];
-    a.eligible[s] = total;
-  }
+  st.Finish(a, eligible);
 }
 
 template <KeyFormat F>
