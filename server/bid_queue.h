@@ -5,7 +5,9 @@
 // runs. Admission is decided at arrival (QueueLimit): a call is queued only
 // if the work ahead of it, at the service time measured on these threads,
 // lets it start within max_queue_delay and be answered before its deadline
-// (tmax counted from arrival, or its gRPC deadline if sooner); otherwise it
+// (tmax counted from arrival, or its gRPC deadline if sooner), and the
+// oldest queued call has waited less than max_queue_delay (the wait
+// observed, which also sees threads starved of the CPU); otherwise it
 // is refused at once with RESOURCE_EXHAUSTED and counted in the metrics
 // (reason queue or late). The threads run at a lower priority than gRPC's
 // (Options::nice). Queued calls are decided in arrival order (FIFO:

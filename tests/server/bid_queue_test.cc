@@ -147,6 +147,28 @@ TEST(BidQueueTest, PastWhatDrainsWithinTheDelayCallsAreRefusedOnArrival) {
   }
 }
 
+TEST(BidQueueTest, AQueuedCallOlderThanTheDelayClosesTheQueueWhateverTheEstimate) {
+  Metrics metrics;
+  BidQueue queue({.threads = 1, .max_queue_delay = absl::Milliseconds(10)}, &metrics);
+  HeldTask first(absl::InfiniteFuture(), /*hold=*/true);
+  ASSERT_TRUE(queue.Submit(&first).ok());
+  first.WaitStarted();
+  // The estimate (1 ms a call) admits a second and a third; but the one
+  // queued has waited 30 ms, as it would where the thread gets no CPU.
+  HeldTask stale(absl::InfiniteFuture());
+  stale.arrived = absl::Now() - absl::Milliseconds(30);
+  ASSERT_TRUE(queue.Submit(&stale).ok());
+  HeldTask next(absl::InfiniteFuture());
+  const absl::Status s = queue.Submit(&next);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("overloaded"), std::string::npos) << s;
+  EXPECT_EQ(metrics.totals().shed, 1);
+  first.Release();
+  queue.Stop();
+  EXPECT_TRUE(stale.status().ok());
+  EXPECT_FALSE(next.ran());
+}
+
 TEST(BidQueueTest, ACallWhoseDeadlineCannotBeMetIsRefusedOnArrival) {
   Metrics metrics;
   BidQueue queue({.threads = 1, .max_queue_delay = absl::Milliseconds(10)}, &metrics);
