@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -46,6 +47,7 @@ struct Scratch {
   EligibilityScratch eligibility;
   attention::AttentionPass pass;
   std::array<attention::Candidate, kRankCandidates> candidates;
+  std::array<ClassCandidates, api::kMaxSlots> classes;  // Of the request being allocated.
   std::array<std::string_view, kMaxTokens> tokens;
   std::array<std::string_view, api::kMaxRecent> recent;
 };
@@ -187,19 +189,38 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
   bool any_eligible = false, any_above_floor = false, timed_out = false, late_excluded = false;
   LateChecks late(catalog, config.frequency, FrequencyUserKey(req), now_ms,
                   absl::MakeSpan(r.late.data(), catalog.campaigns.size()), result->excluded);
+  // Each slot's floor; a class of several slots draws its candidates once.
+  std::array<int64_t, api::kMaxSlots> floors;
+  std::array<int, api::kMaxSlots> class_slots{};
+  for (int c = 0; c < r.classes; ++c) {
+    s.classes[c].count = -1;
+    s.classes[c].min_floor = std::numeric_limits<int64_t>::max();
+  }
+  for (int k = 0; k < req.slots_size() && pass_ran; ++k) {
+    const int c = r.slot_class[k];
+    floors[k] = SlotFloor(req.slots(k).floor_cpm_micros(), config.default_floor_cpm_micros,
+                          config.reserve_rho, pass.context(r.slot_offset + c));
+    s.classes[c].min_floor = std::min(s.classes[c].min_floor, floors[k]);
+    ++class_slots[c];
+  }
+  for (int c = 0; c < r.classes; ++c) {
+    s.classes[c].capacity =
+        class_slots[c] > 1 ? std::min(kRankCandidates * (class_slots[c] + 1), kMaxClassCandidates)
+                           : 0;
+  }
   for (int slot_index : r.order) {
     if (!pass_ran || absl::Now() > deadline) {
       timed_out = true;
       break;
     }
-    const auto& slot = req.slots(slot_index);
     const int slot_class = r.slot_class[slot_index];
     const int pass_slot = r.slot_offset + slot_class;
     any_eligible |= pass.eligible(pass_slot) > 0;
-    const int64_t floor = SlotFloor(slot.floor_cpm_micros(), config.default_floor_cpm_micros,
-                                    config.reserve_rho, pass.context(pass_slot));
+    const auto& slot = req.slots(slot_index);
+    const int64_t floor = floors[slot_index];
+    ClassCandidates* shared = s.classes[slot_class].capacity > 0 ? &s.classes[slot_class] : nullptr;
     const SlotRanking ranking =
-        RankSlot(catalog, pass, pass_slot, placed, floor, late, s.candidates);
+        RankSlot(catalog, pass, pass_slot, placed, floor, late, s.candidates, shared);
     late_excluded |= ranking.late_excluded;
     SlotOutcome outcome{slot_index};
     if (const Pick& best = ranking.best; best.ad >= 0) {

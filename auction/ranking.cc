@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "attention/check.h"
+
 namespace attex::auction {
 namespace {
 
@@ -26,26 +28,63 @@ void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candid
             });
 }
 
+namespace {
+
+// Up to out.size() candidates that `keep` accepts, best first by the
+// kernel's weight x value: from the class's shared list where it has them,
+// else from a scan of this slot alone.
+template <typename Keep>
+int Draw(const attention::AttentionPass& pass, int pass_slot, ClassCandidates* shared, Keep keep,
+         absl::Span<attention::Candidate> out) {
+  if (shared != nullptr) {
+    const int k = static_cast<int>(out.size());
+    int n = 0;
+    for (int i = 0; i < shared->count && n < k; ++i) {
+      if (keep(shared->list[i].row)) out[n++] = shared->list[i];
+    }
+    // Every eligible ad that the filter accepts below the list's last
+    // ranks after it: the list answers unless it was full and too few of
+    // its ads passed.
+    if (n == k || shared->count < shared->capacity) return n;
+  }
+  return pass.TopK(pass_slot, keep, out);
+}
+
+}  // namespace
+
 // The kernel's top list holds both best and runner-up unless one campaign
-// fills it, when a second scan leaves that campaign out.
+// fills it, when a second draw leaves that campaign out.
 SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
                      absl::Span<const uint8_t> placed, int64_t floor, LateChecks& late,
-                     std::array<attention::Candidate, kRankCandidates>& scratch) {
+                     std::array<attention::Candidate, kRankCandidates>& scratch,
+                     ClassCandidates* shared) {
   // Unchecked, unlike the hardened Span's []: the filters run per candidate.
   const uint8_t* is_placed = placed.data();
   SlotRanking ranking;
   Pick& best = ranking.best;
   Pick& second = ranking.runner_up;
   // The cheap tests first; the late checks read the campaign's counters.
-  auto may_place = [&](int32_t c, int64_t row) {
-    if (is_placed[c] || BidOf(catalog, row) < floor) return false;
+  auto may_place_above = [&](int32_t c, int64_t row, int64_t min_bid) {
+    if (is_placed[c] || BidOf(catalog, row) < min_bid) return false;
     if (late.Check(c) == Exclusion::kCount) return true;
     ranking.late_excluded = true;
     return false;
   };
+  auto may_place = [&](int32_t c, int64_t row) { return may_place_above(c, row, floor); };
+  if (shared != nullptr && shared->count < 0) {
+    ATTEX_CHECK(shared->capacity > 0 && shared->capacity <= kMaxClassCandidates &&
+                shared->min_floor <= floor);
+    shared->count = pass.TopK(
+        pass_slot,
+        [&](int64_t row) {
+          return may_place_above(catalog.ads[row].campaign, row, shared->min_floor);
+        },
+        absl::MakeSpan(shared->list.data(), shared->capacity));
+  }
   attention::Candidate* cands = scratch.data();
-  int n = pass.TopK(
-      pass_slot, [&](int64_t row) { return may_place(catalog.ads[row].campaign, row); },
+  int n = Draw(
+      pass, pass_slot, shared,
+      [&](int64_t row) { return may_place(catalog.ads[row].campaign, row); },
       absl::MakeSpan(cands, kRankCandidates));
   RankExactly(catalog, absl::MakeSpan(cands, n));
   if (n > 0) best = ToPick(catalog, cands[0]);
@@ -53,8 +92,8 @@ SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pas
     if (catalog.ads[cands[k].row].campaign != best.campaign) second = ToPick(catalog, cands[k]);
   }
   if (best.ad >= 0 && second.ad < 0 && n == kRankCandidates) {
-    n = pass.TopK(
-        pass_slot,
+    n = Draw(
+        pass, pass_slot, shared,
         [&](int64_t row) {
           const int32_t c = catalog.ads[row].campaign;
           return c != best.campaign && may_place(c, row);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "absl/types/span.h"
+#include "api/limits.h"
 #include "attention/fused.h"
 #include "auction/catalog.h"
 #include "auction/eligibility.h"
@@ -36,13 +37,36 @@ struct SlotRanking {
 // bid, and sorts them by it, best first, ties to the lower row.
 void RankExactly(const Catalog& catalog, absl::Span<attention::Candidate> candidates);
 
+// The most candidates one scan draws for the slots of one class.
+inline constexpr int kMaxClassCandidates = kRankCandidates * (api::kMaxSlots + 1);
+
+// Candidates drawn once for every slot of one pass slot (the request's
+// slots of one format: see SlotClasses), so that n slots cost one scan of
+// the pass's buffer rather than n. The list is the top `capacity` by the
+// kernel's weight x value among ads that bid at least `min_floor` (the
+// lowest of the class's floors) and pass the late checks, with the
+// campaigns placed when it was drawn left out. A slot's own candidates are
+// the list's first that its stricter filter (its floor, the campaigns
+// placed since) accepts: the same as a scan of its own would find,
+// whenever the list holds enough of them or holds every eligible ad;
+// otherwise RankSlot scans for that slot alone.
+struct ClassCandidates {
+  int capacity = 0;  // kRankCandidates x (the class's slots + 1), at most kMaxClassCandidates.
+  int64_t min_floor = 0;
+  int count = -1;  // -1: not drawn yet.
+  std::array<attention::Candidate, kMaxClassCandidates> list;
+};
+
 // The best and runner-up for `pass_slot` of the last `pass` over `catalog`
 // among ads whose campaign is not `placed` (one byte per campaign), bids at
 // least `floor` and passes `late` (checked last, for candidates only).
-// `scratch` holds the kernel's candidates. Does not allocate.
+// `scratch` holds the kernel's candidates. `shared` (optional): the class's
+// candidates, drawn on first use, for classes of more than one slot. Does
+// not allocate.
 SlotRanking RankSlot(const Catalog& catalog, const attention::AttentionPass& pass, int pass_slot,
                      absl::Span<const uint8_t> placed, int64_t floor, LateChecks& late,
-                     std::array<attention::Candidate, kRankCandidates>& scratch);
+                     std::array<attention::Candidate, kRankCandidates>& scratch,
+                     ClassCandidates* shared = nullptr);
 
 }  // namespace attex::auction
 

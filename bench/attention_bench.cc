@@ -11,7 +11,7 @@
 // Times are this thread's CPU time (the machines are shared).
 // Run pinned, e.g.: taskset -c 1 attention_bench --benchmark_repetitions=5
 //   --benchmark_report_aggregates_only=true
-// The two-core rows (mode 2) need two cores: taskset -c 0,1 ... --benchmark_filter=.../2/
+// The two-core rows (mode 2) need two cores: taskset -c 0,1 ... --benchmark_filter='.*/2/[12]/'
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -155,21 +155,30 @@ void SetCounters(benchmark::State& state, double bytes_per_pass, double seconds)
   state.counters["bandwidth_GBps"] = bandwidth / 1e9;
 }
 
-// The fused pass for 1 or 4 slots plus each slot's top 10: args N, d,
-// slots, key format, ISA, query mode. Mode 1 (this release's): the slots
-// are one request's, with one query and every ad's head bias in the tiles
-// (one dot product and one exp per ad and head). Mode 0 (the previous
-// approach, measured in the same run): each slot its own query, no bias
-// (slots x heads dot products and exps per ad).
+// The fused pass for a request of 1 or 4 slots and its slots' top
+// candidates (8 a slot, as the auction draws them): args N, d, slots, key
+// format, ISA, mode, formats (the request's slots ask for 1 or 2 creative
+// formats; with 2, half the ads are of each and half the slots ask each).
+//  Mode 0, the previous approach (measured in the same run): each slot its
+//   own query and pass slot, no bias (slots x heads dot products and exps
+//   per ad), and its own scan for its top 8; ads of the two formats
+//   interleaved, as the previous catalogue laid them out.
+//  Mode 1, this release's, as the auction runs such a request: one query
+//   per request and every ad's head bias in the tiles (one dot product and
+//   one exp per ad and head), one pass slot per format (SlotClasses), ads
+//   grouped by format, and one scan per format for its slots' candidates
+//   (8 x (slots + 1), ClassCandidates).
+//  Mode 2: mode 1 with the pass split across two cores (wall time).
 void BM_Fused(benchmark::State& state) {
   const int64_t n = state.range(0);
   const int d = static_cast<int>(state.range(1));
   const int slots = static_cast<int>(state.range(2));
   const auto format = static_cast<KeyFormat>(state.range(3));
   const auto isa = static_cast<Isa>(state.range(4));
-  const bool shared = state.range(5) != 0;
-  // Mode 2: one query, the pass split with one more thread (wall time).
-  const bool two_cores = state.range(5) == 2;
+  const int mode = static_cast<int>(state.range(5));
+  const int formats = static_cast<int>(state.range(6));
+  const bool shared = mode != 0;
+  const bool two_cores = mode == 2;
   static PassWorkers workers(1);
   if (!IsaSupported(isa)) {
     state.SkipWithError("ISA not supported");
@@ -183,20 +192,39 @@ void BM_Fused(benchmark::State& state) {
     bias.resize(n * 4);
     for (float& b : bias) b = 0.1f * normal(rng);
   }
+  // Which pass slots each ad is eligible for, and each pass slot's scans:
+  // (pass slot, candidates).
+  std::vector<uint16_t> mask(n);
+  std::vector<std::pair<int, int>> scans;
+  const int per_format = slots / formats;
+  for (int64_t i = 0; i < n; ++i) {
+    const int f = formats == 1 ? 0 : (shared ? (i < n / 2 ? 0 : 1) : static_cast<int>(i % 2));
+    mask[i] = shared ? static_cast<uint16_t>(1u << f)
+                     : static_cast<uint16_t>(((1u << per_format) - 1) << (f * per_format));
+  }
+  if (shared) {
+    for (int f = 0; f < formats; ++f) {
+      scans.emplace_back(f, per_format > 1 ? 8 * (per_format + 1) : 8);
+    }
+  } else {
+    for (int s = 0; s < slots; ++s) scans.emplace_back(s, 8);
+  }
   const TiledKeys keys(data.keys, n, d, 4, format, bias);
   AttentionPass pass;
   if (two_cores) pass.set_workers(&workers, 0);
-  std::vector<Candidate> top(10);
-  const int one_request[] = {slots};
+  std::vector<Candidate> top(8 * (kMaxPassSlots + 1));
+  const int one_request[] = {formats};
   auto run = [&] {
     if (shared) {
-      pass.Run(keys, data.values, data.mask, absl::MakeConstSpan(data.queries.data(), d),
-               one_request, isa);
+      pass.Run(keys, data.values, mask, absl::MakeConstSpan(data.queries.data(), d), one_request,
+               isa);
     } else {
-      pass.Run(keys, data.values, data.mask, absl::MakeConstSpan(data.queries.data(), slots * d),
-               slots, isa);
+      pass.Run(keys, data.values, mask, absl::MakeConstSpan(data.queries.data(), slots * d), slots,
+               isa);
     }
-    for (int s = 0; s < slots; ++s) benchmark::DoNotOptimize(pass.TopK(s, absl::MakeSpan(top)));
+    for (const auto& [slot, k] : scans) {
+      benchmark::DoNotOptimize(pass.TopK(slot, absl::MakeSpan(top.data(), k)));
+    }
   };
   run();  // Warm: buffers grown.
   const Timer timer(two_cores);
@@ -205,29 +233,33 @@ void BM_Fused(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.SetLabel(
-      std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)) +
+      std::string(KeyFormatName(format)) + "/" + std::string(IsaName(isa)) + "/" +
+      std::to_string(slots) + (slots == 1 ? " slot" : " slots") +
+      (formats == 2 ? ", 2 formats" : "") +
       (two_cores ? "/one-query/two-cores(wall)" : (shared ? "/one-query" : "/per-slot(previous)")));
   SetCounters(state, static_cast<double>(keys.KeyBytes(n)) + 6.0 * n, timer.Seconds());
 }
 
 void FusedArgs(benchmark::internal::Benchmark* b) {
   const int best = static_cast<int>(BestIsa());
+  // {slots, formats}: one slot; four of one format; four of two.
+  const int requests[][2] = {{1, 1}, {4, 1}, {4, 2}};
   for (int64_t n : {10'000, 100'000, 1'000'000}) {
     for (int d : {64, 128}) {
-      for (int slots : {1, 4}) {
+      for (const auto& [slots, formats] : requests) {
         for (int format : {0, 1, 2}) {
-          if (d == 64) b->Args({n, d, slots, format, best, 0});
-          b->Args({n, d, slots, format, best, 1});
+          if (d == 64) b->Args({n, d, slots, format, best, 0, formats});
+          b->Args({n, d, slots, format, best, 1, formats});
         }
       }
     }
   }
   // The pass split across two cores, at the headline shape.
-  for (int slots : {1, 4}) {
-    for (int format : {0, 2}) b->Args({1'000'000, 64, slots, format, best, 2});
+  for (const auto& [slots, formats] : requests) {
+    for (int format : {0, 2}) b->Args({1'000'000, 64, slots, format, best, 2, formats});
   }
   // The other SIMD paths at the headline shape.
-  for (int isa = 0; isa < best; ++isa) b->Args({1'000'000, 64, 4, 0, isa, 1});
+  for (int isa = 0; isa < best; ++isa) b->Args({1'000'000, 64, 4, 0, isa, 1, 1});
 }
 BENCHMARK(BM_Fused)->Apply(FusedArgs)->Unit(benchmark::kMillisecond)->UseRealTime();
 

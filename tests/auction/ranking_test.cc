@@ -56,7 +56,8 @@ std::vector<Expected> BruteForce(const Catalog& catalog, const attex::v1::BidReq
     attention::SlotScores scores{absl::MakeSpan(weights), absl::MakeSpan(log_norms)};
     attention::ScoreSlot({catalog.keys.data(), static_cast<int64_t>(n), d, model.heads()},
                          catalog.values, mask, q, &scores);
-    const int64_t floor = AuctionConfig{}.default_floor_cpm_micros;
+    const int64_t floor = slot.floor_cpm_micros() > 0 ? slot.floor_cpm_micros()
+                                                      : AuctionConfig{}.default_floor_cpm_micros;
     struct Pick {
       int32_t ad = -1, campaign = -1;
       double score = -1.0;
@@ -165,6 +166,24 @@ TEST(RankingTest, FindsTheRunnerUpWhenOneCampaignFillsTheTopList) {
   EXPECT_LT(result.slots[0].price_cpm_micros, 9'000'000);  // Priced by another campaign.
   ExpectSameAuction(*catalog, Request(1));
   ExpectSameAuction(*catalog, Request(4));
+}
+
+TEST(RankingTest, SlotsOfOneFormatDrawFromOneScanAsTheirOwnScansWould) {
+  // Eight banner slots share one list of candidates; their floors differ
+  // (some above most bids, so that the list runs short and a slot scans on
+  // its own), and campaign 0's 30 creatives crowd the list until it is
+  // placed.
+  for (bool dominant : {false, true}) {
+    SCOPED_TRACE(dominant ? "dominant campaign" : "no dominant campaign");
+    const auto catalog = RandomCatalog(300, dominant ? 30 : 4, 13, dominant);
+    attex::v1::BidRequest req = Request(8);
+    const int64_t floors[] = {0, 2'500'000, 0, 1'000'000, 2'900'000, 0, 400'000, 2'000'000};
+    for (int k = 0; k < req.slots_size(); ++k) {
+      req.mutable_slots(k)->set_format("banner");
+      req.mutable_slots(k)->set_floor_cpm_micros(floors[k]);
+    }
+    ExpectSameAuction(*catalog, req);
+  }
 }
 
 // Requests that differ in users, slot counts, formats and blocked
