@@ -1,6 +1,7 @@
 #include "auction/eligibility.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -111,32 +112,54 @@ void CampaignEligibility(const Catalog& catalog, const BidRequest& req,
 
   const int64_t now_s = now_ms / 1000;
   const uint32_t hour_bit = 1u << ((now_ms / 3'600'000) % 24);
-  ForParts(parallel, n, s, excluded, [&](size_t begin, size_t end, ExclusionCounts& counts) {
-    for (size_t c = begin; c < end; ++c) {
-      const CampaignIndex::Entry& e = index.entries[c];
-      const uint8_t hits = s.hits[c];
-      Exclusion why = Exclusion::kCount;
-      if (!(e.flags & CampaignIndex::kActive)) {
-        why = Exclusion::kStatus;
-      } else if ((e.start_s != 0 && now_s < e.start_s) || (e.end_s != 0 && now_s >= e.end_s)) {
-        why = Exclusion::kSchedule;
-      } else if ((e.flags & CampaignIndex::kCountries) && !(hits & kHitCountry)) {
-        why = Exclusion::kCountry;
-      } else if ((e.flags & CampaignIndex::kDevices) && !(hits & kHitDevice)) {
-        why = Exclusion::kDeviceType;
-      } else if ((e.flags & CampaignIndex::kInclude) && !(hits & kHitInclude)) {
-        why = Exclusion::kIncludeFeatures;
-      } else if ((e.flags & CampaignIndex::kExclude) && (hits & kHitExclude)) {
-        why = Exclusion::kExcludeFeatures;
-      } else if (e.hours_mask != 0 && !(e.hours_mask & hour_bit)) {
-        why = Exclusion::kHours;
-      } else if (hits & kHitBlockedAdvertiser) {
-        why = Exclusion::kBlockedAdvertiser;
-      }
-      ok[c] = why == Exclusion::kCount;
-      if (why != Exclusion::kCount) counts[static_cast<int>(why)] += e.creatives;
-    }
-  });
+  // Branch-free: which rules a campaign fails is a bit per rule, in the
+  // order of precedence of Exclusion (the first set bit is the reason), so
+  // that campaigns that differ in their targeting cost no mispredicted
+  // branches. Plain pointers, copied into the loop: stores through `ok`
+  // (bytes, which may alias anything) would otherwise reload them.
+  static_assert(
+      static_cast<int>(Exclusion::kStatus) < static_cast<int>(Exclusion::kSchedule) &&
+      static_cast<int>(Exclusion::kSchedule) < static_cast<int>(Exclusion::kCountry) &&
+      static_cast<int>(Exclusion::kCountry) < static_cast<int>(Exclusion::kDeviceType) &&
+      static_cast<int>(Exclusion::kDeviceType) < static_cast<int>(Exclusion::kIncludeFeatures) &&
+      static_cast<int>(Exclusion::kIncludeFeatures) <
+          static_cast<int>(Exclusion::kExcludeFeatures) &&
+      static_cast<int>(Exclusion::kExcludeFeatures) < static_cast<int>(Exclusion::kHours) &&
+      static_cast<int>(Exclusion::kHours) < static_cast<int>(Exclusion::kBlockedAdvertiser) &&
+      static_cast<int>(Exclusion::kBlockedAdvertiser) < static_cast<int>(Exclusion::kCount));
+  const CampaignIndex::Entry* const entries = index.entries.data();
+  const uint8_t* const campaign_hits = s.hits.data();
+  ForParts(parallel, n, s, excluded,
+           [entries, campaign_hits, ok, now_s, hour_bit](size_t begin, size_t end,
+                                                         ExclusionCounts& counts) {
+             auto bit = [](bool fails, Exclusion why) {
+               return static_cast<uint32_t>(fails) << static_cast<int>(why);
+             };
+             constexpr int kOk = static_cast<int>(Exclusion::kCount);
+             int64_t local[kOk + 1] = {};
+             for (size_t c = begin; c < end; ++c) {
+               const CampaignIndex::Entry& e = entries[c];
+               const uint32_t flags = e.flags;
+               const uint32_t hits = campaign_hits[c];
+               const uint32_t fails =
+                   bit(!(flags & CampaignIndex::kActive), Exclusion::kStatus) |
+                   bit((e.start_s != 0) & (now_s < e.start_s), Exclusion::kSchedule) |
+                   bit((e.end_s != 0) & (now_s >= e.end_s), Exclusion::kSchedule) |
+                   bit((flags & CampaignIndex::kCountries) && !(hits & kHitCountry),
+                       Exclusion::kCountry) |
+                   bit((flags & CampaignIndex::kDevices) && !(hits & kHitDevice),
+                       Exclusion::kDeviceType) |
+                   bit((flags & CampaignIndex::kInclude) && !(hits & kHitInclude),
+                       Exclusion::kIncludeFeatures) |
+                   bit((flags & CampaignIndex::kExclude) && (hits & kHitExclude),
+                       Exclusion::kExcludeFeatures) |
+                   bit((e.hours_mask != 0) & !(e.hours_mask & hour_bit), Exclusion::kHours) |
+                   bit((hits & kHitBlockedAdvertiser) != 0, Exclusion::kBlockedAdvertiser);
+               ok[c] = fails == 0;
+               local[std::countr_zero(fails | (1u << kOk))] += e.creatives;
+             }
+             for (int k = 0; k < kOk; ++k) counts[k] += static_cast<int32_t>(local[k]);
+           });
 }
 
 // The catalogue's small ids (formats, categories) keep strings out of the
@@ -218,18 +241,19 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
   const uint8_t* blocked = s.blocked_category.data();
   const uint16_t* format_slots = s.format_slots.data();
   const bool first = slot_offset == 0;
-  ForParts(parallel, n_ads, s, excluded, [&](size_t begin, size_t end, ExclusionCounts& counts) {
+  const bool any_blocked = !s.blocked_ids.empty();
+  // Branch-free (whether a campaign is ok varies ad by ad), with the
+  // category read only when the request blocks some.
+  ForParts(parallel, n_ads, s, excluded, [=](size_t begin, size_t end, ExclusionCounts& counts) {
     int32_t n_blocked = 0, n_unformatted = 0;
     for (size_t i = begin; i < end; ++i) {
-      uint16_t bits = 0;
-      if (ok[ads[i].campaign]) {
-        if (blocked[ad_category[i]]) {
-          ++n_blocked;
-        } else {
-          bits = format_slots[ad_format[i]];
-          n_unformatted += bits == 0;
-        }
-      }
+      const bool campaign_ok = ok[ads[i].campaign] != 0;
+      const bool is_blocked = any_blocked && campaign_ok && blocked[ad_category[i]];
+      const bool admitted = campaign_ok & !is_blocked;
+      const uint16_t bits =
+          format_slots[ad_format[i]] & static_cast<uint16_t>(-static_cast<int>(admitted));
+      n_blocked += is_blocked;
+      n_unformatted += admitted & (bits == 0);
       out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
     }
     counts[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
