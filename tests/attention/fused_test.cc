@@ -140,7 +140,9 @@ bool ExpectMatchesReference(const Problem& p, Isa isa, KeyFormat format = KeyFor
     }
     EXPECT_EQ(pass.isa(), isa);
     EXPECT_EQ(pass.parts(), workers != nullptr ? workers->parts() : 1);
-    if (online_only) EXPECT_FALSE(pass.fixed_offsets());
+    if (online_only) {
+      EXPECT_FALSE(pass.fixed_offsets());
+    }
     if (!online_only) fixed = pass.fixed_offsets();
     ExpectPassMatches(p, keys, pass, tolerance);
   }
@@ -289,7 +291,9 @@ TEST_P(FusedPassTest, MaskedAdsGetNoWeightAndDoNotChangeTheNormalisers) {
   EXPECT_EQ(after.context(0), before.context(0));
   for (int64_t i = 0; i < p.rows; ++i) {
     EXPECT_EQ(after.Weight(0, i), before.Weight(0, i));
-    if (!p.mask[i]) EXPECT_EQ(after.Weight(0, i), 0.0f);
+    if (!p.mask[i]) {
+      EXPECT_EQ(after.Weight(0, i), 0.0f);
+    }
   }
 }
 

@@ -78,7 +78,9 @@ TEST_F(CatalogManagerTest, PublishedCampaignContributesOneAdPerCreative) {
   for (size_t i = 0; i < snapshot->ads.size(); ++i) {
     EXPECT_EQ(snapshot->ads[i].campaign, 0);
     creatives.insert(snapshot->ads[i].creative);
-    if (i > 0) EXPECT_LE(snapshot->ad_format[i - 1], snapshot->ad_format[i]);
+    if (i > 0) {
+      EXPECT_LE(snapshot->ad_format[i - 1], snapshot->ad_format[i]);
+    }
   }
   EXPECT_EQ(creatives, (std::set<int32_t>{0, 1, 2}));
 }
