@@ -25,6 +25,50 @@ bool Better(const Candidate& a, const Candidate& b) {
 
 }  // namespace
 
+void QuantiseQuery(int heads, absl::Span<float> query, absl::Span<int32_t> pairs,
+                   absl::Span<float> scales) {
+  const int d = static_cast<int>(query.size());
+  ATTEX_CHECK(heads >= 1 && d % heads == 0 && pairs.size() == static_cast<size_t>((d + 1) / 2) &&
+              scales.size() == static_cast<size_t>(heads));
+  const int dh = d / heads;
+  int16_t q16[kMaxDModel + 1] = {};
+  for (int h = 0; h < heads; ++h) {
+    float max_abs = 0.0f;
+    for (int j = h * dh; j < (h + 1) * dh; ++j) {
+      if (std::isfinite(query[j])) max_abs = std::max(max_abs, std::abs(query[j]));
+    }
+    // The largest coordinate maps to 32767; the rest round to the nearest
+    // step (relative error at most 1.5e-5 of the largest).
+    const float step = max_abs > 0.0f ? max_abs / 32767.0f : 1.0f;
+    scales[h] = step;
+    for (int j = h * dh; j < (h + 1) * dh; ++j) {
+      const float x = std::isfinite(query[j]) ? query[j] / step : 0.0f;
+      q16[j] = static_cast<int16_t>(std::clamp(std::lround(x), -32767L, 32767L));
+      query[j] = step * q16[j];
+    }
+  }
+  for (size_t p = 0; p < pairs.size(); ++p) {
+    pairs[p] =
+        static_cast<int32_t>(static_cast<uint16_t>(q16[2 * p]) |
+                             (static_cast<uint32_t>(static_cast<uint16_t>(q16[2 * p + 1])) << 16));
+  }
+}
+
+void EffectiveQuery(const TiledKeys& keys, absl::Span<float> query) {
+  if (keys.format() != KeyFormat::kInt8) return;
+  const int d = keys.d_model();
+  const int heads = keys.heads();
+  ATTEX_CHECK(query.size() == static_cast<size_t>(d) && d <= kMaxDModel);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads));
+  float scaled[kMaxDModel];
+  int32_t pairs[(kMaxDModel + 1) / 2];
+  float scales[kMaxPassHeads];
+  for (int j = 0; j < d; ++j) scaled[j] = query[j] * scale;
+  QuantiseQuery(heads, absl::MakeSpan(scaled, d), absl::MakeSpan(pairs, (d + 1) / 2),
+                absl::MakeSpan(scales, heads));
+  for (int j = 0; j < d; ++j) query[j] = scaled[j] / scale;
+}
+
 void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                         absl::Span<const uint16_t> mask, absl::Span<const float> queries, int slots,
                         Isa isa) {
@@ -79,6 +123,19 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   Grow(queries_, static_cast<size_t>(requests) * d);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads));
   for (size_t j = 0; j < queries.size(); ++j) queries_[j] = queries[j] * scale;
+  const bool int8 = keys.format() == KeyFormat::kInt8;
+  if (int8) {
+    // Int8 keys are multiplied by the query in int16 (QuantiseQuery): every
+    // path scores with that query, dequantised where it computes in float.
+    const int pairs = (d + 1) / 2;
+    Grow(query_pairs_, static_cast<size_t>(requests) * pairs);
+    Grow(query_scales_, static_cast<size_t>(requests) * heads);
+    for (int r = 0; r < requests; ++r) {
+      QuantiseQuery(heads, absl::MakeSpan(queries_.data() + r * d, d),
+                    absl::MakeSpan(query_pairs_.data() + r * pairs, pairs),
+                    absl::MakeSpan(query_scales_.data() + r * heads, heads));
+    }
+  }
 
   // Scores are bounded by |q_h| x the largest key norm of the head plus the
   // largest |head bias|; where that bound is small enough (always, for the
@@ -128,7 +185,9 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                                 lane_z_.data(),
                                 lane_c_.data(),
                                 eligible_.data(),
-                                offsets};
+                                offsets,
+                                int8 ? query_pairs_.data() : nullptr,
+                                int8 ? query_scales_.data() : nullptr};
   const internal::PassFn pass = internal::PassFor(isa);
   // Part p: its share of the tiles, and its own state, lanes and counts.
   auto run_part = [&](int p) {

@@ -119,18 +119,34 @@ class AttentionPass final {
   const uint16_t* mask_ = nullptr;
   int d_model_ = 0;
   int slot_request_[kMaxPassSlots] = {};
-  std::vector<float> scores_;      // requests x tiles x heads x 16.
-  std::vector<float> lane_max_;    // parts x slots x heads x 16.
-  std::vector<double> lane_z_;     // parts x slots x heads x 16.
-  std::vector<double> lane_c_;     // parts x slots x heads x 16.
-  std::vector<int64_t> eligible_;  // parts x slots; part 0 holds the totals.
-  std::vector<double> context_;    // slots.
-  std::vector<double> log_norm_;   // slots x heads.
-  std::vector<double> factor_;     // slots x heads: exp(offset - log_norm), fixed offsets.
-  std::vector<float> queries_;     // requests x d_model, scaled by 1/sqrt(d_head).
-  std::vector<float> state_;       // parts x the kernel's running state.
-  std::vector<float> offsets_;     // requests x heads score bounds.
+  std::vector<float> scores_;         // requests x tiles x heads x 16.
+  std::vector<float> lane_max_;       // parts x slots x heads x 16.
+  std::vector<double> lane_z_;        // parts x slots x heads x 16.
+  std::vector<double> lane_c_;        // parts x slots x heads x 16.
+  std::vector<int64_t> eligible_;     // parts x slots; part 0 holds the totals.
+  std::vector<double> context_;       // slots.
+  std::vector<double> log_norm_;      // slots x heads.
+  std::vector<double> factor_;        // slots x heads: exp(offset - log_norm), fixed offsets.
+  std::vector<float> queries_;        // requests x d_model, scaled by 1/sqrt(d_head).
+  std::vector<int32_t> query_pairs_;  // Int8 keys: requests x (d_model + 1) / 2.
+  std::vector<float> query_scales_;   // Int8 keys: requests x heads.
+  std::vector<float> state_;          // parts x the kernel's running state.
+  std::vector<float> offsets_;        // requests x heads score bounds.
 };
+
+// The query in int16, for int8 keys: per head, the coordinates of `query`
+// (d_model floats, already scaled by 1/sqrt(d_head)) as multiples of a step
+// (the head's largest |coordinate| / 32767) into `pairs` (two coordinates
+// an int32, the lower first, for vpmaddwd; an odd d_model pads with 0) and
+// the steps into `scales` (heads floats); `query` becomes what they stand
+// for (step x int16), which every path then scores with.
+void QuantiseQuery(int heads, absl::Span<float> query, absl::Span<int32_t> pairs,
+                   absl::Span<float> scales);
+// The user query as the pass scores it against `keys` (unscaled, d_model
+// floats, in place): for int8 keys the int16 query's (QuantiseQuery),
+// otherwise unchanged. Explanations report a slot's query with it, so that
+// its numbers recompute to what the pass decided with.
+void EffectiveQuery(const TiledKeys& keys, absl::Span<float> query);
 
 // Per-head scaled scores of one ad in double precision from the key the
 // kernel sees (dequantised) and a slot's whole query, for explanations (no
@@ -169,6 +185,11 @@ struct PassArgs {
   // Per request and head: a bound on the scores that the sums are taken
   // relative to (see AttentionPass::Run); null: a running max per lane.
   const float* offsets;
+  // Int8 keys: per request, the query in int16 pairs ((d_model + 1) / 2
+  // int32s) and per head its step (QuantiseQuery); `queries` holds the
+  // same query dequantised. Null otherwise.
+  const int32_t* query_pairs;
+  const float* query_scales;
 };
 
 // One slot's compact scores, for the threshold scan.

@@ -45,27 +45,56 @@ inline V Column(const uint8_t* tile, int j, int o) {
     std::memcpy(&v, &bits, sizeof(v));
     return v;
   } else {
-    // GCC scalarises a generic int8 -> int32 conversion: sign-extend natively.
-    const uint8_t* p = tile + j * kLanes + o;
+    // Int8 keys are kept in pairs of coordinates, ad by ad (see
+    // TiledKeys::Int8Offset): coordinate j of lanes o.. is every other byte
+    // from ((j / 2) x 16 + o) x 2 + j % 2. Sign-extended as int16 words,
+    // then the byte wanted shifted into place.
+    const uint8_t* p = tile + ((j >> 1) * kLanes + o) * 2;
 #if defined(__AVX512F__)
-    const __m512i x = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m512i w =
+        _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    const __m512i x =
+        (j & 1) ? _mm512_srai_epi32(w, 8) : _mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24);
     return reinterpret_cast<V>(_mm512_cvtepi32_ps(x));
 #elif defined(__AVX2__)
-    const __m256i x = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    const __m256i w = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    const __m256i x =
+        (j & 1) ? _mm256_srai_epi32(w, 8) : _mm256_srai_epi32(_mm256_slli_epi32(w, 24), 24);
     return reinterpret_cast<V>(_mm256_cvtepi32_ps(x));
 #else
-    static_assert(kW == 4);
-    int32_t word;
-    std::memcpy(&word, p, sizeof(word));
-    if constexpr (std::endian::native == std::endian::little) {
-      const VI x = ((VI{} + word) << VI{24, 16, 8, 0}) >> 24;
-      return __builtin_convertvector(x, V);
-    } else {
-      const VI x = ((VI{} + word) << VI{0, 8, 16, 24}) >> 24;
-      return __builtin_convertvector(x, V);
-    }
+    V v;
+    for (int l = 0; l < kW; ++l) v[l] = static_cast<int8_t>(p[2 * l + (j & 1)]);
+    return v;
 #endif
   }
+}
+
+// Where an int8 tile's 16 scales start: after d_model coordinates rounded
+// up to pairs (TiledKeys::Int8ScaleOffset; not called from here, as the
+// kernels call no inline function of another library).
+inline size_t Int8ScaleOffset(int d) { return static_cast<size_t>(kLanes) * ((d + 1) / 2 * 2); }
+
+// Int8 keys times the int16 query, two coordinates at once: for the kW
+// lanes from o, coordinate pair `pair` of each ad times the query's pair
+// (two int16 in `q_pair`, the lower first), summed in int32 (vpmaddwd).
+inline VI MaddPair(const uint8_t* tile, int pair, int o, int32_t q_pair) {
+  const uint8_t* p = tile + (pair * kLanes + o) * 2;
+#if defined(__AVX512F__)
+  const __m512i k = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return reinterpret_cast<VI>(_mm512_madd_epi16(k, _mm512_set1_epi32(q_pair)));
+#elif defined(__AVX2__)
+  const __m256i k = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return reinterpret_cast<VI>(_mm256_madd_epi16(k, _mm256_set1_epi32(q_pair)));
+#else
+  // The portable path scores in float (BlockedPass is not used there).
+  VI sum;
+  const auto q_lo = static_cast<int16_t>(q_pair & 0xffff);
+  const auto q_hi = static_cast<int16_t>(static_cast<uint32_t>(q_pair) >> 16);
+  for (int l = 0; l < kW; ++l) {
+    sum[l] = static_cast<int8_t>(p[2 * l]) * q_lo + static_cast<int8_t>(p[2 * l + 1]) * q_hi;
+  }
+  return sum;
+#endif
 }
 
 constexpr int kFlushTiles = 64;  // Float partial sums move to doubles this often.
@@ -234,7 +263,7 @@ void PassImpl(const PassArgs& a) {
       const V values = Load(value_ptr + o);
       V ad_scale = Splat(1.0f);
       if constexpr (F == KeyFormat::kInt8) {
-        ad_scale = Load(reinterpret_cast<const float*>(tile + kLanes * d) + o);
+        ad_scale = Load(reinterpret_cast<const float*>(tile + Int8ScaleOffset(d)) + o);
       }
       for (int r = 0; r < requests; ++r) {
         float* out = tile_scores + r * request_stride + o;
@@ -331,6 +360,8 @@ void BlockedPass(const PassArgs& a) {
   // FMA latency (AVX-512: one vector per tile).
   constexpr int kSplit = kHeads * kSub >= 8 ? 1 : 2;
   static_assert(kDh % kSplit == 0);
+  // Int8 keys against the int16 query with vpmaddwd.
+  constexpr bool kIntPairs = F == KeyFormat::kInt8 && kDh % 2 == 0;
   const int d = a.d_model;
   const int64_t rows = a.rows;
   const int64_t tiles = (rows + kLanes - 1) / kLanes;
@@ -377,7 +408,7 @@ void BlockedPass(const PassArgs& a) {
       values[o] = Load(value_ptr + o * kW);
       ad_scale[o] = Splat(1.0f);
       if constexpr (F == KeyFormat::kInt8) {
-        ad_scale[o] = Load(reinterpret_cast<const float*>(tile + kLanes * d) + o * kW);
+        ad_scale[o] = Load(reinterpret_cast<const float*>(tile + Int8ScaleOffset(d)) + o * kW);
       }
     }
     for (int r = 0; r < requests; ++r) {
@@ -400,13 +431,32 @@ void BlockedPass(const PassArgs& a) {
       if (!in_request) continue;  // Lanes outside the request are never read.
       const float* q = a.queries + r * d;
       V acc[kSplit][kHeads][kSub] = {};
+      if constexpr (kIntPairs) {
+        // Two coordinates a multiply-add, exactly in int32, scaled once.
+        const int32_t* q_pairs = a.query_pairs + r * ((d + 1) / 2);
+        VI iacc[kHeads][kSub] = {};
 #pragma GCC unroll 64
-      for (int j = 0; j < kDh; j += kSplit) {
-        for (int p = 0; p < kSplit; ++p) {
+        for (int jp = 0; jp < kDh / 2; ++jp) {
           for (int h = 0; h < kHeads; ++h) {
-            const float qv = q[h * kDh + j + p];
-            for (int o = 0; o < kSub; ++o) {
-              acc[p][h][o] += Column<F>(tile, h * kDh + j + p, o * kW) * qv;
+            const int pair = h * (kDh / 2) + jp;
+            for (int o = 0; o < kSub; ++o)
+              iacc[h][o] += MaddPair(tile, pair, o * kW, q_pairs[pair]);
+          }
+        }
+        for (int h = 0; h < kHeads; ++h) {
+          for (int o = 0; o < kSub; ++o) {
+            acc[0][h][o] = __builtin_convertvector(iacc[h][o], V) * a.query_scales[r * kHeads + h];
+          }
+        }
+      } else {
+#pragma GCC unroll 64
+        for (int j = 0; j < kDh; j += kSplit) {
+          for (int p = 0; p < kSplit; ++p) {
+            for (int h = 0; h < kHeads; ++h) {
+              const float qv = q[h * kDh + j + p];
+              for (int o = 0; o < kSub; ++o) {
+                acc[p][h][o] += Column<F>(tile, h * kDh + j + p, o * kW) * qv;
+              }
             }
           }
         }
@@ -415,7 +465,7 @@ void BlockedPass(const PassArgs& a) {
         const float offset = a.offsets[r * kHeads + h];
         for (int o = 0; o < kSub; ++o) {
           V score = acc[0][h][o];
-          if constexpr (kSplit == 2) score += acc[1][h][o];
+          if constexpr (kSplit == 2 && !kIntPairs) score += acc[1][h][o];
           if constexpr (F == KeyFormat::kInt8) score *= ad_scale[o];
           if (bias != nullptr) score += Load(bias + h * kLanes + o * kW);
           // exp(score - bound): what the top-k and Weight read back.
@@ -449,14 +499,15 @@ void PassForWidth(const PassArgs& a) {
     // keeps the general kernel: the register-blocked ones, unrolled for
     // 16 lanes of 4-float vectors, took most of the build's compile time.
     return PassForWidth<F, true>(a);
+  } else {
+    const int dh = a.d_model / a.heads;
+    if (a.heads == 4 && dh == 16) return BlockedPass<F, 4, 16>(a);
+    if (a.heads == 4 && dh == 32) return BlockedPass<F, 4, 32>(a);
+    if (a.heads == 8 && dh == 16) return BlockedPass<F, 8, 16>(a);
+    if (a.heads == 2 && dh == 32) return BlockedPass<F, 2, 32>(a);
+    if (a.heads == 1 && dh == 64) return BlockedPass<F, 1, 64>(a);
+    return PassForWidth<F, true>(a);
   }
-  const int dh = a.d_model / a.heads;
-  if (a.heads == 4 && dh == 16) return BlockedPass<F, 4, 16>(a);
-  if (a.heads == 4 && dh == 32) return BlockedPass<F, 4, 32>(a);
-  if (a.heads == 8 && dh == 16) return BlockedPass<F, 8, 16>(a);
-  if (a.heads == 2 && dh == 32) return BlockedPass<F, 2, 32>(a);
-  if (a.heads == 1 && dh == 64) return BlockedPass<F, 1, 64>(a);
-  return PassForWidth<F, true>(a);
 }
 
 void Pass(const PassArgs& a) {

@@ -81,6 +81,12 @@ int8_t ToInt8(float x, float scale) {
   return static_cast<int8_t>(std::clamp(std::lround(v), -127L, 127L));
 }
 
+// Coordinates stored per ad: int8 keys are kept in pairs, so an odd
+// d_model gets one zero column.
+int StoredColumns(KeyFormat format, int d_model) {
+  return format == KeyFormat::kInt8 ? (d_model + 1) / 2 * 2 : d_model;
+}
+
 }  // namespace
 
 void TiledKeys::AsStored(KeyFormat format, absl::Span<const float> key, absl::Span<float> out) {
@@ -106,7 +112,8 @@ TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, in
   ATTEX_CHECK(rows >= 0 && d_model > 0 && heads > 0 && d_model % heads == 0);
   ATTEX_CHECK(keys.size() == static_cast<size_t>(rows) * d_model);
   ATTEX_CHECK(head_bias.empty() || head_bias.size() == static_cast<size_t>(rows) * heads);
-  tile_bytes_ = static_cast<size_t>(kTileRows) * d_model * ElementBytes(format);
+  tile_bytes_ =
+      static_cast<size_t>(kTileRows) * StoredColumns(format, d_model) * ElementBytes(format);
   if (format == KeyFormat::kInt8) tile_bytes_ += kTileRows * sizeof(float);
   if (!head_bias.empty()) {
     bias_offset_ = tile_bytes_;
@@ -136,8 +143,8 @@ TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, in
       case KeyFormat::kInt8: {
         const float scale = Int8Scale(absl::MakeConstSpan(key, d_model));
         auto* out = reinterpret_cast<int8_t*>(tile);
-        for (int j = 0; j < d_model; ++j) out[j * kTileRows + lane] = ToInt8(key[j], scale);
-        auto* scales = reinterpret_cast<float*>(tile + kTileRows * d_model);
+        for (int j = 0; j < d_model; ++j) out[Int8Offset(j, lane)] = ToInt8(key[j], scale);
+        auto* scales = reinterpret_cast<float*>(tile + Int8ScaleOffset(d_model));
         scales[lane] = scale;
         break;
       }
@@ -184,7 +191,7 @@ void TiledKeys::ComputeHeadNorms() {
 }
 
 size_t TiledKeys::KeyBytes(int64_t rows) const {
-  size_t per_row = d_model_ * ElementBytes(format_);
+  size_t per_row = StoredColumns(format_, d_model_) * ElementBytes(format_);
   if (format_ == KeyFormat::kInt8) per_row += sizeof(float);
   if (bias_offset_ != 0) per_row += heads_ * sizeof(float);
   return per_row * rows;
@@ -203,8 +210,8 @@ void TiledKeys::Row(int64_t row, absl::Span<float> out) const {
         out[j] = Bf16ToFloat(reinterpret_cast<const uint16_t*>(t)[j * kTileRows + lane]);
         break;
       case KeyFormat::kInt8: {
-        const float scale = reinterpret_cast<const float*>(t + kTileRows * d_model_)[lane];
-        out[j] = scale * reinterpret_cast<const int8_t*>(t)[j * kTileRows + lane];
+        const float scale = reinterpret_cast<const float*>(t + Int8ScaleOffset(d_model_))[lane];
+        out[j] = scale * reinterpret_cast<const int8_t*>(t)[Int8Offset(j, lane)];
         break;
       }
     }

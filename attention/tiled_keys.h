@@ -1,6 +1,9 @@
 // The ads' keys laid out for one streaming pass: tiles of kTileRows ads, each
 // tile column-major (the j-th coordinate of its 16 ads is 16 consecutive
-// elements), so that one vector load serves 16 ads. A tile may also carry,
+// elements), so that one vector load serves 16 ads; int8 keys column-major
+// by pairs of coordinates (coordinates 2p and 2p + 1 of an ad side by side,
+// then the next ad's: Int8Offset), so that one integer multiply-add
+// (vpmaddwd) takes two coordinates of each ad. A tile may also carry,
 // per ad and head, an additive score term (the head bias: the part of a
 // score that depends on the ad alone, such as its format's query term),
 // so that the pass reads it with the keys. Built when campaigns change,
@@ -45,9 +48,19 @@ class TiledKeys final {
   int d_model() const { return d_model_; }
   int heads() const { return heads_; }
   KeyFormat format() const { return format_; }
-  // Bytes one tile occupies: keys, then 16 float scales for int8, then the
-  // head bias (heads x 16 floats) if any; 64-byte aligned.
+  // Bytes one tile occupies: keys, then 16 float scales for int8 (at
+  // Int8ScaleOffset), then the head bias (heads x 16 floats) if any;
+  // 64-byte aligned.
   size_t tile_bytes() const { return tile_bytes_; }
+  // Where coordinate j of the ad in `lane` is in an int8 tile: pairs of
+  // coordinates, ad by ad (an odd d_model has a zero last column); and
+  // where the tile's 16 scales start.
+  static constexpr size_t Int8Offset(int j, int lane) {
+    return (static_cast<size_t>(j >> 1) * kTileRows + lane) * 2 + (j & 1);
+  }
+  static constexpr size_t Int8ScaleOffset(int d_model) {
+    return static_cast<size_t>(kTileRows) * ((d_model + 1) / 2 * 2);
+  }
   bool has_head_bias() const { return bias_offset_ != 0; }
   // Where a tile's head bias starts (0: none); floats h x 16 + lane.
   size_t bias_offset() const { return bias_offset_; }

@@ -41,8 +41,9 @@ struct Scratch {
   std::vector<uint16_t> mask;  // Per ad: bit s = eligible for pass slot s.
   std::vector<float> u;
   std::vector<float> format_query;
-  std::vector<float> queries;      // The pass's requests x d: each request's user query.
-  std::vector<int> request_slots;  // The pass's requests: how many slots each has.
+  std::vector<float> effective_query;  // The user query as the pass scores it.
+  std::vector<float> queries;          // The pass's requests x d: each request's user query.
+  std::vector<int> request_slots;      // The pass's requests: how many slots each has.
   std::vector<RequestScratch> requests;
   EligibilityScratch eligibility;
   attention::AttentionPass pass;
@@ -89,11 +90,13 @@ Tokens GatherTokens(const BidRequest& req, bool user_restricted, Scratch& s) {
 // One pooled context vector and its query, the pass's query of the request
 // (at s.queries[request]); each slot class's whole query (for Explain and
 // the ANN index) adds its format's part, into r.queries.
-void BuildQueries(const attention::Model& model, const BidRequest& req, const Tokens& tokens,
-                  bool user_restricted, size_t request, Scratch& s, RequestScratch& r) {
+void BuildQueries(const attention::Model& model, const attention::TiledKeys& keys,
+                  const BidRequest& req, const Tokens& tokens, bool user_restricted, size_t request,
+                  Scratch& s, RequestScratch& r) {
   const int d = model.d_model();
   GrowTo(s.u, d);
   GrowTo(s.format_query, d);
+  GrowTo(s.effective_query, d);
   GrowTo(r.queries, static_cast<size_t>(r.classes) * d);
   GrowTo(s.queries, (request + 1) * d);
   const auto& user_embedding = req.user().embedding();
@@ -106,11 +109,16 @@ void BuildQueries(const attention::Model& model, const BidRequest& req, const To
   model.ContextVector(in, absl::MakeSpan(s.u.data(), d));
   float* const user_query = s.queries.data() + request * d;
   model.UserQuery(absl::MakeConstSpan(s.u.data(), d), absl::MakeSpan(user_query, d));
+  // Each class's whole slot query, with the user's part as the pass scores
+  // it (int8 keys: in int16), so that explanations recompute exactly.
+  float* const effective = s.effective_query.data();
+  std::copy_n(user_query, d, effective);
+  attention::EffectiveQuery(keys, absl::MakeSpan(effective, d));
   for (int k = 0, next = 0; k < req.slots_size(); ++k) {
     if (r.slot_class[k] != next) continue;  // Its class has its query.
     model.FormatQuery(req.slots(k).format(), absl::MakeSpan(s.format_query.data(), d));
     float* q = r.queries.data() + static_cast<size_t>(next++) * d;
-    for (int j = 0; j < d; ++j) q[j] = user_query[j] + s.format_query[j];
+    for (int j = 0; j < d; ++j) q[j] = effective[j] + s.format_query[j];
   }
 }
 
@@ -159,7 +167,7 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   BuildAdMask(catalog, req, r.slot_class, campaign_ok, r.slot_offset, s.eligibility, mask,
               result->excluded, parallel);
 
-  BuildQueries(model, req, tokens, result->user_restricted, request, s, r);
+  BuildQueries(model, catalog.tiled_keys, req, tokens, result->user_restricted, request, s, r);
   // Large catalogues: only the ANN index's candidates stay eligible.
   if (const attention::AnnIndex* ann = catalog.ann.get(); ann != nullptr) {
     const size_t n_queries = static_cast<size_t>(r.classes) * model.d_model();
