@@ -4,8 +4,10 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/executor_work_guard.hpp"
@@ -235,6 +237,31 @@ void HttpServer::Stop() {
   }
   threads_.clear();
   impl_.reset();  // Closes what is left, connections included.
+}
+
+bool QueryParam(absl::string_view target, absl::string_view name, std::string* value) {
+  const size_t q = target.find('?');
+  if (q == absl::string_view::npos) return false;
+  for (absl::string_view pair : absl::StrSplit(target.substr(q + 1), '&')) {
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    const absl::string_view raw = eq == absl::string_view::npos ? "" : pair.substr(eq + 1);
+    value->clear();
+    for (size_t i = 0; i < raw.size(); ++i) {
+      int hi = 0, lo = 0;
+      if (raw[i] == '%' && i + 2 < raw.size() && absl::ascii_isxdigit(raw[i + 1]) &&
+          absl::ascii_isxdigit(raw[i + 2])) {
+        hi = absl::ascii_isdigit(raw[i + 1]) ? raw[i + 1] - '0' : (raw[i + 1] | 0x20) - 'a' + 10;
+        lo = absl::ascii_isdigit(raw[i + 2]) ? raw[i + 2] - '0' : (raw[i + 2] | 0x20) - 'a' + 10;
+        value->push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      } else {
+        value->push_back(raw[i] == '+' ? ' ' : raw[i]);
+      }
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace attex::openrtb

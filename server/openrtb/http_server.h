@@ -87,6 +87,10 @@ class HttpServer final {
   int port_ = 0;
 };
 
+// The value of query parameter `name` in `target` ("/p?a=1&b=x%20y"),
+// percent-decoded ('+' a space); false when absent.
+bool QueryParam(absl::string_view target, absl::string_view name, std::string* value);
+
 }  // namespace attex::openrtb
 
 #endif  // ATTEX_SERVER_OPENRTB_HTTP_SERVER_H_

@@ -102,6 +102,11 @@ void WriteError(const absl::Status& status, std::string* out);
 // 2436191 -> 2.436191, 2500000 -> 2.5, 7 -> 0.000007.
 void AppendCpm(int64_t micros, std::string* out);
 
+// A CPM in currency units as a platform writes ${AUCTION_PRICE} ("2.436191",
+// "2.5", "3") -> micros, digits past the sixth decimal dropped. False for
+// anything else (signs, exponents, empty, past 1e6 units).
+bool ParseCpm(absl::string_view text, int64_t* micros);
+
 // `s` as a JSON string literal, quotes included.
 void AppendJsonString(absl::string_view s, std::string* out);
 

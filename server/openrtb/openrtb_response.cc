@@ -111,6 +111,32 @@ void AppendCpm(int64_t micros, std::string* out) {
   out->append(digits, len);
 }
 
+bool ParseCpm(absl::string_view text, int64_t* micros) {
+  int64_t units = 0, frac = 0;
+  int digits = 0, decimals = 0;
+  bool dot = false;
+  for (char c : text) {
+    if (c == '.' && !dot) {
+      dot = true;
+    } else if (c >= '0' && c <= '9') {
+      ++digits;
+      if (!dot) {
+        units = units * 10 + (c - '0');
+        if (units > 1'000'000) return false;
+      } else if (decimals < 6) {
+        frac = frac * 10 + (c - '0');
+        ++decimals;
+      }
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0) return false;
+  for (; decimals < 6; ++decimals) frac *= 10;
+  *micros = units * 1'000'000 + frac;
+  return true;
+}
+
 void WriteBidResponse(const Request& request, const attex::v1::BidResponse& response,
                       absl::Span<const absl::string_view> categories,
                       const ResponseOptions& options, std::string* out) {

@@ -153,6 +153,18 @@ void OpenRtbService::Handle(const HttpRequest& request, HttpReply reply) {
     Bid(request, std::move(reply));
     return;
   }
+  if (path == "/openrtb2/billing" || path == "/openrtb2/loss") {
+    if (request.method != "GET" && request.method != "POST") {
+      reply(ErrorResponse(absl::InvalidArgumentError(absl::StrCat("method: GET ", path)), 405));
+      return;
+    }
+    if (path == "/openrtb2/billing") {
+      Billing(request, std::move(reply));
+    } else {
+      Loss(request, std::move(reply));
+    }
+    return;
+  }
   reply(ErrorResponse(absl::NotFoundError(absl::StrCat("path: no ", path, " here"))));
 }
 

@@ -12,6 +12,18 @@
 // authentication; 429 past the account's rate limit and 503 past the
 // server's capacity (both with Retry-After); 504 when the deadline passed
 // before the auction's turn; 404 / 405 for other paths and methods.
+//
+// Notices (GET; the signed billing token is the credential, so that a
+// pixel or the platform's server can fire them without attex's token):
+// /openrtb2/billing?token=T&price=P (the answer's burl) records the
+// impression as ReportEvents does, on the work queue and durably before the
+// answer: once per token, whichever of burl and ReportEvents comes first;
+// charged the token's price, or the platform's clearing price P when it is
+// lower (never more). 200 {"result": "accepted" | "duplicate", ...}; 400 for
+// a bad token or price, 410 for an expired token, 409 when the budget can no
+// longer pay. /openrtb2/loss?token=T&reason=R (lurl) releases the
+// placement's budget reservation at once instead of at the token's expiry;
+// 200 {"released_micros": N}.
 // Thread-safe; Handle runs on the HTTP server's io threads.
 #ifndef ATTEX_SERVER_OPENRTB_OPENRTB_SERVICE_H_
 #define ATTEX_SERVER_OPENRTB_OPENRTB_SERVICE_H_
@@ -35,6 +47,8 @@ class OpenRtbService final {
 
  private:
   void Bid(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
+  void Billing(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
+  void Loss(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
 
   Core* const core_;
   openrtb::MappingOptions mapping_;

@@ -8,11 +8,15 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_replace.h"
+#include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/exchange.grpc.pb.h"
+#include "attex/v1/operator.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "server/openrtb/gzip.h"
 #include "server/openrtb/openrtb_mapping.h"
 #include "simdjson.h"
+#include "tests/testing/campaign_builder.h"
 #include "tests/testing/curl.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
@@ -46,8 +50,12 @@ class OpenRtbEndToEndTest : public ::testing::Test {
     ASSERT_TRUE(port_file >> openrtb_port_);
     auto tokens = ReadFlatJson(dir_.path() + "/data/demo-tokens.json");
     platform_token_ = tokens["platform"];
+    advertiser_token_ = tokens["advertiser"];
+    operator_token_ = tokens["operator"];
     ASSERT_FALSE(platform_token_.empty());
     exchange_ = attex::v1::Exchange::NewStub(server_->channel());
+    campaigns_ = attex::v1::Campaigns::NewStub(server_->channel());
+    operator_ = attex::v1::Operator::NewStub(server_->channel());
   }
 
   std::string Url(const std::string& path) const {
@@ -77,9 +85,32 @@ class OpenRtbEndToEndTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   int openrtb_port_ = 0;
   int posts_ = 0;
-  std::string platform_token_;
+  std::string platform_token_, advertiser_token_, operator_token_;
   std::unique_ptr<attex::v1::Exchange::Stub> exchange_;
+  std::unique_ptr<attex::v1::Campaigns::Stub> campaigns_;
+  std::unique_ptr<attex::v1::Operator::Stub> operator_;
 };
+
+// The first bid of an OpenRTB answer: its campaign, price (exactly, as
+// written), burl and lurl.
+struct FirstBid {
+  std::string cid, price, burl, lurl;
+};
+
+FirstBid First(const std::string& body) {
+  FirstBid bid;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body).get(doc) != simdjson::SUCCESS) return bid;
+  simdjson::dom::element b;
+  if (doc.at_pointer("/seatbid/0/bid/0").get(b) != simdjson::SUCCESS) return bid;
+  bid.cid = std::string(std::string_view(b["cid"]));
+  bid.burl = std::string(std::string_view(b["burl"]));
+  bid.lurl = std::string(std::string_view(b["lurl"]));
+  const size_t at = body.find("\"price\":");
+  bid.price = body.substr(at + 8, body.find(',', at) - at - 8);
+  return bid;
+}
 
 // The price as written, exactly, in micros ("2.436191" -> 2436191).
 int64_t Micros(std::string_view price) {
@@ -201,6 +232,114 @@ TEST_F(OpenRtbEndToEndTest, KeepAliveServesManyRequestsOnOneConnection) {
   text << in.rdbuf();
   EXPECT_TRUE(absl::StrContains(text.str(), "Re-using existing connection")) << text.str();
   EXPECT_FALSE(absl::StrContains(text.str(), "Connection: close")) << text.str();
+}
+
+TEST_F(OpenRtbEndToEndTest, BurlBillsTheImpressionOnceWhicheverOfBurlAndReportEventsComesFirst) {
+  const FirstBid bid = First(Post(kRunnerRequest).body);
+  ASSERT_FALSE(bid.burl.empty());
+  const int64_t price_micros = Micros(bid.price) / 1000;  // One impression at the CPM.
+  // The platform substitutes its clearing price, here the bid's own.
+  const std::string burl = absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", bid.price}});
+  CurlResult r = Curl({}, burl);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, absl::StrCat(R"({"result":"accepted","charged_micros":)", price_micros, "}"));
+  r = Curl({}, burl);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"result":"duplicate","charged_micros":0})");
+  // ReportEvents with the same token: the impression is known.
+  attex::v1::ReportEventsRequest report;
+  auto* event = report.add_events();
+  event->set_billing_token(bid.burl.substr(bid.burl.find("token=") + 6,
+                                           bid.burl.find('&') - bid.burl.find("token=") - 6));
+  event->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
+  event->set_event_id("imp-1");
+  attex::v1::ReportEventsResponse reported;
+  ASSERT_TRUE(exchange_->ReportEvents(Context(platform_token_).get(), report, &reported).ok());
+  ASSERT_EQ(reported.results_size(), 1);
+  EXPECT_EQ(reported.results(0).result(), attex::v1::EVENT_RESULT_DUPLICATE);
+
+  attex::v1::GetSpendRequest spend_request;
+  spend_request.set_campaign_id(bid.cid);
+  attex::v1::SpendReport spend;
+  ASSERT_TRUE(campaigns_->GetSpend(Context(advertiser_token_).get(), spend_request, &spend).ok());
+  EXPECT_EQ(spend.total_micros(), price_micros);
+  EXPECT_EQ(spend.impressions(), 1);
+  attex::v1::LedgerBalances balances;
+  ASSERT_TRUE(operator_
+                  ->GetLedgerBalances(Context(operator_token_).get(),
+                                      attex::v1::GetLedgerBalancesRequest(), &balances)
+                  .ok());
+  EXPECT_EQ(balances.ledger_sum_micros(), 0);
+  int64_t user = 0, advertiser = 0;
+  for (const auto& b : balances.balances()) {
+    if (b.account() == "user:u-1001") user = b.balance_micros();
+    if (absl::StartsWith(b.account(), "advertiser:")) advertiser += b.balance_micros();
+  }
+  EXPECT_EQ(advertiser, -price_micros);
+  EXPECT_EQ(user, price_micros / 10);  // The user's attention dividend, 10%.
+}
+
+TEST_F(OpenRtbEndToEndTest, BurlAfterReportEventsIsADuplicate) {
+  const FirstBid bid = First(Post(kRunnerRequest).body);
+  ASSERT_FALSE(bid.burl.empty());
+  attex::v1::ReportEventsRequest report;
+  auto* event = report.add_events();
+  const size_t token_at = bid.burl.find("token=") + 6;
+  event->set_billing_token(bid.burl.substr(token_at, bid.burl.find('&') - token_at));
+  event->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
+  event->set_event_id("imp-2");
+  attex::v1::ReportEventsResponse reported;
+  ASSERT_TRUE(exchange_->ReportEvents(Context(platform_token_).get(), report, &reported).ok());
+  EXPECT_EQ(reported.results(0).result(), attex::v1::EVENT_RESULT_ACCEPTED);
+  const CurlResult r = Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", bid.price}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"result":"duplicate","charged_micros":0})");
+}
+
+TEST_F(OpenRtbEndToEndTest, BurlBillsTheClearingPriceWhenLowerAndNeverMore) {
+  FirstBid bid = First(Post(kRunnerRequest).body);
+  ASSERT_FALSE(bid.burl.empty());
+  CurlResult r = Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", "0.5"}}));
+  EXPECT_EQ(r.body, R"({"result":"accepted","charged_micros":500})") << r.body;
+  bid = First(Post(kRunnerRequest).body);
+  r = Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", "999"}}));
+  EXPECT_EQ(r.body, absl::StrCat(R"({"result":"accepted","charged_micros":)",
+                                 Micros(bid.price) / 1000, "}"))
+      << r.body;
+  r = Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", "-1"}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(absl::StrContains(r.body, R"("field":"price")")) << r.body;
+  r = Curl({}, Url("/openrtb2/billing?token=v1.forged.token&price=1"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(absl::StrContains(r.body, R"("field":"token")")) << r.body;
+}
+
+TEST_F(OpenRtbEndToEndTest, LurlReleasesTheReservationAtOnce) {
+  // A campaign whose budget covers one impression, for requests with its keyword.
+  const attex::v1::Campaign c = CampaignBuilder()
+                                    .Name("one impression")
+                                    .BidCpm(5'000'000)
+                                    .TotalBudget(5'000)
+                                    .IncludeFeature("kw:lurl-test")
+                                    .Creative("banner")
+                                    .Features({"kw:lurl-test"})
+                                    .Markup("<b>once</b>")
+                                    .Build();
+  attex::v1::Campaign created;
+  ASSERT_TRUE(campaigns_->CreateCampaign(Context(advertiser_token_).get(), c, &created).ok());
+  const std::string request = R"({"id":"l-1","imp":[{"id":"top","banner":{"w":300,"h":250}}],
+      "user":{"id":"u-9","keywords":"lurl-test"},"site":{"kwarray":["lurl-test"]}})";
+  FirstBid first = First(Post(request).body);
+  ASSERT_EQ(first.cid, created.id());
+  // Its budget is reserved: the next request goes elsewhere.
+  EXPECT_NE(First(Post(request).body).cid, created.id());
+  const std::string lurl = absl::StrReplaceAll(first.lurl, {{"${AUCTION_LOSS}", "102"}});
+  const CurlResult r = Curl({}, lurl);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, absl::StrCat(R"({"released_micros":)", Micros(first.price) / 1000, "}"));
+  EXPECT_EQ(First(Post(request).body).cid, created.id());
+  // Released once: a second loss notice has nothing to give back.
+  EXPECT_EQ(Curl({}, lurl).body, R"({"released_micros":0})");
 }
 
 class OpenRtbNoBid200Test : public OpenRtbEndToEndTest {

@@ -27,6 +27,21 @@ TEST(OpenRtbResponseTest, CpmIsWrittenExactlyFromMicros) {
   EXPECT_EQ(Cpm(100'010), "0.10001");
 }
 
+TEST(OpenRtbResponseTest, ClearingPricesParseExactlyToMicros) {
+  int64_t micros = -1;
+  EXPECT_TRUE(ParseCpm("2.436191", &micros));
+  EXPECT_EQ(micros, 2'436'191);
+  EXPECT_TRUE(ParseCpm("3", &micros));
+  EXPECT_EQ(micros, 3'000'000);
+  EXPECT_TRUE(ParseCpm("0.1234567", &micros));  // Past the micro: dropped.
+  EXPECT_EQ(micros, 123'456);
+  EXPECT_TRUE(ParseCpm(".5", &micros));
+  EXPECT_EQ(micros, 500'000);
+  for (const char* bad : {"", ".", "-1", "1e3", "1.2.3", "${AUCTION_PRICE}", "1000001", " 1"}) {
+    EXPECT_FALSE(ParseCpm(bad, &micros)) << bad;
+  }
+}
+
 TEST(OpenRtbResponseTest, StringsAreEscapedForJson) {
   std::string out;
   AppendJsonString("a\"b\\c\n<a href=\"x\">\x01", &out);
