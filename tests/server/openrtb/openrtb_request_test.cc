@@ -132,6 +132,19 @@ TEST(OpenRtbRequestTest, NativeAndMultiSizeBannerAreTwoSlotsInOrderOfProminence)
   EXPECT_FALSE(b.user().consent().tcf_consent().empty());
 }
 
+TEST(OpenRtbRequestTest, TheDocsExampleRequestMapsAsDocsOpenrtbMdSays) {
+  std::ifstream in(std::string(ATTEX_SOURCE_DIR) + "/client/examples/openrtb-request.json");
+  std::stringstream json;
+  json << in.rdbuf();
+  const Request r = Parse(json.str());
+  ASSERT_EQ(r.bid.slots_size(), 2);
+  EXPECT_EQ(r.bid.slots(0).floor_cpm_micros(), 200'000);
+  EXPECT_EQ(r.bid.slots(1).format(), "native");
+  EXPECT_TRUE(Has(r.bid.context().features(), "kw:marathon"));
+  EXPECT_EQ(r.bid.context().country(), "US");
+  EXPECT_EQ(r.bid.user().id(), "u-1001");
+}
+
 TEST(OpenRtbRequestTest, PrivateAuctionImpressionsAreLeftOutForWantOfDeals) {
   Request r;
   ASSERT_TRUE(ParseBidRequest(Fixture("pmp-private.json"), MappingOptions(), &r).ok());
