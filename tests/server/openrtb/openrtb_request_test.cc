@@ -162,6 +162,16 @@ TEST(OpenRtbRequestTest, UnknownFieldsAndExtensionsAreIgnored) {
   EXPECT_TRUE(r.bid.user().consent().tcf_consent().empty());
 }
 
+TEST(OpenRtbRequestTest, TheAttexDataProviderCarriesAttexFeaturesAsTheyAre) {
+  const Request r = Parse(R"({"id":"x","imp":[{"id":"1","native":{}}],
+      "user":{"data":[{"id":"attex","segment":[{"id":"interest:running"}]},
+                      {"segment":[{"id":"7"}]}]},
+      "site":{"content":{"data":[{"id":"attex","segment":[{"id":"site:news"}]}]}}})");
+  EXPECT_TRUE(Has(r.bid.user().features(), "interest:running"));
+  EXPECT_TRUE(Has(r.bid.user().features(), "segment:7"));
+  EXPECT_TRUE(Has(r.bid.context().features(), "site:news"));
+}
+
 TEST(OpenRtbRequestTest, ATmaxPastTheLongestIsTheLongest) {
   const Request r = Parse(R"({"id":"x","tmax":60000,"imp":[{"id":"1","native":{}}]})");
   EXPECT_EQ(r.bid.tmax_ms(), 10'000);
