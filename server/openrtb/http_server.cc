@@ -48,6 +48,7 @@ struct HttpServer::Impl {
   Options options;
   Handler handler;
   std::atomic<bool> draining{false};
+  std::atomic<int64_t> handling{0};  // Handler calls running now.
   std::atomic<int64_t>* in_flight = nullptr;
 };
 
@@ -96,6 +97,20 @@ class Session final : public std::enable_shared_from_this<Session> {
     stream_.expires_never();  // The handler's deadline is its own.
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
+    // Counted before draining is read, as StopAccepting sets draining before
+    // it reads the count: either this request is refused, or StopAccepting
+    // waits until the handler has returned (seq_cst on both sides).
+    server_->handling.fetch_add(1);
+    if (server_->draining.load()) {
+      server_->handling.fetch_sub(1);
+      keep_alive_ = false;
+      HttpResponse r;
+      r.status = 503;
+      r.retry_after_s = 1;
+      WriteError(absl::UnavailableError("the server is shutting down"), &r.body);
+      Write(std::move(r));
+      return;
+    }
     HttpRequest view;
     view.method = View(req.method_string());
     view.target = View(req.target());
@@ -107,6 +122,7 @@ class Session final : public std::enable_shared_from_this<Session> {
       net::post(self->stream_.get_executor(),
                 [self, r = std::move(r)]() mutable { self->Write(std::move(r)); });
     });
+    server_->handling.fetch_sub(1);
   }
 
   void Write(HttpResponse r) {
@@ -219,6 +235,9 @@ void HttpServer::StopAccepting() {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
   });
+  // A handler call only hands its request on (to the bid or work queue);
+  // once none is running, nothing new reaches what the owner stops next.
+  while (impl_->handling.load() > 0) absl::SleepFor(absl::Microseconds(100));
 }
 
 bool HttpServer::Drain(absl::Time deadline) {

@@ -64,8 +64,10 @@ class HttpServer final {
   ~HttpServer();  // Stop.
 
   int port() const { return port_; }
-  // Closes the listening socket; answers from now on close their
-  // connection. Idempotent.
+  // Closes the listening socket; requests read from now on are answered
+  // 503 and answers close their connection. Returns once no handler call
+  // is running, so that what the handlers hand work to can be stopped next
+  // (their replies still get written until Stop). Idempotent.
   void StopAccepting();
   // Waits until every request handed to the handler has been answered and
   // written, or `deadline`; true if all were.

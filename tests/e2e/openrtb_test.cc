@@ -1,6 +1,8 @@
 // End to end through the real attex-server's OpenRTB 2.6 endpoint
 // (--openrtb_listen), with curl as the platform: a bid decided as the gRPC
 // path decides it, gzip bodies, no-bids, errors naming the field.
+#include <signal.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -340,6 +342,12 @@ TEST_F(OpenRtbEndToEndTest, LurlReleasesTheReservationAtOnce) {
   EXPECT_EQ(First(Post(request).body).cid, created.id());
   // Released once: a second loss notice has nothing to give back.
   EXPECT_EQ(Curl({}, lurl).body, R"({"released_micros":0})");
+}
+
+TEST_F(OpenRtbEndToEndTest, SigtermDrainsAndExitsCleanly) {
+  ASSERT_EQ(Post(kRunnerRequest).status, 200);
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);
+  EXPECT_EQ(Curl({}, Url("/openrtb2/bid")).status, 0);  // Nothing listens any more.
 }
 
 class OpenRtbNoBid200Test : public OpenRtbEndToEndTest {
