@@ -169,6 +169,7 @@ absl::Status Server::StartOpenRtb(Server& server) {
   openrtb::HttpServer::Options http;
   http.listen = options.listen;
   http.threads = options.threads;
+  http.headers = {{"x-openrtb-version", "2.6"}};
   auto started = openrtb::HttpServer::Listen(http);
   if (!started.ok()) return started.status();
   server.http_ = *std::move(started);

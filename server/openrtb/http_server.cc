@@ -130,6 +130,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     response_.version(11);
     response_.result(static_cast<unsigned>(r.status));
     response_.set(http::field::server, "attex");
+    for (const auto& [name, value] : server_->options.headers) response_.set(name, value);
     if (!r.body.empty()) response_.set(http::field::content_type, "application/json");
     if (r.retry_after_s > 0)
       response_.set(http::field::retry_after, std::to_string(r.retry_after_s));

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -47,8 +48,10 @@ class HttpServer final {
     std::string listen = "127.0.0.1:8080";  // host:port; port 0: any free one.
     int threads = 2;
     size_t max_body_bytes = 1 << 20;
-    absl::Duration idle_timeout =
-        absl::Seconds(60);  // Keep-alive connections idle this long close.
+    // Keep-alive connections idle this long are closed.
+    absl::Duration idle_timeout = absl::Seconds(60);
+    // Sent with every answer, e.g. {"x-openrtb-version", "2.6"}.
+    std::vector<std::pair<std::string, std::string>> headers;
   };
   // Answers one request: call exactly once, from any thread.
   using Reply = std::function<void(HttpResponse)>;

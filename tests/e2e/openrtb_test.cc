@@ -132,6 +132,7 @@ TEST_F(OpenRtbEndToEndTest, BannerBidIsTheGrpcPathsDecisionInOpenRtbForm) {
   const CurlResult r = Post(kRunnerRequest);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(absl::StrContains(r.headers, "Content-Type: application/json")) << r.headers;
+  EXPECT_TRUE(absl::StrContains(r.headers, "x-openrtb-version: 2.6")) << r.headers;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   ASSERT_EQ(parser.parse(r.body).get(doc), simdjson::SUCCESS) << r.body;
