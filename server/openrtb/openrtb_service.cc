@@ -143,8 +143,61 @@ OpenRtbService::OpenRtbService(Core* core, const std::string& public_url) : core
   response_.billing_token_ttl_s = core->options.billing_token_ttl_s;
 }
 
+grpc::StatusCode GrpcCodeOf(int http_status) {
+  switch (http_status) {
+    case 200:
+    case 204:
+      return grpc::StatusCode::OK;
+    case 400:
+    case 413:
+    case 415:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case 401:
+      return grpc::StatusCode::UNAUTHENTICATED;
+    case 403:
+      return grpc::StatusCode::PERMISSION_DENIED;
+    case 404:
+      return grpc::StatusCode::NOT_FOUND;
+    case 405:
+      return grpc::StatusCode::UNIMPLEMENTED;
+    case 409:
+    case 410:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case 429:
+    case 503:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case 504:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    default:
+      return grpc::StatusCode::INTERNAL;
+  }
+}
+
 void OpenRtbService::Handle(const HttpRequest& request, HttpReply reply) {
   const absl::string_view path = request.target.substr(0, request.target.find('?'));
+  // Counted as the gRPC calls are (attex_calls_total{method, code}, calls in
+  // flight, GetStats), under OpenRTB/Bid, OpenRTB/Billing, OpenRTB/Loss.
+  const absl::string_view method = path == "/openrtb2/bid"       ? "OpenRTB/Bid"
+                                   : path == "/openrtb2/billing" ? "OpenRTB/Billing"
+                                   : path == "/openrtb2/loss"    ? "OpenRTB/Loss"
+                                                                 : "OpenRTB/other";
+  core_->metrics.CallStarted();
+  reply = [core = core_, method, arrived = request.arrived,
+           reply = std::move(reply)](HttpResponse r) {
+    core->metrics.Call(std::string_view(method.data(), method.size()), GrpcCodeOf(r.status),
+                       absl::Now() - arrived);
+    core->metrics.CallEnded();
+    reply(std::move(r));
+  };
+  // --max_in_flight, as Admission applies it to gRPC calls (this one is
+  // counted already, hence ">").
+  const int64_t bound = core_->admission.max_in_flight();
+  if (bound > 0 && core_->metrics.in_flight() > bound) {
+    core_->metrics.Shed(Metrics::ShedReason::kCapacity);
+    reply(ErrorResponse(absl::ResourceExhaustedError(absl::StrCat(
+        "the server is at capacity (", bound, " calls in flight); retry with backoff"))));
+    return;
+  }
   if (path == "/openrtb2/bid") {
     if (request.method != "POST") {
       reply(ErrorResponse(absl::InvalidArgumentError("method: POST /openrtb2/bid"), 405));

@@ -24,6 +24,9 @@
 // longer pay. /openrtb2/loss?token=T&reason=R (lurl) releases the
 // placement's budget reservation at once instead of at the token's expiry;
 // 200 {"released_micros": N}.
+// Every request is counted as gRPC calls are (method OpenRTB/Bid,
+// OpenRTB/Billing or OpenRTB/Loss, the code that corresponds to its HTTP
+// status) and bounded by --max_in_flight with them (503 past it).
 // Thread-safe; Handle runs on the HTTP server's io threads.
 #ifndef ATTEX_SERVER_OPENRTB_OPENRTB_SERVICE_H_
 #define ATTEX_SERVER_OPENRTB_OPENRTB_SERVICE_H_
