@@ -14,6 +14,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -44,7 +45,8 @@ struct HttpServer::Impl {
   // Keeps the io threads running while no socket is open (answers posted
   // from other threads must still find them).
   net::executor_work_guard<net::io_context::executor_type> work;
-  tcp::acceptor acceptor;  // On its own strand.
+  tcp::acceptor acceptor;                            // On its own strand.
+  net::steady_timer retry{acceptor.get_executor()};  // Accepting again after an error.
   Options options;
   Handler handler;
   std::atomic<bool> draining{false};
@@ -176,8 +178,15 @@ void HttpServer::Impl::Accept() {
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(std::move(socket), this)->Start();
+      Accept();
+      return;
     }
-    Accept();  // Errors such as EMFILE concern one connection, not the server.
+    // Errors such as EMFILE (out of descriptors) pass once connections
+    // close: accept again shortly, rather than spin on the error.
+    retry.expires_after(std::chrono::milliseconds(10));
+    retry.async_wait([this](beast::error_code) {
+      if (acceptor.is_open()) Accept();
+    });
   });
 }
 
@@ -235,6 +244,7 @@ void HttpServer::StopAccepting() {
   net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
+    impl->retry.cancel();
   });
   // A handler call only hands its request on (to the bid or work queue);
   // once none is running, nothing new reaches what the owner stops next.
