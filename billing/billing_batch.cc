@@ -1,5 +1,6 @@
 #include "billing/billing_batch.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,7 +9,8 @@
 namespace attex::billing {
 
 void BillingBatch::Add(const Reporter& reporter, const attex::v1::Event& event, int64_t now_ms,
-                       attex::v1::EventOutcome* outcome, std::shared_ptr<absl::Status> status) {
+                       attex::v1::EventOutcome* outcome, std::shared_ptr<absl::Status> status,
+                       int64_t max_price_cpm_micros) {
   outcome->set_event_id(event.event_id());
   auto claims = context_.signer->Verify(event.billing_token());
   if (!claims.ok() || (!reporter.is_operator && claims->platform_id != reporter.platform_id)) {
@@ -32,7 +34,10 @@ void BillingBatch::Add(const Reporter& reporter, const attex::v1::Event& event, 
   record.at_ms = now_ms;
   p.billed = event.type() == attex::v1::EVENT_TYPE_IMPRESSION && !claims->test;
   if (p.billed) {
-    record.price_micros = auction::ImpressionPriceMicros(claims->price_cpm_micros);
+    const int64_t cpm = max_price_cpm_micros >= 0
+                            ? std::min(max_price_cpm_micros, claims->price_cpm_micros)
+                            : claims->price_cpm_micros;
+    record.price_micros = auction::ImpressionPriceMicros(cpm);
     const auto split = auction::SplitPrice(record.price_micros, context_.split);
     const std::string user =
         claims->user_key.empty() ? "user:anonymous" : absl::StrCat("user:", claims->user_key);

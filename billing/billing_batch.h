@@ -58,9 +58,12 @@ class BillingBatch final {
   // are answered in *outcome at once; the rest are queued, and *outcome is
   // filled by the next Commit. A failure to record sets *status (shared by
   // the events of one call) to UNAVAILABLE. outcome and status must stay
-  // valid until Commit.
+  // valid until Commit. max_price_cpm_micros >= 0 bills an impression at
+  // that CPM when it is below the token's price (the platform's clearing
+  // price, from an OpenRTB billing notice); never above the token's.
   void Add(const Reporter& reporter, const attex::v1::Event& event, int64_t now_ms,
-           attex::v1::EventOutcome* outcome, std::shared_ptr<absl::Status> status);
+           attex::v1::EventOutcome* outcome, std::shared_ptr<absl::Status> status,
+           int64_t max_price_cpm_micros = -1);
   // Records every queued event in one store transaction, settles their
   // reservations, charges budgets; then releases expired reservations.
   CommitSummary Commit(int64_t now_ms);

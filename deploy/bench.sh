@@ -17,6 +17,13 @@
 # measures another server binary the same way in the same run, first.
 #   ./deploy/bench.sh overload
 #   BASELINE=/tmp/old/attex-server SECONDS_EACH=6 ./deploy/bench.sh overload
+#
+# `openrtb` mode: Bid at 10,000 ads over gRPC and the same requests as
+# OpenRTB 2.6 over HTTP (attex-load --method openrtb), closed loop, twice
+# each in alternation, then OpenRTB open loop at half its rate; prints the
+# ratio of OpenRTB's throughput to gRPC's (target, DESIGN.md: >= 0.8) and
+# the open-loop p99.
+#   SECONDS_EACH=6 ./deploy/bench.sh openrtb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-standard}"
@@ -29,8 +36,8 @@ REPORTS="${REPORTS:-$BUILD_DIR/bench}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 case "$MODE" in
-  standard|overload) ;;
-  *) echo "usage: $0 [overload]" >&2; exit 2 ;;
+  standard|overload|openrtb) ;;
+  *) echo "usage: $0 [overload|openrtb]" >&2; exit 2 ;;
 esac
 
 if [ ! -x "$BUILD_DIR/bin/attex-server" ] || [ ! -x "$BUILD_DIR/bin/attex-load" ]; then
@@ -53,8 +60,12 @@ trap stop_server EXIT
 # Starts server binary $1 on a fresh demo data directory; sets $addr.
 start_server() {
   data="$(mktemp -d)"
+  local openrtb=()
+  if [ "$MODE" = openrtb ]; then
+    openrtb=(--openrtb_listen 127.0.0.1:0 --openrtb_port_file "$data/openrtb-port")
+  fi
   taskset -c "$SERVER_CPU" "$1" --listen 127.0.0.1:0 --data_dir "$data" \
-    --demo --port_file "$data/port" --log_level warn --metrics_listen= &
+    --demo --port_file "$data/port" --log_level warn --metrics_listen= "${openrtb[@]}" &
   server_pid=$!
   for _ in $(seq 300); do [ -s "$data/port" ] && break; sleep 0.1; done
   [ -s "$data/port" ] || { echo "bench: the server did not start" >&2; exit 1; }
@@ -120,6 +131,41 @@ overload() {
   echo "reports: $REPORTS/$name-{capacity,1x,2x,3x}.json"
   echo
 }
+
+if [ "$MODE" = openrtb ]; then
+  start_server "$BUILD_DIR/bin/attex-server"
+  openrtb_addr="127.0.0.1:$(cat "$data/openrtb-port")"
+  create_campaigns
+  for round in 1 2; do
+    echo "== round $round: Bid (4 slots) over gRPC, closed loop, $CONCURRENCY in flight, ${SECONDS_EACH}s"
+    load --method bid --slots 4 --concurrency "$CONCURRENCY" --duration "$SECONDS_EACH" --warmup 2 \
+      --json "$REPORTS/grpc-$round.json" >/dev/null
+    echo "== round $round: the same as OpenRTB over HTTP, $CONCURRENCY connections, ${SECONDS_EACH}s"
+    load --method openrtb --openrtb_addr "$openrtb_addr" --slots 4 --concurrency "$CONCURRENCY" \
+      --duration "$SECONDS_EACH" --warmup 2 --json "$REPORTS/openrtb-$round.json" >/dev/null
+  done
+  grpc_rate=$(awk -v a="$(field "$REPORTS/grpc-1.json" achieved_rate)" \
+    -v b="$(field "$REPORTS/grpc-2.json" achieved_rate)" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+  openrtb_rate=$(awk -v a="$(field "$REPORTS/openrtb-1.json" achieved_rate)" \
+    -v b="$(field "$REPORTS/openrtb-2.json" achieved_rate)" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+  half=$(awk -v r="$openrtb_rate" 'BEGIN { printf "%.0f", r / 2 }')
+  echo "== OpenRTB open loop at $half calls/s, ${SECONDS_EACH}s"
+  load --method openrtb --openrtb_addr "$openrtb_addr" --slots 4 --concurrency 32 --rate "$half" \
+    --duration "$SECONDS_EACH" --warmup 2 --json "$REPORTS/openrtb-open.json" >/dev/null
+  open_p99=$(p99 "$REPORTS/openrtb-open.json")
+  errors=$(( $(field "$REPORTS/openrtb-1.json" errors) + $(field "$REPORTS/openrtb-2.json" errors) ))
+  stop_server
+  echo
+  awk -v g="$grpc_rate" -v o="$openrtb_rate" -v q="$open_p99" -v h="$half" -v ads="${ads:-?}" \
+    -v e="$errors" 'BEGIN {
+    printf "Bid over gRPC, closed loop:     %.0f calls/s (%s active ads, 4 slots; mean of 2)\n", g, ads
+    printf "Bid as OpenRTB, closed loop:    %.0f calls/s (mean of 2; %d errors)\n", o, e
+    printf "ratio OpenRTB / gRPC:           %.3f   (target >= 0.8: %s)\n", o / g, (o / g >= 0.8 ? "met" : "NOT met")
+    printf "OpenRTB open-loop p99 at %s/s: %.3f ms\n", h, q
+  }'
+  echo "reports: $REPORTS/{grpc,openrtb}-{1,2}.json $REPORTS/openrtb-open.json"
+  exit 0
+fi
 
 if [ "$MODE" = overload ]; then
   if [ -n "${BASELINE:-}" ]; then overload "$BASELINE" baseline; fi

@@ -12,6 +12,7 @@ ATTEX_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   libhnswlib-dev
+  libboost-dev libsimdjson-dev
   openssl curl
 )
 

@@ -58,7 +58,7 @@ echo "== libFuzzer harnesses, ${ATTEX_FUZZ_SECONDS:-20} s each"
 CXX=clang++ attex_configure "$BUILD_DIR-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DATTEX_FUZZ=ON \
   -DATTEX_BUILD_TESTS=OFF -DATTEX_BUILD_BENCH=OFF
-fuzzers=(bid_request campaign campaign_json billing_token)
+fuzzers=(bid_request campaign campaign_json billing_token openrtb_request)
 cmake --build "$BUILD_DIR-fuzz" -j "$JOBS" --target "${fuzzers[@]/%/_fuzzer}"
 stage_done "fuzzer build"
 for f in "${fuzzers[@]}"; do

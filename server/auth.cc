@@ -28,10 +28,14 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   if (it == metadata.end()) {
     return absl::UnauthenticatedError("missing authorization metadata: send \"Bearer <token>\"");
   }
-  absl::string_view value(it->second.data(), it->second.size());
+  return AuthenticateBearer(absl::string_view(it->second.data(), it->second.size()), allowed);
+}
+
+absl::StatusOr<Caller> Authenticator::AuthenticateBearer(
+    absl::string_view value, std::initializer_list<attex::v1::Role> allowed) const {
   constexpr absl::string_view kBearer = "Bearer ";
   if (!absl::StartsWithIgnoreCase(value, kBearer) || value.size() == kBearer.size()) {
-    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
+    return absl::UnauthenticatedError("authorization must be \"Bearer <token>\"");
   }
   const std::string hash = auction::Sha256Hex(value.substr(kBearer.size()));
   Caller caller;
@@ -54,14 +58,30 @@ absl::StatusOr<Caller> Authenticator::Authorize(grpc::ServerContextBase* context
   auto caller = Authenticate(*context, allowed);
   if (!caller.ok()) return caller;
   absl::Duration wait;
-  if (!limiter_->Admit(caller->account_id, caller->role, &wait)) {
-    const int64_t ms =
-        std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
-    context->AddTrailingMetadata("retry-after-ms", std::to_string(ms));
-    return absl::ResourceExhaustedError(absl::StrCat("rate limit of account ", caller->account_id,
-                                                     " exceeded; retry in ", ms, " ms"));
+  if (auto s = RateLimit(*caller, &wait); !s.ok()) {
+    context->AddTrailingMetadata("retry-after-ms", std::to_string(WaitMs(wait)));
+    return s;
   }
   return caller;
+}
+
+absl::StatusOr<Caller> Authenticator::AuthorizeBearer(
+    absl::string_view authorization, std::initializer_list<attex::v1::Role> allowed,
+    absl::Duration* retry_after) {
+  auto caller = AuthenticateBearer(authorization, allowed);
+  if (!caller.ok()) return caller;
+  if (auto s = RateLimit(*caller, retry_after); !s.ok()) return s;
+  return caller;
+}
+
+absl::Status Authenticator::RateLimit(const Caller& caller, absl::Duration* wait) {
+  if (limiter_->Admit(caller.account_id, caller.role, wait)) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat("rate limit of account ", caller.account_id,
+                                                   " exceeded; retry in ", WaitMs(*wait), " ms"));
+}
+
+int64_t Authenticator::WaitMs(absl::Duration wait) {
+  return std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
 }
 
 void Authenticator::SetRateLimits(RateLimitOptions options) {

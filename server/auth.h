@@ -33,11 +33,20 @@ class Authenticator final {
   // `allowed`.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context,
                                       std::initializer_list<attex::v1::Role> allowed) const;
+  // The same, from the value of an authorization header ("Bearer <token>";
+  // HTTP's Authorization header for the OpenRTB endpoint).
+  absl::StatusOr<Caller> AuthenticateBearer(absl::string_view authorization,
+                                            std::initializer_list<attex::v1::Role> allowed) const;
 
   // Authenticate, then the caller's rate limit: past it RESOURCE_EXHAUSTED,
   // with the wait in trailing metadata "retry-after-ms".
   absl::StatusOr<Caller> Authorize(grpc::ServerContextBase* context,
                                    std::initializer_list<attex::v1::Role> allowed);
+  // The same from a header value; past the rate limit, *retry_after is the
+  // wait (for HTTP's Retry-After).
+  absl::StatusOr<Caller> AuthorizeBearer(absl::string_view authorization,
+                                         std::initializer_list<attex::v1::Role> allowed,
+                                         absl::Duration* retry_after);
   // Replaces the rate limits (at start, before serving).
   void SetRateLimits(RateLimitOptions options);
 
@@ -45,6 +54,10 @@ class Authenticator final {
   static std::string NewToken();
 
  private:
+  // RESOURCE_EXHAUSTED past the caller's rate limit, *wait set.
+  absl::Status RateLimit(const Caller& caller, absl::Duration* wait);
+  static int64_t WaitMs(absl::Duration wait);  // At least 1.
+
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Caller> by_hash_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<RateLimiter> limiter_ = std::make_unique<RateLimiter>(RateLimitOptions{});

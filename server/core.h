@@ -30,6 +30,19 @@
 
 namespace attex::server {
 
+// The OpenRTB 2.6 endpoint (server/openrtb/openrtb_service.h).
+struct OpenRtbOptions {
+  std::string listen;  // host:port; empty: no OpenRTB endpoint.
+  int threads = 2;     // The HTTP server's io threads.
+  // What a no-bid is answered with: 204, or 200 with a body naming `nbr`.
+  int nobid_status = 204;
+  // The base of the notice URLs (burl, lurl) the answers carry, e.g.
+  // "https://rtb.example.com"; empty: "http://" + the bound address.
+  std::string public_url;
+  std::string currency = "USD";  // The account currency, as OpenRTB names it.
+  std::string port_file;         // If set, the bound port is written there.
+};
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./attex-data";
@@ -69,6 +82,7 @@ struct ServerOptions {
   int bid_threads = 0;
   absl::Duration bid_queue_delay = absl::Milliseconds(20);
   int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
+  OpenRtbOptions openrtb;
 };
 
 struct Core {

@@ -47,8 +47,8 @@ uint64_t Nonce() {
   return absl::Uniform<uint64_t>(gen);
 }
 
-// Everything after the auction: reservations, frequency counts, billing
-// tokens and the response.
+}  // namespace
+
 void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catalog,
                  const attex::v1::BidRequest& request, const auction::AuctionResult& result,
                  int64_t now_ms, absl::Time arrived, attex::v1::BidResponse* response) {
@@ -107,8 +107,6 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
                    response->no_bid_reason());
   response->set_processing_us(absl::ToInt64Microseconds(absl::Now() - arrived));
 }
-
-}  // namespace
 
 // A Bid call queued on core.bids; pooled by the service, so that a warm
 // server does not allocate one per call.

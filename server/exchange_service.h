@@ -44,6 +44,14 @@ class ExchangeService final : public attex::v1::Exchange::CallbackService {
   std::vector<BidTask*> free_ ABSL_GUARDED_BY(pool_mu_);
 };
 
+// Everything after the auction of a Bid (gRPC or OpenRTB): reserves each
+// winner's price (a placement the budget no longer covers is left out),
+// counts frequency, signs billing tokens and fills *response, placements in
+// the order of result.slots; counts the Bid in the metrics.
+void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catalog,
+                 const attex::v1::BidRequest& request, const auction::AuctionResult& result,
+                 int64_t now_ms, absl::Time arrived, attex::v1::BidResponse* response);
+
 // Records one event (blocking; on the work queue). Exposed for tests.
 absl::StatusOr<attex::v1::EventOutcome> RecordEvent(Core& core, const Caller& caller,
                                                     const attex::v1::Event& event, int64_t now_ms);

@@ -75,6 +75,18 @@ ABSL_FLAG(int64_t, ann_min_ads, 250000,
 ABSL_FLAG(int, ann_candidates, 1000,
           "with an ANN index: ads retrieved per slot (split between the heads); exact "
           "attention runs over the union (1 to 100000)");
+ABSL_FLAG(std::string, openrtb_listen, "",
+          "address:port of the OpenRTB 2.6 endpoint, POST /openrtb2/bid (empty: off; port 0: any)");
+ABSL_FLAG(int, openrtb_threads, 2, "io threads of the OpenRTB endpoint (1 to 64)");
+ABSL_FLAG(int, openrtb_nobid_status, 204,
+          "HTTP status of an OpenRTB no-bid: 204 (no body) or 200 (a body with nbr)");
+ABSL_FLAG(std::string, openrtb_public_url, "",
+          "base URL of the OpenRTB notice URLs (burl, lurl) in answers, as platforms reach it "
+          "(empty: http://<openrtb_listen>)");
+ABSL_FLAG(std::string, openrtb_currency, "USD",
+          "the account currency (ISO 4217) that OpenRTB requests' cur and bidfloorcur must name");
+ABSL_FLAG(std::string, openrtb_port_file, "",
+          "write the OpenRTB endpoint's bound port to this file once serving");
 ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
 
 namespace {
@@ -209,6 +221,22 @@ int main(int argc, char** argv) {
   options.bid_nice = absl::GetFlag(FLAGS_bid_nice);
   if (options.bid_nice < 0 || options.bid_nice > 19) {
     std::fprintf(stderr, "attex-server: --bid_nice must be 0 to 19, not %d\n", options.bid_nice);
+    return 2;
+  }
+  options.openrtb.listen = absl::GetFlag(FLAGS_openrtb_listen);
+  options.openrtb.threads = absl::GetFlag(FLAGS_openrtb_threads);
+  options.openrtb.nobid_status = absl::GetFlag(FLAGS_openrtb_nobid_status);
+  options.openrtb.public_url = absl::GetFlag(FLAGS_openrtb_public_url);
+  options.openrtb.currency = absl::GetFlag(FLAGS_openrtb_currency);
+  options.openrtb.port_file = absl::GetFlag(FLAGS_openrtb_port_file);
+  if (options.openrtb.threads < 1 || options.openrtb.threads > 64) {
+    std::fprintf(stderr, "attex-server: --openrtb_threads must be 1 to 64, not %d\n",
+                 options.openrtb.threads);
+    return 2;
+  }
+  if (options.openrtb.nobid_status != 204 && options.openrtb.nobid_status != 200) {
+    std::fprintf(stderr, "attex-server: --openrtb_nobid_status must be 204 or 200, not %d\n",
+                 options.openrtb.nobid_status);
     return 2;
   }
   if (options.auction.default_floor_cpm_micros < 0 || options.billing_token_ttl_s <= 0 ||

@@ -155,11 +155,47 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", core.options.listen));
   }
   server->grpc_->GetHealthCheckService()->SetServingStatus(true);
+  if (auto s = StartOpenRtb(*server); !s.ok()) return s;
   if (!core.options.port_file.empty()) {
     std::ofstream(core.options.port_file + ".tmp") << server->port_ << "\n";
     std::filesystem::rename(core.options.port_file + ".tmp", core.options.port_file, ec);
   }
   return server;
+}
+
+absl::Status Server::StartOpenRtb(Server& server) {
+  const OpenRtbOptions& options = server.core_->options.openrtb;
+  if (options.listen.empty()) return absl::OkStatus();
+  openrtb::HttpServer::Options http;
+  http.listen = options.listen;
+  http.threads = options.threads;
+  http.headers = {{"x-openrtb-version", "2.6"}};
+  auto started = openrtb::HttpServer::Listen(http);
+  if (!started.ok()) return started.status();
+  server.http_ = *std::move(started);
+  const int port = server.http_->port();
+  std::string public_url = options.public_url;
+  if (public_url.empty()) {
+    public_url =
+        absl::StrCat("http://", options.listen.substr(0, options.listen.rfind(':')), ":", port);
+  }
+  while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+  // The service needs the port (its notice URLs name it), so it is made
+  // between Listen and Serve.
+  server.openrtb_ = std::make_unique<OpenRtbService>(server.core_.get(), public_url);
+  server.http_->Serve([service = server.openrtb_.get()](const openrtb::HttpRequest& request,
+                                                        openrtb::HttpServer::Reply reply) {
+    service->Handle(request, std::move(reply));
+  });
+  if (!options.port_file.empty()) {
+    std::error_code ec;
+    std::ofstream(options.port_file + ".tmp") << port << "\n";
+    std::filesystem::rename(options.port_file + ".tmp", options.port_file, ec);
+  }
+  spdlog::info("OpenRTB 2.6 on {} (POST /openrtb2/bid), {} io threads; notices at {}/openrtb2/",
+               options.listen.substr(0, options.listen.rfind(':')) + ":" + std::to_string(port),
+               options.threads, public_url);
+  return absl::OkStatus();
 }
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
@@ -173,13 +209,19 @@ bool Server::Shutdown(absl::Duration grace) {
   spdlog::info("draining: NOT_SERVING, up to {} s for calls in flight",
                absl::ToDoubleSeconds(grace));
   grpc_->GetHealthCheckService()->SetServingStatus(false);
+  if (http_ != nullptr) http_->StopAccepting();
   const absl::Time deadline = absl::Now() + grace;
   grpc_->Shutdown(absl::ToChronoTime(deadline));
   // gRPC returns before the deadline only once every call has finished.
-  const bool in_time = absl::Now() < deadline;
+  bool in_time = absl::Now() < deadline;
   if (core_->gatherer != nullptr) core_->gatherer->Stop();
   core_->bids->Stop();
   core_->queue.Stop();
+  if (http_ != nullptr) {
+    // What the queues finished above is written back before the io stops.
+    if (!http_->Drain(deadline)) in_time = false;
+    http_->Stop();
+  }
   if (in_time) {
     spdlog::info("drained: every call in flight finished within the grace period");
   } else if (grace > absl::ZeroDuration()) {

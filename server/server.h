@@ -11,6 +11,8 @@
 #include "server/campaigns_service.h"
 #include "server/core.h"
 #include "server/exchange_service.h"
+#include "server/openrtb/http_server.h"
+#include "server/openrtb/openrtb_service.h"
 #include "server/operator_service.h"
 
 namespace attex::server {
@@ -23,6 +25,8 @@ class Server final {
   ~Server();
 
   int port() const { return port_; }
+  // The OpenRTB endpoint's port; 0 when it is off (--openrtb_listen empty).
+  int openrtb_port() const { return http_ != nullptr ? http_->port() : 0; }
   int metrics_port() const { return core_->metrics.port(); }  // 0: not serving metrics.
   // Health turns NOT_SERVING, new calls are refused, calls in flight get
   // up to `grace` to finish, then queued writes are flushed. Idempotent.
@@ -34,12 +38,16 @@ class Server final {
 
  private:
   Server() = default;
+  // Starts the OpenRTB endpoint when options.openrtb.listen is set.
+  static absl::Status StartOpenRtb(Server& server);
 
   std::unique_ptr<Core> core_;
   std::unique_ptr<ExchangeService> exchange_;
   std::unique_ptr<CampaignsService> campaigns_;
   std::unique_ptr<OperatorService> operator_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<OpenRtbService> openrtb_;
+  std::unique_ptr<openrtb::HttpServer> http_;  // Stopped before the rest.
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

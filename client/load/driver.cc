@@ -11,6 +11,7 @@
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
 #include "client/load/clock.h"
+#include "client/load/openrtb_driver.h"
 #include "client/load/recorder.h"
 #include "grpcpp/grpcpp.h"
 
@@ -254,8 +255,9 @@ absl::StatusOr<Method> ParseMethod(const std::string& name) {
   if (name == "bid") return Method::kBid;
   if (name == "events") return Method::kEvents;
   if (name == "mix") return Method::kMix;
+  if (name == "openrtb") return Method::kOpenRtb;
   return absl::InvalidArgumentError(
-      absl::StrCat("method: \"", name, "\" is not ping, bid, events or mix"));
+      absl::StrCat("method: \"", name, "\" is not ping, bid, events, mix or openrtb"));
 }
 
 std::string MethodName(Method method) {
@@ -268,6 +270,8 @@ std::string MethodName(Method method) {
       return "events";
     case Method::kMix:
       return "mix";
+    case Method::kOpenRtb:
+      return "openrtb";
   }
   return "?";
 }
@@ -306,6 +310,7 @@ absl::StatusOr<Report> RunLoad(DriverOptions options) {
   if (options.method != Method::kPing && options.requests.empty()) {
     return absl::InvalidArgumentError("requests: bid, events and mix need bid requests");
   }
+  if (options.method == Method::kOpenRtb) return RunOpenRtbLoad(options);
   auto engine = std::make_shared<Engine>(std::move(options), SteadyClock());
   Report report = engine->Run();
   // Each callback holds the engine until gRPC destroys it, just after the

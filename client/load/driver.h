@@ -22,14 +22,16 @@
 
 namespace attex::load {
 
-enum class Method { kPing, kBid, kEvents, kMix };
-// "ping", "bid", "events", "mix".
+enum class Method { kPing, kBid, kEvents, kMix, kOpenRtb };
+// "ping", "bid", "events", "mix", "openrtb" (Bid as OpenRTB 2.6 over HTTP:
+// openrtb_driver.h).
 absl::StatusOr<Method> ParseMethod(const std::string& name);
 std::string MethodName(Method method);
 
 struct DriverOptions {
-  std::string addr;   // host:port
-  std::string token;  // bearer token (platform or operator for bid/events)
+  std::string addr;          // host:port
+  std::string openrtb_addr;  // host:port of the OpenRTB endpoint (method openrtb).
+  std::string token;         // bearer token (platform or operator for bid/events)
   // Plaintext unless set (TLS or mutual TLS: client/credentials.h).
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   int channels = 1;

@@ -170,7 +170,11 @@ int main(int argc, char** argv) {
       "--tokens_file", tokens_file,
       "demo-tokens.json: the platform token for the load, the advertiser's for --campaigns");
   app.add_option("--advertiser_token", advertiser_token, "token that creates --campaigns");
-  app.add_option("--method", method, "ping, bid, events (bid, then bill what was won) or mix");
+  app.add_option("--method", method,
+                 "ping, bid, events (bid, then bill what was won), mix, or openrtb (bid as OpenRTB "
+                 "2.6 over HTTP to --openrtb_addr)");
+  app.add_option("--openrtb_addr", o.openrtb_addr,
+                 "host:port of the server's OpenRTB endpoint (--method openrtb)");
   app.add_option("--concurrency", o.concurrency, "closed loop: calls kept in flight");
   app.add_option("--rate", o.rate, "open loop: calls a second (latency from intended send time)");
   app.add_option("--duration", duration_s, "seconds recorded");

@@ -1,0 +1,210 @@
+// attex.v1.BidResponse -> OpenRTB 2.6 BidResponse JSON (openrtb_mapping.h),
+// written by hand: a response is a few hundred bytes of known shape.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "auction/reasons.h"
+#include "server/openrtb/openrtb_mapping.h"
+
+namespace attex::openrtb {
+namespace {
+
+void Key(absl::string_view key, std::string* out) {
+  out->push_back('"');
+  out->append(key.data(), key.size());
+  out->append("\":");
+}
+
+// The OpenRTB impression (index into request.bid.slots()) of a slot id.
+int ImpOf(const Request& request, absl::string_view slot_id) {
+  for (int i = 0; i < request.bid.slots_size(); ++i) {
+    if (request.bid.slots(i).id() == slot_id) return i;
+  }
+  return -1;
+}
+
+void AppendBid(const Request& request, const attex::v1::Placement& p, absl::string_view category,
+               const ResponseOptions& options, std::string* out) {
+  out->append("{\"id\":");
+  AppendJsonString(absl::StrCat(p.slot_id(), "-", p.campaign_id()), out);
+  out->append(",\"impid\":");
+  AppendJsonString(p.slot_id(), out);
+  out->append(",\"price\":");
+  AppendCpm(p.price_cpm_micros(), out);
+  out->append(",\"adm\":");
+  AppendJsonString(p.markup(), out);
+  out->append(",\"cid\":");
+  AppendJsonString(p.campaign_id(), out);
+  out->append(",\"crid\":");
+  AppendJsonString(p.creative_id(), out);
+  if (!category.empty()) {
+    out->append(",\"cat\":[");
+    AppendJsonString(category, out);
+    out->push_back(']');
+  }
+  const int imp = ImpOf(request, p.slot_id());
+  if (imp >= 0 && imp < static_cast<int>(request.imps.size())) {
+    const Imp& i = request.imps[imp];
+    absl::StrAppend(out, ",\"mtype\":", static_cast<int>(i.mtype));
+    if (i.w > 0 && i.h > 0) absl::StrAppend(out, ",\"w\":", i.w, ",\"h\":", i.h);
+  }
+  // Billing tokens are base64url and dots: safe in a query as they are.
+  out->append(",\"burl\":");
+  AppendJsonString(
+      absl::StrCat(options.billing_url, "?token=", p.billing_token(), "&price=${AUCTION_PRICE}"),
+      out);
+  out->append(",\"lurl\":");
+  AppendJsonString(
+      absl::StrCat(options.loss_url, "?token=", p.billing_token(), "&reason=${AUCTION_LOSS}"), out);
+  absl::StrAppend(out, ",\"exp\":", options.billing_token_ttl_s, "}");
+}
+
+}  // namespace
+
+void AppendJsonString(absl::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out->append("\\u00");
+          out->push_back(kHex[u >> 4]);
+          out->push_back(kHex[u & 15]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendCpm(int64_t micros, std::string* out) {
+  if (micros < 0) {
+    out->push_back('-');
+    micros = -micros;  // Prices are never below 0; kept exact regardless.
+  }
+  absl::StrAppend(out, micros / 1'000'000);
+  int64_t frac = micros % 1'000'000;
+  if (frac == 0) return;
+  char digits[7] = "000000";
+  for (int i = 5; i >= 0; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+  int len = 6;
+  while (digits[len - 1] == '0') --len;
+  out->push_back('.');
+  out->append(digits, len);
+}
+
+bool ParseCpm(absl::string_view text, int64_t* micros) {
+  int64_t units = 0, frac = 0;
+  int digits = 0, decimals = 0;
+  bool dot = false;
+  for (char c : text) {
+    if (c == '.' && !dot) {
+      dot = true;
+    } else if (c >= '0' && c <= '9') {
+      ++digits;
+      if (!dot) {
+        units = units * 10 + (c - '0');
+        if (units > 1'000'000) return false;
+      } else if (decimals < 6) {
+        frac = frac * 10 + (c - '0');
+        ++decimals;
+      }
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0) return false;
+  for (; decimals < 6; ++decimals) frac *= 10;
+  *micros = units * 1'000'000 + frac;
+  return true;
+}
+
+void WriteBidResponse(const Request& request, const attex::v1::BidResponse& response,
+                      absl::Span<const absl::string_view> categories,
+                      const ResponseOptions& options, std::string* out) {
+  out->clear();
+  out->append("{\"id\":");
+  AppendJsonString(request.bid.request_id(), out);
+  out->append(",\"cur\":");
+  AppendJsonString(options.currency, out);
+  out->append(",\"seatbid\":[");
+  // One seat per advertiser, in the order of their first placement.
+  const auto& placements = response.placements();
+  for (int i = 0; i < placements.size(); ++i) {
+    const std::string& seat = placements[i].advertiser_id();
+    bool seen = false;
+    for (int j = 0; j < i && !seen; ++j) seen = placements[j].advertiser_id() == seat;
+    if (seen) continue;
+    if (out->back() != '[') out->push_back(',');
+    out->append("{\"seat\":");
+    AppendJsonString(seat, out);
+    out->append(",\"bid\":[");
+    for (int j = i; j < placements.size(); ++j) {
+      if (placements[j].advertiser_id() != seat) continue;
+      if (out->back() != '[') out->push_back(',');
+      const absl::string_view category =
+          j < static_cast<int>(categories.size()) ? categories[j] : absl::string_view();
+      AppendBid(request, placements[j], category, options, out);
+    }
+    out->append("]}");
+  }
+  out->append("]}");
+}
+
+int NoBidReasonCode(absl::string_view reason) {
+  using auction::NoBidReason;
+  auto is = [reason](NoBidReason r) {
+    const std::string_view name = auction::NoBidReasonName(r);
+    return reason == absl::string_view(name.data(), name.size());
+  };
+  if (is(NoBidReason::kTimeout)) return 15;  // Insufficient auction time.
+  if (is(NoBidReason::kNoSlots)) return 2;   // Invalid request.
+  if (is(NoBidReason::kNoEligibleCampaigns)) return 500;
+  if (is(NoBidReason::kBelowFloor)) return 501;
+  if (is(NoBidReason::kBudget)) return 502;
+  return 0;  // Unknown error.
+}
+
+void WriteNoBidResponse(absl::string_view request_id, absl::string_view reason, std::string* out) {
+  out->clear();
+  out->append("{\"id\":");
+  AppendJsonString(request_id, out);
+  absl::StrAppend(out, ",\"nbr\":", NoBidReasonCode(reason), ",\"ext\":{\"reason\":");
+  AppendJsonString(reason, out);
+  out->append("}}");
+}
+
+void WriteError(const absl::Status& status, std::string* out) {
+  out->clear();
+  const absl::string_view message = status.message();
+  const size_t colon = message.find(": ");
+  out->append("{\"error\":{");
+  if (colon != absl::string_view::npos) {
+    Key("field", out);
+    AppendJsonString(message.substr(0, colon), out);
+    out->push_back(',');
+  }
+  Key("message", out);
+  AppendJsonString(message, out);
+  out->append("}}");
+}
+
+}  // namespace attex::openrtb
