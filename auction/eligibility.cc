@@ -74,13 +74,14 @@ void MarkHits(const CampaignIndex& index, const BidRequest& req,
     if (it == postings.end()) return;
     for (int32_t c : it->second) hits[c] |= bit;
   };
-  mark(index.countries, req.context().country(), kHitCountry);
-  mark(index.device_types, req.context().device_type(), kHitDevice);
+  mark(*index.countries, req.context().country(), kHitCountry);
+  mark(*index.device_types, req.context().device_type(), kHitDevice);
   for (std::string_view t : tokens) {
-    mark(index.include_features, t, kHitInclude);
-    mark(index.exclude_features, t, kHitExclude);
+    mark(*index.include_features, t, kHitInclude);
+    mark(*index.exclude_features, t, kHitExclude);
   }
-  for (const auto& a : req.blocked_advertisers()) mark(index.advertisers, a, kHitBlockedAdvertiser);
+  for (const auto& a : req.blocked_advertisers())
+    mark(*index.advertisers, a, kHitBlockedAdvertiser);
 }
 
 }  // namespace
