@@ -184,9 +184,11 @@ std::shared_ptr<const Catalog> BuildCatalog(
   std::vector<std::vector<AdRef>> by_format;
   Postings postings[kPostingKinds];
   std::vector<int32_t> row_begin{0};
+  std::vector<std::shared_ptr<const CompiledCampaign>> kept;  // Not archived.
+  std::vector<CampaignIndex::Entry> entries;
   for (auto& campaign : campaigns) {
     if (campaign->status == attex::v1::CAMPAIGN_STATUS_ARCHIVED) continue;
-    const auto index = static_cast<int32_t>(catalog->campaigns.size());
+    const auto index = static_cast<int32_t>(kept.size());
     const bool active = campaign->status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
     catalog->active_campaigns += active;
     catalog->active_ads += active ? static_cast<int64_t>(campaign->creatives.size()) : 0;
@@ -202,14 +204,15 @@ std::shared_ptr<const Catalog> BuildCatalog(
       by_format[format->second].push_back({index, static_cast<int32_t>(i)});
     }
     row_begin.push_back(row_begin.back() + static_cast<int32_t>(campaign->creatives.size()));
-    catalog->index.entries.push_back(IndexEntry(*campaign));
+    entries.push_back(IndexEntry(*campaign));
     // A value named twice by one campaign is posted once.
     ForEachPosted(*campaign, [&](int kind, const std::string& value) {
       auto& list = postings[kind][value];
       if (list.empty() || list.back() != index) list.push_back(index);
     });
-    catalog->campaigns.push_back(std::move(campaign));
+    kept.push_back(std::move(campaign));
   }
+  catalog->index.entries = ChunkedArray<CampaignIndex::Entry>(std::move(entries));
   for (int kind = 0; kind < kPostingKinds; ++kind) {
     catalog->index.*kPostingMaps[kind] =
         std::make_shared<const Postings>(std::move(postings[kind]));
@@ -221,7 +224,7 @@ std::shared_ptr<const Catalog> BuildCatalog(
   std::vector<int32_t> campaign_rows(row_begin.back());
   for (size_t f = 0; f < by_format.size(); ++f) {
     for (const AdRef& ad : by_format[f]) {
-      const CompiledCampaign& campaign = *catalog->campaigns[ad.campaign];
+      const CompiledCampaign& campaign = *kept[ad.campaign];
       const CompiledCreative& creative = campaign.creatives[ad.creative];
       campaign_rows[row_begin[ad.campaign] + ad.creative] = static_cast<int32_t>(ads.size());
       ads.push_back(ad);
@@ -232,6 +235,7 @@ std::shared_ptr<const Catalog> BuildCatalog(
       ad_category.push_back(category.first->second);
     }
   }
+  catalog->campaigns = ChunkedArray<std::shared_ptr<const CompiledCampaign>>(std::move(kept));
   catalog->ads = SharedArray<AdRef>(std::move(ads));
   catalog->values = SharedArray<float>(std::move(values));
   catalog->ad_format = SharedArray<uint16_t>(std::move(ad_format));
@@ -310,8 +314,8 @@ std::shared_ptr<const Catalog> PatchCatalog(
         if (pos == list.end() || *pos != c) list.insert(pos, c);
       });
     }
-    next->index.entries[c] = IndexEntry(*campaign);
-    next->campaigns[c] = campaign;
+    next->index.entries.Mutable(c) = IndexEntry(*campaign);
+    next->campaigns.Mutable(c) = campaign;
   }
   if (values_copied) next->values = SharedArray<float>(std::move(values));
   return next;

@@ -24,37 +24,9 @@
 #include "attention/tiled_keys.h"
 #include "attex/v1/campaign.pb.h"
 #include "auction/budget.h"
+#include "auction/shared_arrays.h"
 
 namespace attex::auction {
-
-// An immutable array shared by the catalogue versions that have it alike:
-// copying one costs a pointer. Reads as a const std::vector. Thread-safe.
-template <typename T>
-class SharedArray final {
- public:
-  SharedArray() = default;
-  explicit SharedArray(std::vector<T> v)
-      : data_(std::make_shared<const std::vector<T>>(std::move(v))) {}
-
-  size_t size() const { return vec().size(); }
-  bool empty() const { return vec().empty(); }
-  const T& operator[](size_t i) const { return vec()[i]; }
-  const T* data() const { return vec().data(); }
-  auto begin() const { return vec().begin(); }
-  auto end() const { return vec().end(); }
-  const std::vector<T>& vec() const { return data_ != nullptr ? *data_ : Empty(); }
-  operator absl::Span<const T>() const { return vec(); }  // NOLINT: reads as the vector.
-  // Whether `other` is a copy of this one (the same elements in memory).
-  bool SharesWith(const SharedArray& other) const { return data_ == other.data_; }
-  friend bool operator==(const SharedArray& a, const SharedArray& b) { return a.vec() == b.vec(); }
-
- private:
-  static const std::vector<T>& Empty() {
-    static const std::vector<T> empty;
-    return empty;
-  }
-  std::shared_ptr<const std::vector<T>> data_;
-};
 
 struct CompiledCreative {
   std::string id;
@@ -133,7 +105,7 @@ struct CampaignIndex {
   // One shared empty map: what an index without campaigns posts.
   static const std::shared_ptr<const Postings>& NoPostings();
 
-  std::vector<Entry> entries;
+  ChunkedArray<Entry> entries;
   // Shared between catalogue versions until a campaign's targeting changes;
   // never null.
   std::shared_ptr<const Postings> countries = NoPostings();  // Country -> its campaigns.
@@ -173,7 +145,8 @@ class AnnSlot final {
 
 struct Catalog {
   std::shared_ptr<const attention::Model> model;
-  std::vector<std::shared_ptr<const CompiledCampaign>> campaigns;
+  // Chunked: a new version copies the chunks of the campaigns it changes.
+  ChunkedArray<std::shared_ptr<const CompiledCampaign>> campaigns;
   // Every ad (row), grouped by its creative's format: see BuildCatalog.
   SharedArray<AdRef> ads;
   SharedArray<float> values;  // Per ad: its bid, CPM micros.

@@ -113,8 +113,13 @@ void CampaignEligibility(const Catalog& catalog, const BidRequest& req,
   const int64_t now_s = now_ms / 1000;
   const uint32_t hour_bit = 1u << ((now_ms / 3'600'000) % 24);
   ForParts(parallel, n, s, excluded, [&](size_t begin, size_t end, ExclusionCounts& counts) {
+    // The entries come in chunks (a catalogue version shares those it did
+    // not change): a plain pointer into each in turn.
+    constexpr size_t kChunk = ChunkedArray<CampaignIndex::Entry>::kChunk;
+    const CampaignIndex::Entry* chunk = nullptr;
     for (size_t c = begin; c < end; ++c) {
-      const CampaignIndex::Entry& e = index.entries[c];
+      if (chunk == nullptr || c % kChunk == 0) chunk = index.entries.chunk(c / kChunk).data();
+      const CampaignIndex::Entry& e = chunk[c % kChunk];
       const uint8_t hits = s.hits[c];
       Exclusion why = Exclusion::kCount;
       if (!(e.flags & CampaignIndex::kActive)) {

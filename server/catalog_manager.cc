@@ -32,12 +32,17 @@ bool SameAnnRows(const auction::Catalog& a, const auction::Catalog& b) {
 // The position of campaign `id` in `catalog` (ordered by OrderKey), or -1.
 int32_t FindCampaign(const auction::Catalog& catalog, const std::string& id) {
   const auto key = OrderKey(id);
-  const auto it =
-      std::lower_bound(catalog.campaigns.begin(), catalog.campaigns.end(), key,
-                       [](const std::shared_ptr<const auction::CompiledCampaign>& c,
-                          const std::pair<size_t, std::string>& k) { return OrderKey(c->id) < k; });
-  if (it == catalog.campaigns.end() || (*it)->id != id) return -1;
-  return static_cast<int32_t>(it - catalog.campaigns.begin());
+  size_t lo = 0, hi = catalog.campaigns.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (OrderKey(catalog.campaigns[mid]->id) < key) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == catalog.campaigns.size() || catalog.campaigns[lo]->id != id) return -1;
+  return static_cast<int32_t>(lo);
 }
 
 }  // namespace

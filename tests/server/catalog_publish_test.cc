@@ -279,6 +279,8 @@ TEST_P(CatalogPublishTest, EveryPublishedSnapshotEqualsAFreshBuildOfTheSameCampa
         EXPECT_TRUE(got->ads.SharesWith(before->ads));
         EXPECT_TRUE(got->ad_format.SharesWith(before->ad_format));
         EXPECT_TRUE(got->campaign_rows.SharesWith(before->campaign_rows));
+        EXPECT_TRUE(got->index.include_features == before->index.include_features ||
+                    *got->index.include_features != *before->index.include_features);
       }
       if (::testing::Test::HasFailure()) return;
     }
