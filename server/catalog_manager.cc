@@ -81,7 +81,6 @@ void CatalogManager::Upsert(const attex::v1::Campaign& campaign) {
   auto budget = Budget(campaign.id());  // CompileCampaign sets its limits.
   absl::MutexLock lock(&mu_);
   const auto key = OrderKey(campaign.id());
-  protos_[key] = campaign;
   compiled_[key] = auction::CompileCampaign(campaign, *model_, std::move(budget));
   changed_.insert(campaign.id());
   ++counts_.upserts;
@@ -93,12 +92,16 @@ PublishCounts CatalogManager::publish_counts() const {
   return counts_;
 }
 
-void CatalogManager::SetModel(std::shared_ptr<const attention::Model> model) {
+void CatalogManager::SetModel(std::shared_ptr<const attention::Model> model,
+                              const std::vector<attex::v1::Campaign>& campaigns) {
   {
     absl::MutexLock lock(&mu_);
     model_ = std::move(model);
-    for (const auto& [key, proto] : protos_) {
-      compiled_[key] = auction::CompileCampaign(proto, *model_, budgets_[proto.id()]);
+    compiled_.clear();
+    for (const auto& campaign : campaigns) {
+      auto& budget = budgets_[campaign.id()];
+      if (!budget) budget = std::make_shared<auction::BudgetState>();
+      compiled_[OrderKey(campaign.id())] = auction::CompileCampaign(campaign, *model_, budget);
     }
     rebuild_ = true;
     dirty_ = true;

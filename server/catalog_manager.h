@@ -75,8 +75,11 @@ class CatalogManager final {
   // Builds and swaps in a new snapshot if anything changed (and, past
   // ann_min_ads, asks the background thread for its index).
   void Publish();
-  // Re-embeds every campaign with a new model and publishes.
-  void SetModel(std::shared_ptr<const attention::Model> model);
+  // Re-embeds `campaigns` (every campaign, as the store has them: the
+  // manager keeps no copy of the protos) with a new model, in place of
+  // what was upserted, and publishes.
+  void SetModel(std::shared_ptr<const attention::Model> model,
+                const std::vector<attex::v1::Campaign>& campaigns);
   // The shared spend counters of a campaign (created on first use).
   std::shared_ptr<auction::BudgetState> Budget(const std::string& campaign_id);
   std::shared_ptr<const attention::Model> model() const;
@@ -96,7 +99,6 @@ class CatalogManager final {
   mutable absl::Mutex mu_;
   std::shared_ptr<const attention::Model> model_ ABSL_GUARDED_BY(mu_);
   // Ordered by numeric id, so snapshots list campaigns in creation order.
-  std::map<std::pair<size_t, std::string>, attex::v1::Campaign> protos_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<size_t, std::string>, std::shared_ptr<const auction::CompiledCampaign>>
       compiled_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<auction::BudgetState>> budgets_

@@ -192,12 +192,17 @@ TEST_F(CatalogManagerTest, SetModelReembedsAndPublishes) {
   manager_.Publish();
   auto old_snapshot = manager_.Current();
   std::shared_ptr<const attention::Model> model = attention::Model::Default();
-  manager_.SetModel(model);
+  // The campaigns as the store has them: the manager keeps no protos.
+  Campaign stored = MakeCampaign("cmp-1", 3);
+  stored.set_version(2);
+  manager_.SetModel(model, {stored, MakeCampaign("cmp-2", 1)});
   auto snapshot = manager_.Current();
   EXPECT_NE(snapshot.get(), old_snapshot.get());
   EXPECT_EQ(snapshot->model.get(), model.get());
   EXPECT_EQ(manager_.model().get(), model.get());
-  EXPECT_EQ(snapshot->ads.size(), 2u);
+  EXPECT_EQ(CampaignIds(*snapshot), (std::vector<std::string>{"cmp-1", "cmp-2"}));
+  EXPECT_EQ(snapshot->campaigns[0]->version, 2);
+  EXPECT_EQ(snapshot->ads.size(), 4u);
   EXPECT_EQ(snapshot->campaigns[0]->budget.get(), manager_.Budget("cmp-1").get());
 }
 
