@@ -6,7 +6,8 @@
 #   - Bid latency with one call in flight, alone (before);
 #   - UpdateCampaign bid changes open loop at RATE a second from CLIENTS
 #     connections, and the same one-in-flight Bid load beside them (during);
-# and prints the updates absorbed a second, their latency (an update is
+# (the same updates alone first, for the server's CPU time per update) and
+# prints the updates absorbed a second, their latency (an update is
 # answered once the snapshot with it is the one Bid reads, so its latency is
 # the time until it is visible), Bid's p99 before and during, the
 # catalogue's publishes (whole builds and patches) and the server's memory.
@@ -63,6 +64,7 @@ rate() { sed -n 's/^  achieved *\([0-9]*\) calls.*/\1/p'; }
 p50() { sed -n 's/^  latency *p50 \([0-9.]*\) .*/\1/p'; }
 p99() { sed -n 's/^  latency .* p99 \([0-9.]*\) .*/\1/p'; }
 rss_mb() { awk -v f="$1" '$1 == f":" { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 metric() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { printf "%d", $2 }'; }
 
 echo "== seeding $CAMPAIGNS campaigns x 4 creatives"
@@ -77,6 +79,14 @@ echo "== server up in ${SECONDS}s, RSS $(rss_mb VmRSS) MB"
 echo "== Bid, 1 slot, one call in flight, alone"
 before=$(load --method bid --slots 1 --concurrency 1)
 echo "$before" | grep -E "achieved|latency"
+
+echo "== UpdateCampaign bid changes at $RATE/s from $CLIENTS clients ($UPDATE_CAMPAIGNS campaigns), alone"
+ticks0=$(cpu_ticks)
+upserts_alone0=$(metric attex_catalog_upserts)
+alone=$(load --method update --rate "$RATE" --channels "$CLIENTS" --update_campaigns "$UPDATE_CAMPAIGNS")
+ticks=$(($(cpu_ticks) - ticks0))
+upserts_alone=$(($(metric attex_catalog_upserts) - upserts_alone0))
+echo "$alone" | grep -E "achieved|latency|errors"
 
 builds0=$(metric attex_catalog_builds)
 patches0=$(metric attex_catalog_patches)
@@ -102,9 +112,19 @@ upserts=$(($(metric attex_catalog_upserts) - upserts0))
 
 echo
 echo "Campaign updates at $CAMPAIGNS campaigns ($(lscpu | sed -n 's/^Model name: *//p')):"
-echo "  updates absorbed         $(echo "$updates" | rate)/s (offered $RATE/s from $CLIENTS clients)"
-echo "  visible to Bid after     p50 $(echo "$updates" | p50) ms, p99 $(echo "$updates" | p99) ms (the call's latency)"
+echo "  updates absorbed         alone $(echo "$alone" | rate)/s, beside Bid $(echo "$updates" | rate)/s (offered $RATE/s from $CLIENTS clients)"
+echo "  visible to Bid after     alone p50 $(echo "$alone" | p50) ms, p99 $(echo "$alone" | p99) ms; beside Bid p50 $(echo "$updates" | p50) ms, p99 $(echo "$updates" | p99) ms (the call's latency)"
+echo "  server CPU per update    $(awk -v t="$ticks" -v u="$upserts_alone" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (u > 0 ? t * 1000 / hz / u : 0) }') ms (alone, all threads: gRPC, store, compile, publish)"
 echo "  catalogue publishes      $patches patches, $builds whole builds for $upserts changes" \
   "($(awk -v u="$upserts" -v p="$((patches + builds))" 'BEGIN { printf "%.1f", (p > 0 ? u / p : 0) }') changes a publish)"
-echo "  Bid p99, one in flight   before $(echo "$before" | p99) ms, during $(echo "$during" | p99) ms"
+errors() { sed -n 's/^  achieved .*calls, \([0-9]*\) errors.*/\1/p'; }
+# p99 of the answered (OK) calls: the per-status line when some failed.
+p99ok() {
+  local out ok
+  out=$(cat)
+  ok=$(echo "$out" | sed -n 's/^    OK  *[0-9]* calls, p50 [0-9.]*  p99 \([0-9.]*\) .*/\1/p')
+  if [ -n "$ok" ]; then echo "$ok"; else echo "$out" | p99; fi
+}
+echo "  Bid p99 (OK), 1 in flight before $(echo "$before" | p99ok) ms ($(echo "$before" | rate)/s, $(echo "$before" | errors) errors)," \
+  "during $(echo "$during" | p99ok) ms ($(echo "$during" | rate)/s, $(echo "$during" | errors) errors)"
 echo "  server memory            RSS $(rss_mb VmRSS) MB, peak $(rss_mb VmHWM) MB"
