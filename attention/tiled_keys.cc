@@ -63,8 +63,6 @@ float Bf16ToFloat(uint16_t x) {
   return f;
 }
 
-void TiledKeys::Free::operator()(uint8_t* p) const { std::free(p); }
-
 namespace {
 
 // The int8 scale of a key: its largest finite |coordinate| maps to 127.
@@ -106,27 +104,50 @@ void TiledKeys::AsStored(KeyFormat format, absl::Span<const float> key, absl::Sp
   }
 }
 
-TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
-                     KeyFormat format, absl::Span<const float> head_bias)
-    : rows_(rows), d_model_(d_model), heads_(heads), format_(format) {
-  ATTEX_CHECK(rows >= 0 && d_model > 0 && heads > 0 && d_model % heads == 0);
+namespace {
+
+// `rows`, once the row-major keys and head biases are checked to hold it.
+int64_t CheckedRows(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
+                    absl::Span<const float> head_bias) {
+  ATTEX_CHECK(rows >= 0 && d_model > 0 && heads > 0);
   ATTEX_CHECK(keys.size() == static_cast<size_t>(rows) * d_model);
   ATTEX_CHECK(head_bias.empty() || head_bias.size() == static_cast<size_t>(rows) * heads);
+  return rows;
+}
+
+}  // namespace
+
+TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
+                     KeyFormat format, absl::Span<const float> head_bias)
+    : TiledKeys(CheckedRows(keys, rows, d_model, heads, head_bias), d_model, heads, format,
+                !head_bias.empty(), [&](int64_t i, absl::Span<float> key, absl::Span<float> bias) {
+                  std::copy_n(keys.data() + i * d_model, d_model, key.begin());
+                  std::copy_n(head_bias.data() + i * heads, bias.size(), bias.begin());
+                }) {}
+
+TiledKeys::TiledKeys(int64_t rows, int d_model, int heads, KeyFormat format, bool has_head_bias,
+                     RowFill fill)
+    : rows_(rows), d_model_(d_model), heads_(heads), format_(format) {
+  ATTEX_CHECK(rows >= 0 && d_model > 0 && heads > 0 && d_model % heads == 0);
   tile_bytes_ =
       static_cast<size_t>(kTileRows) * StoredColumns(format, d_model) * ElementBytes(format);
   if (format == KeyFormat::kInt8) tile_bytes_ += kTileRows * sizeof(float);
-  if (!head_bias.empty()) {
+  if (has_head_bias) {
     bias_offset_ = tile_bytes_;
     tile_bytes_ += static_cast<size_t>(kTileRows) * heads * sizeof(float);
   }
   tile_bytes_ = (tile_bytes_ + 63) / 64 * 64;
   const size_t total = std::max<size_t>(64, tiles() * tile_bytes_);
-  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total)));
+  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total)),
+              [](uint8_t* p) { std::free(p); });
   ATTEX_CHECK(data_ != nullptr);
   std::memset(data_.get(), 0, total);
   head_bias_max_.assign(heads, 0.0f);
+  std::vector<float> key_buffer(d_model);
+  std::vector<float> bias_buffer(has_head_bias ? heads : 0);
   for (int64_t i = 0; i < rows; ++i) {
-    const float* key = keys.data() + i * d_model;
+    fill(i, absl::MakeSpan(key_buffer), absl::MakeSpan(bias_buffer));
+    const float* key = key_buffer.data();
     uint8_t* tile = data_.get() + (i / kTileRows) * tile_bytes_;
     const int lane = static_cast<int>(i % kTileRows);
     switch (format) {
@@ -152,7 +173,7 @@ TiledKeys::TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, in
     if (bias_offset_ != 0) {
       auto* bias = reinterpret_cast<float*>(tile + bias_offset_);
       for (int h = 0; h < heads; ++h) {
-        const float b = head_bias[i * heads + h];
+        const float b = bias_buffer[h];
         bias[h * kTileRows + lane] = b;
         head_bias_max_[h] = std::isfinite(b) ? std::max(head_bias_max_[h], std::abs(b))
                                              : std::numeric_limits<float>::infinity();

@@ -7,7 +7,9 @@
 // per ad and head, an additive score term (the head bias: the part of a
 // score that depends on the ad alone, such as its format's query term),
 // so that the pass reads it with the keys. Built when campaigns change,
-// never per request. Immutable after construction; thread-safe.
+// never per request. Immutable after construction; thread-safe. Copies
+// share the tiles (a copy costs a pointer, not the keys), so that
+// catalogue versions with the same keys hold them once.
 #ifndef ATTEX_ATTENTION_TILED_KEYS_H_
 #define ATTEX_ATTENTION_TILED_KEYS_H_
 
@@ -17,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -42,6 +45,14 @@ class TiledKeys final {
   // a bad shape.
   TiledKeys(absl::Span<const float> keys, int64_t rows, int d_model, int heads,
             KeyFormat format = KeyFormat::kFloat32, absl::Span<const float> head_bias = {});
+  // Fills row by row instead of from one row-major copy of every key: for
+  // each row in order, `fill(row, key, head_bias)` writes its d_model floats
+  // into `key` and, with `has_head_bias`, its heads floats into `head_bias`
+  // (an empty span without). Aborts on a bad shape.
+  using RowFill =
+      absl::FunctionRef<void(int64_t row, absl::Span<float> key, absl::Span<float> head_bias)>;
+  TiledKeys(int64_t rows, int d_model, int heads, KeyFormat format, bool has_head_bias,
+            RowFill fill);
 
   int64_t rows() const { return rows_; }
   int64_t tiles() const { return (rows_ + kTileRows - 1) / kTileRows; }
@@ -67,6 +78,8 @@ class TiledKeys final {
   // The head bias of one ad (0 without one).
   float HeadBias(int64_t row, int head) const;
   const uint8_t* tile(int64_t t) const { return data_.get() + t * tile_bytes_; }
+  // Whether `other` is a copy of this one (the same tiles in memory).
+  bool SharesTiles(const TiledKeys& other) const { return data_ == other.data_; }
   // Bytes one scoring pass must read for the keys (and head biases) of
   // `rows` ads.
   size_t KeyBytes(int64_t rows) const;
@@ -87,16 +100,15 @@ class TiledKeys final {
  private:
   void ComputeHeadNorms();
 
-  struct Free {
-    void operator()(uint8_t* p) const;
-  };
   int64_t rows_ = 0;
   int d_model_ = 0;
   int heads_ = 1;
   KeyFormat format_ = KeyFormat::kFloat32;
   size_t tile_bytes_ = 0;
   size_t bias_offset_ = 0;
-  std::unique_ptr<uint8_t[], Free> data_;  // 64-byte aligned, zero padded.
+  // 64-byte aligned, zero padded; shared by copies, never written after
+  // construction.
+  std::shared_ptr<uint8_t> data_;
   std::vector<float> head_norm_max_;
   std::vector<float> head_bias_max_;
 };

@@ -7,9 +7,16 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "attention/check.h"
 #include "auction/frequency.h"
 
 namespace attex::auction {
+
+const std::shared_ptr<const CampaignIndex::Postings>& CampaignIndex::NoPostings() {
+  static const auto* const empty =
+      new std::shared_ptr<const Postings>(std::make_shared<Postings>());
+  return *empty;
+}
 
 std::shared_ptr<const attention::AnnIndex> AnnSlot::shared() const {
   absl::MutexLock lock(&mu_);
@@ -67,7 +74,9 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
 
 namespace {
 
-void AddToIndex(const CompiledCampaign& c, int32_t index, CampaignIndex* out) {
+using Postings = CampaignIndex::Postings;
+
+CampaignIndex::Entry IndexEntry(const CompiledCampaign& c) {
   CampaignIndex::Entry e;
   e.bid_cpm_micros = c.bid_cpm_micros;
   e.start_s = c.start_s;
@@ -85,46 +94,77 @@ void AddToIndex(const CompiledCampaign& c, int32_t index, CampaignIndex* out) {
   flag(!c.exclude_features.empty(), CampaignIndex::kExclude);
   flag(c.pace_even, CampaignIndex::kPaceEven);
   flag(c.frequency_cap > 0, CampaignIndex::kFrequencyCap);
-  out->entries.push_back(e);
-  // A value named twice by one campaign is posted once.
-  auto post = [index](CampaignIndex::Postings& postings, const std::string& value) {
-    auto& list = postings[value];
-    if (list.empty() || list.back() != index) list.push_back(index);
-  };
-  for (const auto& v : c.countries) post(out->countries, v);
-  for (const auto& v : c.device_types) post(out->device_types, v);
-  for (const auto& v : c.include_features) post(out->include_features, v);
-  for (const auto& v : c.exclude_features) post(out->exclude_features, v);
-  post(out->advertisers, c.advertiser_id);
+  return e;
+}
+
+// The five targeting lists of a campaign, in CampaignIndex's order of maps.
+constexpr int kPostingKinds = 5;
+
+std::shared_ptr<const Postings> CampaignIndex::*const kPostingMaps[kPostingKinds] = {
+    &CampaignIndex::countries, &CampaignIndex::device_types, &CampaignIndex::include_features,
+    &CampaignIndex::exclude_features, &CampaignIndex::advertisers};
+
+// Calls fn(kind, value) for every targeting value `c` posts.
+template <typename Fn>
+void ForEachPosted(const CompiledCampaign& c, Fn fn) {
+  for (const auto& v : c.countries) fn(0, v);
+  for (const auto& v : c.device_types) fn(1, v);
+  for (const auto& v : c.include_features) fn(2, v);
+  for (const auto& v : c.exclude_features) fn(3, v);
+  fn(4, c.advertiser_id);
+}
+
+bool SamePosted(const CompiledCampaign& a, const CompiledCampaign& b, int kind) {
+  switch (kind) {
+    case 0:
+      return a.countries == b.countries;
+    case 1:
+      return a.device_types == b.device_types;
+    case 2:
+      return a.include_features == b.include_features;
+    case 3:
+      return a.exclude_features == b.exclude_features;
+    default:
+      return a.advertiser_id == b.advertiser_id;
+  }
 }
 
 // Per ad and head, the format's part of every score the ad gets: (W_Q f)_h
 // . k_h / sqrt(d_head) for its creative's format f and its key k as stored
 // in `key_format`, so that a slot's score is the request's part plus this.
-std::vector<float> HeadBiases(const Catalog& catalog, attention::KeyFormat key_format) {
-  const attention::Model& model = *catalog.model;
-  const int d = model.d_model();
-  const int heads = model.heads();
-  const int dh = model.d_head();
-  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
-  std::vector<float> format_queries(catalog.formats.size() * d);
-  for (size_t f = 0; f < catalog.formats.size(); ++f) {
-    model.FormatQuery(catalog.formats[f], absl::MakeSpan(format_queries.data() + f * d, d));
-  }
-  std::vector<float> bias(catalog.ads.size() * heads);
-  std::vector<float> stored(d);
-  for (size_t i = 0; i < catalog.ads.size(); ++i) {
-    attention::TiledKeys::AsStored(key_format, absl::MakeConstSpan(catalog.keys.data() + i * d, d),
-                                   absl::MakeSpan(stored));
-    const float* q = format_queries.data() + static_cast<size_t>(catalog.ad_format[i]) * d;
-    for (int h = 0; h < heads; ++h) {
-      double dot = 0.0;
-      for (int j = h * dh; j < (h + 1) * dh; ++j) dot += static_cast<double>(q[j]) * stored[j];
-      bias[i * heads + h] = static_cast<float>(dot * scale);
+class HeadBiases final {
+ public:
+  HeadBiases(const attention::Model& model, const std::vector<std::string>& formats,
+             attention::KeyFormat key_format)
+      : d_(model.d_model()),
+        heads_(model.heads()),
+        dh_(model.d_head()),
+        scale_(1.0 / std::sqrt(static_cast<double>(dh_))),
+        key_format_(key_format),
+        format_queries_(formats.size() * d_),
+        stored_(d_) {
+    for (size_t f = 0; f < formats.size(); ++f) {
+      model.FormatQuery(formats[f], absl::MakeSpan(format_queries_.data() + f * d_, d_));
     }
   }
-  return bias;
-}
+
+  void Of(absl::Span<const float> key, uint16_t format, absl::Span<float> bias) {
+    attention::TiledKeys::AsStored(key_format_, key, absl::MakeSpan(stored_));
+    const float* q = format_queries_.data() + static_cast<size_t>(format) * d_;
+    for (int h = 0; h < heads_; ++h) {
+      double dot = 0.0;
+      for (int j = h * dh_; j < (h + 1) * dh_; ++j) dot += static_cast<double>(q[j]) * stored_[j];
+      bias[h] = static_cast<float>(dot * scale_);
+    }
+  }
+
+ private:
+  const int d_, heads_, dh_;
+  const double scale_;
+  const attention::KeyFormat key_format_;
+  std::vector<float> format_queries_;
+  std::vector<float> stored_;
+};
 
 }  // namespace
 
@@ -142,9 +182,13 @@ std::shared_ptr<const Catalog> BuildCatalog(
   // format's ads.
   absl::flat_hash_map<std::string, uint16_t> format_ids;
   std::vector<std::vector<AdRef>> by_format;
+  Postings postings[kPostingKinds];
+  std::vector<int32_t> row_begin{0};
+  std::vector<std::shared_ptr<const CompiledCampaign>> kept;  // Not archived.
+  std::vector<CampaignIndex::Entry> entries;
   for (auto& campaign : campaigns) {
     if (campaign->status == attex::v1::CAMPAIGN_STATUS_ARCHIVED) continue;
-    const auto index = static_cast<int32_t>(catalog->campaigns.size());
+    const auto index = static_cast<int32_t>(kept.size());
     const bool active = campaign->status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
     catalog->active_campaigns += active;
     catalog->active_ads += active ? static_cast<int64_t>(campaign->creatives.size()) : 0;
@@ -159,26 +203,122 @@ std::shared_ptr<const Catalog> BuildCatalog(
       }
       by_format[format->second].push_back({index, static_cast<int32_t>(i)});
     }
-    AddToIndex(*campaign, index, &catalog->index);
-    catalog->campaigns.push_back(std::move(campaign));
+    row_begin.push_back(row_begin.back() + static_cast<int32_t>(campaign->creatives.size()));
+    entries.push_back(IndexEntry(*campaign));
+    // A value named twice by one campaign is posted once.
+    ForEachPosted(*campaign, [&](int kind, const std::string& value) {
+      auto& list = postings[kind][value];
+      if (list.empty() || list.back() != index) list.push_back(index);
+    });
+    kept.push_back(std::move(campaign));
   }
+  catalog->index.entries = ChunkedArray<CampaignIndex::Entry>(std::move(entries));
+  for (int kind = 0; kind < kPostingKinds; ++kind) {
+    catalog->index.*kPostingMaps[kind] =
+        std::make_shared<const Postings>(std::move(postings[kind]));
+  }
+  std::vector<AdRef> ads;
+  std::vector<float> values;
+  std::vector<uint16_t> ad_format;
+  std::vector<int32_t> ad_category;
+  std::vector<int32_t> campaign_rows(row_begin.back());
   for (size_t f = 0; f < by_format.size(); ++f) {
     for (const AdRef& ad : by_format[f]) {
-      const CompiledCampaign& campaign = *catalog->campaigns[ad.campaign];
+      const CompiledCampaign& campaign = *kept[ad.campaign];
       const CompiledCreative& creative = campaign.creatives[ad.creative];
-      catalog->ads.push_back(ad);
-      catalog->keys.insert(catalog->keys.end(), creative.key.begin(), creative.key.begin() + d);
-      catalog->values.push_back(static_cast<float>(campaign.bid_cpm_micros));
-      catalog->ad_format.push_back(static_cast<uint16_t>(f));
+      campaign_rows[row_begin[ad.campaign] + ad.creative] = static_cast<int32_t>(ads.size());
+      ads.push_back(ad);
+      values.push_back(static_cast<float>(campaign.bid_cpm_micros));
+      ad_format.push_back(static_cast<uint16_t>(f));
       auto category = catalog->category_ids.try_emplace(
           creative.category, static_cast<int32_t>(catalog->category_ids.size()));
-      catalog->ad_category.push_back(category.first->second);
+      ad_category.push_back(category.first->second);
     }
   }
-  const auto n_ads = static_cast<int64_t>(catalog->ads.size());
-  const std::vector<float> bias = HeadBiases(*catalog, key_format);
-  catalog->tiled_keys = attention::TiledKeys(catalog->keys, n_ads, d, heads, key_format, bias);
+  catalog->campaigns = ChunkedArray<std::shared_ptr<const CompiledCampaign>>(std::move(kept));
+  catalog->ads = SharedArray<AdRef>(std::move(ads));
+  catalog->values = SharedArray<float>(std::move(values));
+  catalog->ad_format = SharedArray<uint16_t>(std::move(ad_format));
+  catalog->ad_category = SharedArray<int32_t>(std::move(ad_category));
+  catalog->campaign_row_begin = SharedArray<int32_t>(std::move(row_begin));
+  catalog->campaign_rows = SharedArray<int32_t>(std::move(campaign_rows));
+  HeadBiases biases(*catalog->model, catalog->formats, key_format);
+  const Catalog& c = *catalog;
+  catalog->tiled_keys = attention::TiledKeys(
+      static_cast<int64_t>(c.ads.size()), d, heads, key_format, /*has_head_bias=*/true,
+      [&](int64_t row, absl::Span<float> key, absl::Span<float> bias) {
+        const absl::Span<const float> k = c.Key(row);
+        std::copy_n(k.begin(), d, key.begin());
+        biases.Of(k.subspan(0, d), c.ad_format[row], bias);
+      });
   return catalog;
+}
+
+bool Patchable(const Catalog& catalog, int32_t index, const CompiledCampaign& next) {
+  if (next.status == attex::v1::CAMPAIGN_STATUS_ARCHIVED) return false;
+  const CompiledCampaign& now = *catalog.campaigns[index];
+  if (now.creatives.size() != next.creatives.size()) return false;
+  for (size_t j = 0; j < now.creatives.size(); ++j) {
+    const CompiledCreative& a = now.creatives[j];
+    const CompiledCreative& b = next.creatives[j];
+    if (a.format != b.format || a.category != b.category || a.key != b.key) return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const Catalog> PatchCatalog(
+    const Catalog& previous,
+    absl::Span<const std::pair<int32_t, std::shared_ptr<const CompiledCampaign>>> changes) {
+  auto next = std::make_shared<Catalog>(previous);
+  std::vector<float> values;  // Copied from previous.values once a bid changes.
+  bool values_copied = false;
+  std::shared_ptr<Postings> writable[kPostingKinds];  // Copied once a list changes.
+  for (const auto& [c, campaign] : changes) {
+    ATTEX_CHECK(c >= 0 && static_cast<size_t>(c) < next->campaigns.size() &&
+                Patchable(*next, c, *campaign));
+    const CompiledCampaign& old = *next->campaigns[c];
+    const auto creatives = static_cast<int64_t>(campaign->creatives.size());
+    const bool was_active = old.status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
+    const bool active = campaign->status == attex::v1::CAMPAIGN_STATUS_ACTIVE;
+    next->active_campaigns += active - was_active;
+    next->active_ads += (active - was_active) * creatives;
+    if (old.bid_cpm_micros != campaign->bid_cpm_micros) {
+      if (!values_copied) values = previous.values.vec(), values_copied = true;
+      for (int32_t row : next->RowsOf(c)) {
+        values[row] = static_cast<float>(campaign->bid_cpm_micros);
+      }
+    }
+    for (int kind = 0; kind < kPostingKinds; ++kind) {
+      if (SamePosted(old, *campaign, kind)) continue;
+      auto& map = writable[kind];
+      if (map == nullptr) {
+        map = std::make_shared<Postings>(*(next->index.*kPostingMaps[kind]));
+        next->index.*kPostingMaps[kind] = map;
+      }
+      // Out of the lists of every value it named, into those it names now,
+      // each ascending and once, as BuildCatalog posts them; a list left
+      // empty goes, as BuildCatalog would not have made it.
+      ForEachPosted(old, [&, c = c](int k, const std::string& value) {
+        if (k != kind) return;
+        auto it = map->find(value);
+        if (it == map->end()) return;
+        auto& list = it->second;
+        auto pos = std::lower_bound(list.begin(), list.end(), c);
+        if (pos != list.end() && *pos == c) list.erase(pos);
+        if (list.empty()) map->erase(it);
+      });
+      ForEachPosted(*campaign, [&, c = c](int k, const std::string& value) {
+        if (k != kind) return;
+        auto& list = (*map)[value];
+        auto pos = std::lower_bound(list.begin(), list.end(), c);
+        if (pos == list.end() || *pos != c) list.insert(pos, c);
+      });
+    }
+    next->index.entries.Mutable(c) = IndexEntry(*campaign);
+    next->campaigns.Mutable(c) = campaign;
+  }
+  if (values_copied) next->values = SharedArray<float>(std::move(values));
+  return next;
 }
 
 absl::StatusOr<std::unique_ptr<attention::AnnIndex>> BuildAnnIndex(
@@ -188,7 +328,7 @@ absl::StatusOr<std::unique_ptr<attention::AnnIndex>> BuildAnnIndex(
   const size_t rows = catalog.ads.size();
   std::vector<float> augmented(rows * (d + 1));
   for (size_t i = 0; i < rows; ++i) {
-    std::copy_n(catalog.keys.data() + i * d, d, augmented.data() + i * (d + 1));
+    std::copy_n(catalog.Key(static_cast<int64_t>(i)).data(), d, augmented.data() + i * (d + 1));
     // Relative to 1 CPM, so that the column stays near the keys' scale and
     // the graph's neighbourhoods are still chosen by the keys.
     const double bid = std::max<double>(catalog.values[i], 1.0);

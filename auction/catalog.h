@@ -1,6 +1,11 @@
 // The catalogue the bid path reads: every live campaign compiled for fast
 // eligibility checks, and every creative's key, built when campaigns change.
 // A Catalog is immutable; writers build a new one and swap the pointer.
+// Versions share what did not change between them: the tiled keys, the
+// per-ad layout and the posting lists are held through shared pointers, so
+// that a new version in which only campaigns' bids, status, budgets or
+// targeting changed (PatchCatalog) costs those campaigns and a copy of the
+// per-campaign arrays, not the keys.
 #ifndef ATTEX_AUCTION_CATALOG_H_
 #define ATTEX_AUCTION_CATALOG_H_
 
@@ -13,11 +18,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "attention/ann.h"
 #include "attention/model.h"
 #include "attention/tiled_keys.h"
 #include "attex/v1/campaign.pb.h"
 #include "auction/budget.h"
+#include "auction/shared_arrays.h"
 
 namespace attex::auction {
 
@@ -63,6 +70,7 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
 struct AdRef {
   int32_t campaign = 0;  // Index into Catalog::campaigns.
   int32_t creative = 0;  // Index into that campaign's creatives.
+  friend bool operator==(const AdRef&, const AdRef&) = default;
 };
 
 // The campaigns' eligibility rules laid out for one sequential pass per
@@ -89,15 +97,22 @@ struct CampaignIndex {
     uint32_t hours_mask = 0;
     int32_t creatives = 0;
     uint8_t flags = 0;
+    friend bool operator==(const Entry&, const Entry&) = default;
   };
+  // Value -> the campaigns (indices, ascending, each once) that name it.
   using Postings = absl::flat_hash_map<std::string, std::vector<int32_t>>;
 
-  std::vector<Entry> entries;
-  Postings countries;  // Country -> campaigns that target it.
-  Postings device_types;
-  Postings include_features;  // Feature -> campaigns that include it.
-  Postings exclude_features;
-  Postings advertisers;  // Advertiser id -> its campaigns.
+  // One shared empty map: what an index without campaigns posts.
+  static const std::shared_ptr<const Postings>& NoPostings();
+
+  ChunkedArray<Entry> entries;
+  // Shared between catalogue versions until a campaign's targeting changes;
+  // never null.
+  std::shared_ptr<const Postings> countries = NoPostings();  // Country -> its campaigns.
+  std::shared_ptr<const Postings> device_types = NoPostings();
+  std::shared_ptr<const Postings> include_features = NoPostings();  // Feature -> its campaigns.
+  std::shared_ptr<const Postings> exclude_features = NoPostings();
+  std::shared_ptr<const Postings> advertisers = NoPostings();  // Advertiser id -> its campaigns.
 };
 
 // The ANN index of one catalogue's keys, attached when a background build
@@ -105,6 +120,13 @@ struct CampaignIndex {
 // path with one atomic load, no lock. Thread-safe.
 class AnnSlot final {
  public:
+  AnnSlot() = default;
+  // A copy starts empty: a copied catalogue is a new version, whose index
+  // CatalogManager shares or builds (an index belongs to one version's
+  // rows and bids).
+  AnnSlot(const AnnSlot&) {}
+  AnnSlot& operator=(const AnnSlot&) = delete;
+
   // The index, or null until one is attached. Lives as long as the slot.
   const attention::AnnIndex* get() const { return index_.load(std::memory_order_acquire); }
   // The owning pointer (null until attached), to share the index with a
@@ -123,42 +145,75 @@ class AnnSlot final {
 
 struct Catalog {
   std::shared_ptr<const attention::Model> model;
-  std::vector<std::shared_ptr<const CompiledCampaign>> campaigns;
+  // Chunked: a new version copies the chunks of the campaigns it changes.
+  ChunkedArray<std::shared_ptr<const CompiledCampaign>> campaigns;
   // Every ad (row), grouped by its creative's format: see BuildCatalog.
-  std::vector<AdRef> ads;
-  std::vector<float> keys;    // ads.size() x d_model, row-major.
-  std::vector<float> values;  // Per ad: its bid, CPM micros.
+  SharedArray<AdRef> ads;
+  SharedArray<float> values;  // Per ad: its bid, CPM micros.
   // The keys in the attention kernels' tiled layout and storage format,
   // with each ad's head bias: its creative format's query term (see
   // attention::Model::SlotQuery), so that one query per request serves
-  // every slot. What the auction decides with and Explain reports.
+  // every slot. What the auction decides with and Explain reports. The
+  // keys as computed (float32) are the creatives' (Key).
   attention::TiledKeys tiled_keys;
   // Per ad: its creative's format and category as small ids, so that the
   // per-request masks are built without comparing strings.
-  std::vector<uint16_t> ad_format;   // Index into formats.
-  std::vector<int32_t> ad_category;  // Value in category_ids.
+  SharedArray<uint16_t> ad_format;   // Index into formats.
+  SharedArray<int32_t> ad_category;  // Value in category_ids.
   std::vector<std::string> formats;
   absl::flat_hash_map<std::string, int32_t> category_ids;
+  // Campaign c's rows, creative by creative: campaign_rows[campaign_row_begin[c] + j]
+  // is the row of its creative j (RowsOf).
+  SharedArray<int32_t> campaign_row_begin;  // campaigns.size() + 1 entries.
+  SharedArray<int32_t> campaign_rows;       // ads.size() entries.
   int64_t active_campaigns = 0;
   int64_t active_ads = 0;
   CampaignIndex index;
-  // Candidate retrieval over `keys` and bids (BuildAnnIndex), once built;
+  // Candidate retrieval over the keys and bids (BuildAnnIndex), once built;
   // the auction uses it when present. Mutable: the one part of a published catalogue that changes,
   // from null to an index, once.
   mutable AnnSlot ann;
+
+  // The rows of campaign `c`'s creatives, in creative order.
+  absl::Span<const int32_t> RowsOf(int32_t c) const {
+    const int32_t begin = campaign_row_begin[c];
+    return absl::MakeConstSpan(campaign_rows.data() + begin, campaign_row_begin[c + 1] - begin);
+  }
+  // The key of `row` as the model computed it (float32, d_model floats).
+  absl::Span<const float> Key(int64_t row) const {
+    const AdRef ad = ads[row];
+    return campaigns[ad.campaign]->creatives[ad.creative].key;
+  }
 };
 
-// Lays out the campaigns' keys side by side (row-major, and tiled in
-// `key_format`), grouped by format: the rows of format 0 (the first seen),
-// then format 1's, each in campaign and creative order. Archived campaigns
-// are left out. Aborts beyond 65,535 distinct creative formats.
+// Lays out the campaigns' keys side by side (tiled in `key_format`),
+// grouped by format: the rows of format 0 (the first seen), then format
+// 1's, each in campaign and creative order. Archived campaigns are left
+// out. Aborts beyond 65,535 distinct creative formats.
 std::shared_ptr<const Catalog> BuildCatalog(
     std::shared_ptr<const attention::Model> model,
     std::vector<std::shared_ptr<const CompiledCampaign>> campaigns,
     attention::KeyFormat key_format = attention::KeyFormat::kFloat32);
 
+// Whether campaign `index` of `catalog` may become `next` by PatchCatalog:
+// `next` is not archived and has the same creatives' rows (as many, each
+// with the same format, category and key; ids and markup may differ).
+bool Patchable(const Catalog& catalog, int32_t index, const CompiledCampaign& next);
+
+// A catalogue equal, field by field, to BuildCatalog of `previous`'s
+// campaigns with campaigns[i] replaced by c for each (i, c) of `changes`
+// (each Patchable), made from `previous` at the cost of the changed
+// campaigns and a copy of the per-campaign arrays (campaigns, index
+// entries), of the per-ad bids if a bid changed and of a posting map if a
+// campaign's targeting changed it. It shares the rest with `previous`: the
+// tiled keys, ads, formats, categories, the other posting maps. Aborts if
+// a change is not Patchable.
+std::shared_ptr<const Catalog> PatchCatalog(
+    const Catalog& previous,
+    absl::Span<const std::pair<int32_t, std::shared_ptr<const CompiledCampaign>>> changes);
+
 // The ANN index the auction expects of `catalog`: one row per ad, its key
-// and one more column, log(bid / 1 CPM). RunAuction searches it once per
+// (Catalog::Key) and one more column, log(bid / 1 CPM). RunAuction searches it once per
 // slot and head with the head's scaled query and 1 in that column, so that
 // the inner product is score_h + log(bid) - const: each search ranks ads
 // by exp(score_h) x bid, the head's part of weight x bid (a query of the

@@ -75,13 +75,14 @@ void MarkHits(const CampaignIndex& index, const BidRequest& req,
     if (it == postings.end()) return;
     for (int32_t c : it->second) hits[c] |= bit;
   };
-  mark(index.countries, req.context().country(), kHitCountry);
-  mark(index.device_types, req.context().device_type(), kHitDevice);
+  mark(*index.countries, req.context().country(), kHitCountry);
+  mark(*index.device_types, req.context().device_type(), kHitDevice);
   for (std::string_view t : tokens) {
-    mark(index.include_features, t, kHitInclude);
-    mark(index.exclude_features, t, kHitExclude);
+    mark(*index.include_features, t, kHitInclude);
+    mark(*index.exclude_features, t, kHitExclude);
   }
-  for (const auto& a : req.blocked_advertisers()) mark(index.advertisers, a, kHitBlockedAdvertiser);
+  for (const auto& a : req.blocked_advertisers())
+    mark(*index.advertisers, a, kHitBlockedAdvertiser);
 }
 
 }  // namespace
@@ -127,18 +128,23 @@ void CampaignEligibility(const Catalog& catalog, const BidRequest& req,
       static_cast<int>(Exclusion::kExcludeFeatures) < static_cast<int>(Exclusion::kHours) &&
       static_cast<int>(Exclusion::kHours) < static_cast<int>(Exclusion::kBlockedAdvertiser) &&
       static_cast<int>(Exclusion::kBlockedAdvertiser) < static_cast<int>(Exclusion::kCount));
-  const CampaignIndex::Entry* const entries = index.entries.data();
+  // The entries come in chunks (a catalogue version shares those it did not
+  // change): a plain pointer into each in turn.
+  const ChunkedArray<CampaignIndex::Entry>* const entries = &index.entries;
   const uint8_t* const campaign_hits = s.hits.data();
   ForParts(parallel, n, s, excluded,
            [entries, campaign_hits, ok, now_s, hour_bit](size_t begin, size_t end,
                                                          ExclusionCounts& counts) {
+             constexpr size_t kChunk = ChunkedArray<CampaignIndex::Entry>::kChunk;
              auto bit = [](bool fails, Exclusion why) {
                return static_cast<uint32_t>(fails) << static_cast<int>(why);
              };
              constexpr int kOk = static_cast<int>(Exclusion::kCount);
              int64_t local[kOk + 1] = {};
+             const CampaignIndex::Entry* chunk = nullptr;
              for (size_t c = begin; c < end; ++c) {
-               const CampaignIndex::Entry& e = entries[c];
+               if (chunk == nullptr || c % kChunk == 0) chunk = entries->chunk(c / kChunk).data();
+               const CampaignIndex::Entry& e = chunk[c % kChunk];
                const uint32_t flags = e.flags;
                const uint32_t hits = campaign_hits[c];
                const uint32_t fails =

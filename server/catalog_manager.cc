@@ -16,9 +16,33 @@ namespace {
 std::pair<size_t, std::string> OrderKey(const std::string& id) { return {id.size(), id}; }
 
 // Whether an ANN index of one catalogue serves the other: the same keys and
-// bids in the same rows.
+// bids in the same rows (shared by a patched catalogue with its source).
 bool SameAnnRows(const auction::Catalog& a, const auction::Catalog& b) {
-  return a.keys == b.keys && a.values == b.values;
+  if (!a.values.SharesWith(b.values) && a.values != b.values) return false;
+  if (a.tiled_keys.SharesTiles(b.tiled_keys)) return true;
+  if (a.ads.size() != b.ads.size()) return false;
+  for (size_t i = 0; i < a.ads.size(); ++i) {
+    const auto ka = a.Key(static_cast<int64_t>(i));
+    const auto kb = b.Key(static_cast<int64_t>(i));
+    if (!std::equal(ka.begin(), ka.end(), kb.begin(), kb.end())) return false;
+  }
+  return true;
+}
+
+// The position of campaign `id` in `catalog` (ordered by OrderKey), or -1.
+int32_t FindCampaign(const auction::Catalog& catalog, const std::string& id) {
+  const auto key = OrderKey(id);
+  size_t lo = 0, hi = catalog.campaigns.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (OrderKey(catalog.campaigns[mid]->id) < key) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == catalog.campaigns.size() || catalog.campaigns[lo]->id != id) return -1;
+  return static_cast<int32_t>(lo);
 }
 
 }  // namespace
@@ -57,36 +81,79 @@ void CatalogManager::Upsert(const attex::v1::Campaign& campaign) {
   auto budget = Budget(campaign.id());  // CompileCampaign sets its limits.
   absl::MutexLock lock(&mu_);
   const auto key = OrderKey(campaign.id());
-  protos_[key] = campaign;
   compiled_[key] = auction::CompileCampaign(campaign, *model_, std::move(budget));
+  changed_.insert(campaign.id());
+  ++counts_.upserts;
   dirty_ = true;
 }
 
-void CatalogManager::SetModel(std::shared_ptr<const attention::Model> model) {
+PublishCounts CatalogManager::publish_counts() const {
+  absl::MutexLock lock(&mu_);
+  return counts_;
+}
+
+void CatalogManager::SetModel(std::shared_ptr<const attention::Model> model,
+                              const std::vector<attex::v1::Campaign>& campaigns) {
   {
     absl::MutexLock lock(&mu_);
     model_ = std::move(model);
-    for (const auto& [key, proto] : protos_) {
-      compiled_[key] = auction::CompileCampaign(proto, *model_, budgets_[proto.id()]);
+    compiled_.clear();
+    for (const auto& campaign : campaigns) {
+      auto& budget = budgets_[campaign.id()];
+      if (!budget) budget = std::make_shared<auction::BudgetState>();
+      compiled_[OrderKey(campaign.id())] = auction::CompileCampaign(campaign, *model_, budget);
     }
+    rebuild_ = true;
     dirty_ = true;
   }
   Publish();
 }
 
 void CatalogManager::Publish() {
+  absl::MutexLock publish(&publish_mu_);
+  // Freed here, on the writer's thread, rather than by the last Bid that
+  // read them (a snapshot of a million ads frees hundreds of MB). No reader
+  // can take a new reference to a retired snapshot, so a count of 1 stays 1.
+  std::erase_if(retired_, [](const auto& c) { return c.use_count() == 1; });
+  const std::shared_ptr<const auction::Catalog> previous = current_.load();
+  std::vector<std::pair<int32_t, std::shared_ptr<const auction::CompiledCampaign>>> changes;
   std::vector<std::shared_ptr<const auction::CompiledCampaign>> campaigns;
   std::shared_ptr<const attention::Model> model;
+  bool whole = false;
   {
     absl::MutexLock lock(&mu_);
     if (!dirty_) return;
     dirty_ = false;
-    campaigns.reserve(compiled_.size());
-    for (const auto& [key, compiled] : compiled_) campaigns.push_back(compiled);
     model = model_;
+    whole = rebuild_ || previous == nullptr || previous->model != model_;
+    for (const std::string& id : changed_) {
+      if (whole) break;
+      const auto& compiled = compiled_.at(OrderKey(id));
+      const int32_t index = FindCampaign(*previous, id);
+      if (index < 0) {
+        // Not in the snapshot: left out still if archived, else new.
+        whole = compiled->status != attex::v1::CAMPAIGN_STATUS_ARCHIVED;
+      } else if (auction::Patchable(*previous, index, *compiled)) {
+        changes.emplace_back(index, compiled);
+      } else {
+        whole = true;
+      }
+    }
+    changed_.clear();
+    rebuild_ = false;
+    if (whole) {
+      changes.clear();
+      campaigns.reserve(compiled_.size());
+      for (const auto& [key, compiled] : compiled_) campaigns.push_back(compiled);
+      ++counts_.builds;
+    } else {
+      ++counts_.patches;
+    }
   }
   std::shared_ptr<const auction::Catalog> next =
-      auction::BuildCatalog(std::move(model), std::move(campaigns), options_.key_format);
+      whole ? auction::BuildCatalog(std::move(model), std::move(campaigns), options_.key_format)
+            : auction::PatchCatalog(*previous, changes);
+  if (previous != nullptr) retired_.push_back(previous);
   if (options_.ann_min_ads <= 0) {
     current_.store(std::move(next));
     return;
@@ -94,7 +161,7 @@ void CatalogManager::Publish() {
   // Under ann_mu_, so that a build finishing now either attaches to the
   // previous snapshot before RequestIndex looks or finds `next` current.
   absl::MutexLock lock(&ann_mu_);
-  RequestIndex(current_.load().get(), next);
+  RequestIndex(previous.get(), next);
   current_.store(std::move(next));
 }
 

@@ -2,6 +2,17 @@
 // for the bid path. Writers (the work queue) call Upsert and Publish; the
 // bid path calls Current, which takes no lock.
 //
+// A publish costs what changed since the last one: when every campaign
+// upserted since then was in the last snapshot and keeps its creatives'
+// rows (auction::Patchable: a new bid, status other than archived, budget,
+// schedule, targeting, frequency cap, markup), the new snapshot is the last
+// one patched (auction::PatchCatalog), sharing its keys and ad layout;
+// otherwise (a new or archived campaign, changed creatives, a new model)
+// it is built whole (auction::BuildCatalog). Either way it equals what
+// BuildCatalog makes of the same campaigns. Snapshots a publish replaces are
+// freed by a later publish once no reader holds them, so that the bid path
+// never pays for freeing one.
+//
 // A published catalogue of at least `ann_min_ads` ads gets an ANN index of
 // its keys, built by a background thread of the manager's own (minutes for
 // a million ads: never on the work queue or the bid path) and attached to
@@ -18,9 +29,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "attention/model.h"
 #include "attention/tiled_keys.h"
@@ -36,6 +49,13 @@ struct CatalogOptions {
   // 0: never.
   int64_t ann_min_ads = 250'000;
   attention::AnnOptions ann;
+};
+
+// How the snapshots published so far were made.
+struct PublishCounts {
+  int64_t builds = 0;   // Whole (auction::BuildCatalog), the first included.
+  int64_t patches = 0;  // From the previous snapshot (auction::PatchCatalog).
+  int64_t upserts = 0;  // Campaign changes they absorbed (Upsert calls).
 };
 
 class CatalogManager final {
@@ -55,12 +75,16 @@ class CatalogManager final {
   // Builds and swaps in a new snapshot if anything changed (and, past
   // ann_min_ads, asks the background thread for its index).
   void Publish();
-  // Re-embeds every campaign with a new model and publishes.
-  void SetModel(std::shared_ptr<const attention::Model> model);
+  // Re-embeds `campaigns` (every campaign, as the store has them: the
+  // manager keeps no copy of the protos) with a new model, in place of
+  // what was upserted, and publishes.
+  void SetModel(std::shared_ptr<const attention::Model> model,
+                const std::vector<attex::v1::Campaign>& campaigns);
   // The shared spend counters of a campaign (created on first use).
   std::shared_ptr<auction::BudgetState> Budget(const std::string& campaign_id);
   std::shared_ptr<const attention::Model> model() const;
   const CatalogOptions& options() const { return options_; }
+  PublishCounts publish_counts() const;
 
  private:
   // Shares the previous snapshot's index with `next` if they have the same
@@ -75,12 +99,20 @@ class CatalogManager final {
   mutable absl::Mutex mu_;
   std::shared_ptr<const attention::Model> model_ ABSL_GUARDED_BY(mu_);
   // Ordered by numeric id, so snapshots list campaigns in creation order.
-  std::map<std::pair<size_t, std::string>, attex::v1::Campaign> protos_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<size_t, std::string>, std::shared_ptr<const auction::CompiledCampaign>>
       compiled_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<auction::BudgetState>> budgets_
       ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = true;
+  // Campaigns upserted since the last publish, and whether it must build
+  // whole anyway (a new model).
+  absl::flat_hash_set<std::string> changed_ ABSL_GUARDED_BY(mu_);
+  bool rebuild_ ABSL_GUARDED_BY(mu_) = true;
+  PublishCounts counts_ ABSL_GUARDED_BY(mu_);
+  // One publish at a time: each patches the snapshot the previous one made.
+  absl::Mutex publish_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Replaced snapshots, freed by a later publish once unread.
+  std::vector<std::shared_ptr<const auction::Catalog>> retired_ ABSL_GUARDED_BY(publish_mu_);
   std::atomic<std::shared_ptr<const auction::Catalog>> current_;
 
   absl::Mutex ann_mu_;

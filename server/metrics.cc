@@ -319,6 +319,19 @@ absl::Status ServeMetrics(Core& core) {
   m.AddGaugeCallback(
       "attex_active_ads", "Active ads (campaign creatives) in the catalogue",
       [&core] { return static_cast<double>(core.catalog_manager.Current()->active_ads); });
+  m.AddGaugeCallback(
+      "attex_catalog_builds",
+      "Catalogue snapshots built whole since start (new or archived campaigns, "
+      "changed creatives, a new model)",
+      [&core] { return static_cast<double>(core.catalog_manager.publish_counts().builds); });
+  m.AddGaugeCallback(
+      "attex_catalog_patches",
+      "Catalogue snapshots made by patching the previous one since start (bids, status, "
+      "budgets, targeting)",
+      [&core] { return static_cast<double>(core.catalog_manager.publish_counts().patches); });
+  m.AddGaugeCallback(
+      "attex_catalog_upserts", "Campaign changes the catalogue has taken in since start",
+      [&core] { return static_cast<double>(core.catalog_manager.publish_counts().upserts); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
                      [&core] { return static_cast<double>(core.admission.max_in_flight()); });
   m.AddGaugeCallback("attex_bid_queue_waiting", "Bid calls queued for a bid thread",

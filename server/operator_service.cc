@@ -107,7 +107,10 @@ grpc::ServerUnaryReactor* OperatorService::ReloadModel(grpc::CallbackServerConte
           "path: the model's d_model is ", model->d_model(), " but campaigns were validated for ",
           core_->catalog_manager.model()->d_model()));
     }
-    core_->catalog_manager.SetModel(model);
+    // The store's campaigns: the catalogue manager keeps no copy of them.
+    auto campaigns = core_->store->LoadAllCampaigns();
+    if (!campaigns.ok()) return campaigns.status();
+    core_->catalog_manager.SetModel(model, *campaigns);
     response->set_model_version(model->version());
     response->set_ads_embedded(core_->catalog_manager.Current()->ads.size());
     spdlog::info("model reloaded: {}", model->version());

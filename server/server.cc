@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,12 +96,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     core.catalog_manager.Budget(id)->Load(totals.total_micros, totals.today_micros, now_ms);
   }
   for (const auto& c : *campaigns) core.catalog_manager.Upsert(c);
+  // Compiled now; the protos are the store's (CatalogManager keeps none).
+  std::vector<attex::v1::Campaign>().swap(*campaigns);
   if (core.options.demo) {
     if (auto s = SeedDemo(core); !s.ok()) return s;
   } else if (accounts->empty()) {
     if (auto s = BootstrapOperator(core); !s.ok()) return s;
   }
   core.catalog_manager.Publish();
+  // Loading a large catalogue leaves freed protos and build buffers in the
+  // heap (hundreds of MB at a million ads): give them back to the system.
+  malloc_trim(0);
   const auto catalog = core.catalog_manager.Current();
   spdlog::info("loaded {} campaigns ({} active, {} active ads), model {}",
                catalog->campaigns.size(), catalog->active_campaigns, catalog->active_ads,

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
 #include "client/load/clock.h"
@@ -30,6 +31,8 @@ struct Op {
   attex::v1::BidResponse bid_response;
   attex::v1::ReportEventsRequest events_request;
   attex::v1::ReportEventsResponse events_response;
+  attex::v1::Campaign update_request;
+  attex::v1::Campaign update_response;
 };
 
 class Engine final : public std::enable_shared_from_this<Engine> {
@@ -42,6 +45,7 @@ class Engine final : public std::enable_shared_from_this<Engine> {
       auto channel = grpc::CreateCustomChannel(options_.addr, options_.credentials, args);
       exchange_.push_back(attex::v1::Exchange::NewStub(channel));
       operator_.push_back(attex::v1::Operator::NewStub(channel));
+      campaigns_.push_back(attex::v1::Campaigns::NewStub(channel));
     }
   }
 
@@ -53,16 +57,18 @@ class Engine final : public std::enable_shared_from_this<Engine> {
   void StartPing(Op* op, int channel);
   void StartBid(Op* op, int channel);
   void StartEvents(Op* op, int channel);
+  void StartUpdate(Op* op, int channel, uint64_t n);
   // After an RPC has been recorded: the next step of `op`, a new operation
   // (closed loop) or the end of it.
   void Next(Op* op);
-  void PrepareContext(Op* op, int64_t intended_ns);
+  void PrepareContext(Op* op, int64_t intended_ns, const std::string& token);
   void PrintProgress();
 
   DriverOptions options_;
   const Clock& clock_;
   std::vector<std::unique_ptr<attex::v1::Exchange::Stub>> exchange_;
   std::vector<std::unique_ptr<attex::v1::Operator::Stub>> operator_;
+  std::vector<std::unique_ptr<attex::v1::Campaigns::Stub>> campaigns_;
   std::atomic<uint64_t> sequence_{0};
   std::unique_ptr<Recorder> recorder_;  // Made by Run before the first call.
 
@@ -70,12 +76,12 @@ class Engine final : public std::enable_shared_from_this<Engine> {
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-void Engine::PrepareContext(Op* op, int64_t intended_ns) {
+void Engine::PrepareContext(Op* op, int64_t intended_ns, const std::string& token) {
   op->intended_ns = intended_ns;
   op->ctx = std::make_unique<grpc::ClientContext>();
   op->ctx->set_deadline(std::chrono::system_clock::now() +
                         absl::ToChronoNanoseconds(options_.timeout));
-  op->ctx->AddMetadata("authorization", "Bearer " + options_.token);
+  op->ctx->AddMetadata("authorization", "Bearer " + token);
 }
 
 void Engine::Launch(int64_t intended_ns) {
@@ -98,6 +104,8 @@ void Engine::Start(Op* op) {
   }
   if (op->kind == Method::kPing) {
     StartPing(op, channel);
+  } else if (op->kind == Method::kUpdate) {
+    StartUpdate(op, channel, n);
   } else {
     op->bid_request = &options_.requests[(n / exchange_.size()) % options_.requests.size()];
     StartBid(op, channel);
@@ -105,7 +113,7 @@ void Engine::Start(Op* op) {
 }
 
 void Engine::StartPing(Op* op, int channel) {
-  PrepareContext(op, op->intended_ns);
+  PrepareContext(op, op->intended_ns, options_.token);
   op->ping_request.set_payload(std::string(options_.ping_payload, 'x'));
   operator_[channel]->async()->Ping(op->ctx.get(), &op->ping_request, &op->ping_response,
                                     [self = shared_from_this(), op](grpc::Status status) {
@@ -115,7 +123,7 @@ void Engine::StartPing(Op* op, int channel) {
 }
 
 void Engine::StartBid(Op* op, int channel) {
-  PrepareContext(op, op->intended_ns);
+  PrepareContext(op, op->intended_ns, options_.token);
   op->bid_response.Clear();
   exchange_[channel]->async()->Bid(
       op->ctx.get(), op->bid_request, &op->bid_response,
@@ -140,13 +148,31 @@ void Engine::StartEvents(Op* op, int channel) {
     e->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
     e->set_event_id(absl::StrCat(op->bid_response.request_id(), "/", p.slot_id()));
   }
-  PrepareContext(op, clock_.NowNs());
+  PrepareContext(op, clock_.NowNs(), options_.token);
   op->events_response.Clear();
   exchange_[channel]->async()->ReportEvents(
       op->ctx.get(), &op->events_request, &op->events_response,
       [self = shared_from_this(), op](grpc::Status status) {
         self->recorder_->Record("ReportEvents", status, op->intended_ns);
         if (status.ok()) self->recorder_->RecordEvents(op->intended_ns, op->events_response);
+        self->Next(op);
+      });
+}
+
+void Engine::StartUpdate(Op* op, int channel, uint64_t n) {
+  const auto& campaign = options_.campaigns[n % options_.campaigns.size()];
+  op->update_request = campaign;
+  op->update_request.set_version(0);  // No version check: clients update the same campaigns.
+  // A bid that differs from the campaign's previous one (and stays within
+  // 1 CPM of its original bid), so that every call changes the catalogue.
+  const int64_t round = static_cast<int64_t>(n / options_.campaigns.size());
+  op->update_request.set_bid_cpm_micros(campaign.bid_cpm_micros() + (round % 1000 + 1) * 1000);
+  PrepareContext(op, op->intended_ns, options_.update_token);
+  op->update_response.Clear();
+  campaigns_[channel]->async()->UpdateCampaign(
+      op->ctx.get(), &op->update_request, &op->update_response,
+      [self = shared_from_this(), op](grpc::Status status) {
+        self->recorder_->Record("UpdateCampaign", status, op->intended_ns);
         self->Next(op);
       });
 }
@@ -245,6 +271,8 @@ Report Engine::Run() {
   report.options = options_;
   report.options.requests.clear();
   report.options.token.clear();
+  report.options.campaigns.clear();
+  report.options.update_token.clear();
   return report;
 }
 
@@ -256,8 +284,9 @@ absl::StatusOr<Method> ParseMethod(const std::string& name) {
   if (name == "events") return Method::kEvents;
   if (name == "mix") return Method::kMix;
   if (name == "openrtb") return Method::kOpenRtb;
+  if (name == "update") return Method::kUpdate;
   return absl::InvalidArgumentError(
-      absl::StrCat("method: \"", name, "\" is not ping, bid, events, mix or openrtb"));
+      absl::StrCat("method: \"", name, "\" is not ping, bid, events, mix, openrtb or update"));
 }
 
 std::string MethodName(Method method) {
@@ -272,6 +301,8 @@ std::string MethodName(Method method) {
       return "mix";
     case Method::kOpenRtb:
       return "openrtb";
+    case Method::kUpdate:
+      return "update";
   }
   return "?";
 }
@@ -307,7 +338,11 @@ absl::StatusOr<Report> RunLoad(DriverOptions options) {
   if (options.duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("duration: must be positive");
   }
-  if (options.method != Method::kPing && options.requests.empty()) {
+  if (options.method == Method::kUpdate) {
+    if (options.campaigns.empty()) {
+      return absl::InvalidArgumentError("campaigns: update needs campaigns to update");
+    }
+  } else if (options.method != Method::kPing && options.requests.empty()) {
     return absl::InvalidArgumentError("requests: bid, events and mix need bid requests");
   }
   if (options.method == Method::kOpenRtb) return RunOpenRtbLoad(options);

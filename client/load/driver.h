@@ -1,4 +1,5 @@
-// The load engine of attex-load: drives Ping, Bid and ReportEvents calls
+// The load engine of attex-load: drives Ping, Bid, ReportEvents and
+// UpdateCampaign calls
 // through the gRPC callback API (one thread issues, gRPC's threads complete)
 // over several channels, closed loop (a fixed number of calls in flight) or
 // open loop (calls sent on a fixed schedule, each call's latency measured
@@ -16,15 +17,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "attex/v1/campaign.pb.h"
 #include "attex/v1/exchange.pb.h"
 #include "client/load/histogram.h"
 #include "grpcpp/security/credentials.h"
 
 namespace attex::load {
 
-enum class Method { kPing, kBid, kEvents, kMix, kOpenRtb };
-// "ping", "bid", "events", "mix", "openrtb" (Bid as OpenRTB 2.6 over HTTP:
-// openrtb_driver.h).
+// kUpdate: UpdateCampaign of `campaigns` in turn, each a new bid (what an
+// advertiser's automated bidder sends). kOpenRtb: Bid as OpenRTB 2.6 over
+// HTTP (openrtb_driver.h).
+enum class Method { kPing, kBid, kEvents, kMix, kOpenRtb, kUpdate };
+// "ping", "bid", "events", "mix", "openrtb", "update".
 absl::StatusOr<Method> ParseMethod(const std::string& name);
 std::string MethodName(Method method);
 
@@ -45,6 +49,10 @@ struct DriverOptions {
   int ping_payload = 0;       // Bytes of Ping payload.
   bool progress = false;      // A live line on stderr each second.
   std::vector<attex::v1::BidRequest> requests;  // Bid requests, cycled.
+  // kUpdate: the campaigns updated, cycled (each call sends one with a new
+  // bid, version 0: no version check), and the token that owns them.
+  std::vector<attex::v1::Campaign> campaigns;
+  std::string update_token;
 };
 
 // One second of the run (by completion time, from the start of recording).

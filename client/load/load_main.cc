@@ -134,6 +134,37 @@ int SeedDataDir(const std::string& data_dir, const std::string& advertiser_id, W
   return 0;
 }
 
+// Up to `n` campaigns of the advertiser whose token is `token` that are not
+// archived, read through ListCampaigns: what --method update changes.
+absl::StatusOr<std::vector<attex::v1::Campaign>> ListForUpdate(
+    const std::string& addr, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const std::string& token, int64_t n) {
+  auto stub = attex::v1::Campaigns::NewStub(grpc::CreateChannel(addr, credentials));
+  std::vector<attex::v1::Campaign> out;
+  std::string page_token;
+  while (static_cast<int64_t>(out.size()) < n) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    attex::v1::ListCampaignsRequest request;
+    request.set_page_size(1000);
+    request.set_page_token(page_token);
+    attex::v1::ListCampaignsResponse response;
+    const grpc::Status status = stub->ListCampaigns(&ctx, request, &response);
+    if (!status.ok()) {
+      return absl::UnavailableError(absl::StrCat("ListCampaigns: ", status.error_message()));
+    }
+    for (auto& c : *response.mutable_campaigns()) {
+      if (c.status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) continue;
+      if (static_cast<int64_t>(out.size()) < n) out.push_back(std::move(c));
+    }
+    if (response.next_page_token().empty()) break;
+    page_token = response.next_page_token();
+  }
+  if (out.empty()) return absl::NotFoundError("the advertiser has no campaign to update");
+  return out;
+}
+
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -171,8 +202,9 @@ int main(int argc, char** argv) {
       "demo-tokens.json: the platform token for the load, the advertiser's for --campaigns");
   app.add_option("--advertiser_token", advertiser_token, "token that creates --campaigns");
   app.add_option("--method", method,
-                 "ping, bid, events (bid, then bill what was won), mix, or openrtb (bid as OpenRTB "
-                 "2.6 over HTTP to --openrtb_addr)");
+                 "ping, bid, events (bid, then bill what was won), mix, openrtb (bid as OpenRTB "
+                 "2.6 over HTTP to --openrtb_addr), or update (UpdateCampaign bid changes of "
+                 "--update_campaigns campaigns of the advertiser token)");
   app.add_option("--openrtb_addr", o.openrtb_addr,
                  "host:port of the server's OpenRTB endpoint (--method openrtb)");
   app.add_option("--concurrency", o.concurrency, "closed loop: calls kept in flight");
@@ -184,6 +216,9 @@ int main(int argc, char** argv) {
   app.add_option("--max_in_flight", o.max_in_flight, "open loop: cap on calls in flight");
   app.add_option("--payload", o.ping_payload, "ping payload bytes");
   app.add_option("--campaigns", campaigns, "first create this many campaigns through the API");
+  int64_t update_campaigns = 1000;
+  app.add_option("--update_campaigns", update_campaigns,
+                 "--method update: how many of the advertiser's campaigns it changes, in turn");
   std::string seed_data_dir, advertiser_id;
   app.add_option(
       "--seed_data_dir", seed_data_dir,
@@ -255,7 +290,19 @@ int main(int argc, char** argv) {
     if (CreateCampaigns(o.addr, o.credentials, advertiser_token, workload, campaigns) == campaigns)
       return 1;
   }
-  if (o.method != attex::load::Method::kPing) {
+  if (o.method == attex::load::Method::kUpdate) {
+    if (advertiser_token.empty()) {
+      std::fprintf(stderr, "attex-load: update needs --advertiser_token or --tokens_file\n");
+      return 2;
+    }
+    auto listed = ListForUpdate(o.addr, o.credentials, advertiser_token, update_campaigns);
+    if (!listed.ok()) {
+      std::fprintf(stderr, "attex-load: %s\n", std::string(listed.status().message()).c_str());
+      return 2;
+    }
+    o.campaigns = *std::move(listed);
+    o.update_token = advertiser_token;
+  } else if (o.method != attex::load::Method::kPing) {
     for (int i = 0; i < std::max(pool, 1); ++i) o.requests.push_back(workload.MakeBidRequest());
   }
   auto report = attex::load::RunLoad(std::move(o));
@@ -264,6 +311,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::fputs(attex::load::SummaryText(*report).c_str(), stdout);
+  if (report->options.method == attex::load::Method::kUpdate) {
+    // The server answers an UpdateCampaign only once the catalogue snapshot
+    // with the change is the one Bid reads (the work queue publishes a
+    // batch's changes before it answers any of them).
+    std::printf("  visible   to Bid when its call returns: visibility = the latency above\n");
+  }
   bool ok = true;
   if (!json.empty()) ok &= WriteFile(json, attex::load::ToJson(*report));
   if (!html.empty()) ok &= WriteFile(html, attex::load::ToHtml(*report));

@@ -37,6 +37,11 @@ std::vector<Expected> BruteForce(const Catalog& catalog, const attex::v1::BidReq
   std::vector<float> u(d), q(d), weights(n);
   std::vector<double> log_norms(model.heads());
   std::vector<uint8_t> mask(n), placed(catalog.campaigns.size());
+  std::vector<float> keys;  // Row-major, as the reference scorer reads them.
+  for (size_t i = 0; i < n; ++i) {
+    const auto key = catalog.Key(static_cast<int64_t>(i));
+    keys.insert(keys.end(), key.begin(), key.end());
+  }
   attention::QueryInputs in;
   std::vector<std::string_view> features(req.user().features().begin(),
                                          req.user().features().end());
@@ -54,8 +59,8 @@ std::vector<Expected> BruteForce(const Catalog& catalog, const attex::v1::BidReq
     }
     model.SlotQuery(u, slot.format(), absl::MakeSpan(q));
     attention::SlotScores scores{absl::MakeSpan(weights), absl::MakeSpan(log_norms)};
-    attention::ScoreSlot({catalog.keys.data(), static_cast<int64_t>(n), d, model.heads()},
-                         catalog.values, mask, q, &scores);
+    attention::ScoreSlot({keys.data(), static_cast<int64_t>(n), d, model.heads()}, catalog.values,
+                         mask, q, &scores);
     const int64_t floor = slot.floor_cpm_micros() > 0 ? slot.floor_cpm_micros()
                                                       : AuctionConfig{}.default_floor_cpm_micros;
     struct Pick {

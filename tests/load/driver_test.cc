@@ -8,8 +8,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
 #include "client/load/report.h"
 #include "google/protobuf/struct.pb.h"
@@ -33,19 +38,56 @@ class InstantOperator final : public attex::v1::Operator::CallbackService {
   }
 };
 
+// Answers every UpdateCampaign at once, and keeps what it was sent.
+class RecordingCampaigns final : public attex::v1::Campaigns::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* UpdateCampaign(grpc::CallbackServerContext* ctx,
+                                           const attex::v1::Campaign* request,
+                                           attex::v1::Campaign* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      updates_.push_back(*request);
+      const auto auth = ctx->client_metadata().find("authorization");
+      if (auth != ctx->client_metadata().end()) {
+        tokens_.emplace_back(auth->second.data(), auth->second.size());
+      }
+    }
+    *response = *request;
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  std::vector<attex::v1::Campaign> updates() {
+    absl::MutexLock lock(&mu_);
+    return updates_;
+  }
+  std::vector<std::string> tokens() {
+    absl::MutexLock lock(&mu_);
+    return tokens_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<attex::v1::Campaign> updates_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> tokens_ ABSL_GUARDED_BY(mu_);
+};
+
 class FakeServer {
  public:
   FakeServer() {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
+    builder.RegisterService(&campaigns_);
     server_ = builder.BuildAndStart();
   }
   ~FakeServer() { server_->Shutdown(std::chrono::system_clock::now()); }
   std::string addr() const { return "127.0.0.1:" + std::to_string(port_); }
+  RecordingCampaigns& campaigns() { return campaigns_; }
 
  private:
   InstantOperator service_;
+  RecordingCampaigns campaigns_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
@@ -87,6 +129,46 @@ TEST(ClosedLoopTest, CallsAreAnsweredAndRecorded) {
   EXPECT_GT(report->calls, 0);
   EXPECT_EQ(report->errors, 0);
   EXPECT_EQ(report->methods.at("Ping").calls, report->calls);
+}
+
+TEST(UpdateLoadTest, EachCallChangesTheNextCampaignsBidWithTheAdvertisersToken) {
+  FakeServer server;
+  DriverOptions o = PingOptions(server.addr());
+  o.method = Method::kUpdate;
+  o.rate = 1000;
+  o.update_token = "advertiser-token";
+  for (int i = 0; i < 3; ++i) {
+    attex::v1::Campaign c;
+    c.set_id("cmp-" + std::to_string(i + 1));
+    c.set_bid_cpm_micros(1'000'000 * (i + 1));
+    c.set_version(7);
+    o.campaigns.push_back(c);
+  }
+  auto report = RunLoad(o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->methods.at("UpdateCampaign").calls, 500);
+  EXPECT_EQ(report->errors, 0);
+  const auto updates = server.campaigns().updates();
+  ASSERT_EQ(updates.size(), 600u);  // The warm-up's 100 too.
+  std::map<std::string, std::vector<int64_t>> bids;
+  for (const auto& u : updates) {
+    EXPECT_EQ(u.version(), 0);  // No version check.
+    bids[u.id()].push_back(u.bid_cpm_micros());
+  }
+  ASSERT_EQ(bids.size(), 3u);
+  for (const auto& [id, seen] : bids) {
+    std::set<int64_t> distinct(seen.begin(), seen.end());
+    EXPECT_EQ(distinct.size(), seen.size()) << id << ": a call that changes nothing";
+  }
+  for (const auto& token : server.campaigns().tokens()) {
+    EXPECT_EQ(token, "Bearer advertiser-token");
+  }
+}
+
+TEST(UpdateLoadTest, NeedsCampaigns) {
+  DriverOptions o = PingOptions("127.0.0.1:1");
+  o.method = Method::kUpdate;
+  EXPECT_EQ(RunLoad(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 std::string ReadAll(const std::string& path) {

@@ -72,7 +72,7 @@ TEST_F(CatalogManagerTest, PublishedCampaignContributesOneAdPerCreative) {
   ASSERT_EQ(snapshot->ads.size(), 3u);
   EXPECT_EQ(snapshot->active_ads, 3);
   EXPECT_EQ(snapshot->active_campaigns, 1);
-  EXPECT_EQ(snapshot->keys.size(), 3u * snapshot->model->d_model());
+  EXPECT_EQ(snapshot->tiled_keys.rows(), 3);
   // Each creative once, the rows grouped by format (BuildCatalog).
   std::set<int32_t> creatives;
   for (size_t i = 0; i < snapshot->ads.size(); ++i) {
@@ -194,12 +194,17 @@ TEST_F(CatalogManagerTest, SetModelReembedsAndPublishes) {
   manager_.Publish();
   auto old_snapshot = manager_.Current();
   std::shared_ptr<const attention::Model> model = attention::Model::Default();
-  manager_.SetModel(model);
+  // The campaigns as the store has them: the manager keeps no protos.
+  Campaign stored = MakeCampaign("cmp-1", 3);
+  stored.set_version(2);
+  manager_.SetModel(model, {stored, MakeCampaign("cmp-2", 1)});
   auto snapshot = manager_.Current();
   EXPECT_NE(snapshot.get(), old_snapshot.get());
   EXPECT_EQ(snapshot->model.get(), model.get());
   EXPECT_EQ(manager_.model().get(), model.get());
-  EXPECT_EQ(snapshot->ads.size(), 2u);
+  EXPECT_EQ(CampaignIds(*snapshot), (std::vector<std::string>{"cmp-1", "cmp-2"}));
+  EXPECT_EQ(snapshot->campaigns[0]->version, 2);
+  EXPECT_EQ(snapshot->ads.size(), 4u);
   EXPECT_EQ(snapshot->campaigns[0]->budget.get(), manager_.Budget("cmp-1").get());
 }
 
@@ -245,13 +250,13 @@ TEST(CatalogManagerAnnTest, ACatalogueAtTheThresholdGetsAnIndexInTheBackground) 
   // against the bid column) that brute force finds among 40 ads.
   const int d = snapshot->model->d_model();
   ASSERT_EQ(snapshot->ann.get()->dims(), d + 1);
-  std::vector<float> query(snapshot->keys.begin() + 7 * d, snapshot->keys.begin() + 8 * d);
+  std::vector<float> query(snapshot->Key(7).begin(), snapshot->Key(7).end());
   query.push_back(0.0f);
   int64_t best = -1;
   float best_dot = 0;
   for (int64_t i = 0; i < 40; ++i) {
     float dot = 0;
-    for (int j = 0; j < d; ++j) dot += query[j] * snapshot->keys[i * d + j];
+    for (int j = 0; j < d; ++j) dot += query[j] * snapshot->Key(i)[j];
     if (best < 0 || dot > best_dot) best = i, best_dot = dot;
   }
   std::vector<int64_t> found(1);

@@ -159,6 +159,23 @@ TEST(MetricsEndpointTest, ServesCallsLatencyAuctionAndBudgetSeries) {
   EXPECT_EQ(stats.calls_shed(), 0);
 }
 
+TEST(ReloadModelTest, ReembedsTheStoresCampaignsInOneWholeBuild) {
+  TempDir dir;
+  auto server = StartServer(dir, 0);
+  ASSERT_NE(server, nullptr);
+  auto op = attex::v1::Operator::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  const double builds = Sample(Scrape(server->metrics_port()), "attex_catalog_builds");
+  grpc::ClientContext ctx;
+  Authorize(ctx, Token(dir.path(), "operator"));
+  attex::v1::ReloadModelResponse response;
+  ASSERT_TRUE(op->ReloadModel(&ctx, attex::v1::ReloadModelRequest(), &response).ok());
+  EXPECT_EQ(response.ads_embedded(), 6);  // The demo's three campaigns, from the store.
+  const std::string text = Scrape(server->metrics_port());
+  EXPECT_EQ(Sample(text, "attex_catalog_builds"), builds + 1);
+  EXPECT_EQ(Sample(text, "attex_active_ads"), 6);
+}
+
 TEST(AdmissionTest, PastMaxInFlightCallsAreRefusedWithResourceExhausted) {
   TempDir dir;
   auto server = StartServer(dir, 2);
