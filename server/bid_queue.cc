@@ -45,6 +45,14 @@ absl::Status BidQueue::Submit(Task* task) {
     // bound, the queue is not draining as estimated and nothing joins it.
     oldest = size_ > 0 ? now - ring_[head_]->arrived : absl::ZeroDuration();
     if (!refusal.has_value() && oldest > limit_.max_delay()) refusal = Metrics::ShedReason::kQueue;
+    // An estimate past every deadline would refuse every call as late, and
+    // with nothing served it would never come down: while idle, one call a
+    // second is taken anyway, to measure again.
+    if (refusal == Metrics::ShedReason::kLate && size_ == 0 && running_ == 0 &&
+        now - last_probe_ >= kProbeInterval) {
+      refusal.reset();
+      last_probe_ = now;
+    }
     if (!refusal.has_value()) {
       if (size_ == ring_.size()) {
         // Full: unroll into a ring twice the size.

@@ -9,7 +9,9 @@
 // oldest queued call has waited less than max_queue_delay (the wait
 // observed, which also sees threads starved of the CPU); otherwise it
 // is refused at once with RESOURCE_EXHAUSTED and counted in the metrics
-// (reason queue or late). The threads run at a lower priority than gRPC's
+// (reason queue or late); while the queue is idle, one call a second that
+// the estimate would refuse as late is taken, so that an estimate past
+// every deadline cannot lock the queue out. The threads run at a lower priority than gRPC's
 // (Options::nice). Queued calls are decided in arrival order (FIFO:
 // every one of them was admitted because it fits its deadline, so the
 // oldest is the one with least time left); one whose deadline has passed
@@ -87,6 +89,10 @@ class BidQueue final {
   size_t head_ ABSL_GUARDED_BY(mu_) = 0;
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  // While idle, a call the estimate would refuse as late is taken once a
+  // kProbeInterval, so that a stale estimate is measured again.
+  static constexpr absl::Duration kProbeInterval = absl::Seconds(1);
+  absl::Time last_probe_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -42,10 +43,18 @@ TEST(MoneyTest, SixtyFourConcurrentBiddersAreBilledAtMostTheImpressionsTheBudget
     bidders.emplace_back([&, b] {
       for (int i = 0; i < 3; ++i) {
         BidResponse response;
-        grpc::Status s = stubs->exchange->Bid(
-            Context(platform.token()).get(),
-            RequestFor("kw:money", "req-" + std::to_string(b * 10 + i), "u-" + std::to_string(b)),
-            &response);
+        grpc::Status s;
+        // 64 calls arriving at once may find the queue full (RESOURCE_EXHAUSTED,
+        // "retry with backoff"): retried as a platform would.
+        for (int attempt = 0; attempt < 50; ++attempt) {
+          response.Clear();
+          s = stubs->exchange->Bid(
+              Context(platform.token()).get(),
+              RequestFor("kw:money", "req-" + std::to_string(b * 10 + i), "u-" + std::to_string(b)),
+              &response);
+          if (s.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(2 << std::min(attempt, 6)));
+        }
         EXPECT_TRUE(s.ok()) << s.error_message();
         std::lock_guard<std::mutex> lock(mu);
         for (const auto& p : response.placements()) {

@@ -186,6 +186,33 @@ TEST(BidQueueTest, ACallWhoseDeadlineCannotBeMetIsRefusedOnArrival) {
   EXPECT_FALSE(hurried.ran());
 }
 
+TEST(BidQueueTest, AnEstimatePastEveryDeadlineDoesNotLockTheQueueOut) {
+  Metrics metrics;
+  BidQueue queue({.threads = 1, .max_queue_delay = absl::Milliseconds(50)}, &metrics);
+  // Slow calls (held 40 ms each) raise the estimate past a 2 ms deadline.
+  while (queue.service_time() <= absl::Milliseconds(4)) {
+    HeldTask slow(absl::InfiniteFuture(), /*hold=*/true);
+    ASSERT_TRUE(queue.Submit(&slow).ok());
+    slow.WaitStarted();
+    absl::SleepFor(absl::Milliseconds(40));  // Its service time, not a wait for an event.
+    const absl::Duration before = queue.service_time();
+    slow.Release();
+    while (queue.service_time() == before) absl::SleepFor(absl::Milliseconds(1));
+  }
+  // Idle: the first hurried call is taken anyway, to measure again; the
+  // next within the second is refused as late.
+  HeldTask probe(absl::Now() + absl::Milliseconds(2));
+  EXPECT_TRUE(queue.Submit(&probe).ok());
+  probe.WaitStarted();
+  HeldTask next(absl::Now() + absl::Milliseconds(2));
+  const absl::Status s = queue.Submit(&next);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("deadline"), std::string::npos) << s;
+  queue.Stop();
+  EXPECT_TRUE(probe.ran());
+  EXPECT_FALSE(next.ran());
+}
+
 TEST(BidQueueTest, ACallWhoseDeadlinePassesWhileQueuedIsFinishedUndecided) {
   Metrics metrics;
   BidQueue queue({.threads = 1, .max_queue_delay = absl::Milliseconds(10)}, &metrics);
