@@ -373,10 +373,6 @@ void BlockedPass(const PassArgs& a) {
   float* const z_state = st.z;
   float* const c_state = st.c;
   const int* const first_slot = st.first_slot;
-  int request_bits[attex::attention::kMaxPassSlots];
-  for (int r = 0; r < requests; ++r) {
-    request_bits[r] = ((1 << a.request_slots[r]) - 1) << first_slot[r];
-  }
   VI eligible[attex::attention::kMaxPassSlots];
   for (int s = 0; s < slots; ++s) eligible[s] = VI{};
 

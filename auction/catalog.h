@@ -92,7 +92,7 @@ struct CampaignIndex {
     int64_t start_s = 0;
     int64_t end_s = 0;
     // Owned by the CompiledCampaign. Its limits and counters share one
-    // cache line, which the eligibility pass prefetches a few entries ahead.
+    // cache line, which LateChecks reads for the campaigns that could win.
     BudgetState* budget = nullptr;
     uint32_t hours_mask = 0;
     int32_t creatives = 0;

@@ -99,7 +99,7 @@ uint64_t FrequencyUserKey(const BidRequest& request) {
 }
 
 // One sequential pass over the index's dense entries after the posting
-// lists, prefetching each campaign's budget line ahead.
+// lists (budgets are read later, by LateChecks, for the campaigns that could win).
 void CampaignEligibility(const Catalog& catalog, const BidRequest& req,
                          absl::Span<const std::string_view> tokens, int64_t now_ms,
                          EligibilityScratch& s, absl::Span<uint8_t> campaign_ok,
