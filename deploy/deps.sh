@@ -47,11 +47,13 @@ attex_configure() {
   cmake -S . -B "$build_dir" "${generator[@]}" "$@"
 }
 
-# Configures and builds into $1 (default ./build) in Release.
+# Configures and builds into $1 (default ./build) in Release, as a unity
+# build (ATTEX_UNITY_BUILD: about half the compile time from scratch; for
+# incremental work reconfigure with -DATTEX_UNITY_BUILD=OFF).
 attex_build() {
   local build_dir="${1:-build}"
   local jobs
   jobs="$(nproc 2>/dev/null || echo 2)"
-  attex_configure "$build_dir" -DCMAKE_BUILD_TYPE=Release
+  attex_configure "$build_dir" -DCMAKE_BUILD_TYPE=Release -DATTEX_UNITY_BUILD=ON
   cmake --build "$build_dir" -j "$jobs"
 }

@@ -46,7 +46,8 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 # -O1 -g1: line tables for the reports' stacks, a fraction of -O2 -g's
 # compile time; no benchmarks.
 attex_configure "$BUILD_DIR-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DATTEX_SANITIZE=ON -DATTEX_BUILD_BENCH=OFF
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DATTEX_SANITIZE=ON -DATTEX_BUILD_BENCH=OFF \
+  -DATTEX_UNITY_BUILD=ON
 cmake --build "$BUILD_DIR-asan" -j "$JOBS"
 stage_done "sanitizer build"
 (cd "$BUILD_DIR-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -57,7 +58,7 @@ stage_done "sanitizer tests"
 echo "== libFuzzer harnesses, ${ATTEX_FUZZ_SECONDS:-20} s each"
 CXX=clang++ attex_configure "$BUILD_DIR-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DATTEX_FUZZ=ON \
-  -DATTEX_BUILD_TESTS=OFF -DATTEX_BUILD_BENCH=OFF
+  -DATTEX_BUILD_TESTS=OFF -DATTEX_BUILD_BENCH=OFF -DATTEX_UNITY_BUILD=ON
 fuzzers=(bid_request campaign campaign_json billing_token openrtb_request)
 cmake --build "$BUILD_DIR-fuzz" -j "$JOBS" --target "${fuzzers[@]/%/_fuzzer}"
 stage_done "fuzzer build"
