@@ -40,18 +40,12 @@ case "$MODE" in
   *) echo "usage: $0 [overload|openrtb]" >&2; exit 2 ;;
 esac
 
-if [ ! -x "$BUILD_DIR/bin/attex-server" ] || [ ! -x "$BUILD_DIR/bin/attex-load" ]; then
-  source deploy/deps.sh
-  attex_install_deps
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j 2 --target attex-server attex-load attex
-fi
+source deploy/bench_lib.sh
+bench_build attex
 mkdir -p "$REPORTS"
 data=""
-server_pid=""
 stop_server() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=""
+  bench_stop_server
   if [ -n "$data" ]; then rm -rf "$data"; fi
   data=""
 }
@@ -64,12 +58,7 @@ start_server() {
   if [ "$MODE" = openrtb ]; then
     openrtb=(--openrtb_listen 127.0.0.1:0 --openrtb_port_file "$data/openrtb-port")
   fi
-  taskset -c "$SERVER_CPU" "$1" --listen 127.0.0.1:0 --data_dir "$data" \
-    --demo --port_file "$data/port" --log_level warn --metrics_listen= "${openrtb[@]}" &
-  server_pid=$!
-  for _ in $(seq 300); do [ -s "$data/port" ] && break; sleep 0.1; done
-  [ -s "$data/port" ] || { echo "bench: the server did not start" >&2; exit 1; }
-  addr="127.0.0.1:$(cat "$data/port")"
+  bench_start_server "$SERVER_CPU" "$1" "$data" --demo --metrics_listen= "${openrtb[@]}"
 }
 load() {
   taskset -c "$LOAD_CPU" "$BUILD_DIR/bin/attex-load" --addr "$addr" \

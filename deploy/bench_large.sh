@@ -31,35 +31,22 @@ LOAD_CPU="${LOAD_CPU:-1}"
 # and timed rather than refused as one that cannot meet 100 ms.
 EXTRA_FLAGS="${EXTRA_FLAGS:---ann_min_ads=0 --default_tmax_ms=1000}"
 # The throughput runs queue what they send (16 in flight): no overload
-# shedding there (deploy/bench.sh overload measures that).
-QUEUE_FLAGS="--bid_queue_ms=60000 --default_tmax_ms=60000"
+# shedding there (deploy/bench.sh overload measures that): --bid_queue_ms at
+# its most, 1 s, holds 16 calls of up to 60 ms.
+QUEUE_FLAGS="--bid_queue_ms=1000 --default_tmax_ms=60000"
 
-if [ ! -x "$BUILD_DIR/bin/attex-server" ] || [ ! -x "$BUILD_DIR/bin/attex-load" ]; then
-  source deploy/deps.sh
-  attex_install_deps
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j 2 --target attex-server attex-load
-fi
+source deploy/bench_lib.sh
+bench_build
 data="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=""
-}
+stop_server() { bench_stop_server; }
 trap 'stop_server; rm -rf "$data"' EXIT
 
 # start_server CPUS BUILD [flags...]
 start_server() {
   local cpus="$1" build="$2"
   shift 2
-  rm -f "$data/port"
   # shellcheck disable=SC2086
-  taskset -c "$cpus" "$build/bin/attex-server" --listen 127.0.0.1:0 --data_dir "$data" \
-    --port_file "$data/port" --log_level warn --metrics_listen= $EXTRA_FLAGS "$@" &
-  server_pid=$!
-  for _ in $(seq 1200); do [ -s "$data/port" ] && break; sleep 0.1; done
-  [ -s "$data/port" ] || { echo "bench_large: the server did not start" >&2; exit 1; }
-  addr="127.0.0.1:$(cat "$data/port")"
+  bench_start_server "$cpus" "$build/bin/attex-server" "$data" --metrics_listen= $EXTRA_FLAGS "$@"
 }
 load() {
   taskset -c "$LOAD_CPU" "$BUILD_DIR/bin/attex-load" --addr "$addr" \

@@ -30,30 +30,16 @@ METRICS_PORT="${METRICS_PORT:-19464}"
 # every bid change asks for a new one), one core for the server's passes.
 EXTRA_FLAGS="${EXTRA_FLAGS:---ann_min_ads=0 --pass_threads=0}"
 
-if [ ! -x "$BUILD_DIR/bin/attex-server" ] || [ ! -x "$BUILD_DIR/bin/attex-load" ]; then
-  source deploy/deps.sh
-  attex_install_deps
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j 2 --target attex-server attex-load
-fi
+source deploy/bench_lib.sh
+bench_build
 data="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=""
-}
+stop_server() { bench_stop_server; }
 trap 'stop_server; rm -rf "$data"' EXIT
 
 start_server() {
-  rm -f "$data/port"
   # shellcheck disable=SC2086
-  taskset -c "$SERVER_CPU" "$BUILD_DIR/bin/attex-server" --listen 127.0.0.1:0 --data_dir "$data" \
-    --port_file "$data/port" --log_level warn --metrics_listen="127.0.0.1:$METRICS_PORT" \
-    $EXTRA_FLAGS "$@" &
-  server_pid=$!
-  for _ in $(seq 3000); do [ -s "$data/port" ] && break; sleep 0.1; done
-  [ -s "$data/port" ] || { echo "bench_updates: the server did not start" >&2; exit 1; }
-  addr="127.0.0.1:$(cat "$data/port")"
+  bench_start_server "$SERVER_CPU" "$BUILD_DIR/bin/attex-server" "$data" \
+    --metrics_listen="127.0.0.1:$METRICS_PORT" $EXTRA_FLAGS "$@"
 }
 load() {
   taskset -c "$LOAD_CPU" "$BUILD_DIR/bin/attex-load" --addr "$addr" \
