@@ -160,12 +160,12 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   std::fill_n(r.late.data(), n_campaigns, 0);
   const auto campaign_ok = absl::MakeSpan(s.campaign_ok.data(), n_campaigns);
   const Parallel parallel{config.pass_workers, config.pass_split_min_ads};
-  CampaignEligibility(catalog, req, tokens.features, now_ms, s.eligibility, campaign_ok,
-                      result->excluded, parallel);
+  const int64_t admitted_ads = CampaignEligibility(catalog, req, tokens.features, now_ms,
+                                                   s.eligibility, campaign_ok, result->excluded);
   GrowTo(s.mask, n_ads);
   const auto mask = absl::MakeSpan(s.mask.data(), n_ads);
-  BuildAdMask(catalog, req, r.slot_class, campaign_ok, r.slot_offset, s.eligibility, mask,
-              result->excluded, parallel);
+  BuildAdMask(catalog, req, r.slot_class, campaign_ok, admitted_ads, r.slot_offset, s.eligibility,
+              mask, result->excluded, parallel);
 
   BuildQueries(model, catalog.tiled_keys, req, tokens, result->user_restricted, request, s, r);
   // Large catalogues: only the ANN index's candidates stay eligible.

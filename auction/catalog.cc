@@ -72,6 +72,27 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   return out;
 }
 
+CampaignIndex::RuleWord CampaignIndex::RuleWordOf(const ChunkedArray<Entry>& entries, size_t w) {
+  RuleWord word;
+  const size_t begin = w * 64;
+  const size_t end = std::min(entries.size(), begin + 64);
+  for (size_t c = begin; c < end; ++c) {
+    const Entry& e = entries[c];
+    const uint64_t bit = uint64_t{1} << (c - begin);
+    auto set = [&](uint64_t& bits, bool on) {
+      if (on) bits |= bit;
+    };
+    set(word.active, e.flags & kActive);
+    set(word.countries, e.flags & kCountries);
+    set(word.devices, e.flags & kDevices);
+    set(word.include, e.flags & kInclude);
+    set(word.exclude, e.flags & kExclude);
+    set(word.timed, e.start_s != 0 || e.end_s != 0 || e.hours_mask != 0);
+    word.creatives = c == begin || word.creatives == e.creatives ? e.creatives : -1;
+  }
+  return word;
+}
+
 namespace {
 
 using Postings = CampaignIndex::Postings;
@@ -95,6 +116,13 @@ CampaignIndex::Entry IndexEntry(const CompiledCampaign& c) {
   flag(c.pace_even, CampaignIndex::kPaceEven);
   flag(c.frequency_cap > 0, CampaignIndex::kFrequencyCap);
   return e;
+}
+
+// Every word of the rules of `entries`.
+ChunkedArray<CampaignIndex::RuleWord> RuleWords(const ChunkedArray<CampaignIndex::Entry>& entries) {
+  std::vector<CampaignIndex::RuleWord> words((entries.size() + 63) / 64);
+  for (size_t w = 0; w < words.size(); ++w) words[w] = CampaignIndex::RuleWordOf(entries, w);
+  return ChunkedArray<CampaignIndex::RuleWord>(std::move(words));
 }
 
 // The five targeting lists of a campaign, in CampaignIndex's order of maps.
@@ -213,6 +241,7 @@ std::shared_ptr<const Catalog> BuildCatalog(
     kept.push_back(std::move(campaign));
   }
   catalog->index.entries = ChunkedArray<CampaignIndex::Entry>(std::move(entries));
+  catalog->index.words = RuleWords(catalog->index.entries);
   for (int kind = 0; kind < kPostingKinds; ++kind) {
     catalog->index.*kPostingMaps[kind] =
         std::make_shared<const Postings>(std::move(postings[kind]));
@@ -223,6 +252,8 @@ std::shared_ptr<const Catalog> BuildCatalog(
   std::vector<int32_t> ad_category;
   std::vector<int32_t> campaign_rows(row_begin.back());
   for (size_t f = 0; f < by_format.size(); ++f) {
+    catalog->format_rows.push_back(catalog->format_rows.back() +
+                                   static_cast<int64_t>(by_format[f].size()));
     for (const AdRef& ad : by_format[f]) {
       const CompiledCampaign& campaign = *kept[ad.campaign];
       const CompiledCreative& creative = campaign.creatives[ad.creative];
@@ -315,6 +346,7 @@ std::shared_ptr<const Catalog> PatchCatalog(
       });
     }
     next->index.entries.Mutable(c) = IndexEntry(*campaign);
+    next->index.words.Mutable(c / 64) = CampaignIndex::RuleWordOf(next->index.entries, c / 64);
     next->campaigns.Mutable(c) = campaign;
   }
   if (values_copied) next->values = SharedArray<float>(std::move(values));

@@ -99,6 +99,23 @@ struct CampaignIndex {
     uint8_t flags = 0;
     friend bool operator==(const Entry&, const Entry&) = default;
   };
+  // The rules again as bitsets, 64 campaigns a word (campaign c is bit c %
+  // 64 of word c / 64), so that a request combines them with what its
+  // strings select a word at a time (CampaignEligibility).
+  struct RuleWord {
+    uint64_t active = 0;     // kActive.
+    uint64_t countries = 0;  // kCountries; and so on.
+    uint64_t devices = 0;
+    uint64_t include = 0;
+    uint64_t exclude = 0;
+    uint64_t timed = 0;  // A schedule or hours: checked one campaign at a time.
+    // How many creatives each campaign of the word has, when they all have
+    // as many; -1 when they differ.
+    int32_t creatives = 0;
+    friend bool operator==(const RuleWord&, const RuleWord&) = default;
+  };
+  // Word w of the rules of `entries` (RuleWords).
+  static RuleWord RuleWordOf(const ChunkedArray<Entry>& entries, size_t w);
   // Value -> the campaigns (indices, ascending, each once) that name it.
   using Postings = absl::flat_hash_map<std::string, std::vector<int32_t>>;
 
@@ -106,6 +123,7 @@ struct CampaignIndex {
   static const std::shared_ptr<const Postings>& NoPostings();
 
   ChunkedArray<Entry> entries;
+  ChunkedArray<RuleWord> words;  // (entries.size() + 63) / 64: RuleWordOf each.
   // Shared between catalogue versions until a campaign's targeting changes;
   // never null.
   std::shared_ptr<const Postings> countries = NoPostings();  // Country -> its campaigns.
@@ -161,6 +179,9 @@ struct Catalog {
   SharedArray<uint16_t> ad_format;   // Index into formats.
   SharedArray<int32_t> ad_category;  // Value in category_ids.
   std::vector<std::string> formats;
+  // Rows of format f: [format_rows[f], format_rows[f + 1]) (the rows are
+  // grouped by format); formats.size() + 1 entries.
+  std::vector<int64_t> format_rows{0};
   absl::flat_hash_map<std::string, int32_t> category_ids;
   // Campaign c's rows, creative by creative: campaign_rows[campaign_row_begin[c] + j]
   // is the row of its creative j (RowsOf).

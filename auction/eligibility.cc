@@ -1,8 +1,10 @@
 #include "auction/eligibility.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "api/limits.h"
@@ -52,38 +54,66 @@ double UnitRandom() {
   return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
 }
 
-// What the request's strings select in the catalogue's posting lists, per
-// campaign (EligibilityScratch::hits).
-enum Hit : uint8_t {
-  kHitCountry = 1,
-  kHitDevice = 2,
-  kHitInclude = 4,
-  kHitExclude = 8,
-  kHitBlockedAdvertiser = 16,
-};
+using HitWord = EligibilityScratch::HitWord;
+using RuleWord = CampaignIndex::RuleWord;
 
 // Looks the request's strings up once in the index's posting lists, into
-// one Hit byte per campaign.
+// one bit per campaign (EligibilityScratch::hits).
 void MarkHits(const CampaignIndex& index, const BidRequest& req,
-              absl::Span<const std::string_view> tokens, std::vector<uint8_t>& hits) {
-  const size_t n = index.entries.size();
-  GrowTo(hits, n);
-  std::fill_n(hits.data(), n, 0);
-  auto mark = [&](const CampaignIndex::Postings& postings, std::string_view value, uint8_t bit) {
+              absl::Span<const std::string_view> tokens, std::vector<HitWord>& hits) {
+  const size_t n_words = index.words.size();
+  GrowTo(hits, n_words);
+  std::fill_n(hits.data(), n_words, HitWord{});
+  HitWord* const words = hits.data();
+  auto mark = [&](const CampaignIndex::Postings& postings, std::string_view value,
+                  uint64_t HitWord::*field) {
     if (postings.empty()) return;
     const auto it = postings.find(absl::string_view(value.data(), value.size()));
     if (it == postings.end()) return;
-    for (int32_t c : it->second) hits[c] |= bit;
+    for (int32_t c : it->second) words[c >> 6].*field |= uint64_t{1} << (c & 63);
   };
-  mark(*index.countries, req.context().country(), kHitCountry);
-  mark(*index.device_types, req.context().device_type(), kHitDevice);
+  mark(*index.countries, req.context().country(), &HitWord::country);
+  mark(*index.device_types, req.context().device_type(), &HitWord::device);
   for (std::string_view t : tokens) {
-    mark(*index.include_features, t, kHitInclude);
-    mark(*index.exclude_features, t, kHitExclude);
+    mark(*index.include_features, t, &HitWord::include);
+    mark(*index.exclude_features, t, &HitWord::exclude);
   }
-  for (const auto& a : req.blocked_advertisers())
-    mark(*index.advertisers, a, kHitBlockedAdvertiser);
+  for (const auto& a : req.blocked_advertisers()) {
+    mark(*index.advertisers, a, &HitWord::blocked_advertiser);
+  }
 }
+
+// The creatives of the campaigns of `bits` in the word of `rules` that
+// starts at campaign `begin`.
+int64_t CreativesOf(const CampaignIndex& index, const RuleWord& rules, size_t begin,
+                    uint64_t bits) {
+  if (rules.creatives >= 0) return int64_t{std::popcount(bits)} * rules.creatives;
+  int64_t n = 0;
+  for (; bits != 0; bits &= bits - 1) n += index.entries[begin + std::countr_zero(bits)].creatives;
+  return n;
+}
+
+// The campaign-level reasons, in Exclusion's order of precedence.
+constexpr Exclusion kOrder[] = {Exclusion::kStatus,          Exclusion::kSchedule,
+                                Exclusion::kCountry,         Exclusion::kDeviceType,
+                                Exclusion::kIncludeFeatures, Exclusion::kExcludeFeatures,
+                                Exclusion::kHours,           Exclusion::kBlockedAdvertiser};
+constexpr int kReasons = static_cast<int>(std::size(kOrder));
+static_assert([] {
+  for (int i = 1; i < kReasons; ++i) {
+    if (!(kOrder[i - 1] < kOrder[i])) return false;
+  }
+  return true;
+}());
+
+// Byte i of kSpread[x]: bit i of x, so that 8 bits become 8 bytes of 0 or 1.
+constexpr std::array<uint64_t, 256> kSpread = [] {
+  std::array<uint64_t, 256> table{};
+  for (int x = 0; x < 256; ++x) {
+    for (int i = 0; i < 8; ++i) table[x] |= static_cast<uint64_t>((x >> i) & 1) << (8 * i);
+  }
+  return table;
+}();
 
 }  // namespace
 
@@ -98,74 +128,76 @@ uint64_t FrequencyUserKey(const BidRequest& request) {
   return FrequencyCaps::UserKey(request.user().id()) | 1;  // Never 0.
 }
 
-// One sequential pass over the index's dense entries after the posting
-// lists (budgets are read later, by LateChecks, for the campaigns that could win).
-void CampaignEligibility(const Catalog& catalog, const BidRequest& req,
-                         absl::Span<const std::string_view> tokens, int64_t now_ms,
-                         EligibilityScratch& s, absl::Span<uint8_t> campaign_ok,
-                         ExclusionCounts& excluded, const Parallel& parallel) {
+// A word of campaigns at a time: the rules' bitsets against the request's
+// hits, each reason's campaigns the ones that fail it and no earlier one.
+int64_t CampaignEligibility(const Catalog& catalog, const BidRequest& req,
+                            absl::Span<const std::string_view> tokens, int64_t now_ms,
+                            EligibilityScratch& s, absl::Span<uint8_t> campaign_ok,
+                            ExclusionCounts& excluded) {
   const CampaignIndex& index = catalog.index;
   const size_t n = index.entries.size();
+  ATTEX_CHECK(campaign_ok.size() >= n && index.words.size() == (n + 63) / 64);
   MarkHits(index, req, tokens, s.hits);
-  // Plain pointers in the loops: this Abseil is hardened, so Span's
-  // operator[] checks bounds on every access.
-  uint8_t* ok = campaign_ok.data();
-
+  // Plain pointers: this Abseil is hardened, so Span's operator[] checks
+  // bounds on every access.
+  uint8_t* const ok = campaign_ok.data();
+  const HitWord* const hits = s.hits.data();
   const int64_t now_s = now_ms / 1000;
   const uint32_t hour_bit = 1u << ((now_ms / 3'600'000) % 24);
-  // Branch-free: which rules a campaign fails is a bit per rule, in the
-  // order of precedence of Exclusion (the first set bit is the reason), so
-  // that campaigns that differ in their targeting cost no mispredicted
-  // branches. Plain pointers, copied into the loop: stores through `ok`
-  // (bytes, which may alias anything) would otherwise reload them.
-  static_assert(
-      static_cast<int>(Exclusion::kStatus) < static_cast<int>(Exclusion::kSchedule) &&
-      static_cast<int>(Exclusion::kSchedule) < static_cast<int>(Exclusion::kCountry) &&
-      static_cast<int>(Exclusion::kCountry) < static_cast<int>(Exclusion::kDeviceType) &&
-      static_cast<int>(Exclusion::kDeviceType) < static_cast<int>(Exclusion::kIncludeFeatures) &&
-      static_cast<int>(Exclusion::kIncludeFeatures) <
-          static_cast<int>(Exclusion::kExcludeFeatures) &&
-      static_cast<int>(Exclusion::kExcludeFeatures) < static_cast<int>(Exclusion::kHours) &&
-      static_cast<int>(Exclusion::kHours) < static_cast<int>(Exclusion::kBlockedAdvertiser) &&
-      static_cast<int>(Exclusion::kBlockedAdvertiser) < static_cast<int>(Exclusion::kCount));
-  // The entries come in chunks (a catalogue version shares those it did not
-  // change): a plain pointer into each in turn.
-  const ChunkedArray<CampaignIndex::Entry>* const entries = &index.entries;
-  const uint8_t* const campaign_hits = s.hits.data();
-  ForParts(parallel, n, s, excluded,
-           [entries, campaign_hits, ok, now_s, hour_bit](size_t begin, size_t end,
-                                                         ExclusionCounts& counts) {
-             constexpr size_t kChunk = ChunkedArray<CampaignIndex::Entry>::kChunk;
-             auto bit = [](bool fails, Exclusion why) {
-               return static_cast<uint32_t>(fails) << static_cast<int>(why);
-             };
-             constexpr int kOk = static_cast<int>(Exclusion::kCount);
-             int64_t local[kOk + 1] = {};
-             const CampaignIndex::Entry* chunk = nullptr;
-             for (size_t c = begin; c < end; ++c) {
-               if (chunk == nullptr || c % kChunk == 0) chunk = entries->chunk(c / kChunk).data();
-               const CampaignIndex::Entry& e = chunk[c % kChunk];
-               const uint32_t flags = e.flags;
-               const uint32_t hits = campaign_hits[c];
-               const uint32_t fails =
-                   bit(!(flags & CampaignIndex::kActive), Exclusion::kStatus) |
-                   bit((e.start_s != 0) & (now_s < e.start_s), Exclusion::kSchedule) |
-                   bit((e.end_s != 0) & (now_s >= e.end_s), Exclusion::kSchedule) |
-                   bit((flags & CampaignIndex::kCountries) && !(hits & kHitCountry),
-                       Exclusion::kCountry) |
-                   bit((flags & CampaignIndex::kDevices) && !(hits & kHitDevice),
-                       Exclusion::kDeviceType) |
-                   bit((flags & CampaignIndex::kInclude) && !(hits & kHitInclude),
-                       Exclusion::kIncludeFeatures) |
-                   bit((flags & CampaignIndex::kExclude) && (hits & kHitExclude),
-                       Exclusion::kExcludeFeatures) |
-                   bit((e.hours_mask != 0) & !(e.hours_mask & hour_bit), Exclusion::kHours) |
-                   bit((hits & kHitBlockedAdvertiser) != 0, Exclusion::kBlockedAdvertiser);
-               ok[c] = fails == 0;
-               local[std::countr_zero(fails | (1u << kOk))] += e.creatives;
-             }
-             for (int k = 0; k < kOk; ++k) counts[k] += static_cast<int32_t>(local[k]);
-           });
+  int64_t counts[kReasons] = {};
+  int64_t admitted = 0;
+  constexpr size_t kChunk = ChunkedArray<RuleWord>::kChunk;
+  for (size_t k = 0; k < index.words.chunks(); ++k) {
+    const RuleWord* const chunk = index.words.chunk(k).data();
+    const size_t chunk_words = index.words.chunk(k).size();
+    for (size_t j = 0; j < chunk_words; ++j) {
+      const size_t w = k * kChunk + j;
+      const RuleWord& r = chunk[j];
+      const HitWord& h = hits[w];
+      const size_t begin = w * 64;
+      const size_t in_word = std::min<size_t>(64, n - begin);
+      const uint64_t valid = in_word == 64 ? ~uint64_t{0} : (uint64_t{1} << in_word) - 1;
+      // Schedules and hours are rare: those campaigns one by one.
+      uint64_t schedule = 0, hours = 0;
+      for (uint64_t t = r.timed; t != 0; t &= t - 1) {
+        const int b = std::countr_zero(t);
+        const CampaignIndex::Entry& e = index.entries[begin + b];
+        const bool off_schedule =
+            (e.start_s != 0 && now_s < e.start_s) || (e.end_s != 0 && now_s >= e.end_s);
+        schedule |= static_cast<uint64_t>(off_schedule) << b;
+        hours |= static_cast<uint64_t>(e.hours_mask != 0 && !(e.hours_mask & hour_bit)) << b;
+      }
+      const uint64_t fails[kReasons] = {~r.active,
+                                        schedule,
+                                        r.countries & ~h.country,
+                                        r.devices & ~h.device,
+                                        r.include & ~h.include,
+                                        r.exclude & h.exclude,
+                                        hours,
+                                        h.blocked_advertiser};
+      uint64_t left = valid;
+      for (int i = 0; i < kReasons; ++i) {
+        const uint64_t first = fails[i] & left;
+        if (first == 0) continue;
+        counts[i] += CreativesOf(index, r, begin, first);
+        left &= ~first;
+      }
+      admitted += CreativesOf(index, r, begin, left);
+      uint8_t* const out = ok + begin;
+      if (in_word == 64) {
+        for (int b = 0; b < 8; ++b) {
+          const uint64_t bytes = kSpread[(left >> (8 * b)) & 0xFF];
+          std::memcpy(out + 8 * b, &bytes, sizeof(bytes));
+        }
+      } else {
+        for (size_t b = 0; b < in_word; ++b) out[b] = (left >> b) & 1;
+      }
+    }
+  }
+  for (int i = 0; i < kReasons; ++i) {
+    excluded[static_cast<int>(kOrder[i])] += static_cast<int32_t>(counts[i]);
+  }
+  return admitted;
 }
 
 // The catalogue's small ids (formats, categories) keep strings out of the
@@ -213,10 +245,13 @@ int SlotClasses(const BidRequest& req, std::vector<int>& slot_class) {
 }
 
 void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const int> slot_class,
-                 absl::Span<const uint8_t> campaign_ok, int slot_offset, EligibilityScratch& s,
-                 absl::Span<uint16_t> mask, ExclusionCounts& excluded, const Parallel& parallel) {
+                 absl::Span<const uint8_t> campaign_ok, int64_t admitted_ads, int slot_offset,
+                 EligibilityScratch& s, absl::Span<uint16_t> mask, ExclusionCounts& excluded,
+                 const Parallel& parallel) {
   const size_t n_slots = static_cast<size_t>(req.slots_size());
   const size_t n_formats = catalog.formats.size();
+  ATTEX_CHECK(catalog.format_rows.size() == n_formats + 1 &&
+              static_cast<size_t>(catalog.format_rows.back()) == catalog.ads.size());
   GrowTo(s.format_slots, n_formats);
   std::fill(s.format_slots.begin(), s.format_slots.begin() + n_formats, 0);
   for (size_t k = 0; k < n_slots; ++k) {
@@ -243,28 +278,44 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
   uint16_t* out = mask.data();
   const AdRef* ads = catalog.ads.data();
   const int32_t* ad_category = catalog.ad_category.data();
-  const uint16_t* ad_format = catalog.ad_format.data();
+  const int64_t* format_rows = catalog.format_rows.data();
   const uint8_t* blocked = s.blocked_category.data();
   const uint16_t* format_slots = s.format_slots.data();
   const bool first = slot_offset == 0;
   const bool any_blocked = !s.blocked_ids.empty();
-  // Branch-free (whether a campaign is ok varies ad by ad), with the
-  // category read only when the request blocks some.
+  // Without blocked categories an ad of a format no slot asks for is
+  // excluded for its format exactly when its campaign is eligible: those
+  // rows are not read, and their count is what CampaignEligibility admitted
+  // less the admitted ads of the rows read (kFormat starts at minus those).
+  const bool skip_unasked = !any_blocked;
   ForParts(parallel, n_ads, s, excluded, [=](size_t begin, size_t end, ExclusionCounts& counts) {
-    int32_t n_blocked = 0, n_unformatted = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const bool campaign_ok = ok[ads[i].campaign] != 0;
-      const bool is_blocked = any_blocked && campaign_ok && blocked[ad_category[i]];
-      const bool admitted = campaign_ok & !is_blocked;
-      const uint16_t bits =
-          format_slots[ad_format[i]] & static_cast<uint16_t>(-static_cast<int>(admitted));
-      n_blocked += is_blocked;
-      n_unformatted += admitted & (bits == 0);
-      out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
+    int32_t n_blocked = 0, n_unformatted = 0, n_read_admitted = 0;
+    for (size_t f = 0; f < n_formats; ++f) {
+      const size_t lo = std::max<size_t>(begin, format_rows[f]);
+      const size_t hi = std::min<size_t>(end, format_rows[f + 1]);
+      if (lo >= hi) continue;
+      const uint16_t format_bits = format_slots[f];
+      if (skip_unasked && format_bits == 0) {
+        if (first) std::fill(out + lo, out + hi, uint16_t{0});
+        continue;
+      }
+      // Branch-free (whether a campaign is ok varies ad by ad), with the
+      // category read only when the request blocks some.
+      for (size_t i = lo; i < hi; ++i) {
+        const bool campaign_ok = ok[ads[i].campaign] != 0;
+        const bool is_blocked = any_blocked && campaign_ok && blocked[ad_category[i]];
+        const bool admitted = campaign_ok & !is_blocked;
+        const uint16_t bits = format_bits & static_cast<uint16_t>(-static_cast<int>(admitted));
+        n_blocked += is_blocked;
+        n_read_admitted += admitted;
+        n_unformatted += admitted & (bits == 0);
+        out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
+      }
     }
     counts[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
-    counts[static_cast<int>(Exclusion::kFormat)] += n_unformatted;
+    counts[static_cast<int>(Exclusion::kFormat)] += skip_unasked ? -n_read_admitted : n_unformatted;
   });
+  if (skip_unasked) excluded[static_cast<int>(Exclusion::kFormat)] += admitted_ads;
   for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;
 }
 

@@ -44,7 +44,16 @@ struct Parallel {
 // reused, so that a warm thread allocates nothing (but in the ANN search).
 // One per thread; the contents between calls mean nothing.
 struct EligibilityScratch {
-  std::vector<uint8_t> hits;           // Per campaign: what the request's strings select.
+  // Per 64 campaigns (a word of CampaignIndex::words): what the request's
+  // strings select in the posting lists, a bit per campaign.
+  struct HitWord {
+    uint64_t country = 0;
+    uint64_t device = 0;
+    uint64_t include = 0;
+    uint64_t exclude = 0;
+    uint64_t blocked_advertiser = 0;
+  };
+  std::vector<HitWord> hits;
   std::vector<uint16_t> format_slots;  // Per format id: the pass slots asking for it.
   std::vector<uint8_t> blocked_category;
   std::vector<int32_t> blocked_ids;
@@ -64,11 +73,13 @@ struct EligibilityScratch {
 // it, in Exclusion's order. `tokens` are the request's feature tokens
 // (context, and the user's where consent allows). Budget, frequency caps
 // and pacing are not checked here but by LateChecks, for the few campaigns
-// that could win a slot.
-void CampaignEligibility(const Catalog& catalog, const attex::v1::BidRequest& request,
-                         absl::Span<const std::string_view> tokens, int64_t now_ms,
-                         EligibilityScratch& scratch, absl::Span<uint8_t> campaign_ok,
-                         ExclusionCounts& excluded, const Parallel& parallel = {});
+// that could win a slot. Works on the index's bitsets, 64 campaigns at a
+// time (only campaigns with a schedule or hours are looked at one by one).
+// Returns how many ads the eligible campaigns have (their creatives).
+int64_t CampaignEligibility(const Catalog& catalog, const attex::v1::BidRequest& request,
+                            absl::Span<const std::string_view> tokens, int64_t now_ms,
+                            EligibilityScratch& scratch, absl::Span<uint8_t> campaign_ok,
+                            ExclusionCounts& excluded);
 
 // The checks that read a campaign's spend and caps (budget, frequency cap,
 // pacing), made only for campaigns the ranking would place, once per
@@ -112,11 +123,14 @@ class LateChecks final {
 // format (slots of one format share a class, hence a bit: see
 // SlotClasses). The first request of a shared pass (slot_offset 0)
 // overwrites the mask; later ones add their bits. Counts kBlockedCategory
-// and kFormat exclusions.
+// and kFormat exclusions. `admitted_ads`: what CampaignEligibility returned
+// for campaign_ok. Rows of a format no slot asks for are not read (the
+// catalogue groups rows by format) unless the request blocks categories.
 void BuildAdMask(const Catalog& catalog, const attex::v1::BidRequest& request,
                  absl::Span<const int> slot_class, absl::Span<const uint8_t> campaign_ok,
-                 int slot_offset, EligibilityScratch& scratch, absl::Span<uint16_t> mask,
-                 ExclusionCounts& excluded, const Parallel& parallel = {});
+                 int64_t admitted_ads, int slot_offset, EligibilityScratch& scratch,
+                 absl::Span<uint16_t> mask, ExclusionCounts& excluded,
+                 const Parallel& parallel = {});
 
 // The request's slots by format: slot k's class (its format's index among
 // the request's distinct formats, in order of first appearance) into

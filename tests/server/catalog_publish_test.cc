@@ -69,6 +69,8 @@ void ExpectSameCatalog(const Catalog& got, const Catalog& want) {
   EXPECT_EQ(got.active_campaigns, want.active_campaigns);
   EXPECT_EQ(got.active_ads, want.active_ads);
   EXPECT_TRUE(got.index.entries == want.index.entries);
+  EXPECT_TRUE(got.index.words == want.index.words);
+  EXPECT_EQ(got.format_rows, want.format_rows);
   EXPECT_EQ(*got.index.countries, *want.index.countries);
   EXPECT_EQ(*got.index.device_types, *want.index.device_types);
   EXPECT_EQ(*got.index.include_features, *want.index.include_features);
