@@ -2,7 +2,8 @@
 # Installs what is missing, builds in Release, checks formatting and the
 # docs, and runs the whole test suite; then the unit and end-to-end tests
 # again under AddressSanitizer and UndefinedBehaviorSanitizer, and each
-# libFuzzer harness for a bounded time. Prints how long each stage took.
+# libFuzzer harness for a bounded time (as many at once as there are cores).
+# Prints how long each stage took.
 #   ./deploy/test.sh                       # everything
 #   ATTEX_QUICK=1 ./deploy/test.sh         # the Release build, checks and suite only
 #   ATTEX_FUZZ_SECONDS=60 ./deploy/test.sh # fuzz longer (default 20 s each)
@@ -62,20 +63,43 @@ CXX=clang++ attex_configure "$BUILD_DIR-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 fuzzers=(bid_request campaign campaign_json billing_token openrtb_request)
 cmake --build "$BUILD_DIR-fuzz" -j "$JOBS" --target "${fuzzers[@]/%/_fuzzer}"
 stage_done "fuzzer build"
-for f in "${fuzzers[@]}"; do
+# Runs harness $1 from its seeds for the bounded time; its log in $2.
+run_fuzzer() {
+  local f="$1" log="$2" corpus
   corpus="$(mktemp -d)"
-  log="$(mktemp)"
   cp tests/fuzz/seeds/"$f"/* "$corpus"/
-  rc=0
+  local rc=0
   "$BUILD_DIR-fuzz/tests/fuzz/${f}_fuzzer" -max_total_time="${ATTEX_FUZZ_SECONDS:-20}" \
     -print_final_stats=1 -detect_leaks=1 -artifact_prefix="$corpus/" "$corpus" >"$log" 2>&1 || rc=$?
-  echo "-- $f: $(grep -E '^stat::number_of_executed_units' "$log" || echo 'no stats') (exit $rc)"
   if [ "$rc" -ne 0 ]; then
-    grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$log" | head -20
-    echo "fuzzer $f found a problem; the input is kept in $corpus"
-    exit 1
+    echo "$corpus" >"$log.corpus"
+  else
+    rm -rf "$corpus"
   fi
-  rm -rf "$corpus" "$log"
+  return "$rc"
+}
+# As many harnesses at once as there are cores, each on one.
+fuzz_logs="$(mktemp -d)"
+failed=""
+for ((i = 0; i < ${#fuzzers[@]}; i += JOBS)); do
+  pids=()
+  for f in "${fuzzers[@]:i:JOBS}"; do
+    run_fuzzer "$f" "$fuzz_logs/$f.log" &
+    pids+=("$!:$f")
+  done
+  for entry in "${pids[@]}"; do
+    rc=0
+    wait "${entry%%:*}" || rc=$?
+    f="${entry#*:}"
+    echo "-- $f: $(grep -E '^stat::number_of_executed_units' "$fuzz_logs/$f.log" || echo 'no stats') (exit $rc)"
+    if [ "$rc" -ne 0 ]; then
+      grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$fuzz_logs/$f.log" | head -20
+      echo "fuzzer $f found a problem; the input is kept in $(cat "$fuzz_logs/$f.log.corpus")"
+      failed="$failed $f"
+    fi
+  done
 done
+rm -rf "$fuzz_logs"
+if [ -n "$failed" ]; then exit 1; fi
 stage_done "fuzzing"
 echo "fuzzing: no crash, leak or sanitizer report"
