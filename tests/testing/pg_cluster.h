@@ -1,11 +1,10 @@
-// A throwaway PostgreSQL cluster for tests: initdb into a temporary
-// directory, the server on a free loopback port with its socket in that
-// directory, stopped and removed with the object. Run as the unprivileged
-// `postgres` account (runuser) when the test runs as root, since PostgreSQL
-// refuses root. The binaries come from $ATTEX_PG_BINDIR, else
-// /usr/lib/postgresql/15/bin; when they are missing Start fails, naming the
-// package to install (deploy/deps.sh installs it): the PostgreSQL tests
-// fail loudly, never skip.
+// A throwaway PostgreSQL cluster for tests: initdb (a copy of a template
+// cluster made once) into a temporary directory, the server on a free loopback port with its socket
+// in that directory, stopped and removed with the object. Run as the unprivileged `postgres`
+// account (runuser) when the test runs as root, since PostgreSQL refuses root. The binaries come
+// from $ATTEX_PG_BINDIR, else /usr/lib/postgresql/15/bin; when they are missing Start fails, naming
+// the package to install (deploy/deps.sh installs it): the PostgreSQL tests fail loudly, never
+// skip.
 #ifndef ATTEX_TESTS_TESTING_PG_CLUSTER_H_
 #define ATTEX_TESTS_TESTING_PG_CLUSTER_H_
 
@@ -45,10 +44,14 @@ class PgCluster final {
 
  private:
   PgCluster() = default;
-  // Runs bindir/`program` with `args` as the server's account; output to
-  // the cluster's log. Fails with the log's tail.
+  // Runs `program` (a path, or a name in bindir) with `args` as the
+  // server's account; output to the cluster's log. Fails with the log's
+  // tail.
   absl::Status RunPg(const std::string& program, const std::vector<std::string>& args);
   absl::Status StartServer();
+  // dir()/data: a copy of a cluster initdb made once per machine, in
+  // $TMPDIR/attex-pg-template-<uid>_<bindir>.
+  absl::Status CopyTemplate();
 
   TempDir dir_;
   std::string bindir_;
