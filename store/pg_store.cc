@@ -4,15 +4,12 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "store/pg_schema.h"
-#include "store/sqlite_ledger.h"  // ValidateEvents: the same checks for both back ends.
+#include "store/store_checks.h"
 
 namespace attex::store {
 namespace {
@@ -45,18 +42,6 @@ AccountRecord AccountAt(const pqxx::row& row) {
                        .token_hash = row[3].c_str(),
                        .created_at_ms = row[4].as<int64_t>(),
                        .revoked = row[5].as<bool>()};
-}
-
-// "cmp-<n>" -> n, strictly: digits only, positive.
-absl::StatusOr<int64_t> CampaignSeq(const std::string& id) {
-  absl::string_view digits = id;
-  int64_t seq = 0;
-  if (!absl::ConsumePrefix(&digits, "cmp-") || digits.empty() || digits.size() > 18 ||
-      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &seq) || seq <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("after_id: malformed campaign id \"", id, "\""));
-  }
-  return seq;
 }
 
 // Inserts one campaign inside txn, as InsertCampaign documents.
@@ -230,14 +215,9 @@ absl::StatusOr<Campaign> PgStore::GetCampaign(const std::string& id) {
 absl::StatusOr<std::vector<Campaign>> PgStore::ListCampaigns(const std::string& advertiser_id,
                                                              const std::string& after_id,
                                                              int limit) {
-  if (limit <= 0)
-    return absl::InvalidArgumentError(absl::StrCat("limit ", limit, " is not positive"));
-  int64_t after_seq = 0;
-  if (!after_id.empty()) {
-    absl::StatusOr<int64_t> seq = CampaignSeq(after_id);
-    if (!seq.ok()) return seq.status();
-    after_seq = *seq;
-  }
+  absl::StatusOr<int64_t> after = ListAfterSeq(after_id, limit);
+  if (!after.ok()) return after.status();
+  const int64_t after_seq = *after;
   absl::StatusOr<std::vector<Campaign>> found;
   absl::Status s = Run("list campaigns", [&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
