@@ -14,6 +14,7 @@ ATTEX_PACKAGES=(
   libhnswlib-dev
   libboost-dev libsimdjson-dev
   openssl curl
+  libpqxx-dev postgresql
 )
 
 attex_install_deps() {

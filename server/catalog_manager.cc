@@ -87,6 +87,18 @@ void CatalogManager::Upsert(const attex::v1::Campaign& campaign) {
   dirty_ = true;
 }
 
+bool CatalogManager::UpsertIfNewer(const attex::v1::Campaign& campaign) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = compiled_.find(OrderKey(campaign.id()));
+    if (it != compiled_.end() && it->second->version >= campaign.version()) return false;
+  }
+  // Writers are the work queue alone, so nothing comes between the check
+  // and the upsert.
+  Upsert(campaign);
+  return true;
+}
+
 PublishCounts CatalogManager::publish_counts() const {
   absl::MutexLock lock(&mu_);
   return counts_;

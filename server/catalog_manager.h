@@ -72,6 +72,10 @@ class CatalogManager final {
 
   // Compiles (embeds) one campaign; visible after the next Publish.
   void Upsert(const attex::v1::Campaign& campaign);
+  // Upsert, unless the manager already has this version of the campaign or
+  // a later one (a change from another replica that this one has, or has
+  // overtaken). Answers whether it upserted.
+  bool UpsertIfNewer(const attex::v1::Campaign& campaign);
   // Builds and swaps in a new snapshot if anything changed (and, past
   // ann_min_ads, asks the background thread for its index).
   void Publish();

@@ -43,9 +43,19 @@ struct OpenRtbOptions {
   std::string port_file;         // If set, the bound port is written there.
 };
 
+// Where the books are kept (--store): SQLite in data_dir (one machine), or
+// PostgreSQL at postgres_dsn (a fleet of replicas sharing one database).
+enum class StoreKind { kSqlite, kPostgres };
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   std::string data_dir = "./attex-data";
+  StoreKind store = StoreKind::kSqlite;
+  std::string postgres_dsn;  // With kPostgres.
+  // The billing key's file (--billing_key_file): required with kPostgres,
+  // so that every replica signs and verifies with the same key; empty with
+  // kSqlite: <data_dir>/billing.key, made on first start.
+  std::string billing_key_file;
   bool demo = false;
   std::string model_path;  // Empty: the default model.
   std::string port_file;   // If set, the bound port is written there.

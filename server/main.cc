@@ -16,7 +16,17 @@
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address:port to serve gRPC on (port 0: any)");
-ABSL_FLAG(std::string, data_dir, "./attex-data", "directory of the SQLite store and billing key");
+ABSL_FLAG(std::string, data_dir, "./attex-data",
+          "directory of the SQLite store, the billing key and the token files");
+ABSL_FLAG(std::string, store, "sqlite",
+          "where the books are kept: sqlite (in --data_dir, one machine) or postgres (at "
+          "--postgres_dsn, shared by a fleet of replicas)");
+ABSL_FLAG(std::string, postgres_dsn, "",
+          "with --store=postgres: libpq connection string or URI, e.g. "
+          "\"host=db.internal dbname=attex user=attex\" (a password: PGPASSWORD or ~/.pgpass)");
+ABSL_FLAG(std::string, billing_key_file, "",
+          "file of the billing key (at least 32 bytes), shared by every replica; required with "
+          "--store=postgres (empty: <data_dir>/billing.key, made on first start)");
 ABSL_FLAG(bool, demo, false,
           "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
 ABSL_FLAG(std::string, model, "", "attention model file (empty: the built-in default model)");
@@ -144,6 +154,24 @@ int main(int argc, char** argv) {
   attex::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  const std::string store = absl::GetFlag(FLAGS_store);
+  if (store != "sqlite" && store != "postgres") {
+    std::fprintf(stderr, "attex-server: --store must be \"sqlite\" or \"postgres\", not \"%s\"\n",
+                 store.c_str());
+    return 2;
+  }
+  options.store =
+      store == "postgres" ? attex::server::StoreKind::kPostgres : attex::server::StoreKind::kSqlite;
+  options.postgres_dsn = absl::GetFlag(FLAGS_postgres_dsn);
+  options.billing_key_file = absl::GetFlag(FLAGS_billing_key_file);
+  if (options.store == attex::server::StoreKind::kPostgres && options.postgres_dsn.empty()) {
+    std::fprintf(stderr, "attex-server: --store=postgres needs --postgres_dsn\n");
+    return 2;
+  }
+  if (options.store == attex::server::StoreKind::kSqlite && !options.postgres_dsn.empty()) {
+    std::fprintf(stderr, "attex-server: --postgres_dsn is for --store=postgres only\n");
+    return 2;
+  }
   options.demo = absl::GetFlag(FLAGS_demo);
   options.model_path = absl::GetFlag(FLAGS_model);
   options.port_file = absl::GetFlag(FLAGS_port_file);

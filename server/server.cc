@@ -44,6 +44,33 @@ absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir) {
   return secret;
 }
 
+absl::StatusOr<std::string> LoadSecretFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--billing_key_file: cannot read ", path,
+        " (make one shared by every replica, e.g. head -c 32 /dev/urandom > ", path, ")"));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string secret = buf.str();
+  if (secret.size() < 32) {
+    return absl::FailedPreconditionError(absl::StrCat("--billing_key_file: ", path, " holds ",
+                                                      secret.size(), " bytes, fewer than 32"));
+  }
+  return secret;
+}
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const ServerOptions& options) {
+  if (options.store == StoreKind::kSqlite) return store::OpenSqliteStore(options.data_dir);
+  auto opened = store::OpenPgStore(options.postgres_dsn);
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("--postgres_dsn: ", opened.status().message()));
+  }
+  return opened;
+}
+
 absl::Status BootstrapOperator(Core& core) {
   auto account = CreateAccount(core, attex::v1::ROLE_OPERATOR, "bootstrap operator");
   if (!account.ok()) return account.status();
@@ -65,10 +92,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec)
     return absl::InternalError(absl::StrCat("data_dir ", options.data_dir, ": ", ec.message()));
-  auto store = store::OpenSqliteStore(options.data_dir);
+  if (options.store == StoreKind::kPostgres && options.billing_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--store=postgres needs --billing_key_file: every replica must sign and verify billing "
+        "tokens with the same key");
+  }
+  auto store = OpenStore(options);
   if (!store.ok()) return store.status();
-  auto secret = LoadOrCreateSecret(options.data_dir);
+  auto secret = options.billing_key_file.empty() ? LoadOrCreateSecret(options.data_dir)
+                                                 : LoadSecretFile(options.billing_key_file);
   if (!secret.ok()) return secret.status();
+  // Opened before the catalogue is loaded: a change committed meanwhile by
+  // another replica is read again, never missed.
+  std::unique_ptr<store::PgCampaignFeed> feed;
+  if (options.store == StoreKind::kPostgres) {
+    auto opened = store::PgCampaignFeed::Open(options.postgres_dsn);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("--postgres_dsn: ", opened.status().message()));
+    }
+    feed = *std::move(opened);
+  }
   std::shared_ptr<const attention::Model> model;
   if (options.model_path.empty()) {
     model = attention::Model::Default();
@@ -104,6 +148,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     if (auto s = BootstrapOperator(core); !s.ok()) return s;
   }
   core.catalog_manager.Publish();
+  if (feed != nullptr) {
+    // Other replicas' campaign changes, patched in on the work queue (whose
+    // batch hook publishes), as this replica's own are.
+    feed->Start([&core](std::vector<attex::v1::Campaign> changed) {
+      core.queue.Submit([&core, changed = std::move(changed)]() -> store::WorkQueue::Completion {
+        int upserted = 0;
+        for (const auto& c : changed) upserted += core.catalog_manager.UpsertIfNewer(c) ? 1 : 0;
+        if (upserted > 0) spdlog::debug("{} campaign changes from other replicas", upserted);
+        return [] {};
+      });
+    });
+    server->feed_ = std::move(feed);
+  }
   // Loading a large catalogue leaves freed protos and build buffers in the
   // heap (hundreds of MB at a million ads): give them back to the system.
   malloc_trim(0);
@@ -222,6 +279,7 @@ bool Server::Shutdown(absl::Duration grace) {
   bool in_time = absl::Now() < deadline;
   if (core_->gatherer != nullptr) core_->gatherer->Stop();
   core_->bids->Stop();
+  feed_.reset();  // Submits to the queue: stopped first.
   core_->queue.Stop();
   if (http_ != nullptr) {
     // What the queues finished above is written back before the io stops.

@@ -14,6 +14,7 @@
 #include "server/openrtb/http_server.h"
 #include "server/openrtb/openrtb_service.h"
 #include "server/operator_service.h"
+#include "store/pg_campaign_feed.h"
 
 namespace attex::server {
 
@@ -48,6 +49,9 @@ class Server final {
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<OpenRtbService> openrtb_;
   std::unique_ptr<openrtb::HttpServer> http_;  // Stopped before the rest.
+  // With --store=postgres: campaign changes from other replicas, patched
+  // into the catalogue on the work queue. Stopped before the queue.
+  std::unique_ptr<store::PgCampaignFeed> feed_;
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -59,6 +63,14 @@ absl::Status BootstrapOperator(Core& core);
 
 // <data_dir>/billing.key: 32 random bytes made on first start (mode 0600).
 absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& data_dir);
+
+// The billing key of --billing_key_file, never made: at least 32 bytes.
+// FAILED_PRECONDITION naming the flag when it is missing or short.
+absl::StatusOr<std::string> LoadSecretFile(const std::string& path);
+
+// Opens the store that options name (--store, --postgres_dsn), with errors
+// that name the flag to fix.
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const ServerOptions& options);
 
 }  // namespace attex::server
 

@@ -28,24 +28,6 @@ SpendTotals SpendAt(const Statement& stmt, int first_column) {
                      .clicks = stmt.Int(first_column + 3)};
 }
 
-absl::Status ValidateEvent(const BillingEvent& event) {
-  if (event.token_hash.empty()) return absl::InvalidArgumentError("token_hash is empty");
-  if (event.type != attex::v1::EVENT_TYPE_IMPRESSION && event.type != attex::v1::EVENT_TYPE_CLICK) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("event type ", static_cast<int>(event.type), " is not recordable"));
-  }
-  int64_t sum = 0;
-  for (const LedgerEntry& entry : event.entries) {
-    if (__builtin_add_overflow(sum, entry.amount_micros, &sum)) {
-      return absl::InvalidArgumentError("ledger entries overflow int64");
-    }
-  }
-  if (sum != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("ledger entries sum to ", sum, ", not 0"));
-  }
-  return absl::OkStatus();
-}
-
 // Records one event inside the open transaction. Nothing is written until
 // the event's fate is known (a duplicate or a refusal writes nothing), so an
 // event needs no savepoint of its own unless a statement fails half way.
@@ -192,17 +174,6 @@ absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db) {
   return EventStatements{std::move(prepared[0]), std::move(prepared[1]), std::move(prepared[2]),
                          std::move(prepared[3]), std::move(prepared[4]), std::move(prepared[5]),
                          std::move(prepared[6]), std::move(prepared[7]), std::move(prepared[8])};
-}
-
-std::vector<absl::StatusOr<RecordResult>> ValidateEvents(const std::vector<BillingEvent>& events) {
-  std::vector<absl::StatusOr<RecordResult>> validated;
-  validated.reserve(events.size());
-  for (const BillingEvent& event : events) {
-    absl::Status valid = ValidateEvent(event);
-    validated.emplace_back(valid.ok() ? absl::StatusOr<RecordResult>(RecordResult::kAccepted)
-                                      : absl::StatusOr<RecordResult>(valid));
-  }
-  return validated;
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<RecordResult>>> RecordEventBatch(

@@ -51,14 +51,8 @@ struct EventStatements {
 // Prepares them on db. INTERNAL on SQLite errors.
 absl::StatusOr<EventStatements> PrepareEventStatements(sqlite3* db);
 
-// Checks each event on its own, without the database (and so without the
-// lock): results[i] is kAccepted when events[i] can be recorded (token_hash
-// set, an impression or a click, entries summing to zero without overflow),
-// else its INVALID_ARGUMENT.
-std::vector<absl::StatusOr<RecordResult>> ValidateEvents(const std::vector<BillingEvent>& events);
-
 // Store::RecordEvents on db: records events[i] for each i with validated[i]
-// ok (validated as ValidateEvents answers) in one BEGIN IMMEDIATE
+// ok (validated as ValidateEvents, store_checks.h, answers) in one BEGIN IMMEDIATE
 // transaction, and answers validated with those results filled in. The
 // transaction runs without savepoints first; should a statement fail half
 // way, it is rolled back and run again with a savepoint per event, so that

@@ -7,16 +7,14 @@
 #include <memory>
 #include <system_error>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "store/checkpointer.h"
 #include "store/sqlite_ledger.h"
 #include "store/sqlite_open.h"
+#include "store/store_checks.h"
 
 namespace attex::store {
 namespace {
@@ -44,18 +42,6 @@ absl::StatusOr<std::vector<Campaign>> CollectCampaigns(Statement& stmt) {
     if (!c.ok()) return c.status();
     out.push_back(*std::move(c));
   }
-}
-
-// "cmp-<n>" -> n, strictly: digits only, positive.
-absl::StatusOr<int64_t> CampaignSeq(const std::string& id) {
-  absl::string_view digits = id;
-  int64_t seq = 0;
-  if (!absl::ConsumePrefix(&digits, "cmp-") || digits.empty() || digits.size() > 18 ||
-      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &seq) || seq <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("after_id: malformed campaign id \"", id, "\""));
-  }
-  return seq;
 }
 
 // Inserts with a RETURNING clause and answers the row's seq.
@@ -273,14 +259,9 @@ absl::StatusOr<Campaign> SqliteStore::GetCampaign(const std::string& id) {
 absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(const std::string& advertiser_id,
                                                                  const std::string& after_id,
                                                                  int limit) {
-  if (limit <= 0)
-    return absl::InvalidArgumentError(absl::StrCat("limit ", limit, " is not positive"));
-  int64_t after_seq = 0;
-  if (!after_id.empty()) {
-    absl::StatusOr<int64_t> seq = CampaignSeq(after_id);
-    if (!seq.ok()) return seq.status();
-    after_seq = *seq;
-  }
+  absl::StatusOr<int64_t> after = ListAfterSeq(after_id, limit);
+  if (!after.ok()) return after.status();
+  const int64_t after_seq = *after;
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Statement> stmt =
       advertiser_id.empty() ? Statement::Prepare(db_.get(),

@@ -1,6 +1,7 @@
 // Persistence of accounts, campaigns and the double-entry ledger. One
-// interface with one implementation today (embedded SQLite in WAL mode);
-// PostgreSQL comes later for fleets.
+// interface, two implementations: embedded SQLite in WAL mode (one
+// machine, the default) and PostgreSQL (a fleet of replicas sharing one
+// database).
 #ifndef ATTEX_STORE_STORE_H_
 #define ATTEX_STORE_STORE_H_
 
@@ -149,6 +150,12 @@ class Store {
 // Opens (creating if needed) <data_dir>/attex.db in WAL mode with
 // synchronous=FULL, creating data_dir and the schema.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir);
+
+// Connects to the PostgreSQL database of `dsn` (a libpq connection string
+// or URI) and brings its schema up to date (pg_schema.h). INVALID_ARGUMENT
+// for a malformed DSN, UNAVAILABLE when the server cannot be reached,
+// FAILED_PRECONDITION for a schema newer than this binary's.
+absl::StatusOr<std::unique_ptr<Store>> OpenPgStore(const std::string& dsn);
 
 }  // namespace attex::store
 

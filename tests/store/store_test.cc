@@ -1,13 +1,14 @@
-// SqliteStore: accounts, campaigns, what a reopened data dir keeps, and the
-// database file it makes (WAL, schema version, page size).
+// Both stores: accounts, campaigns, what a reopened store keeps; and the
+// SQLite database file it makes (WAL, schema version, page size).
+#include "store/store.h"
+
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "store/store.h"
-#include "tests/store/sqlite_store_fixture.h"
+#include "tests/store/store_fixture.h"
 #include "tests/testing/sqlite_file.h"
 
 namespace attex::store {
@@ -16,7 +17,7 @@ namespace {
 using attex::v1::Campaign;
 using google::protobuf::util::MessageDifferencer;
 
-TEST_F(SqliteStoreTest, AccountsGetSequentialIdsAndAreListed) {
+TEST_P(StoreTest, AccountsGetSequentialIdsAndAreListed) {
   auto op = store_->CreateAccount(attex::v1::ROLE_OPERATOR, "ops", "hash-op");
   auto platform = store_->CreateAccount(attex::v1::ROLE_PLATFORM, "news", "hash-pl");
   ASSERT_TRUE(op.ok()) << op.status();
@@ -36,14 +37,14 @@ TEST_F(SqliteStoreTest, AccountsGetSequentialIdsAndAreListed) {
   EXPECT_FALSE((*accounts)[1].revoked);
 }
 
-TEST_F(SqliteStoreTest, TokenHashClashIsAlreadyExistsAndWritesNothing) {
+TEST_P(StoreTest, TokenHashClashIsAlreadyExistsAndWritesNothing) {
   ASSERT_TRUE(store_->CreateAccount(attex::v1::ROLE_PLATFORM, "a", "same").ok());
   auto clash = store_->CreateAccount(attex::v1::ROLE_ADVERTISER, "b", "same");
   EXPECT_EQ(clash.status().code(), absl::StatusCode::kAlreadyExists) << clash.status();
   EXPECT_EQ(store_->ListAccounts()->size(), 1u);
 }
 
-TEST_F(SqliteStoreTest, InsertedCampaignIsStoredWhole) {
+TEST_P(StoreTest, InsertedCampaignIsStoredWhole) {
   auto inserted = store_->InsertCampaign(MakeCampaign("acc-3", "spring"), kNow);
   ASSERT_TRUE(inserted.ok()) << inserted.status();
   EXPECT_EQ(inserted->id(), "cmp-1");
@@ -56,7 +57,7 @@ TEST_F(SqliteStoreTest, InsertedCampaignIsStoredWhole) {
   EXPECT_TRUE(MessageDifferencer::Equals(*got, *inserted)) << got->DebugString();
 }
 
-TEST_F(SqliteStoreTest, BulkInsertStoresEveryCampaignInOneGo) {
+TEST_P(StoreTest, BulkInsertStoresEveryCampaignInOneGo) {
   ASSERT_TRUE(store_->InsertCampaign(MakeCampaign("acc-3", "first"), kNow).ok());
   std::vector<Campaign> batch;
   for (int i = 0; i < 500; ++i) batch.push_back(MakeCampaign("acc-3", absl::StrCat("bulk ", i)));
@@ -76,7 +77,7 @@ TEST_F(SqliteStoreTest, BulkInsertStoresEveryCampaignInOneGo) {
   EXPECT_EQ(got->created_at(), kNow + 1);
 }
 
-TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsOwnership) {
+TEST_P(StoreTest, UpdateChecksVersionAndKeepsOwnership) {
   ASSERT_TRUE(store_->InsertCampaign(MakeCampaign("acc-3", "spring"), kNow).ok());
   Campaign change = MakeCampaign("acc-9", "summer");  // advertiser_id must not move.
   change.set_id("cmp-1");
@@ -103,14 +104,14 @@ TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsOwnership) {
   EXPECT_EQ(unchecked->version(), 3);
 }
 
-TEST_F(SqliteStoreTest, MissingCampaignIsNotFound) {
+TEST_P(StoreTest, MissingCampaignIsNotFound) {
   EXPECT_EQ(store_->GetCampaign("cmp-5").status().code(), absl::StatusCode::kNotFound);
   Campaign c = MakeCampaign("acc-3", "x");
   c.set_id("cmp-5");
   EXPECT_EQ(store_->UpdateCampaign(c, 0, kNow).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(SqliteStoreTest, ListPaginatesInIdOrderPerAdvertiser) {
+TEST_P(StoreTest, ListPaginatesInIdOrderPerAdvertiser) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(store_
                     ->InsertCampaign(
@@ -136,7 +137,7 @@ TEST_F(SqliteStoreTest, ListPaginatesInIdOrderPerAdvertiser) {
   EXPECT_EQ(store_->LoadAllCampaigns()->size(), 5u);
 }
 
-TEST_F(SqliteStoreTest, MalformedAfterIdIsInvalidArgument) {
+TEST_P(StoreTest, MalformedAfterIdIsInvalidArgument) {
   for (const char* bad : {"cmp-", "cmp-x", "acc-1", "cmp--1", "cmp-1 ", "cmp-0"}) {
     EXPECT_EQ(store_->ListCampaigns("", bad, 10).status().code(),
               absl::StatusCode::kInvalidArgument)
@@ -144,7 +145,7 @@ TEST_F(SqliteStoreTest, MalformedAfterIdIsInvalidArgument) {
   }
 }
 
-TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
+TEST_P(StoreTest, ReopenedStoreKeepsEverything) {
   ASSERT_TRUE(store_->CreateAccount(attex::v1::ROLE_ADVERTISER, "shoes", "h1").ok());
   auto c = store_->InsertCampaign(MakeCampaign("acc-1", "spring"), kNow);
   ASSERT_TRUE(c.ok());
@@ -162,8 +163,15 @@ TEST_F(SqliteStoreTest, ReopenedStoreKeepsEverything) {
   EXPECT_EQ(store_->CreateAccount(attex::v1::ROLE_PLATFORM, "p", "h2")->id, "acc-2");
 }
 
-TEST_F(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
-  attex::testing::SqliteFile db(dir_ + "/attex.db");
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(attex::testing::Backend::kSqlite,
+                                           attex::testing::Backend::kPostgres),
+                         attex::testing::BackendName);
+
+TEST(SqliteStoreTest, DatabaseIsInWalModeWithSchemaVersion) {
+  attex::testing::TestStore place(attex::testing::Backend::kSqlite);
+  ASSERT_TRUE(place.Open().ok());
+  attex::testing::SqliteFile db(place.data_dir() + "/attex.db");
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(db.Query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(db.Query("PRAGMA user_version"), "3");

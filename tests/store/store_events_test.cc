@@ -1,4 +1,4 @@
-// SqliteStore: billing events (dedup, validation, concurrency), spend and
+// Both stores: billing events (dedup, validation, concurrency), spend and
 // balances. Group commit and the budget cap are in ledger_test.cc.
 #include <atomic>
 #include <string>
@@ -8,12 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
-#include "tests/store/sqlite_store_fixture.h"
+#include "tests/store/store_fixture.h"
 
 namespace attex::store {
 namespace {
 
-TEST_F(SqliteStoreTest, DuplicateEventChangesNothing) {
+TEST_P(StoreTest, DuplicateEventChangesNothing) {
   auto first = store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(*first, RecordResult::kAccepted);
@@ -29,7 +29,7 @@ TEST_F(SqliteStoreTest, DuplicateEventChangesNothing) {
   EXPECT_EQ(spend->total_micros, 1000);
 }
 
-TEST_F(SqliteStoreTest, ClickWithImpressionsTokenHashIsSeparateEvent) {
+TEST_P(StoreTest, ClickWithImpressionsTokenHashIsSeparateEvent) {
   ASSERT_EQ(*store_->RecordEvent(Impression("tok-1", "cmp-1", 1000, kNow)),
             RecordResult::kAccepted);
   ASSERT_EQ(*store_->RecordEvent(Click("tok-1", "cmp-1", kNow)), RecordResult::kAccepted);
@@ -41,7 +41,7 @@ TEST_F(SqliteStoreTest, ClickWithImpressionsTokenHashIsSeparateEvent) {
   EXPECT_EQ(spend->total_micros, 1000);
 }
 
-TEST_F(SqliteStoreTest, SpendSplitsTotalAndToday) {
+TEST_P(StoreTest, SpendSplitsTotalAndToday) {
   const int64_t day_start = kNow - 1000;
   ASSERT_TRUE(store_->RecordEvent(Impression("a", "cmp-1", 300, day_start - 1)).ok());
   ASSERT_TRUE(store_->RecordEvent(Impression("b", "cmp-1", 500, day_start)).ok());
@@ -70,7 +70,7 @@ TEST_F(SqliteStoreTest, SpendSplitsTotalAndToday) {
   EXPECT_EQ((*all)[1].second.total_micros, 900);
 }
 
-TEST_F(SqliteStoreTest, BalancesFilterByPrefixAndLedgerSumsToZero) {
+TEST_P(StoreTest, BalancesFilterByPrefixAndLedgerSumsToZero) {
   ASSERT_TRUE(store_->RecordEvent(Impression("a", "cmp-1", 1000, kNow)).ok());
   ASSERT_TRUE(store_->RecordEvent(Impression("b", "cmp-1", 2000, kNow)).ok());
   auto users = store_->Balances("user:");
@@ -93,14 +93,14 @@ TEST_F(SqliteStoreTest, BalancesFilterByPrefixAndLedgerSumsToZero) {
   EXPECT_TRUE(store_->Balances("%")->accounts.empty());
 }
 
-TEST_F(SqliteStoreTest, EmptyLedgerSumsToZero) {
+TEST_P(StoreTest, EmptyLedgerSumsToZero) {
   auto balances = store_->Balances("");
   ASSERT_TRUE(balances.ok()) << balances.status();
   EXPECT_TRUE(balances->accounts.empty());
   EXPECT_EQ(balances->ledger_sum_micros, 0);
 }
 
-TEST_F(SqliteStoreTest, EntriesNotSummingToZeroAreRejected) {
+TEST_P(StoreTest, EntriesNotSummingToZeroAreRejected) {
   BillingEvent e = Impression("tok-1", "cmp-1", 1000, kNow);
   e.entries[1].amount_micros += 1;
   EXPECT_EQ(store_->RecordEvent(e).status().code(), absl::StatusCode::kInvalidArgument);
@@ -110,7 +110,7 @@ TEST_F(SqliteStoreTest, EntriesNotSummingToZeroAreRejected) {
             RecordResult::kAccepted);
 }
 
-TEST_F(SqliteStoreTest, ConcurrentEventsAreCountedExactly) {
+TEST_P(StoreTest, ConcurrentEventsAreCountedExactly) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
   constexpr int64_t kPrice = 1000;

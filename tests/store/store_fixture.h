@@ -1,7 +1,8 @@
-// What the SqliteStore tests share: a store in a fresh data dir, which a test
-// can reopen, and the campaigns and billing events they record.
-#ifndef ATTEX_TESTS_STORE_SQLITE_STORE_FIXTURE_H_
-#define ATTEX_TESTS_STORE_SQLITE_STORE_FIXTURE_H_
+// What the store tests share: a store of each back end (SQLite in a fresh
+// data dir, PostgreSQL in a fresh database), which a test can reopen, and
+// the campaigns and billing events they record.
+#ifndef ATTEX_TESTS_STORE_STORE_FIXTURE_H_
+#define ATTEX_TESTS_STORE_STORE_FIXTURE_H_
 
 #include <cstdint>
 #include <memory>
@@ -11,7 +12,7 @@
 #include "store/store.h"
 #include "tests/testing/billing_events.h"
 #include "tests/testing/campaign_builder.h"
-#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
 
 namespace attex::store {
 
@@ -45,13 +46,17 @@ inline BillingEvent Click(const std::string& token_hash, const std::string& camp
   return attex::testing::TestClick(token_hash, campaign, at_ms);
 }
 
-class SqliteStoreTest : public ::testing::Test {
+// Parameterised over the back ends: TEST_P(StoreTest, ...) runs on both.
+class StoreTest : public ::testing::TestWithParam<attex::testing::Backend> {
  protected:
-  void SetUp() override { Reopen(); }
+  void SetUp() override {
+    ASSERT_TRUE(place_.ok());
+    Reopen();
+  }
   void TearDown() override { store_.reset(); }
   void Reopen() {
     store_.reset();
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir_);
+    absl::StatusOr<std::unique_ptr<Store>> store = place_.Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -64,11 +69,10 @@ class SqliteStoreTest : public ::testing::Test {
     return 0;
   }
 
-  attex::testing::TempDir root_;
-  const std::string dir_ = root_.path() + "/data";  // Not there yet: OpenSqliteStore creates it.
+  attex::testing::TestStore place_{GetParam()};
   std::unique_ptr<Store> store_;
 };
 
 }  // namespace attex::store
 
-#endif  // ATTEX_TESTS_STORE_SQLITE_STORE_FIXTURE_H_
+#endif  // ATTEX_TESTS_STORE_STORE_FIXTURE_H_
