@@ -14,6 +14,7 @@ ATTEX_PACKAGES=(
   libhnswlib-dev
   libboost-dev libsimdjson-dev
   openssl curl
+  python3 python3-numpy python3-torch python3-sklearn python3-matplotlib python3-protobuf
 )
 
 attex_install_deps() {
