@@ -59,14 +59,20 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   const std::string advertiser_token = absl::StrCat("advertiser:", c.advertiser_id());
   std::vector<std::string_view> tokens;
   for (const auto& cr : c.creatives()) {
-    CompiledCreative compiled{cr.id(), cr.format(), cr.category(), cr.markup(),
-                              std::vector<float>(model.d_model())};
+    CompiledCreative compiled{
+        cr.id(), cr.format(), cr.category(), cr.markup(), std::vector<float>(model.d_model()),
+        {},      {}};
     const std::string category_token = absl::StrCat("category:", cr.category());
     tokens.assign(cr.features().begin(), cr.features().end());
     if (!cr.category().empty()) tokens.push_back(category_token);
     tokens.push_back(advertiser_token);
     model.AdKey(tokens, absl::MakeConstSpan(cr.embedding().data(), cr.embedding().size()),
                 absl::MakeSpan(compiled.key));
+    if (cr.embedding().empty()) {
+      compiled.tokens.assign(tokens.begin(), tokens.end());
+    } else {
+      compiled.embedding.assign(cr.embedding().begin(), cr.embedding().end());
+    }
     out->creatives.push_back(std::move(compiled));
   }
   return out;

@@ -34,6 +34,10 @@ struct CompiledCreative {
   std::string category;
   std::string markup;
   std::vector<float> key;  // d_model floats.
+  // What the key pooled (features, category:, advertiser:), or the
+  // advertiser's embedding: for the training log.
+  std::vector<std::string> tokens;
+  std::vector<float> embedding;
 };
 
 struct CompiledCampaign {
