@@ -64,10 +64,12 @@ class ModelFileError(ValueError):
 
 
 def _normalise(v, scale):
-    """v scaled to length `scale`; a zero or non-finite v becomes zero."""
-    norm = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-    ok = (norm > 0) & torch.isfinite(norm)
-    safe = torch.where(ok, norm, torch.ones_like(norm))
+    """v scaled to length `scale` along its last axis; a zero or non-finite
+    v becomes zero (without a NaN gradient: the norm of a zero row is never
+    taken)."""
+    sumsq = (v * v).sum(-1, keepdim=True)
+    ok = (sumsq > 0) & torch.isfinite(sumsq)
+    safe = torch.sqrt(torch.where(ok, sumsq, torch.ones_like(sumsq)))
     return torch.where(ok, v * (scale / safe), torch.zeros_like(v))
 
 
@@ -211,6 +213,35 @@ class Model(torch.nn.Module):
         head's softmax; also each head's log normaliser."""
         log_z = torch.logsumexp(scores, 0)
         return torch.exp(scores - log_z).mean(1), log_z
+
+    # -- the same, for a batch of impressions (the trainer's) --------------
+    def batch_relevance(self, batch):
+        """log(mean_h exp(score_h)) of each impression of `batch` (a Batch):
+        the ad's head scores for the slot's query, as the server computes them."""
+        d, s = self.d_model, self.norm_scale
+        e = self.embeddings
+        feat = (e[batch.feat_idx] * batch.feat_mask[..., None]).sum(1)
+        p = torch.where(batch.has_user_emb[:, None], _normalise(batch.user_emb, 1.0),
+                        _normalise(feat, 1.0))
+        rows = e[batch.recent_idx]  # n x L x d, newest at recent_len - 1.
+        n = rows.shape[0]
+        if rows.shape[1]:
+            last = (batch.recent_len - 1).clamp(min=0)
+            newest = rows[torch.arange(n), last]
+            logits = (rows * newest[:, None, :]).sum(-1) * (1.0 / d ** 0.5)
+            logits = torch.where(batch.recent_mask > 0, logits, torch.full_like(logits, -1e30))
+            a = torch.softmax(logits, 1) * batch.recent_mask
+            r = _normalise((a[..., None] * rows).sum(1), 1.0)
+        else:
+            r = torch.zeros(n, d)
+        u = _normalise(p + r, s)
+        f = _normalise(e[batch.format_idx], FORMAT_WEIGHT * s)
+        q = u @ self.w_q.T + f @ self.w_q.T
+        ad = (e[batch.ad_idx] * batch.ad_mask[..., None]).sum(1)
+        ad = torch.where(batch.has_ad_emb[:, None], batch.ad_emb, ad)
+        k = _normalise(ad, s) @ self.w_k.T
+        scores = (q * k).reshape(n, self.heads, self.d_head).sum(-1) * (1.0 / self.d_head ** 0.5)
+        return self.relevance(scores)
 
     def relevance(self, scores):
         """log(mean_h exp(score_h)): the ad's part of the click logit."""
