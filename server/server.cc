@@ -60,6 +60,7 @@ absl::Status BootstrapOperator(Core& core) {
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  options.catalog.keep_key_inputs = !options.training_log.dir.empty();
   if (auto s = auction::ValidateSplit(options.split); !s.ok()) return s;
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
