@@ -34,7 +34,8 @@ bool AnnSlot::Set(std::shared_ptr<const attention::AnnIndex> index) {
 
 std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& c,
                                                         const attention::Model& model,
-                                                        std::shared_ptr<BudgetState> budget) {
+                                                        std::shared_ptr<BudgetState> budget,
+                                                        bool keep_key_inputs) {
   auto out = std::make_shared<CompiledCampaign>();
   out->id = c.id();
   out->advertiser_id = c.advertiser_id();
@@ -59,14 +60,24 @@ std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaig
   const std::string advertiser_token = absl::StrCat("advertiser:", c.advertiser_id());
   std::vector<std::string_view> tokens;
   for (const auto& cr : c.creatives()) {
-    CompiledCreative compiled{cr.id(), cr.format(), cr.category(), cr.markup(),
-                              std::vector<float>(model.d_model())};
+    CompiledCreative compiled{.id = cr.id(),
+                              .format = cr.format(),
+                              .category = cr.category(),
+                              .markup = cr.markup(),
+                              .key = std::vector<float>(model.d_model()),
+                              .tokens = {},
+                              .embedding = {}};
     const std::string category_token = absl::StrCat("category:", cr.category());
     tokens.assign(cr.features().begin(), cr.features().end());
     if (!cr.category().empty()) tokens.push_back(category_token);
     tokens.push_back(advertiser_token);
     model.AdKey(tokens, absl::MakeConstSpan(cr.embedding().data(), cr.embedding().size()),
                 absl::MakeSpan(compiled.key));
+    if (keep_key_inputs && cr.embedding().empty()) {
+      compiled.tokens.assign(tokens.begin(), tokens.end());
+    } else if (keep_key_inputs) {
+      compiled.embedding.assign(cr.embedding().begin(), cr.embedding().end());
+    }
     out->creatives.push_back(std::move(compiled));
   }
   return out;

@@ -34,6 +34,11 @@ struct CompiledCreative {
   std::string category;
   std::string markup;
   std::vector<float> key;  // d_model floats.
+  // What the key pooled (features, category:, advertiser:), or the
+  // advertiser's embedding: for the training log, kept only when
+  // CompileCampaign is asked to (they cost memory at a million ads).
+  std::vector<std::string> tokens;
+  std::vector<float> embedding;
 };
 
 struct CompiledCampaign {
@@ -62,9 +67,11 @@ struct CompiledCampaign {
 // Compiles a validated campaign: embeds each creative's key with `model`,
 // and sets `budget`'s limits to the campaign's. Every snapshot of the
 // campaign shares `budget`, so older ones see the new limits at once.
+// keep_key_inputs: also keep each creative's tokens or embedding.
 std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& campaign,
                                                         const attention::Model& model,
-                                                        std::shared_ptr<BudgetState> budget);
+                                                        std::shared_ptr<BudgetState> budget,
+                                                        bool keep_key_inputs = false);
 
 // One ad: a creative of a campaign.
 struct AdRef {

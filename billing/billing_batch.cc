@@ -88,6 +88,9 @@ CommitSummary BillingBatch::Commit(int64_t now_ms) {
             summary.billed_micros += p.record.price_micros;
           }
           ++summary.accepted;
+          if (context_.accepted && (p.billed || p.record.type == attex::v1::EVENT_TYPE_CLICK)) {
+            context_.accepted(p.record.type, p.nonce, now_ms);
+          }
           break;
         case store::RecordResult::kDuplicate:
           p.outcome->set_result(attex::v1::EVENT_RESULT_DUPLICATE);

@@ -31,6 +31,9 @@ struct BillingContext {
   auction::ReservationBook* reservations = nullptr;
   // A campaign's budget state (limits and spend), by id. Never null.
   std::function<std::shared_ptr<auction::BudgetState>(const std::string& campaign_id)> budget;
+  // Called for each accepted billed impression and each accepted click,
+  // with the placement's nonce (the training log); may be empty.
+  std::function<void(attex::v1::EventType type, uint64_t nonce, int64_t now_ms)> accepted;
 };
 
 // Who reports an event: a platform may report only its own tokens; an

@@ -81,7 +81,8 @@ void CatalogManager::Upsert(const attex::v1::Campaign& campaign) {
   auto budget = Budget(campaign.id());  // CompileCampaign sets its limits.
   absl::MutexLock lock(&mu_);
   const auto key = OrderKey(campaign.id());
-  compiled_[key] = auction::CompileCampaign(campaign, *model_, std::move(budget));
+  compiled_[key] =
+      auction::CompileCampaign(campaign, *model_, std::move(budget), options_.keep_key_inputs);
   changed_.insert(campaign.id());
   ++counts_.upserts;
   dirty_ = true;
@@ -113,7 +114,8 @@ void CatalogManager::SetModel(std::shared_ptr<const attention::Model> model,
     for (const auto& campaign : campaigns) {
       auto& budget = budgets_[campaign.id()];
       if (!budget) budget = std::make_shared<auction::BudgetState>();
-      compiled_[OrderKey(campaign.id())] = auction::CompileCampaign(campaign, *model_, budget);
+      compiled_[OrderKey(campaign.id())] =
+          auction::CompileCampaign(campaign, *model_, budget, options_.keep_key_inputs);
     }
     rebuild_ = true;
     dirty_ = true;

@@ -49,6 +49,9 @@ struct CatalogOptions {
   // 0: never.
   int64_t ann_min_ads = 250'000;
   attention::AnnOptions ann;
+  // Keep what each ad's key pooled (auction::CompileCampaign), for the
+  // training log.
+  bool keep_key_inputs = false;
 };
 
 // How the snapshots published so far were made.

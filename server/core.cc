@@ -16,7 +16,16 @@ Core::Core(ServerOptions opts, std::unique_ptr<store::Store> st,
           .signer = &signer,
           .split = options.split,
           .reservations = &reservations,
-          .budget = [this](const std::string& id) { return catalog_manager.Budget(id); }}),
+          .budget = [this](const std::string& id) { return catalog_manager.Budget(id); },
+          .accepted =
+              [this](attex::v1::EventType type, uint64_t nonce, int64_t now_ms) {
+                if (training_log == nullptr) return;
+                if (type == attex::v1::EVENT_TYPE_CLICK) {
+                  training_log->Click(nonce, now_ms);
+                } else {
+                  training_log->Impression(nonce, now_ms);
+                }
+              }}),
       queue(
           [this] {
             CommitBilling(*this, NowMs());  // Before Publish and before any answer.

@@ -25,6 +25,7 @@
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
 #include "server/tls.h"
+#include "server/training_log.h"
 #include "store/store.h"
 #include "store/work_queue.h"
 
@@ -93,6 +94,7 @@ struct ServerOptions {
   absl::Duration bid_queue_delay = absl::Milliseconds(20);
   int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
   OpenRtbOptions openrtb;
+  TrainingLogOptions training_log;  // dir empty: none.
 };
 
 struct Core {
@@ -107,6 +109,9 @@ struct Core {
   auction::TokenSigner signer;
   Metrics metrics;
   Admission admission{options.max_in_flight, &metrics};
+  // Set by Server::Start with --training_log; outlives the work queue and
+  // the bid threads, which feed it.
+  std::unique_ptr<TrainingLog> training_log;
   absl::Time started = absl::Now();
   auction::ReservationBook reservations;  // Settled on the work queue.
   auction::FrequencyCaps frequency;       // Read and counted by Bid.

@@ -63,6 +63,10 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
   claims.test = request.test();
   const uint64_t user_key = auction::FrequencyUserKey(request);
   int floor_priced = 0;
+  // Only with the user's consent (the auction did not restrict their data),
+  // never for tests; the log does its I/O on its own thread.
+  const bool log_training =
+      core.training_log != nullptr && !result.user_restricted && !request.test();
   for (const auto& outcome : result.slots) {
     const auto ref = catalog.ads[outcome.ad];
     const auto& campaign = *catalog.campaigns[ref.campaign];
@@ -97,6 +101,28 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     claims.slot_id = p->slot_id();
     claims.price_cpm_micros = outcome.price_cpm_micros;
     p->set_billing_token(core.signer.Sign(claims));
+    if (log_training) {
+      attex::v1::TrainingImpression record;
+      record.set_impression_id(claims.nonce);
+      record.set_served_ms(now_ms);
+      record.set_user_hash(core.training_log->UserHash(request.user().id()));
+      for (const auto& f : request.user().features()) record.add_features(f);
+      for (const auto& f : request.context().features()) record.add_features(f);
+      *record.mutable_recent() = request.user().recent();
+      *record.mutable_user_embedding() = request.user().embedding();
+      record.set_slot_format(request.slots(outcome.slot).format());
+      record.set_slot_position(request.slots(outcome.slot).position());
+      record.set_campaign_id(campaign.id);
+      record.set_creative_id(creative.id);
+      record.set_advertiser_id(campaign.advertiser_id);
+      for (const auto& t : creative.tokens) record.add_ad_tokens(t);
+      record.mutable_ad_embedding()->Add(creative.embedding.begin(), creative.embedding.end());
+      record.set_bid_cpm_micros(campaign.bid_cpm_micros);
+      record.set_price_cpm_micros(outcome.price_cpm_micros);
+      record.set_attention_weight(outcome.weight);
+      record.set_model_version(catalog.model->version());
+      core.training_log->Served(std::move(record), expires_ms);
+    }
   }
   // The auction had winners, yet none could reserve its price.
   response->set_no_bid_reason(

@@ -30,6 +30,13 @@ ABSL_FLAG(std::string, billing_key_file, "",
 ABSL_FLAG(bool, demo, false,
           "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
 ABSL_FLAG(std::string, model, "", "attention model file (empty: the built-in default model)");
+ABSL_FLAG(std::string, training_log, "",
+          "folder for the training log of consented billed impressions and their clicks "
+          "(docs/model.md); empty: none");
+ABSL_FLAG(int64_t, training_log_file_bytes, int64_t{64} << 20,
+          "the training log starts a new file past this many bytes");
+ABSL_FLAG(int64_t, training_log_max_bytes, int64_t{1} << 30,
+          "the training log's oldest files are removed past this many bytes in all");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(int64_t, default_floor_cpm_micros, 100000, "floor for slots that name none");
 ABSL_FLAG(std::string, auction, "second", "default auction: second or first price");
@@ -174,6 +181,9 @@ int main(int argc, char** argv) {
   }
   options.demo = absl::GetFlag(FLAGS_demo);
   options.model_path = absl::GetFlag(FLAGS_model);
+  options.training_log.dir = absl::GetFlag(FLAGS_training_log);
+  options.training_log.file_bytes = absl::GetFlag(FLAGS_training_log_file_bytes);
+  options.training_log.max_bytes = absl::GetFlag(FLAGS_training_log_max_bytes);
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.auction.default_floor_cpm_micros = absl::GetFlag(FLAGS_default_floor_cpm_micros);
   const std::string auction = absl::GetFlag(FLAGS_auction);

@@ -87,6 +87,7 @@ absl::Status BootstrapOperator(Core& core) {
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  options.catalog.keep_key_inputs = !options.training_log.dir.empty();
   if (auto s = auction::ValidateSplit(options.split); !s.ok()) return s;
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
@@ -122,10 +123,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     model = *std::move(loaded);
   }
 
+  const std::string training_secret = *secret;
   std::unique_ptr<Server> server(new Server());
   server->core_ =
       std::make_unique<Core>(std::move(options), *std::move(store), model, *std::move(secret));
   Core& core = *server->core_;
+  if (!core.options.training_log.dir.empty()) {
+    // The user id hash's key: derived from the billing key, never the key itself.
+    auto log =
+        TrainingLog::Open(core.options.training_log,
+                          auction::Sha256Hex(absl::StrCat("training-log\n", training_secret)));
+    if (!log.ok()) return log.status();
+    core.training_log = *std::move(log);
+  }
 
   // Accounts, campaigns and what they have spent, as the store has them.
   auto accounts = core.store->ListAccounts();

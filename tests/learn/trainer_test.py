@@ -1,0 +1,144 @@
+"""attex-train on a small synthetic log: the training loss falls, the model
+it writes loads in C++ (attex-model probe, same version), the curves are a
+PNG, evaluate reports the learned, default and logistic-regression rows, and
+the trainer's batched model equals the per-impression one that the parity
+test holds to the C++ server.
+
+usage: trainer_test.py BIN_DIR
+"""
+
+import contextlib
+import importlib.machinery
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import harness  # noqa: E402  (puts tools/ on the path)
+import attex_model as am  # noqa: E402
+import torch  # noqa: E402
+
+BIN = None
+loader = importlib.machinery.SourceFileLoader("attex_train",
+                                              os.path.join(harness.TOOLS, "attex-train"))
+spec = importlib.util.spec_from_loader("attex_train", loader)
+attex_train = importlib.util.module_from_spec(spec)
+loader.exec_module(attex_train)
+
+
+def run(*argv):
+    """attex-train's main with argv; returns (exit code, stdout)."""
+    out = io.StringIO()
+    old = sys.argv
+    sys.argv = ["attex-train", *argv]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            attex_train.main()
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.argv = old
+    return code, out.getvalue()
+
+
+class TrainerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.log = os.path.join(cls.tmp.name, "log")
+        code, _ = run("synth", "--out", cls.log, "--impressions", "4000", "--seed", "3")
+        assert code == 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_trains_writes_a_model_cpp_loads_and_evaluates(self):
+        out_model = os.path.join(self.tmp.name, "learned.bin")
+        png = os.path.join(self.tmp.name, "curves.png")
+        code, out = run("train", "--log", self.log, "--out", out_model, "--d_model", "16",
+                        "--buckets", "1024", "--epochs", "3", "--lr", "0.01", "--plot", png)
+        self.assertEqual(code, 0, out)
+        first, last = map(float, re.search(r"training loss ([\d.]+) -> ([\d.]+)", out).groups())
+        self.assertLess(last, 0.8 * first)
+        with open(png, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        version = re.search(r"\((default-d16-h1-[0-9a-f]{8})\)", out).group(1)
+        probe = subprocess.run(
+            [os.path.join(BIN, "attex-model"), "probe", "--model", out_model],
+            input=json.dumps({"features": ["interest:topic1"], "slots": ["banner"],
+                              "ads": [{"tokens": ["kw:topic1-0"], "format": "banner"}]}) + "\n",
+            capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(probe.stdout)["version"], version)
+
+        default = os.path.join(self.tmp.name, "default.bin")
+        subprocess.run([os.path.join(BIN, "attex-model"), "default", "--out", default,
+                        "--d_model", "16", "--heads", "1", "--buckets", "1024"], check=True)
+        code, out = run("evaluate", "--log", self.log, "--model", out_model, "--default", default)
+        self.assertEqual(code, 0, out)
+        rows = dict((m.group(1).strip(), float(m.group(2))) for m in re.finditer(
+            r"^(learned|default|logistic regression \(hashed crosses\))\s+([\d.]+)\s+[\d.]+$",
+            out, re.M))
+        self.assertEqual(len(rows), 3, out)
+        self.assertGreater(rows["learned"], rows["default"])  # The synthetic truth is learnable.
+
+    def test_batched_relevance_equals_the_per_impression_model(self):
+        model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4)
+        impressions, _ = attex_train.read_log(self.log)
+        some = impressions[:20]
+        some[0].user_embedding.extend([0.5] * 16)  # Replaces the features.
+        some[1].ClearField("recent")
+        batch = attex_train.Batch(model, some, {})
+        with torch.no_grad():
+            batched = model.batch_relevance(batch)
+            for i, r in enumerate(some):
+                u = model.context_vector(list(r.features), list(r.recent), list(r.user_embedding))
+                k = model.ad_key(list(r.ad_tokens))
+                scores = model.head_scores(model.slot_query(u, r.slot_format), k[None])
+                ok, why = harness.close(float(batched[i]), float(model.relevance(scores)[0]))
+                self.assertTrue(ok, f"impression {i}: {why}")
+
+    def test_reads_the_log_the_real_server_writes(self):
+        log = os.path.join(self.tmp.name, "server-log")
+        with harness.Server(BIN, os.path.join(self.tmp.name, "srv"),
+                            [f"--training_log={log}"]) as srv:
+            bid = srv.cli("platform", "bid", "--user_id", "u-42", "--feature", "interest:running",
+                          "--country", "US", "--slot", "s1:banner:0", "--slot", "s2:native:1")
+            tokens = [p["billing_token"] for p in bid["placements"]]
+            self.assertEqual(len(tokens), 2)
+            srv.cli("platform", "events", "--type", "impression", *tokens)
+            srv.cli("platform", "events", "--type", "click", tokens[1])
+        impressions, clicked = attex_train.read_log(log)
+        self.assertEqual(sorted((r.slot_format, r.slot_position) for r in impressions),
+                         [("banner", 0), ("native", 1)])
+        self.assertEqual(clicked, {r.impression_id for r in impressions
+                                   if r.slot_format == "native"})
+        self.assertTrue(all(list(r.features) == ["interest:running"] for r in impressions))
+
+    def test_bad_input_is_refused_with_a_clear_error(self):
+        empty = os.path.join(self.tmp.name, "empty")
+        os.makedirs(empty)
+        code, _ = run("train", "--log", empty, "--out", os.path.join(self.tmp.name, "x.bin"))
+        self.assertIn("too few to train", str(code))
+        code, _ = run("evaluate", "--log", self.log, "--model", os.path.join(empty, "none.bin"))
+        self.assertIn("No such file", str(code))
+        # A file cut short mid-record: the records before the cut are read.
+        src = os.listdir(self.log)[0]
+        with open(os.path.join(self.log, src), "rb") as f:
+            data = f.read()
+        cut = os.path.join(self.tmp.name, "cut.pb")
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 2])
+        impressions, _ = attex_train.read_log(cut)
+        self.assertGreater(len(impressions), 100)
+
+
+if __name__ == "__main__":
+    BIN = sys.argv.pop(1)
+    unittest.main()
