@@ -12,7 +12,7 @@ constexpr int64_t kMigrationLock = 0x617474657801;  // "attex" 1; the trigger of
 // "cmp-<seq>") come from sequences, never reused. campaign_spend holds the
 // running spend that the hard budget cap reads and locks (FOR UPDATE) in
 // the transaction that bills.
-constexpr const char* kSchemaV1 = R"sql(
+constexpr const char* kPgSchemaV1 = R"sql(
 CREATE TABLE accounts(
   seq BIGINT PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
@@ -61,7 +61,7 @@ CREATE TABLE campaign_spend(
 // transaction-scoped advisory lock before it draws the number, so campaign
 // writes commit in change_seq order and a reader never sees seq n+1
 // without n (campaign writes are rare; billing never takes this lock).
-constexpr const char* kSchemaV2 = R"sql(
+constexpr const char* kPgSchemaV2 = R"sql(
 CREATE SEQUENCE campaign_changes;
 ALTER TABLE campaigns ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
 UPDATE campaigns SET change_seq = nextval('campaign_changes');
@@ -83,8 +83,8 @@ CREATE TRIGGER campaigns_notify AFTER INSERT OR UPDATE ON campaigns
   FOR EACH STATEMENT EXECUTE FUNCTION attex_campaigns_notify();
 )sql";
 
-constexpr const char* kSteps[] = {kSchemaV1, kSchemaV2};
-static_assert(sizeof(kSteps) / sizeof(kSteps[0]) == kPgSchemaVersion);
+constexpr const char* kPgSteps[] = {kPgSchemaV1, kPgSchemaV2};
+static_assert(sizeof(kPgSteps) / sizeof(kPgSteps[0]) == kPgSchemaVersion);
 
 }  // namespace
 
@@ -102,7 +102,7 @@ absl::Status MigratePgSchema(pqxx::connection& conn, int target) {
     }
     if (stored >= target) return absl::OkStatus();  // ~work rolls back: nothing written.
     // Each step takes the schema of the version before it to the next.
-    for (int v = stored; v < target; ++v) txn.exec(kSteps[v]);
+    for (int v = stored; v < target; ++v) txn.exec(kPgSteps[v]);
     txn.exec("DELETE FROM attex_schema");
     txn.exec(absl::StrCat("INSERT INTO attex_schema(version) VALUES(", target, ")"));
     txn.commit();
