@@ -15,6 +15,7 @@ ATTEX_PACKAGES=(
   libboost-dev libsimdjson-dev
   openssl curl
   libpqxx-dev postgresql
+  haproxy
 )
 
 attex_install_deps() {

@@ -83,18 +83,26 @@ class Haproxy final {
  public:
   ~Haproxy() { Stop(); }
   bool Start(const std::string& config, const std::string& log) {
+    if (::access(Binary(), X_OK) != 0) {
+      ADD_FAILURE() << "no " << Binary() << ": install haproxy (deploy/deps.sh does)";
+      return false;
+    }
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fd, STDOUT_FILENO);
       ::dup2(fd, STDERR_FILENO);
-      const char* bin = std::getenv("ATTEX_HAPROXY");
-      if (bin == nullptr) bin = "/usr/sbin/haproxy";
+      const char* bin = Binary();
       ::execl(bin, bin, "-db", "-f", config.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     ::close(fd);
     return pid_ > 0;
+  }
+  // $ATTEX_HAPROXY, else Debian's.
+  static const char* Binary() {
+    const char* bin = std::getenv("ATTEX_HAPROXY");
+    return bin != nullptr ? bin : "/usr/sbin/haproxy";
   }
   void Stop() {
     if (pid_ <= 0) return;
@@ -311,7 +319,7 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
 
   absl::Mutex mu;
   std::set<std::string> acknowledged;  // Tokens whose event was answered OK.
-  std::atomic<int> billed{0}, billed_twice{0}, other_price{0};
+  std::atomic<int> billed{0}, billed_twice{0}, other_price{0}, over_budget{0};
   {
     std::vector<std::thread> bidders;
     for (int t = 0; t < 16; ++t) {
@@ -334,6 +342,8 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
           const int accepted = (results[0] == EVENT_RESULT_ACCEPTED ? 1 : 0) +
                                (results[1] == EVENT_RESULT_ACCEPTED ? 1 : 0);
           billed += accepted;
+          over_budget += (results[0] == EVENT_RESULT_OVER_BUDGET ? 1 : 0) +
+                         (results[1] == EVENT_RESULT_OVER_BUDGET ? 1 : 0);
           if (accepted == 2) ++billed_twice;
           if (accepted > 0) {
             absl::MutexLock lock(&mu);
@@ -444,12 +454,13 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
   const double under_delivery = 100.0 * static_cast<double>(budget - capped_spend) / budget;
 
   std::printf(
-      "new campaign bid by the other replicas after %.0f ms; %d of k=%lld billed; "
+      "new campaign bid by the other replicas after %.0f ms; %d of k=%lld billed, %d reports "
+      "refused over budget; "
       "calls through HAProxy and client-side round robin: %d before the SIGKILL (%d failed: in "
       "flight on the killed replica), %d after it (%d failed), %d from the SIGTERM (%d failed); "
       "the drain took %.2f s\n",
-      seen_ms, billed.load(), static_cast<long long>(kImpressions), calls[kSteady].load(),
-      failed[kSteady].load(), calls[kKilled].load(), failed[kKilled].load(),
+      seen_ms, billed.load(), static_cast<long long>(kImpressions), over_budget.load(),
+      calls[kSteady].load(), failed[kSteady].load(), calls[kKilled].load(), failed[kKilled].load(),
       calls[kDraining].load(), failed[kDraining].load(), drain_s);
   std::printf(
       "fleet: kills %d, acknowledged %zu, found %lld, lost %lld, overspend %lld micros, "
