@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
   ac::ClientOptions options;
   const char* env_addr = std::getenv("ATTEX_ADDR");
   options.addr = env_addr != nullptr && *env_addr != '\0' ? env_addr : "127.0.0.1:50051";
-  app.add_option("--addr", options.addr, "server host:port (env ATTEX_ADDR)")
+  app.add_option("--addr", options.addr,
+                 "server host:port, several as a comma-separated list of IPv4 address:port, or "
+                 "dns:///name:port (round robin over the healthy ones; env ATTEX_ADDR)")
       ->capture_default_str();
   app.add_option("--token", options.token, "bearer token (env ATTEX_TOKEN)")
       ->envname("ATTEX_TOKEN");

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "client/channel_target.h"
 #include "client/credentials.h"
 #include "client/request_builder.h"
 
@@ -14,7 +15,7 @@ absl::StatusOr<Connection> Connection::Open(const ClientOptions& options) {
   auto credentials =
       MakeChannelCredentials({options.ca_cert, options.client_cert, options.client_key});
   if (!credentials.ok()) return credentials.status();
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(options.addr, *credentials);
+  std::shared_ptr<grpc::Channel> channel = BalancedChannel(options.addr, *credentials);
   Connection c;
   c.options_ = options;
   c.stubs_ = {attex::v1::Exchange::NewStub(channel), attex::v1::Campaigns::NewStub(channel),

@@ -66,6 +66,11 @@ struct ServerOptions {
   int64_t billing_token_ttl_s = 3600;
   int default_tmax_ms = 100;
   int grace_period_s = 10;
+  // After SIGTERM, how long health says NOT_SERVING while calls are still
+  // served, so that a balancer takes the replica out before it stops.
+  int drain_delay_s = 0;
+  // address:port of the HAProxy agent-check port (empty: none).
+  std::string health_agent_listen;
   TlsOptions tls;
   RateLimitOptions rate_limits;
   std::string metrics_listen;  // Empty: no metrics endpoint.

@@ -48,6 +48,13 @@ ABSL_FLAG(int64_t, user_share_bps, 1000,
 ABSL_FLAG(int64_t, billing_token_ttl_s, 3600, "how long a billing token can be reported");
 ABSL_FLAG(int, default_tmax_ms, 100, "deadline of bid requests that name none");
 ABSL_FLAG(int, grace_period_s, 10, "on SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(int, drain_delay_s, 0,
+          "on SIGTERM, how long health says NOT_SERVING while new calls are still served, "
+          "before the listener closes: long enough for a balancer's health check to take the "
+          "replica out (0: none, for one machine with no balancer; a fleet: e.g. 5)");
+ABSL_FLAG(std::string, health_agent_listen, "",
+          "address:port of the HAProxy agent-check port: answers \"up ready\" while serving, "
+          "\"drain\" once draining (empty: none; see deploy/haproxy.cfg.in)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS (with --tls_key)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
@@ -199,6 +206,13 @@ int main(int argc, char** argv) {
   options.billing_token_ttl_s = absl::GetFlag(FLAGS_billing_token_ttl_s);
   options.default_tmax_ms = absl::GetFlag(FLAGS_default_tmax_ms);
   options.grace_period_s = absl::GetFlag(FLAGS_grace_period_s);
+  options.drain_delay_s = absl::GetFlag(FLAGS_drain_delay_s);
+  options.health_agent_listen = absl::GetFlag(FLAGS_health_agent_listen);
+  if (options.drain_delay_s < 0 || options.drain_delay_s > 300) {
+    std::fprintf(stderr, "attex-server: --drain_delay_s must be 0 to 300, not %d\n",
+                 options.drain_delay_s);
+    return 2;
+  }
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};
   options.rate_limits.platform.per_second = absl::GetFlag(FLAGS_rate_limit_platform);
@@ -294,6 +308,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const int grace = options.grace_period_s;
+  const int drain_delay = options.drain_delay_s;
   auto server = attex::server::Server::Start(std::move(options));
   if (!server.ok()) {
     spdlog::critical("cannot start: {}", server.status().ToString());
@@ -304,7 +319,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    (*server)->Shutdown(absl::Seconds(grace));
+    (*server)->Shutdown(absl::Seconds(grace), absl::Seconds(drain_delay));
   });
   (*server)->Wait();
   waiter.join();

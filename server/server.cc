@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
@@ -228,6 +229,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", core.options.listen));
   }
   server->grpc_->GetHealthCheckService()->SetServingStatus(true);
+  if (!core.options.health_agent_listen.empty()) {
+    auto agent = HealthAgent::Listen(core.options.health_agent_listen);
+    if (!agent.ok()) return agent.status();
+    server->agent_ = *std::move(agent);
+    spdlog::info("HAProxy agent-check on port {}", server->agent_->port());
+  }
   if (auto s = StartOpenRtb(*server); !s.ok()) return s;
   if (!core.options.port_file.empty()) {
     std::ofstream(core.options.port_file + ".tmp") << server->port_ << "\n";
@@ -273,15 +280,23 @@ absl::Status Server::StartOpenRtb(Server& server) {
 
 Server::~Server() { Shutdown(absl::ZeroDuration()); }
 
-bool Server::Shutdown(absl::Duration grace) {
+bool Server::Shutdown(absl::Duration grace, absl::Duration drain_delay) {
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_ || grpc_ == nullptr) return false;
     shut_down_ = true;
   }
-  spdlog::info("draining: NOT_SERVING, up to {} s for calls in flight",
-               absl::ToDoubleSeconds(grace));
   grpc_->GetHealthCheckService()->SetServingStatus(false);
+  if (agent_ != nullptr) agent_->SetDraining();
+  if (drain_delay > absl::ZeroDuration()) {
+    // Still serving: a balancer sees NOT_SERVING and stops sending here
+    // before the listener closes, so no call it sent is refused.
+    spdlog::info("draining: NOT_SERVING, still serving for the drain delay ({} s)",
+                 absl::ToDoubleSeconds(drain_delay));
+    absl::SleepFor(drain_delay);
+  }
+  spdlog::info("draining: refusing new calls, up to {} s for calls in flight",
+               absl::ToDoubleSeconds(grace));
   if (http_ != nullptr) http_->StopAccepting();
   const absl::Time deadline = absl::Now() + grace;
   grpc_->Shutdown(absl::ToChronoTime(deadline));

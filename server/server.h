@@ -11,6 +11,7 @@
 #include "server/campaigns_service.h"
 #include "server/core.h"
 #include "server/exchange_service.h"
+#include "server/health_agent.h"
 #include "server/openrtb/http_server.h"
 #include "server/openrtb/openrtb_service.h"
 #include "server/operator_service.h"
@@ -29,11 +30,15 @@ class Server final {
   // The OpenRTB endpoint's port; 0 when it is off (--openrtb_listen empty).
   int openrtb_port() const { return http_ != nullptr ? http_->port() : 0; }
   int metrics_port() const { return core_->metrics.port(); }  // 0: not serving metrics.
-  // Health turns NOT_SERVING, new calls are refused, calls in flight get
-  // up to `grace` to finish, then queued writes are flushed. Idempotent.
-  // Logs, and returns, whether every call in flight finished within `grace`
-  // (false: the rest were cancelled; also false when already shut down).
-  bool Shutdown(absl::Duration grace);
+  // The HAProxy agent-check port; 0 when it is off.
+  int health_agent_port() const { return agent_ != nullptr ? agent_->port() : 0; }
+  // Health turns NOT_SERVING at once; new calls are still served for
+  // `drain_delay` (so that a balancer's health check takes the replica out
+  // first), then refused, and calls in flight get up to `grace` more to
+  // finish, then queued writes are flushed. Idempotent. Logs, and returns,
+  // whether every call in flight finished within `grace` (false: the rest
+  // were cancelled; also false when already shut down).
+  bool Shutdown(absl::Duration grace, absl::Duration drain_delay = absl::ZeroDuration());
   // Blocks until Shutdown has completed.
   void Wait();
 
@@ -48,6 +53,7 @@ class Server final {
   std::unique_ptr<OperatorService> operator_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<OpenRtbService> openrtb_;
+  std::unique_ptr<HealthAgent> agent_;         // With --health_agent_listen.
   std::unique_ptr<openrtb::HttpServer> http_;  // Stopped before the rest.
   // With --store=postgres: campaign changes from other replicas, patched
   // into the catalogue on the work queue. Stopped before the queue.

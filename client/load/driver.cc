@@ -11,6 +11,7 @@
 #include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
+#include "client/channel_target.h"
 #include "client/load/clock.h"
 #include "client/load/openrtb_driver.h"
 #include "client/load/recorder.h"
@@ -42,7 +43,7 @@ class Engine final : public std::enable_shared_from_this<Engine> {
       grpc::ChannelArguments args;
       args.SetInt("attex.load.channel", i);  // Distinct args: a connection each.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel = grpc::CreateCustomChannel(options_.addr, options_.credentials, args);
+      auto channel = attex::client::BalancedChannel(options_.addr, options_.credentials, args);
       exchange_.push_back(attex::v1::Exchange::NewStub(channel));
       operator_.push_back(attex::v1::Operator::NewStub(channel));
       campaigns_.push_back(attex::v1::Campaigns::NewStub(channel));

@@ -17,6 +17,7 @@
 #include "api/validation.h"
 #include "attention/model.h"
 #include "attex/v1/campaign.grpc.pb.h"
+#include "client/channel_target.h"
 #include "client/credentials.h"
 #include "client/load/driver.h"
 #include "client/load/report.h"
@@ -46,7 +47,7 @@ std::map<std::string, std::string> ReadTokens(const std::string& path) {
 int CreateCampaigns(const std::string& addr,
                     const std::shared_ptr<grpc::ChannelCredentials>& credentials,
                     const std::string& token, Workload& workload, int64_t n) {
-  auto stub = attex::v1::Campaigns::NewStub(grpc::CreateChannel(addr, credentials));
+  auto stub = attex::v1::Campaigns::NewStub(attex::client::BalancedChannel(addr, credentials));
   struct Call {
     grpc::ClientContext ctx;
     attex::v1::Campaign request, response;
@@ -139,7 +140,7 @@ int SeedDataDir(const std::string& data_dir, const std::string& advertiser_id, W
 absl::StatusOr<std::vector<attex::v1::Campaign>> ListForUpdate(
     const std::string& addr, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     const std::string& token, int64_t n) {
-  auto stub = attex::v1::Campaigns::NewStub(grpc::CreateChannel(addr, credentials));
+  auto stub = attex::v1::Campaigns::NewStub(attex::client::BalancedChannel(addr, credentials));
   std::vector<attex::v1::Campaign> out;
   std::string page_token;
   while (static_cast<int64_t>(out.size()) < n) {
@@ -188,7 +189,9 @@ int main(int argc, char** argv) {
   int64_t campaigns = 0;
   bool quiet = false, live = false;
   attex::load::WorkloadOptions w;
-  app.add_option("--addr", o.addr, "server host:port (ATTEX_ADDR)");
+  app.add_option("--addr", o.addr,
+                 "server host:port, several as a comma-separated list of IPv4 address:port, or "
+                 "dns:///name:port (round robin over the healthy ones; ATTEX_ADDR)");
   attex::client::TlsFiles tls;
   app.add_option("--ca_cert", tls.ca_cert, "PEM roots: use TLS (default: plaintext)")
       ->check(CLI::ExistingFile);

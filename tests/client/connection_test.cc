@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "client/channel_target.h"
 #include "gtest/gtest.h"
 
 namespace attex::client {
@@ -116,6 +117,25 @@ TEST_F(ConnectionCallTest, ARefusedCallIsAnRpcError) {
   attex::v1::PingResponse response;
   EXPECT_EQ(conn.Call(&attex::v1::Operator::Stub::Ping, {}, &response), kExitRpcError);
   EXPECT_EQ(conn.CallAndPrint(&attex::v1::Operator::Stub::Ping, {}), kExitRpcError);
+}
+
+TEST(ChannelTargetTest, AListBecomesIpv4AndANameOrOneAddressIsKept) {
+  EXPECT_EQ(ChannelTarget("127.0.0.1:50051"), "127.0.0.1:50051");
+  EXPECT_EQ(ChannelTarget("127.0.0.1:1,127.0.0.1:2"), "ipv4:127.0.0.1:1,127.0.0.1:2");
+  EXPECT_EQ(ChannelTarget("ipv4:127.0.0.1:1,127.0.0.1:2"), "ipv4:127.0.0.1:1,127.0.0.1:2");
+  EXPECT_EQ(ChannelTarget("dns:///attex.internal:50051"), "dns:///attex.internal:50051");
+}
+
+// Round robin over a list: a call is answered while one of the addresses
+// has no server at all.
+TEST_F(ConnectionCallTest, AListOfAddressesIsServedByTheOneThatAnswers) {
+  auto conn = Connection::Open(Options("127.0.0.1:1,127.0.0.1:" + std::to_string(port_), 60000));
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  for (int i = 0; i < 4; ++i) {
+    attex::v1::Stats stats;
+    EXPECT_EQ(conn->Call(&attex::v1::Operator::Stub::GetStats, {}, &stats), kExitOk);
+    EXPECT_EQ(stats.model_version(), "model-7");
+  }
 }
 
 }  // namespace

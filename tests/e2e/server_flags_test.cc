@@ -68,6 +68,16 @@ TEST(ServerFlagsTest, BadAnnFlagsAreRefusedNamingTheFlag) {
   EXPECT_NE(output.find("--ann_min_ads"), std::string::npos) << output;
 }
 
+TEST(ServerFlagsTest, BadDrainFlagsAreRefusedNamingTheFlag) {
+  TempDir dir;
+  std::string output;
+  EXPECT_EQ(RunToExit(dir.path(), "--drain_delay_s=-1", &output), 2);
+  EXPECT_NE(output.find("--drain_delay_s"), std::string::npos) << output;
+  output.clear();
+  EXPECT_NE(RunToExit(dir.path(), "--health_agent_listen=localhost", &output), 0);
+  EXPECT_NE(output.find("--health_agent_listen"), std::string::npos) << output;
+}
+
 TEST(ServerFlagsTest, Int8KeyStorageAnswersABid) {
   TempDir dir;
   ServerProcess server(dir.path(), {"--demo", "--key_storage=int8", "--metrics_listen="});

@@ -1,0 +1,477 @@
+// The fleet, end to end: a real PostgreSQL, three attex-server replicas
+// (--store=postgres, one billing key, --drain_delay_s) and HAProxy 2.6 in
+// front of them, configured from deploy/haproxy.cfg.in. Load goes through
+// the balancer:
+// - a campaign created through one replica is bid by the others within a
+//   second;
+// - 16 bidders against a budget that covers exactly k impressions, each
+//   placement reported to two different replicas at once: at most k
+//   billed, each token billed once, no overspend;
+// - one replica SIGKILLed mid-run and restarted: every event acknowledged
+//   OK is in the ledger (reported again, it is a duplicate), the ledger
+//   balances, no campaign over budget;
+// - one replica sent SIGTERM: no call sent from then on fails, through the
+//   balancer or through client-side round robin over the three addresses.
+// The last line: "fleet: kills K, acknowledged A, found F, lost L,
+// overspend O micros, under-delivery U%" (deploy/fleet.sh test prints it).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "attex/v1/campaign.grpc.pb.h"
+#include "attex/v1/exchange.grpc.pb.h"
+#include "attex/v1/operator.grpc.pb.h"
+#include "client/channel_target.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "store/store.h"
+#include "tests/testing/campaign_builder.h"
+#include "tests/testing/pg_cluster.h"
+#include "tests/testing/poll.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace attex::testing {
+namespace {
+
+using namespace attex::v1;
+
+// A loopback port free now (bound, read, closed): the replicas keep theirs
+// across a restart, so that HAProxy's configuration names them.
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// HAProxy in the foreground (-db), its output in a log file.
+class Haproxy final {
+ public:
+  ~Haproxy() { Stop(); }
+  bool Start(const std::string& config, const std::string& log) {
+    if (::access(Binary(), X_OK) != 0) {
+      ADD_FAILURE() << "no " << Binary() << ": install haproxy (deploy/deps.sh does)";
+      return false;
+    }
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      const char* bin = Binary();
+      ::execl(bin, bin, "-db", "-f", config.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ::close(fd);
+    return pid_ > 0;
+  }
+  // $ATTEX_HAPROXY, else Debian's.
+  static const char* Binary() {
+    const char* bin = std::getenv("ATTEX_HAPROXY");
+    return bin != nullptr ? bin : "/usr/sbin/haproxy";
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct Replica {
+  TempDir dir;
+  int port = 0, agent_port = 0;
+  std::unique_ptr<ServerProcess> server;
+  std::unique_ptr<Exchange::Stub> exchange;
+  std::unique_ptr<Campaigns::Stub> campaigns;
+  std::unique_ptr<Operator::Stub> op;
+};
+
+BidRequest Request(const std::string& feature, int64_t n) {
+  BidRequest req;
+  req.set_request_id(absl::StrCat("fleet-", n));
+  req.mutable_user()->set_id(absl::StrCat("user-", n));
+  req.mutable_user()->add_features(feature);
+  req.mutable_context()->set_country("US");
+  auto* slot = req.add_slots();
+  slot->set_id("top");
+  slot->set_format("banner");
+  return req;
+}
+
+ReportEventsRequest Impression(const std::string& billing_token) {
+  ReportEventsRequest req;
+  auto* e = req.add_events();
+  e->set_billing_token(billing_token);
+  e->set_type(EVENT_TYPE_IMPRESSION);
+  e->set_event_id("fleet");
+  return req;
+}
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    cluster_ = SharedPgCluster(&error);
+    ASSERT_NE(cluster_, nullptr) << error;
+    auto dsn = cluster_->CreateDatabase();
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    dsn_ = *dsn;
+    key_file_ = work_.path() + "/billing.key";
+    std::ofstream(key_file_) << "0123456789abcdef0123456789abcdef-fleet-key";
+  }
+
+  void Start(Replica& r) {
+    if (r.port == 0) {
+      r.port = FreePort();
+      r.agent_port = FreePort();
+    }
+    r.server = std::make_unique<ServerProcess>(
+        r.dir.path(),
+        std::vector<std::string>{"--store=postgres", "--postgres_dsn=" + dsn_,
+                                 "--billing_key_file=" + key_file_,
+                                 absl::StrCat("--listen=127.0.0.1:", r.port),
+                                 absl::StrCat("--health_agent_listen=127.0.0.1:", r.agent_port),
+                                 "--drain_delay_s=2", "--grace_period_s=5", "--metrics_listen="});
+    r.server->set_log_file(r.dir.path() + "/server.log");
+    ASSERT_TRUE(r.server->Start()) << r.server->ReadLog();
+    r.exchange = Exchange::NewStub(r.server->channel());
+    r.campaigns = Campaigns::NewStub(r.server->channel());
+    r.op = Operator::NewStub(r.server->channel());
+  }
+
+  // deploy/haproxy.cfg.in with the balancer's port and the replicas.
+  void StartBalancer(std::vector<Replica>& replicas) {
+    std::string servers;
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      absl::StrAppend(&servers, "  server r", i, " 127.0.0.1:", replicas[i].port, " agent-port ",
+                      replicas[i].agent_port, "\n");
+    }
+    balancer_port_ = FreePort();
+    const std::string config = absl::StrReplaceAll(
+        ReadFile(ATTEX_SOURCE_DIR "/deploy/haproxy.cfg.in"),
+        {{"@BALANCER@", absl::StrCat("127.0.0.1:", balancer_port_)}, {"@SERVERS@", servers}});
+    ASSERT_NE(config.find("server r0"), std::string::npos);
+    std::ofstream(work_.path() + "/haproxy.cfg") << config;
+    ASSERT_TRUE(haproxy_.Start(work_.path() + "/haproxy.cfg", work_.path() + "/haproxy.log"));
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", balancer_port_),
+                                       grpc::InsecureChannelCredentials());
+    balanced_ = Exchange::NewStub(channel);
+    grpc::Status last;
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          PingResponse pong;
+          auto ctx = Context(platform_.token());
+          ctx->set_wait_for_ready(true);  // HAProxy may not listen yet.
+          ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+          last = Operator::NewStub(channel)->Ping(ctx.get(), PingRequest(), &pong);
+          return last.ok();
+        },
+        100, absl::Milliseconds(50)))
+        << last.error_code() << " " << last.error_message() << "\n"
+        << ReadFile(work_.path() + "/haproxy.log");
+  }
+
+  Account NewAccount(Replica& r, const std::string& op_token, Role role) {
+    CreateAccountRequest req;
+    req.set_role(role);
+    req.set_name("fleet test");
+    Account account;
+    grpc::Status s = r.op->CreateAccount(Context(op_token).get(), req, &account);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return account;
+  }
+
+  Campaign Create(Replica& r, const std::string& feature, int64_t bid_cpm, int64_t budget) {
+    const Campaign c = CampaignBuilder()
+                           .Name(feature)
+                           .BidCpm(bid_cpm)
+                           .TotalBudget(budget)
+                           .IncludeFeature(feature)
+                           .Creative("banner")
+                           .Features({feature})
+                           .Build();
+    Campaign out;
+    grpc::Status s = r.campaigns->CreateCampaign(Context(advertiser_.token()).get(), c, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  // One Bid; its placement, if any, and the call's status.
+  std::optional<Placement> Bid(Exchange::Stub& stub, const std::string& feature,
+                               grpc::Status* status = nullptr) {
+    BidResponse out;
+    const grpc::Status s =
+        stub.Bid(Context(platform_.token()).get(), Request(feature, ++requests_), &out);
+    if (status != nullptr) *status = s;
+    if (!s.ok() || out.placements_size() == 0) return std::nullopt;
+    return out.placements(0);
+  }
+
+  // One impression's result; EVENT_RESULT_UNSPECIFIED when the call failed.
+  EventResult Report(Exchange::Stub& stub, const std::string& token,
+                     grpc::Status* status = nullptr) {
+    ReportEventsResponse out;
+    const grpc::Status s =
+        stub.ReportEvents(Context(platform_.token()).get(), Impression(token), &out);
+    if (status != nullptr) *status = s;
+    return s.ok() && out.results_size() == 1 ? out.results(0).result() : EVENT_RESULT_UNSPECIFIED;
+  }
+
+  PgCluster* cluster_ = nullptr;
+  std::string dsn_;
+  TempDir work_;
+  std::string key_file_;
+  Account platform_, advertiser_;
+  std::atomic<int64_t> requests_{0};
+  Haproxy haproxy_;
+  int balancer_port_ = 0;
+  std::unique_ptr<Exchange::Stub> balanced_;
+};
+
+TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
+  std::vector<Replica> r(3);
+  Start(r[0]);
+  if (HasFatalFailure()) return;
+  const std::string op_token = ReadFile(r[0].dir.path() + "/operator-token");
+  ASSERT_FALSE(op_token.empty());
+  const std::string op = op_token.substr(0, op_token.find('\n'));
+  platform_ = NewAccount(r[0], op, ROLE_PLATFORM);
+  advertiser_ = NewAccount(r[0], op, ROLE_ADVERTISER);
+  // Accounts reach a replica at its start (docs/fleet.md): the others start
+  // after.
+  Start(r[1]);
+  Start(r[2]);
+  StartBalancer(r);
+  if (HasFatalFailure()) return;
+
+  // A campaign created through r0 is bid by r1 and r2 within a second.
+  const Campaign fresh = Create(r[0], "interest:fleet-new", 5'000'000, 10'000'000);
+  const absl::Time created = absl::Now();
+  for (int i : {1, 2}) {
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          auto p = Bid(*r[i].exchange, "interest:fleet-new");
+          return p.has_value() && p->campaign_id() == fresh.id();
+        },
+        100, absl::Milliseconds(10)))
+        << "replica " << i;
+  }
+  const double seen_ms = absl::ToDoubleMilliseconds(absl::Now() - created);
+  EXPECT_LT(seen_ms, 1000);
+
+  // A budget of exactly k impressions at the price a probe shows.
+  constexpr int64_t kImpressions = 100;
+  const Campaign probe_campaign = Create(r[0], "interest:fleet-budget", 2'000'000, 1'000'000'000);
+  std::optional<Placement> probe;
+  ASSERT_TRUE(PollUntil([&] {
+    probe = Bid(*r[1].exchange, "interest:fleet-budget");
+    return probe.has_value() && probe->campaign_id() == probe_campaign.id();
+  }));
+  const int64_t charge = probe->price_cpm_micros() / 1000;
+  ASSERT_GT(charge, 0);
+  const int64_t budget = kImpressions * charge;
+  const Campaign capped = Create(r[0], "interest:fleet-capped", 2'000'000, budget);
+  for (auto& replica : r) {
+    ASSERT_TRUE(PollUntil([&] {
+      auto p = Bid(*replica.exchange, "interest:fleet-capped");
+      return p.has_value() && p->campaign_id() == capped.id();
+    }));  // Unreported: these placements cost nothing.
+  }
+
+  absl::Mutex mu;
+  std::set<std::string> acknowledged;  // Tokens whose event was answered OK.
+  std::atomic<int> billed{0}, billed_twice{0}, other_price{0}, over_budget{0};
+  {
+    std::vector<std::thread> bidders;
+    for (int t = 0; t < 16; ++t) {
+      bidders.emplace_back([&, t] {
+        int dry = 0;
+        for (int i = 0; dry < 20 && i < 60; ++i) {
+          auto p = Bid(*balanced_, "interest:fleet-capped");
+          if (!p.has_value()) {
+            ++dry;
+            continue;
+          }
+          dry = 0;
+          if (p->price_cpm_micros() / 1000 != charge) ++other_price;
+          // To two different replicas at once.
+          EventResult results[2];
+          std::thread second(
+              [&] { results[1] = Report(*r[(t + i + 1) % 3].exchange, p->billing_token()); });
+          results[0] = Report(*r[(t + i) % 3].exchange, p->billing_token());
+          second.join();
+          const int accepted = (results[0] == EVENT_RESULT_ACCEPTED ? 1 : 0) +
+                               (results[1] == EVENT_RESULT_ACCEPTED ? 1 : 0);
+          billed += accepted;
+          over_budget += (results[0] == EVENT_RESULT_OVER_BUDGET ? 1 : 0) +
+                         (results[1] == EVENT_RESULT_OVER_BUDGET ? 1 : 0);
+          if (accepted == 2) ++billed_twice;
+          if (accepted > 0) {
+            absl::MutexLock lock(&mu);
+            acknowledged.insert(p->billing_token());
+          }
+        }
+      });
+    }
+    for (auto& b : bidders) b.join();
+  }
+  EXPECT_EQ(billed_twice.load(), 0);
+  EXPECT_EQ(other_price.load(), 0);
+  EXPECT_LE(billed.load(), kImpressions);
+
+  // Load through the balancer while one replica is SIGKILLed and restarted,
+  // then another is sent SIGTERM.
+  const Campaign open = Create(r[0], "interest:fleet-faults", 2'000'000, 1'000'000'000'000);
+  for (auto& replica : r) {
+    ASSERT_TRUE(PollUntil([&] {
+      auto p = Bid(*replica.exchange, "interest:fleet-faults");
+      return p.has_value() && p->campaign_id() == open.id();
+    }));
+  }
+  enum Phase { kSteady, kKilled, kDraining };
+  std::atomic<int> phase{kSteady};
+  std::atomic<bool> stop{false};
+  std::atomic<int> failed[3] = {0, 0, 0}, calls[3] = {0, 0, 0};
+  std::string first_failure;
+  // Half the load through HAProxy, half through client-side round robin
+  // over the three replicas' addresses (as `attex --addr a,b,c` does).
+  auto round_robin = Exchange::NewStub(client::BalancedChannel(
+      absl::StrCat("127.0.0.1:", r[0].port, ",127.0.0.1:", r[1].port, ",127.0.0.1:", r[2].port),
+      grpc::InsecureChannelCredentials()));
+  std::vector<std::thread> load;
+  for (int t = 0; t < 8; ++t) {
+    load.emplace_back([&, t] {
+      Exchange::Stub& stub = t % 2 == 0 ? *balanced_ : *round_robin;
+      while (!stop.load()) {
+        const int at = phase.load();
+        grpc::Status status;
+        auto p = Bid(stub, "interest:fleet-faults", &status);
+        calls[at]++;
+        if (status.ok() && p.has_value()) {
+          const EventResult result = Report(stub, p->billing_token(), &status);
+          calls[at]++;
+          if (result == EVENT_RESULT_ACCEPTED || result == EVENT_RESULT_DUPLICATE) {
+            absl::MutexLock lock(&mu);
+            acknowledged.insert(p->billing_token());
+          }
+        }
+        if (!status.ok()) {
+          failed[at]++;
+          absl::MutexLock lock(&mu);
+          if (at == kDraining && first_failure.empty()) {
+            first_failure = absl::StrCat(status.error_code(), " ", status.error_message());
+          }
+        }
+      }
+    });
+  }
+  int kills = 0;
+  absl::SleepFor(absl::Milliseconds(700));
+  phase = kKilled;
+  r[2].server->Signal(SIGKILL);
+  r[2].server->Wait();
+  ++kills;
+  Start(r[2]);  // Same ports: HAProxy takes it back once its checks pass.
+  if (HasFatalFailure()) {
+    stop = true;
+    for (auto& l : load) l.join();
+    return;
+  }
+  absl::SleepFor(absl::Milliseconds(1500));
+  phase = kDraining;
+  const absl::Time sigterm = absl::Now();
+  r[1].server->Signal(SIGTERM);
+  EXPECT_EQ(r[1].server->Wait(), 0);
+  const double drain_s = absl::ToDoubleSeconds(absl::Now() - sigterm);
+  absl::SleepFor(absl::Milliseconds(300));
+  stop = true;
+  for (auto& l : load) l.join();
+  EXPECT_GT(calls[kDraining].load(), 0);
+  EXPECT_EQ(failed[kDraining].load(), 0) << first_failure;
+
+  // Every acknowledged event is in the ledger: reported again, a duplicate.
+  int64_t found = 0;
+  for (const std::string& token : acknowledged) {
+    if (Report(*r[0].exchange, token) == EVENT_RESULT_DUPLICATE) ++found;
+  }
+  const int64_t lost = static_cast<int64_t>(acknowledged.size()) - found;
+  EXPECT_EQ(lost, 0);
+
+  auto store = store::OpenPgStore(dsn_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto check = (*store)->CheckLedger();
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->ok()) << (check->problems.empty() ? "" : check->problems[0]);
+  EXPECT_GE(check->events_checked, static_cast<int64_t>(acknowledged.size()));
+  int64_t overspend = 0, capped_spend = 0;
+  for (const Campaign& c : {fresh, probe_campaign, capped, open}) {
+    auto spend = (*store)->GetSpend(c.id(), 0);
+    ASSERT_TRUE(spend.ok()) << spend.status();
+    overspend += std::max<int64_t>(0, spend->total_micros - c.budget().total_micros());
+    if (c.id() == capped.id()) capped_spend = spend->total_micros;
+  }
+  EXPECT_EQ(overspend, 0);
+  EXPECT_EQ(capped_spend, billed.load() * charge);
+  const double under_delivery = 100.0 * static_cast<double>(budget - capped_spend) / budget;
+
+  std::printf(
+      "new campaign bid by the other replicas after %.0f ms; %d of k=%lld billed, %d reports "
+      "refused over budget; "
+      "calls through HAProxy and client-side round robin: %d before the SIGKILL (%d failed: in "
+      "flight on the killed replica), %d after it (%d failed), %d from the SIGTERM (%d failed); "
+      "the drain took %.2f s\n",
+      seen_ms, billed.load(), static_cast<long long>(kImpressions), over_budget.load(),
+      calls[kSteady].load(), failed[kSteady].load(), calls[kKilled].load(), failed[kKilled].load(),
+      calls[kDraining].load(), failed[kDraining].load(), drain_s);
+  std::printf(
+      "fleet: kills %d, acknowledged %zu, found %lld, lost %lld, overspend %lld micros, "
+      "under-delivery %.1f%%\n",
+      kills, acknowledged.size(), static_cast<long long>(found), static_cast<long long>(lost),
+      static_cast<long long>(overspend), under_delivery);
+  std::fflush(stdout);
+  haproxy_.Stop();
+  EXPECT_EQ(r[0].server->Stop(), 0);
+  EXPECT_EQ(r[2].server->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace attex::testing
