@@ -84,6 +84,7 @@ void CatalogManager::Upsert(const attex::v1::Campaign& campaign) {
   compiled_[key] =
       auction::CompileCampaign(campaign, *model_, std::move(budget), options_.keep_key_inputs);
   changed_.insert(campaign.id());
+  if (changing_model_) upserted_during_change_[campaign.id()] = campaign;
   ++counts_.upserts;
   dirty_ = true;
 }
@@ -107,20 +108,72 @@ PublishCounts CatalogManager::publish_counts() const {
 
 void CatalogManager::SetModel(std::shared_ptr<const attention::Model> model,
                               const std::vector<attex::v1::Campaign>& campaigns) {
-  {
-    absl::MutexLock lock(&mu_);
-    model_ = std::move(model);
-    compiled_.clear();
-    for (const auto& campaign : campaigns) {
-      auto& budget = budgets_[campaign.id()];
-      if (!budget) budget = std::make_shared<auction::BudgetState>();
-      compiled_[OrderKey(campaign.id())] =
-          auction::CompileCampaign(campaign, *model_, budget, options_.keep_key_inputs);
-    }
-    rebuild_ = true;
-    dirty_ = true;
+  BeginModelChange();  // Or one in progress: what it kept is compiled again too.
+  InstallModel(PrepareModel(std::move(model), campaigns));
+}
+
+bool CatalogManager::BeginModelChange() {
+  absl::MutexLock lock(&mu_);
+  if (changing_model_) return false;
+  changing_model_ = true;
+  upserted_during_change_.clear();
+  return true;
+}
+
+void CatalogManager::AbandonModelChange() {
+  absl::MutexLock lock(&mu_);
+  changing_model_ = false;
+  upserted_during_change_.clear();
+}
+
+CatalogManager::PreparedModel CatalogManager::PrepareModel(
+    std::shared_ptr<const attention::Model> model,
+    const std::vector<attex::v1::Campaign>& campaigns) {
+  PreparedModel prepared;
+  prepared.model = std::move(model);
+  for (const auto& campaign : campaigns) {
+    prepared.compiled[OrderKey(campaign.id())] = auction::CompileCampaign(
+        campaign, *prepared.model, Budget(campaign.id()), options_.keep_key_inputs);
   }
-  Publish();
+  std::vector<std::shared_ptr<const auction::CompiledCampaign>> list;
+  list.reserve(prepared.compiled.size());
+  for (const auto& [key, compiled] : prepared.compiled) list.push_back(compiled);
+  prepared.catalog = auction::BuildCatalog(prepared.model, std::move(list), options_.key_format);
+  return prepared;
+}
+
+void CatalogManager::InstallModel(PreparedModel prepared) {
+  bool dirty = false;
+  {
+    absl::MutexLock publish(&publish_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      // Changes made while the model embedded: the prepared catalogue may
+      // have read them from the store or not, so each is compiled again
+      // with the new model (unless the store's was newer) and published on
+      // top, as any upsert is.
+      changed_.clear();
+      for (auto& [id, campaign] : upserted_during_change_) {
+        auto& compiled = prepared.compiled[OrderKey(id)];
+        if (compiled == nullptr || compiled->version <= campaign.version()) {
+          auto& budget = budgets_[id];
+          if (!budget) budget = std::make_shared<auction::BudgetState>();
+          compiled =
+              auction::CompileCampaign(campaign, *prepared.model, budget, options_.keep_key_inputs);
+        }
+        changed_.insert(id);
+      }
+      upserted_during_change_.clear();
+      changing_model_ = false;
+      model_ = prepared.model;
+      compiled_ = std::move(prepared.compiled);
+      rebuild_ = false;
+      dirty_ = dirty = !changed_.empty();
+      ++counts_.builds;
+    }
+    Swap(current_.load(), std::move(prepared.catalog));
+  }
+  if (dirty) Publish();
 }
 
 void CatalogManager::Publish() {
@@ -167,6 +220,11 @@ void CatalogManager::Publish() {
   std::shared_ptr<const auction::Catalog> next =
       whole ? auction::BuildCatalog(std::move(model), std::move(campaigns), options_.key_format)
             : auction::PatchCatalog(*previous, changes);
+  Swap(previous, std::move(next));
+}
+
+void CatalogManager::Swap(const std::shared_ptr<const auction::Catalog>& previous,
+                          std::shared_ptr<const auction::Catalog> next) {
   if (previous != nullptr) retired_.push_back(previous);
   if (options_.ann_min_ads <= 0) {
     current_.store(std::move(next));

@@ -84,9 +84,38 @@ class CatalogManager final {
   void Publish();
   // Re-embeds `campaigns` (every campaign, as the store has them: the
   // manager keeps no copy of the protos) with a new model, in place of
-  // what was upserted, and publishes.
+  // what was upserted, and publishes: BeginModelChange, PrepareModel and
+  // InstallModel in one go, on the caller's thread.
   void SetModel(std::shared_ptr<const attention::Model> model,
                 const std::vector<attex::v1::Campaign>& campaigns);
+
+  // A model change in three steps, so that the re-embedding (seconds at a
+  // million ads) runs off the work queue while the old model serves:
+  //
+  // BeginModelChange (any thread): from now on Upsert also keeps a copy of
+  // each campaign it takes, so that changes made while the new model
+  // embeds are not lost. Read the store's campaigns after it. False when a
+  // change is already in progress.
+  bool BeginModelChange();
+  // What PrepareModel makes: every campaign compiled with the new model
+  // and their catalogue, not yet serving.
+  struct PreparedModel {
+    std::shared_ptr<const attention::Model> model;
+    std::map<std::pair<size_t, std::string>, std::shared_ptr<const auction::CompiledCampaign>>
+        compiled;
+    std::shared_ptr<const auction::Catalog> catalog;
+  };
+  // PrepareModel (any thread but the writers'; slow, takes no lock for
+  // long): compiles `campaigns` with `model` and builds their catalogue.
+  PreparedModel PrepareModel(std::shared_ptr<const attention::Model> model,
+                             const std::vector<attex::v1::Campaign>& campaigns);
+  // InstallModel (the writers' thread): compiles the campaigns upserted
+  // since BeginModelChange with the new model, swaps the prepared catalogue
+  // in atomically (Bid calls holding the old one finish on the old model)
+  // and publishes those few changes on top (a patch where it can).
+  void InstallModel(PreparedModel prepared);
+  // Ends a change that will not be installed (the old model keeps serving).
+  void AbandonModelChange();
   // The shared spend counters of a campaign (created on first use).
   std::shared_ptr<auction::BudgetState> Budget(const std::string& campaign_id);
   std::shared_ptr<const attention::Model> model() const;
@@ -99,6 +128,11 @@ class CatalogManager final {
   void RequestIndex(const auction::Catalog* previous,
                     const std::shared_ptr<const auction::Catalog>& next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ann_mu_);
+  // Makes `next` current (retiring `previous`) and, past ann_min_ads,
+  // asks for its index. Under publish_mu_.
+  void Swap(const std::shared_ptr<const auction::Catalog>& previous,
+            std::shared_ptr<const auction::Catalog> next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(publish_mu_);
   // The background thread: builds the index of the latest queued snapshot.
   void IndexLoop();
 
@@ -116,6 +150,11 @@ class CatalogManager final {
   absl::flat_hash_set<std::string> changed_ ABSL_GUARDED_BY(mu_);
   bool rebuild_ ABSL_GUARDED_BY(mu_) = true;
   PublishCounts counts_ ABSL_GUARDED_BY(mu_);
+  // Between BeginModelChange and InstallModel: the campaigns upserted
+  // meanwhile, latest version each.
+  bool changing_model_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, attex::v1::Campaign> upserted_during_change_
+      ABSL_GUARDED_BY(mu_);
   // One publish at a time: each patches the snapshot the previous one made.
   absl::Mutex publish_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Replaced snapshots, freed by a later publish once unread.

@@ -23,6 +23,7 @@
 #include "server/bid_queue.h"
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
+#include "server/model_reloader.h"
 #include "server/rate_limiter.h"
 #include "server/tls.h"
 #include "server/training_log.h"
@@ -123,6 +124,7 @@ struct Core {
   billing::BillingBatch billing;          // Work queue only.
   int64_t last_frequency_sweep_ms = 0;    // Work queue only.
   store::WorkQueue queue;                 // Its thread stops before the rest is destroyed.
+  ModelReloader reloader{&catalog_manager, store.get(), &queue};  // ReloadModel.
   // Set when passes are split (options.pass_threads); used by the auction.
   std::unique_ptr<attention::PassWorkers> pass_workers;
   // Set when shared passes are on; destroyed first (its jobs use the rest).

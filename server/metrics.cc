@@ -82,7 +82,13 @@ class Metrics::Callbacks final : public prometheus::Collectable {
  public:
   void Add(std::string name, std::string help, std::function<double()> value) {
     absl::MutexLock lock(&mu_);
-    entries_.push_back({std::move(name), std::move(help), std::move(value)});
+    entries_.push_back({std::move(name), std::move(help), std::move(value), {}, {}});
+  }
+  void AddInfo(std::string name, std::string help, std::string label,
+               std::function<std::string()> value) {
+    absl::MutexLock lock(&mu_);
+    entries_.push_back(
+        {std::move(name), std::move(help), [] { return 1.0; }, std::move(label), std::move(value)});
   }
   std::vector<prometheus::MetricFamily> Collect() const override {
     absl::MutexLock lock(&mu_);
@@ -94,6 +100,7 @@ class Metrics::Callbacks final : public prometheus::Collectable {
       family.type = prometheus::MetricType::Gauge;
       prometheus::ClientMetric metric;
       metric.gauge.value = e.value();
+      if (e.label_value) metric.label.push_back({e.label, e.label_value()});
       family.metric.push_back(std::move(metric));
       out.push_back(std::move(family));
     }
@@ -104,6 +111,8 @@ class Metrics::Callbacks final : public prometheus::Collectable {
   struct Entry {
     std::string name, help;
     std::function<double()> value;
+    std::string label;  // With label_value: an info gauge.
+    std::function<std::string()> label_value;
   };
   mutable absl::Mutex mu_;
   std::vector<Entry> entries_ ABSL_GUARDED_BY(mu_);
@@ -286,6 +295,11 @@ void Metrics::AddGaugeCallback(const std::string& name, const std::string& help,
   callbacks_->Add(name, help, std::move(value));
 }
 
+void Metrics::AddInfoCallback(const std::string& name, const std::string& help,
+                              const std::string& label, std::function<std::string()> value) {
+  callbacks_->AddInfo(name, help, label, std::move(value));
+}
+
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 Metrics::MakeInterceptorFactory() {
   return std::make_unique<InterceptorFactory>(this);
@@ -332,6 +346,8 @@ absl::Status ServeMetrics(Core& core) {
   m.AddGaugeCallback(
       "attex_catalog_upserts", "Campaign changes the catalogue has taken in since start",
       [&core] { return static_cast<double>(core.catalog_manager.publish_counts().upserts); });
+  m.AddInfoCallback("attex_model_info", "The attention model serving Bid calls (1)", "version",
+                    [&core] { return core.catalog_manager.Current()->model->version(); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",
                      [&core] { return static_cast<double>(core.admission.max_in_flight()); });
   m.AddGaugeCallback("attex_bid_queue_waiting", "Bid calls queued for a bid thread",

@@ -80,6 +80,10 @@ class Metrics final {
   // A gauge computed at each scrape.
   void AddGaugeCallback(const std::string& name, const std::string& help,
                         std::function<double()> value);
+  // A gauge of value 1 whose label `label` is computed at each scrape
+  // (attex_model_info{version="..."}).
+  void AddInfoCallback(const std::string& name, const std::string& help, const std::string& label,
+                       std::function<std::string()> value);
 
   // Sets the rate fields of `stats` (10 to 17): rates over about the last
   // minute, from samples taken at most once a second as calls finish.

@@ -90,32 +90,19 @@ grpc::ServerUnaryReactor* OperatorService::ReloadModel(grpc::CallbackServerConte
                                                        attex::v1::ReloadModelResponse* response) {
   auto caller = core_->auth.Authorize(ctx, kOperator);
   if (!caller.ok()) return Reply(ctx, caller.status());
-  return Defer(*core_, ctx, [this, request, response]() -> absl::Status {
-    std::shared_ptr<const attention::Model> model;
-    if (request->path().empty()) {
-      model = attention::Model::Default();
-    } else {
-      auto loaded = attention::Model::Load(request->path());
-      if (!loaded.ok()) {
-        return absl::Status(loaded.status().code(),
-                            absl::StrCat("path: ", loaded.status().message()));
-      }
-      model = *std::move(loaded);
+  if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
+  auto* reactor = ctx->DefaultReactor();
+  // Re-embedded off the work queue; answered once the new model serves.
+  core_->reloader.Start(request->path(), [reactor, response](absl::StatusOr<ReloadResult> r) {
+    if (r.ok()) {
+      response->set_model_version(r->model_version);
+      response->set_ads_embedded(r->ads_embedded);
+      response->set_embed_seconds(r->embed_seconds);
+      response->set_swap_seconds(r->swap_seconds);
     }
-    if (model->d_model() != core_->catalog_manager.model()->d_model()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "path: the model's d_model is ", model->d_model(), " but campaigns were validated for ",
-          core_->catalog_manager.model()->d_model()));
-    }
-    // The store's campaigns: the catalogue manager keeps no copy of them.
-    auto campaigns = core_->store->LoadAllCampaigns();
-    if (!campaigns.ok()) return campaigns.status();
-    core_->catalog_manager.SetModel(model, *campaigns);
-    response->set_model_version(model->version());
-    response->set_ads_embedded(core_->catalog_manager.Current()->ads.size());
-    spdlog::info("model reloaded: {}", model->version());
-    return absl::OkStatus();
+    reactor->Finish(ToGrpc(r.status()));
   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* OperatorService::GetLedgerBalances(

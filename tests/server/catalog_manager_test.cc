@@ -208,6 +208,43 @@ TEST_F(CatalogManagerTest, SetModelReembedsAndPublishes) {
   EXPECT_EQ(snapshot->campaigns[0]->budget.get(), manager_.Budget("cmp-1").get());
 }
 
+TEST_F(CatalogManagerTest, ModelChangeKeepsCampaignsUpsertedWhileItEmbeds) {
+  manager_.Upsert(MakeCampaign("cmp-1", 2));
+  manager_.Publish();
+  auto old_model = manager_.model();
+  ASSERT_TRUE(manager_.BeginModelChange());
+  EXPECT_FALSE(manager_.BeginModelChange());  // One at a time.
+  // The store as read after BeginModelChange: cmp-1 only.
+  attention::ModelConfig config;
+  config.seed = 42;
+  std::shared_ptr<const attention::Model> model = attention::Model::Default(config);
+  auto prepared = manager_.PrepareModel(model, {MakeCampaign("cmp-1", 2)});
+  // Meanwhile, on the writers' thread: a new campaign and a changed one,
+  // served at once by the old model.
+  manager_.Upsert(MakeCampaign("cmp-2", 1));
+  Campaign changed = MakeCampaign("cmp-1", 3);
+  changed.set_version(2);
+  manager_.Upsert(changed);
+  manager_.Publish();
+  EXPECT_EQ(manager_.Current()->model.get(), old_model.get());
+  EXPECT_EQ(manager_.Current()->ads.size(), 4u);
+
+  manager_.InstallModel(std::move(prepared));
+  auto snapshot = manager_.Current();
+  EXPECT_EQ(snapshot->model.get(), model.get());
+  EXPECT_EQ(CampaignIds(*snapshot), (std::vector<std::string>{"cmp-1", "cmp-2"}));
+  EXPECT_EQ(snapshot->campaigns[0]->version, 2);
+  EXPECT_EQ(snapshot->ads.size(), 4u);
+  // Every key is the new model's.
+  auto fresh = auction::CompileCampaign(MakeCampaign("cmp-2", 1), *model, manager_.Budget("cmp-2"));
+  auto stale =
+      auction::CompileCampaign(MakeCampaign("cmp-2", 1), *old_model, manager_.Budget("cmp-2"));
+  EXPECT_EQ(snapshot->campaigns[1]->creatives[0].key, fresh->creatives[0].key);
+  EXPECT_NE(snapshot->campaigns[1]->creatives[0].key, stale->creatives[0].key);
+  EXPECT_TRUE(manager_.BeginModelChange());  // The change ended.
+  manager_.AbandonModelChange();
+}
+
 TEST(CatalogManagerOptionsTest, PublishedCataloguesStoreKeysInTheChosenFormat) {
   for (const auto format : {attention::KeyFormat::kFloat32, attention::KeyFormat::kBfloat16,
                             attention::KeyFormat::kInt8}) {

@@ -174,6 +174,9 @@ TEST(ReloadModelTest, ReembedsTheStoresCampaignsInOneWholeBuild) {
   const std::string text = Scrape(server->metrics_port());
   EXPECT_EQ(Sample(text, "attex_catalog_builds"), builds + 1);
   EXPECT_EQ(Sample(text, "attex_active_ads"), 6);
+  EXPECT_NE(text.find("attex_model_info{version=\"" + response.model_version() + "\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 TEST(AdmissionTest, PastMaxInFlightCallsAreRefusedWithResourceExhausted) {

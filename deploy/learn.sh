@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The learning loop in one command (docs/model.md#the-loop): starts attex-server with
+# --training_log, simulates day 1 on the default model (tools/attex-sim), trains
+# (tools/attex-train), evaluates offline (learned, default, logistic regression, the
+# world's truth), reloads the learned model into the running server while the sim keeps
+# bidding, simulates day 2 on the default and the learned model on the same traffic seed,
+# and prints the table of issue 14's targets, then one `learning:` line.
+#   ./deploy/learn.sh                 # builds first (deploy/deps.sh), then the full loop
+#   ./deploy/learn.sh --quick         # a minute or two: smaller days, fewer epochs
+#   BUILD_DIR=build ./deploy/learn.sh --no_build --quick   # what ctest runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+BUILD=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --no_build) BUILD=0 ;;
+    *) echo "learn.sh: unknown argument $arg (--quick, --no_build)" >&2; exit 2 ;;
+  esac
+done
+BUILD_DIR="${BUILD_DIR:-build}"
+if [[ $BUILD == 1 ]]; then
+  source deploy/deps.sh
+  attex_install_deps
+  attex_build "$BUILD_DIR"
+fi
+BIN="$(cd "$BUILD_DIR/bin" && pwd)"
+PY=/usr/bin/python3
+if [[ $QUICK == 1 ]]; then
+  REQUESTS="${REQUESTS:-6000}" EPOCHS="${EPOCHS:-4}" RELOAD_REQUESTS=1500
+else
+  REQUESTS="${REQUESTS:-30000}" EPOCHS="${EPOCHS:-6}" RELOAD_REQUESTS=4000
+fi
+SEED="${SEED:-1}"
+
+WORK="$(mktemp -d /tmp/attex-learn.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  [[ -n "${KEEP:-}" ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BIN/attex-server" --listen=127.0.0.1:0 --port_file="$WORK/port" --data_dir="$WORK/data" \
+  --demo --training_log="$WORK/log" --bid_queue_ms=1000 --log_level=warn >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 300); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
+[[ -s "$WORK/port" ]] || { echo "learn.sh: the server did not start; see its log:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+ADDR="127.0.0.1:$(cat "$WORK/port")"
+TOKENS="$WORK/data/demo-tokens.json"
+SIM=("$PY" tools/attex-sim)
+COMMON=(--addr "$ADDR" --tokens "$TOKENS" --state "$WORK/sim.json")
+OP=("$BIN/attex" --addr "$ADDR" --token "$(sed -E 's/.*"operator": "([^"]+)".*/\1/' "$TOKENS")")
+
+echo "== the world (seed $SEED), day 1 on the default model: $REQUESTS requests"
+"${SIM[@]}" setup "${COMMON[@]}" --seed "$SEED"
+"${SIM[@]}" day "${COMMON[@]}" --day 1 --requests "$REQUESTS" --truth "$WORK/truth.tsv" \
+  --json "$WORK/day1.json"
+sleep 2  # The training log's writer flushes within a second.
+
+echo "== train ($EPOCHS epochs) and evaluate on the latest 20% of day 1"
+"$BIN/attex-model" default --out "$WORK/default.bin" >/dev/null           # what served day 1
+# From random parameters, one head, 4,096 buckets (the server's d_model): a day's
+# impressions overfit the default model's 65,536 rows (docs/model.md#the-loop-deploylearnsh).
+"$PY" tools/attex-train train --log "$WORK/log" --out "$WORK/learned.bin" --d_model 64 --heads 1 \
+  --buckets 4096 --lr 0.001 --l2 1e-4 --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 3
+"$PY" tools/attex-train evaluate --log "$WORK/log" --model "$WORK/learned.bin" \
+  --default "$WORK/default.bin" --truth "$WORK/truth.tsv" --json "$WORK/eval.json"
+
+echo "== day 2 on the default model (traffic seed 2)"
+"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$REQUESTS" --json "$WORK/day2-default.json"
+
+echo "== reload the learned model while the sim bids"
+"${SIM[@]}" day "${COMMON[@]}" --day 0 --traffic_seed 99 --requests "$RELOAD_REQUESTS" \
+  --json "$WORK/reload.json" &
+LOAD_PID=$!
+sleep 1
+"${OP[@]}" reload-model "$WORK/learned.bin"
+wait "$LOAD_PID" || true
+"${OP[@]}" stats | grep model_version
+
+echo "== day 2 on the learned model (the same traffic seed 2)"
+"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$REQUESTS" --json "$WORK/day2-learned.json"
+
+"$PY" - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+load = lambda n: json.load(open(f"{w}/{n}.json"))
+ev, d, l, r = load("eval"), load("day2-default"), load("day2-learned"), load("reload")
+A, L, D, T = (ev[k]["auc"] for k in ("learned", "logistic", "default", "truth"))
+gap = (A - D) / (T - D) if T > D else float("nan")
+ctr = l["ctr"] / d["ctr"] - 1 if d["ctr"] else float("nan")
+rev = (l["revenue_per_1000_requests_micros"] / d["revenue_per_1000_requests_micros"] - 1
+       if d["revenue_per_1000_requests_micros"] else float("nan"))
+F = r["failed_bids"]
+ok = lambda b: "met" if b else "NOT met"
+div_key = "dividend_per_1000_requests_micros"
+rows = [
+    ("offline: closes >= 80% of the AUC gap default -> truth", f"{gap:.1%}", ok(gap >= 0.8)),
+    ("offline: AUC above logistic regression", f"{A:.4f} vs {L:.4f}", ok(A > L)),
+    ("market: CTR >= 20% above the default model",
+     f"{ctr:+.1%} ({l['ctr']:.4f} vs {d['ctr']:.4f})", ok(ctr >= 0.2)),
+    ("market: CTR not below the baseline", "not served", "n/a"),
+    ("market: revenue per 1000 requests not lower", f"{rev:+.1%}", ok(rev >= 0)),
+    ("market: users' dividend per 1000 requests, micros", f"{l[div_key]} vs {d[div_key]}", "info"),
+    ("reload: zero failed Bid calls while the model is swapped", f"{F}", ok(F == 0)),
+]
+print()
+print(f"{'target':58s} {'figure':>26s}  result")
+for name, figure, result in rows:
+    print(f"{name:58s} {figure:>26s}  {result}")
+print(f"learning: auc_gap_closed {gap:.3f}, auc {A:.4f} (lr {L:.4f}, default {D:.4f}, truth {T:.4f}), "
+      f"ctr_lift {ctr:+.3f}, revenue_lift {rev:+.3f}, failed_bids_during_reload {F}")
+sys.exit(1 if F else 0)
+PY
