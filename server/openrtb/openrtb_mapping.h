@@ -30,7 +30,8 @@ enum class MediaType : int { kBanner = 1, kVideo = 2, kAudio = 3, kNative = 4 };
 // What the answer needs of one impression beyond its attex.v1.Slot.
 struct Imp {
   // The impression's size when it names exactly one (banner w/h or a single
-  // banner.format[], video or audio player w/h); 0 otherwise.
+  // banner.format[], video or audio player w/h); 0 otherwise. The answer
+  // names it for a creative without a size of its own.
   int32_t w = 0;
   int32_t h = 0;
   MediaType mtype = MediaType::kBanner;
@@ -58,10 +59,10 @@ struct MappingOptions {
 // INVALID_ARGUMENT, the message starting with the OpenRTB field's path
 // ("imp[1].id: repeats imp[0].id"), for malformed JSON, a missing `id` or
 // `imp`, a duplicate `imp.id`, an impression with no banner, video, audio or
-// native object, a banner without a size, a negative `tmax` or `bidfloor`,
-// both `site` and `app`, a currency other than options.currency, and a
-// wrongly typed field that the mapping reads. The result still has to pass
-// api::ValidateBidRequest (bounds such as 16 slots are checked there).
+// native object, a banner without a size or with more than 32, a negative
+// `tmax`, `bidfloor` or duration, both `site` and `app`, a currency other
+// than options.currency, and a wrongly typed field that the mapping reads. The result still has to
+// pass api::ValidateBidRequest (bounds such as 16 slots are checked there).
 absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& options, Request* out);
 
 // Where the answer's notice URLs point.
@@ -75,13 +76,23 @@ struct ResponseOptions {
   int64_t billing_token_ttl_s = 3600;  // bid.exp.
 };
 
+// What the answer says of a placement's creative and campaign beyond
+// attex.v1.Placement. The views point into the catalogue.
+struct BidDetails {
+  absl::string_view category;                // Empty: none.
+  absl::Span<const std::string> categories;  // Besides `category`.
+  absl::Span<const std::string> adomain;     // The campaign's.
+  int32_t w = 0;  // The creative's size; 0 x 0: the impression's, if it named one.
+  int32_t h = 0;
+};
+
 // Writes the OpenRTB BidResponse of `response` (one placement or more) to
 // *out (overwritten): one seatbid per advertiser (seat = advertiser id), one
-// bid per placement. `categories` has the creative category of each
-// placement, in order (empty: no `cat`).
+// bid per placement. `details` has one entry
+// per placement, in order (missing ones: nothing more is said).
 void WriteBidResponse(const Request& request, const attex::v1::BidResponse& response,
-                      absl::Span<const absl::string_view> categories,
-                      const ResponseOptions& options, std::string* out);
+                      absl::Span<const BidDetails> details, const ResponseOptions& options,
+                      std::string* out);
 
 // The OpenRTB 2.6 no-bid reason code (List: No-Bid Reason Codes) of an
 // attex no-bid reason (auction/reasons.h): timeout -> 15 (insufficient

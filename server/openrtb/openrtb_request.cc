@@ -210,6 +210,15 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
       if (n > api::kMaxFeatures) {
         return Bad(nullptr, "bcat", absl::StrCat("more than ", api::kMaxFeatures, " entries"));
       }
+    } else if (f.key == "badv") {
+      int n = 0;
+      ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view d) {
+        ++n;
+        AddToken("", d, bid.mutable_blocked_domains(), api::kMaxFeatures + 1);
+      }));
+      if (n > api::kMaxFeatures) {
+        return Bad(nullptr, "badv", absl::StrCat("more than ", api::kMaxFeatures, " entries"));
+      }
     } else if (f.key == "cur") {
       bool ours = false, any = false;
       ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view c) {

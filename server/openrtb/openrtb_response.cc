@@ -23,7 +23,13 @@ int ImpOf(const Request& request, absl::string_view slot_id) {
   return -1;
 }
 
-void AppendBid(const Request& request, const attex::v1::Placement& p, absl::string_view category,
+// A notice URL: `base`, the token and the macro parameter.
+std::string NoticeUrl(absl::string_view base, absl::string_view token, absl::string_view macro) {
+  // Billing tokens are base64url and dots: safe in a query as they are.
+  return absl::StrCat(base, "?token=", token, macro);
+}
+
+void AppendBid(const Request& request, const attex::v1::Placement& p, const BidDetails& details,
                const ResponseOptions& options, std::string* out) {
   out->append("{\"id\":");
   AppendJsonString(absl::StrCat(p.slot_id(), "-", p.campaign_id()), out);
@@ -33,29 +39,46 @@ void AppendBid(const Request& request, const attex::v1::Placement& p, absl::stri
   AppendCpm(p.price_cpm_micros(), out);
   out->append(",\"adm\":");
   AppendJsonString(p.markup(), out);
+  if (!details.adomain.empty()) {
+    out->append(",\"adomain\":[");
+    for (size_t i = 0; i < details.adomain.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(details.adomain[i], out);
+    }
+    out->push_back(']');
+  }
   out->append(",\"cid\":");
   AppendJsonString(p.campaign_id(), out);
   out->append(",\"crid\":");
   AppendJsonString(p.creative_id(), out);
-  if (!category.empty()) {
+  if (!details.category.empty() || !details.categories.empty()) {
     out->append(",\"cat\":[");
-    AppendJsonString(category, out);
+    bool first = true;
+    auto add = [&](absl::string_view c) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(c, out);
+    };
+    if (!details.category.empty()) add(details.category);
+    for (const auto& c : details.categories) {
+      if (c != details.category) add(c);
+    }
     out->push_back(']');
   }
   const int imp = ImpOf(request, p.slot_id());
   if (imp >= 0 && imp < static_cast<int>(request.imps.size())) {
     const Imp& i = request.imps[imp];
     absl::StrAppend(out, ",\"mtype\":", static_cast<int>(i.mtype));
-    if (i.w > 0 && i.h > 0) absl::StrAppend(out, ",\"w\":", i.w, ",\"h\":", i.h);
+    // The creative's own size, else the impression's when it named one.
+    const bool own = details.w > 0 && details.h > 0;
+    const int32_t w = own ? details.w : i.w, h = own ? details.h : i.h;
+    if (w > 0 && h > 0) absl::StrAppend(out, ",\"w\":", w, ",\"h\":", h);
   }
-  // Billing tokens are base64url and dots: safe in a query as they are.
   out->append(",\"burl\":");
-  AppendJsonString(
-      absl::StrCat(options.billing_url, "?token=", p.billing_token(), "&price=${AUCTION_PRICE}"),
-      out);
+  AppendJsonString(NoticeUrl(options.billing_url, p.billing_token(), "&price=${AUCTION_PRICE}"),
+                   out);
   out->append(",\"lurl\":");
-  AppendJsonString(
-      absl::StrCat(options.loss_url, "?token=", p.billing_token(), "&reason=${AUCTION_LOSS}"), out);
+  AppendJsonString(NoticeUrl(options.loss_url, p.billing_token(), "&reason=${AUCTION_LOSS}"), out);
   absl::StrAppend(out, ",\"exp\":", options.billing_token_ttl_s, "}");
 }
 
@@ -138,8 +161,8 @@ bool ParseCpm(absl::string_view text, int64_t* micros) {
 }
 
 void WriteBidResponse(const Request& request, const attex::v1::BidResponse& response,
-                      absl::Span<const absl::string_view> categories,
-                      const ResponseOptions& options, std::string* out) {
+                      absl::Span<const BidDetails> details, const ResponseOptions& options,
+                      std::string* out) {
   out->clear();
   out->append("{\"id\":");
   AppendJsonString(request.bid.request_id(), out);
@@ -148,6 +171,7 @@ void WriteBidResponse(const Request& request, const attex::v1::BidResponse& resp
   out->append(",\"seatbid\":[");
   // One seat per advertiser, in the order of their first placement.
   const auto& placements = response.placements();
+  const BidDetails none;
   for (int i = 0; i < placements.size(); ++i) {
     const std::string& seat = placements[i].advertiser_id();
     bool seen = false;
@@ -160,9 +184,8 @@ void WriteBidResponse(const Request& request, const attex::v1::BidResponse& resp
     for (int j = i; j < placements.size(); ++j) {
       if (placements[j].advertiser_id() != seat) continue;
       if (out->back() != '[') out->push_back(',');
-      const absl::string_view category =
-          j < static_cast<int>(categories.size()) ? categories[j] : absl::string_view();
-      AppendBid(request, placements[j], category, options, out);
+      AppendBid(request, placements[j], j < static_cast<int>(details.size()) ? details[j] : none,
+                options, out);
     }
     out->append("]}");
   }

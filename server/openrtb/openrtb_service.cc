@@ -85,17 +85,20 @@ class OpenRtbCall final : public BidQueue::Task {
       return;
     }
     // Placements are the outcomes that could reserve, in the same order.
-    absl::InlinedVector<absl::string_view, api::kMaxSlots> categories;
+    absl::InlinedVector<openrtb::BidDetails, api::kMaxSlots> details;
     int p = 0;
     for (const auto& outcome : result.slots) {
       if (p == response.placements_size()) break;
       if (response.placements(p).slot_id() != request.bid.slots(outcome.slot).id()) continue;
       const auto ref = catalog->ads[outcome.ad];
-      categories.push_back(catalog->campaigns[ref.campaign]->creatives[ref.creative].category);
+      const auction::CompiledCampaign& campaign = *catalog->campaigns[ref.campaign];
+      const auction::CompiledCreative& creative = campaign.creatives[ref.creative];
+      details.push_back(
+          {creative.category, creative.categories, campaign.adomain, creative.w, creative.h});
       ++p;
     }
     HttpResponse r;
-    openrtb::WriteBidResponse(request, response, categories, *response_options, &r.body);
+    openrtb::WriteBidResponse(request, response, details, *response_options, &r.body);
     reply(std::move(r));
   }
 

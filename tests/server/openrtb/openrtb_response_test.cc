@@ -2,6 +2,7 @@
 // bids, exact prices, notice URLs, no-bid codes and error bodies, read back
 // with simdjson.
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -85,9 +86,11 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   options.billing_url = "http://h:1/openrtb2/billing";
   options.loss_url = "http://h:1/openrtb2/loss";
   options.billing_token_ttl_s = 600;
-  const absl::string_view categories[] = {"sports", ""};
+  const std::vector<std::string> more = {"IAB17-44", "sports"};
+  const std::vector<std::string> adomain = {"stride.example"};
+  const BidDetails details[] = {{"sports", more, adomain, 0, 0}, {}};
   std::string out;
-  WriteBidResponse(request, resp, categories, options, &out);
+  WriteBidResponse(request, resp, details, options, &out);
   EXPECT_TRUE(absl::StrContains(out, "\"price\":2.436191,")) << out;
   EXPECT_TRUE(absl::StrContains(out, "\"price\":0.648868,")) << out;
 
@@ -107,7 +110,11 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   EXPECT_EQ(std::string_view(top["adm"]), "<b>cmp-4</b>");
   EXPECT_EQ(std::string_view(top["cid"]), "cmp-4");
   EXPECT_EQ(std::string_view(top["crid"]), "cr-cmp-4");
-  EXPECT_EQ(std::string_view(top["cat"].at(0)), "sports");
+  simdjson::dom::array cat = top["cat"];
+  ASSERT_EQ(cat.size(), 2u);  // category, then the others, each once.
+  EXPECT_EQ(std::string_view(cat.at(0)), "sports");
+  EXPECT_EQ(std::string_view(cat.at(1)), "IAB17-44");
+  EXPECT_EQ(std::string_view(top["adomain"].at(0)), "stride.example");
   EXPECT_EQ(int64_t(top["w"]), 300);
   EXPECT_EQ(int64_t(top["h"]), 250);
   EXPECT_EQ(int64_t(top["mtype"]), 1);
@@ -120,6 +127,25 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   EXPECT_EQ(int64_t(feed["mtype"]), 4);
   EXPECT_EQ(feed["w"].error(), simdjson::NO_SUCH_FIELD);  // Size unknown: not written.
   EXPECT_EQ(feed["cat"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(feed["adomain"].error(), simdjson::NO_SUCH_FIELD);
+}
+
+TEST(OpenRtbResponseTest, TheWinningCreativesSizeIsTheAnswersSize) {
+  Request request = TwoImps();
+  request.imps[0] = Imp{0, 0, MediaType::kBanner};  // Several sizes: none named.
+  attex::v1::BidResponse resp;
+  Add(&resp, "top", "acc-3", "cmp-4", 1'000'000);
+  Add(&resp, "feed", "acc-3", "cmp-5", 1'000'000);
+  const BidDetails details[] = {{"", {}, {}, 320, 50}, {"", {}, {}, 0, 0}};
+  std::string out;
+  WriteBidResponse(request, resp, details, ResponseOptions(), &out);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(out).get(doc), simdjson::SUCCESS) << out;
+  simdjson::dom::element top = doc.at_pointer("/seatbid/0/bid/0");
+  EXPECT_EQ(int64_t(top["w"]), 320);
+  EXPECT_EQ(int64_t(top["h"]), 50);
+  EXPECT_EQ(doc.at_pointer("/seatbid/0/bid/1/w").error(), simdjson::NO_SUCH_FIELD);
 }
 
 TEST(OpenRtbResponseTest, AdvertisersGetSeatsInOrderOfTheirFirstPlacement) {
