@@ -23,6 +23,7 @@
 #include "server/bid_queue.h"
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
+#include "server/openrtb/currency.h"
 #include "server/rate_limiter.h"
 #include "server/tls.h"
 #include "store/store.h"
@@ -39,8 +40,10 @@ struct OpenRtbOptions {
   // The base of the notice URLs (burl, lurl) the answers carry, e.g.
   // "https://rtb.example.com"; empty: "http://" + the bound address.
   std::string public_url;
-  std::string currency = "USD";  // The account currency, as OpenRTB names it.
-  std::string port_file;         // If set, the bound port is written there.
+  // The account currency (ISO 4217, as OpenRTB names it) and the rates of
+  // the other currencies requests may use (--currency_rates).
+  openrtb::CurrencyRates rates{"USD"};
+  std::string port_file;  // If set, the bound port is written there.
 };
 
 struct ServerOptions {

@@ -180,15 +180,20 @@ absl::Status ParseImp(const Field& e, const MappingOptions& options, Request* ou
     if (i == chosen) asked = std::move(read);
   }
   if (floor < 0) return Bad(&e, "bidfloor", "must not be negative");
-  if (floor > static_cast<double>(api::kMaxCpmMicros) / 1e6) {
-    return Bad(&e, "bidfloor", "must be at most 1000000");
+  if (floor > 1e9) return Bad(&e, "bidfloor", "must be at most 1000000000");
+  int64_t floor_micros = std::llround(floor * 1e6);
+  if (floor_micros > 0) {
+    const int64_t rate = options.rates.Rate(cur);
+    if (rate == 0) {
+      return Bad(&e, "bidfloorcur",
+                 absl::StrCat("no exchange rate for \"", cur.substr(0, 16), "\": floors in ",
+                              options.rates.account(), " or a currency of --currency_rates"));
+    }
+    floor_micros = CurrencyRates::ToAccountUp(floor_micros, rate);
+    if (floor_micros > api::kMaxCpmMicros) {
+      return Bad(&e, "bidfloor", absl::StrCat("must be at most 1000000 ", options.rates.account()));
+    }
   }
-  if (floor > 0 && cur != options.currency) {
-    return Bad(
-        &e, "bidfloorcur",
-        absl::StrCat("no exchange rate for \"", cur, "\": floors must be in ", options.currency));
-  }
-  const int64_t floor_micros = std::llround(floor * 1e6);
   if (*private_only) return absl::OkStatus();  // attex has no deals: not offered.
   slot.set_id(std::string(id));
   slot.set_format(std::string(kFormats[chosen]));

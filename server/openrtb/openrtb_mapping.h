@@ -9,7 +9,9 @@
 //
 // Pure functions: no I/O, no state beyond a per-thread JSON parser that is
 // reused between calls; thread-safe. Money stays int64 micros: floors are
-// rounded to the nearest micro, prices written exactly from micros.
+// rounded to the nearest micro, prices written exactly from micros; in
+// another currency than the account's, converted exactly as
+// server/openrtb/currency.h says.
 #ifndef ATTEX_SERVER_OPENRTB_OPENRTB_MAPPING_H_
 #define ATTEX_SERVER_OPENRTB_OPENRTB_MAPPING_H_
 
@@ -21,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "attex/v1/exchange.pb.h"
+#include "server/openrtb/currency.h"
 
 namespace attex::openrtb {
 
@@ -46,13 +49,19 @@ struct Request {
   // private_auction 1) admit only deals, and attex has none. When every
   // impression is private, bid.slots() is empty: answer a no-bid.
   int private_imps = 0;
+  // The answer's currency: the account currency when the request's `cur`
+  // names it (or, without `cur`, when it is USD, OpenRTB's default), else
+  // the first currency of `cur` with a rate; and that rate
+  // (CurrencyRates::Rate).
+  std::string currency = "USD";
+  int64_t rate = CurrencyRates::kOne;
 };
 
 struct MappingOptions {
-  // The account currency (ISO-4217): bids and budgets are in it, and the
-  // only currency a request's `cur` and `bidfloorcur` may name until
-  // currency rates exist.
-  std::string currency = "USD";
+  // The account currency (ISO 4217), in which bids and budgets are, and
+  // the rates of other currencies a request's `cur` and `bidfloorcur` may
+  // name (attex-server --currency_rates; by default none).
+  CurrencyRates rates;
 };
 
 // Parses the JSON of an OpenRTB 2.6 BidRequest into *out (overwritten).
@@ -60,17 +69,18 @@ struct MappingOptions {
 // ("imp[1].id: repeats imp[0].id"), for malformed JSON, a missing `id` or
 // `imp`, a duplicate `imp.id`, an impression with no banner, video, audio or
 // native object, a banner without a size or with more than 32, a negative
-// `tmax`, `bidfloor` or duration, both `site` and `app`, a currency other
-// than options.currency, and a wrongly typed field that the mapping reads. The result still has to
-// pass api::ValidateBidRequest (bounds such as 16 slots are checked there).
+// `tmax`, `bidfloor` or duration, both `site` and `app`, a floor in a
+// currency without a rate, a `cur` of which no currency has one, and a
+// wrongly typed field that the mapping reads. The result still has to pass
+// api::ValidateBidRequest (bounds such as 16 slots are checked there).
 absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& options, Request* out);
 
 // Where the answer's notice URLs point.
 struct ResponseOptions {
-  std::string currency = "USD";
   // Absolute URLs of attex's notice endpoints, e.g.
-  // "http://127.0.0.1:8080/openrtb2/billing"; the billing token and the
-  // price or loss macro are appended as query parameters.
+  // "http://127.0.0.1:8080/openrtb2/billing"; the billing token, the price
+  // or loss macro and, in another currency than the account's, `cur` are
+  // appended as query parameters.
   std::string billing_url;
   std::string loss_url;
   int64_t billing_token_ttl_s = 3600;  // bid.exp.
@@ -88,7 +98,7 @@ struct BidDetails {
 
 // Writes the OpenRTB BidResponse of `response` (one placement or more) to
 // *out (overwritten): one seatbid per advertiser (seat = advertiser id), one
-// bid per placement. `details` has one entry
+// bid per placement, prices in request.currency. `details` has one entry
 // per placement, in order (missing ones: nothing more is said).
 void WriteBidResponse(const Request& request, const attex::v1::BidResponse& response,
                       absl::Span<const BidDetails> details, const ResponseOptions& options,
@@ -115,7 +125,7 @@ void AppendCpm(int64_t micros, std::string* out);
 
 // A CPM in currency units as a platform writes ${AUCTION_PRICE} ("2.436191",
 // "2.5", "3") -> micros, digits past the sixth decimal dropped. False for
-// anything else (signs, exponents, empty, past 1e6 units).
+// anything else (signs, exponents, empty, past 1e9 units).
 bool ParseCpm(absl::string_view text, int64_t* micros);
 
 // `s` as a JSON string literal, quotes included.

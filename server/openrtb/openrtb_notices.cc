@@ -80,6 +80,20 @@ void OpenRtbService::Billing(const openrtb::HttpRequest& request,
                          "price: \"", price, "\" is not a CPM such as 2.5 (${AUCTION_PRICE})"))));
     return;
   }
+  // In the answer's currency (cur): the price as the answer wrote it, or
+  // more, is the token's; less is converted into the account currency,
+  // rounded down. A currency without a rate (any more) says nothing.
+  std::string cur;
+  if (cap >= 0 && openrtb::QueryParam(request.target, "cur", &cur) && !cur.empty()) {
+    const int64_t rate = core_->options.openrtb.rates.Rate(cur);
+    if (rate == 0) {
+      cap = -1;
+    } else if (rate != openrtb::CurrencyRates::kOne) {
+      const int64_t written =
+          openrtb::CurrencyRates::FromAccountDown(claims->price_cpm_micros, rate);
+      cap = cap >= written ? -1 : openrtb::CurrencyRates::ToAccountDown(cap, rate);
+    }
+  }
   attex::v1::Event event;
   event.set_billing_token(std::move(token));
   event.set_type(attex::v1::EVENT_TYPE_IMPRESSION);

@@ -156,6 +156,27 @@ absl::string_view DeviceType(int64_t type) {
   }
 }
 
+// The answer's currency (Request::currency) from `cur`: the account
+// currency if it is named, else the first named with a rate.
+absl::Status AnswerCurrency(const Field& f, const CurrencyRates& rates, Request* out) {
+  bool ours = false, any = false;
+  absl::string_view other;
+  ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view c) {
+    any = true;
+    ours |= c == rates.account();
+    if (other.empty() && rates.Rate(c) > 0) other = c;
+  }));
+  if (!any || ours) return absl::OkStatus();
+  if (other.empty()) {
+    return Bad(nullptr, "cur",
+               absl::StrCat("no exchange rate for any of these: attex bids in ", rates.account(),
+                            rates.size() > 0 ? " or a currency of --currency_rates" : ""));
+  }
+  out->currency = std::string(other);
+  out->rate = rates.Rate(other);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& options, Request* out) {
@@ -163,6 +184,8 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
   out->imps.clear();
   out->schain.clear();
   out->private_imps = 0;
+  out->currency = options.rates.account();
+  out->rate = CurrencyRates::kOne;
   Document doc;
   ATTEX_RETURN_IF_ERROR(doc.Parse(json));
   Object top;
@@ -220,14 +243,7 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
         return Bad(nullptr, "badv", absl::StrCat("more than ", api::kMaxFeatures, " entries"));
       }
     } else if (f.key == "cur") {
-      bool ours = false, any = false;
-      ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view c) {
-        any = true;
-        ours |= c == options.currency;
-      }));
-      if (any && !ours) {
-        return Bad(nullptr, "cur", absl::StrCat("attex bids in ", options.currency, " only"));
-      }
+      ATTEX_RETURN_IF_ERROR(AnswerCurrency(f, options.rates, out));
     } else if (f.key == "test") {
       bool test = false;
       ATTEX_RETURN_IF_ERROR(Flag(f, &test));

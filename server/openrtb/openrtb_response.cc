@@ -23,10 +23,14 @@ int ImpOf(const Request& request, absl::string_view slot_id) {
   return -1;
 }
 
-// A notice URL: `base`, the token and the macro parameter.
-std::string NoticeUrl(absl::string_view base, absl::string_view token, absl::string_view macro) {
+// A notice URL: `base`, the token, the macro parameter and, in another
+// currency than the account's, the answer's currency.
+std::string NoticeUrl(absl::string_view base, absl::string_view token, absl::string_view macro,
+                      const Request& request) {
   // Billing tokens are base64url and dots: safe in a query as they are.
-  return absl::StrCat(base, "?token=", token, macro);
+  std::string url = absl::StrCat(base, "?token=", token, macro);
+  if (request.rate != CurrencyRates::kOne) absl::StrAppend(&url, "&cur=", request.currency);
+  return url;
 }
 
 void AppendBid(const Request& request, const attex::v1::Placement& p, const BidDetails& details,
@@ -36,7 +40,10 @@ void AppendBid(const Request& request, const attex::v1::Placement& p, const BidD
   out->append(",\"impid\":");
   AppendJsonString(p.slot_id(), out);
   out->append(",\"price\":");
-  AppendCpm(p.price_cpm_micros(), out);
+  AppendCpm(request.rate == CurrencyRates::kOne
+                ? p.price_cpm_micros()
+                : CurrencyRates::FromAccountDown(p.price_cpm_micros(), request.rate),
+            out);
   out->append(",\"adm\":");
   AppendJsonString(p.markup(), out);
   if (!details.adomain.empty()) {
@@ -75,10 +82,11 @@ void AppendBid(const Request& request, const attex::v1::Placement& p, const BidD
     if (w > 0 && h > 0) absl::StrAppend(out, ",\"w\":", w, ",\"h\":", h);
   }
   out->append(",\"burl\":");
-  AppendJsonString(NoticeUrl(options.billing_url, p.billing_token(), "&price=${AUCTION_PRICE}"),
-                   out);
+  AppendJsonString(
+      NoticeUrl(options.billing_url, p.billing_token(), "&price=${AUCTION_PRICE}", request), out);
   out->append(",\"lurl\":");
-  AppendJsonString(NoticeUrl(options.loss_url, p.billing_token(), "&reason=${AUCTION_LOSS}"), out);
+  AppendJsonString(
+      NoticeUrl(options.loss_url, p.billing_token(), "&reason=${AUCTION_LOSS}", request), out);
   absl::StrAppend(out, ",\"exp\":", options.billing_token_ttl_s, "}");
 }
 
@@ -145,7 +153,7 @@ bool ParseCpm(absl::string_view text, int64_t* micros) {
       ++digits;
       if (!dot) {
         units = units * 10 + (c - '0');
-        if (units > 1'000'000) return false;
+        if (units > 1'000'000'000) return false;
       } else if (decimals < 6) {
         frac = frac * 10 + (c - '0');
         ++decimals;
@@ -167,7 +175,7 @@ void WriteBidResponse(const Request& request, const attex::v1::BidResponse& resp
   out->append("{\"id\":");
   AppendJsonString(request.bid.request_id(), out);
   out->append(",\"cur\":");
-  AppendJsonString(options.currency, out);
+  AppendJsonString(request.currency, out);
   out->append(",\"seatbid\":[");
   // One seat per advertiser, in the order of their first placement.
   const auto& placements = response.placements();

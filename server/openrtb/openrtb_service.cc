@@ -139,8 +139,7 @@ int HttpStatusOf(const absl::Status& status) {
 }
 
 OpenRtbService::OpenRtbService(Core* core, const std::string& public_url) : core_(core) {
-  mapping_.currency = core->options.openrtb.currency;
-  response_.currency = core->options.openrtb.currency;
+  mapping_.rates = core->options.openrtb.rates;
   response_.billing_url = absl::StrCat(public_url, "/openrtb2/billing");
   response_.loss_url = absl::StrCat(public_url, "/openrtb2/loss");
   response_.billing_token_ttl_s = core->options.billing_token_ttl_s;

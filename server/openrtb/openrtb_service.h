@@ -21,7 +21,9 @@
 // charged the token's price, or the platform's clearing price P when it is
 // lower (never more). 200 {"result": "accepted" | "duplicate", ...}; 400 for
 // a bad token or price, 410 for an expired token, 409 when the budget can no
-// longer pay. /openrtb2/loss?token=T&reason=R (lurl) releases the placement's budget
+// longer pay; in another currency than the account's the URL names it
+// (&cur=EUR) and P is converted as server/openrtb/currency.h says.
+// /openrtb2/loss?token=T&reason=R (lurl) releases the placement's budget
 // reservation at once instead of at the token's expiry; 200
 // {"released_micros": N}.
 // Every request is counted as gRPC calls are (method OpenRTB/Bid,

@@ -1,6 +1,7 @@
 // End to end through the OpenRTB 2.6 endpoint, what the model brings: a
 // banner placed only where its size is accepted and answered with its size,
-// advertiser domains (adomain) and badv, and categories.
+// advertiser domains (adomain) and badv, categories, requests and answers in
+// another currency (--currency_rates) billed in the account's.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -85,6 +86,74 @@ TEST_F(OpenRtbEndToEndTest, BadvBlocksTheCampaignsOfThatAdvertiserDomain) {
   const CurlResult blocked = Post(R"({"id":"b-2","badv":["leader.EXAMPLE"],)" + imp + "}");
   EXPECT_NE(First(blocked.body).cid, created.id()) << blocked.body;
   EXPECT_FALSE(absl::StrContains(blocked.body, "Leader.example")) << blocked.body;
+}
+
+// A server whose account currency is USD, with rates for EUR and JPY.
+class OpenRtbCurrencyTest : public OpenRtbEndToEndTest {
+ protected:
+  std::vector<std::string> Flags() const override {
+    const std::string path = dir_.path() + "/rates.txt";
+    std::ofstream(path) << "# test rates\nEUR 1.25\nJPY 0.0066\n";
+    return {"--currency_rates=" + path};
+  }
+  static openrtb::MappingOptions Rates() {
+    openrtb::MappingOptions options;
+    options.rates = *openrtb::CurrencyRates::Parse("EUR 1.25\nJPY 0.0066\n", "t", "USD");
+    return options;
+  }
+};
+
+constexpr char kEuroRequest[] = R"({
+  "id": "eur-1", "cur": ["EUR"], "at": 2,
+  "imp": [{"id": "top", "banner": {"w": 300, "h": 250}, "bidfloor": 0.2, "bidfloorcur": "EUR"}],
+  "site": {"keywords": "marathon"}, "device": {"devicetype": 4, "geo": {"country": "USA"}},
+  "user": {"id": "u-1001", "keywords": "running"}
+})";
+
+TEST_F(OpenRtbCurrencyTest, AnswersInTheRequestsCurrencyAndBillsInTheAccounts) {
+  // Explain decides the mapped request in USD: the floor 0.2 EUR is 0.25 USD.
+  openrtb::Request mapped;
+  ASSERT_TRUE(openrtb::ParseBidRequest(kEuroRequest, Rates(), &mapped).ok());
+  EXPECT_EQ(mapped.bid.slots(0).floor_cpm_micros(), 250'000);
+  attex::v1::Explanation explanation;
+  ASSERT_TRUE(exchange_->Explain(Context(platform_token_).get(), mapped.bid, &explanation).ok());
+  ASSERT_FALSE(explanation.slots(0).winner_campaign_id().empty());
+  const int64_t usd = explanation.slots(0).price_cpm_micros();
+
+  const CurlResult r = Post(kEuroRequest);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(absl::StrContains(r.body, R"("cur":"EUR")")) << r.body;
+  const FirstBid bid = First(r.body);
+  // The USD price over 1.25, rounded down to the micro of a euro.
+  EXPECT_EQ(Micros(bid.price), usd * 1'000'000'000 / 1'250'000'000) << bid.price;
+  EXPECT_TRUE(absl::StrContains(bid.burl, "&cur=EUR")) << bid.burl;
+  // The burl with the price as written bills the token's USD price.
+  const CurlResult billed =
+      Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", bid.price}}));
+  EXPECT_EQ(billed.body,
+            absl::StrCat(R"({"result":"accepted","charged_micros":)", usd / 1000, "}"));
+}
+
+TEST_F(OpenRtbCurrencyTest, ALowerClearingPriceInEurosIsConvertedIntoDollars) {
+  const FirstBid bid = First(Post(kEuroRequest).body);
+  ASSERT_FALSE(bid.burl.empty());
+  // 0.4 EUR a thousand = 0.5 USD: 500 micros for the impression.
+  const CurlResult billed = Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", "0.4"}}));
+  EXPECT_EQ(billed.body, R"({"result":"accepted","charged_micros":500})") << billed.body;
+}
+
+TEST_F(OpenRtbCurrencyTest, AFloorInACurrencyWithoutARateIs400NamingTheField) {
+  CurlResult r = Post(
+      R"({"id":"g","imp":[{"id":"1","banner":{"w":300,"h":250},"bidfloor":1,"bidfloorcur":"GBP"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(absl::StrContains(r.body, R"("field":"imp[0].bidfloorcur")")) << r.body;
+  r = Post(R"({"id":"g","cur":["GBP"],"imp":[{"id":"1","banner":{"w":300,"h":250}}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(absl::StrContains(r.body, R"("field":"cur")")) << r.body;
+  // A yen floor converts: 1000 JPY is 6.6 USD, more than any demo campaign bids.
+  r = Post(R"({"id":"y","cur":["JPY"],"imp":[{"id":"1","banner":{"w":300,"h":250},
+      "bidfloor":1000,"bidfloorcur":"JPY"}]})");
+  EXPECT_EQ(r.status, 204) << r.body;
 }
 
 }  // namespace

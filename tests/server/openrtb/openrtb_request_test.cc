@@ -68,6 +68,7 @@ TEST(OpenRtbRequestTest, SimpleBannerBecomesOneBannerSlotWithSiteDeviceAndUser) 
   ASSERT_EQ(b.slots(0).sizes_size(), 1);
   EXPECT_EQ(b.slots(0).sizes(0).w(), 300);
   EXPECT_EQ(b.slots(0).sizes(0).h(), 250);
+  EXPECT_EQ(r.currency, "USD");
   EXPECT_TRUE(absl::StrContains(r.schain, "\"asi\":\"ssp.example\"")) << r.schain;
 }
 
@@ -245,7 +246,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"id":"x","imp":[{"id":"1","native":{},"bidfloor":1,"bidfloorcur":"EUR"}]})",
                 "imp[0].bidfloorcur: no exchange rate for \"EUR\""},
         BadCase{R"({"id":"x","cur":["EUR","GBP"],"imp":[{"id":"1","native":{}}]})",
-                "cur: attex bids in USD only"},
+                "cur: no exchange rate for any of these: attex bids in USD"},
         BadCase{R"({"id":"x","badv":7,"imp":[{"id":"1","native":{}}]})", "badv: must be an array"},
         BadCase{R"({"id":"x","imp":[{"id":"1","video":{"minduration":-1}}]})",
                 "imp[0].video.minduration: must be 0 to 86400 seconds"},
@@ -303,6 +304,52 @@ TEST(OpenRtbRequestTest, BadvBlocksAdvertiserDomains) {
   ASSERT_EQ(r.bid.blocked_domains_size(), 2);
   EXPECT_EQ(r.bid.blocked_domains(0), "ford.com");
   EXPECT_EQ(r.bid.blocked_domains(1), "chevy.com");  // Trimmed.
+}
+
+MappingOptions WithRates() {
+  MappingOptions options;
+  auto rates = CurrencyRates::Parse("EUR 1.25\nJPY 0.0066\n", "rates.txt", "USD");
+  EXPECT_TRUE(rates.ok()) << rates.status();
+  options.rates = *rates;
+  return options;
+}
+
+TEST(OpenRtbRequestTest, FloorsInAnotherCurrencyAreConvertedRoundedUp) {
+  Request r;
+  ASSERT_TRUE(ParseBidRequest(R"({"id":"x","imp":[{"id":"1","native":{},"bidfloor":2,
+      "bidfloorcur":"EUR"},{"id":"2","native":{},"bidfloor":150,"bidfloorcur":"JPY"},
+      {"id":"3","native":{},"bidfloor":0.000001,"bidfloorcur":"JPY"}]})",
+                              WithRates(), &r)
+                  .ok());
+  EXPECT_EQ(r.bid.slots(0).floor_cpm_micros(), 2'500'000);  // 2 EUR at 1.25.
+  EXPECT_EQ(r.bid.slots(1).floor_cpm_micros(), 990'000);    // 150 JPY at 0.0066.
+  EXPECT_EQ(r.bid.slots(2).floor_cpm_micros(), 1);          // 0.0000066 micros: up to 1.
+  EXPECT_EQ(r.currency, "USD");                             // No cur: the account's.
+  const absl::Status s = ParseBidRequest(
+      R"({"id":"x","imp":[{"id":"1","native":{},"bidfloor":1,"bidfloorcur":"GBP"}]})", WithRates(),
+      &r);
+  EXPECT_EQ(s.message(),
+            "imp[0].bidfloorcur: no exchange rate for \"GBP\": floors in USD or a currency of "
+            "--currency_rates");
+}
+
+TEST(OpenRtbRequestTest, TheAnswersCurrencyIsTheAccountsWhenCurNamesItElseTheFirstWithARate) {
+  Request r;
+  ASSERT_TRUE(ParseBidRequest(std::string(R"({"id":"x","cur":["GBP","EUR","USD"],)") + kImp + "}",
+                              WithRates(), &r)
+                  .ok());
+  EXPECT_EQ(r.currency, "USD");
+  EXPECT_EQ(r.rate, CurrencyRates::kOne);
+  ASSERT_TRUE(ParseBidRequest(std::string(R"({"id":"x","cur":["GBP","JPY","EUR"],)") + kImp + "}",
+                              WithRates(), &r)
+                  .ok());
+  EXPECT_EQ(r.currency, "JPY");
+  EXPECT_EQ(r.rate, 6'600'000);
+  const absl::Status s =
+      ParseBidRequest(std::string(R"({"id":"x","cur":["GBP"],)") + kImp + "}", WithRates(), &r);
+  EXPECT_EQ(s.message(),
+            "cur: no exchange rate for any of these: attex bids in USD or a currency of "
+            "--currency_rates");
 }
 
 TEST(OpenRtbRequestTest, ABodyOfManyRequestsInARowParsesEachAfresh) {

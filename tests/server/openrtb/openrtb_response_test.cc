@@ -38,7 +38,9 @@ TEST(OpenRtbResponseTest, ClearingPricesParseExactlyToMicros) {
   EXPECT_EQ(micros, 123'456);
   EXPECT_TRUE(ParseCpm(".5", &micros));
   EXPECT_EQ(micros, 500'000);
-  for (const char* bad : {"", ".", "-1", "1e3", "1.2.3", "${AUCTION_PRICE}", "1000001", " 1"}) {
+  EXPECT_TRUE(ParseCpm("150000000", &micros));  // In yen, say.
+  EXPECT_EQ(micros, 150'000'000'000'000);
+  for (const char* bad : {"", ".", "-1", "1e3", "1.2.3", "${AUCTION_PRICE}", "1000000001", " 1"}) {
     EXPECT_FALSE(ParseCpm(bad, &micros)) << bad;
   }
 }
@@ -146,6 +148,30 @@ TEST(OpenRtbResponseTest, TheWinningCreativesSizeIsTheAnswersSize) {
   EXPECT_EQ(int64_t(top["w"]), 320);
   EXPECT_EQ(int64_t(top["h"]), 50);
   EXPECT_EQ(doc.at_pointer("/seatbid/0/bid/1/w").error(), simdjson::NO_SUCH_FIELD);
+}
+
+TEST(OpenRtbResponseTest, PricesInAnotherCurrencyAreConvertedDownAndTheNoticesNameIt) {
+  Request request = TwoImps();
+  request.currency = "EUR";
+  request.rate = 1'250'000'000;  // 1 EUR = 1.25 USD.
+  attex::v1::BidResponse resp;
+  Add(&resp, "top", "acc-3", "cmp-4", 2'500'001);
+  ResponseOptions options;
+  options.billing_url = "http://h/openrtb2/billing";
+  options.loss_url = "http://h/openrtb2/loss";
+  std::string out;
+  WriteBidResponse(request, resp, {}, options, &out);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(out).get(doc), simdjson::SUCCESS) << out;
+  EXPECT_EQ(std::string_view(doc["cur"]), "EUR");
+  // 2.500001 USD / 1.25 = 2.0000008 EUR, written to the micro below.
+  EXPECT_TRUE(absl::StrContains(out, "\"price\":2,")) << out;
+  simdjson::dom::element bid = doc.at_pointer("/seatbid/0/bid/0");
+  EXPECT_EQ(std::string_view(bid["burl"]),
+            "http://h/openrtb2/billing?token=v1.abc_-.cmp-4&price=${AUCTION_PRICE}&cur=EUR");
+  EXPECT_EQ(std::string_view(bid["lurl"]),
+            "http://h/openrtb2/loss?token=v1.abc_-.cmp-4&reason=${AUCTION_LOSS}&cur=EUR");
 }
 
 TEST(OpenRtbResponseTest, AdvertisersGetSeatsInOrderOfTheirFirstPlacement) {
