@@ -43,6 +43,7 @@ struct OpenRtbOptions {
   // The account currency (ISO 4217, as OpenRTB names it) and the rates of
   // the other currencies requests may use (--currency_rates).
   openrtb::CurrencyRates rates{"USD"};
+  bool nurl = false;      // Answers carry a win notice URL (nurl).
   std::string port_file;  // If set, the bound port is written there.
 };
 

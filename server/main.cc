@@ -94,6 +94,8 @@ ABSL_FLAG(std::string, openrtb_currency, "USD",
 ABSL_FLAG(std::string, currency_rates, "",
           "file of exchange rates for OpenRTB requests in other currencies: one \"CODE RATE\" "
           "a line, RATE what one unit is worth in --openrtb_currency (empty: none)");
+ABSL_FLAG(bool, openrtb_nurl, false,
+          "OpenRTB answers carry a win notice URL (nurl, GET /openrtb2/win): logged, never billed");
 ABSL_FLAG(std::string, openrtb_port_file, "",
           "write the OpenRTB endpoint's bound port to this file once serving");
 ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
@@ -268,6 +270,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "attex-server: %s\n", std::string(rates.status().message()).c_str());
     return 2;
   }
+  options.openrtb.nurl = absl::GetFlag(FLAGS_openrtb_nurl);
   options.openrtb.port_file = absl::GetFlag(FLAGS_openrtb_port_file);
   if (options.openrtb.threads < 1 || options.openrtb.threads > 64) {
     std::fprintf(stderr, "attex-server: --openrtb_threads must be 1 to 64, not %d\n",

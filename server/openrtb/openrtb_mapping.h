@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -80,9 +81,10 @@ struct ResponseOptions {
   // Absolute URLs of attex's notice endpoints, e.g.
   // "http://127.0.0.1:8080/openrtb2/billing"; the billing token, the price
   // or loss macro and, in another currency than the account's, `cur` are
-  // appended as query parameters.
+  // appended as query parameters. An empty win_url: no nurl.
   std::string billing_url;
   std::string loss_url;
+  std::string win_url;
   int64_t billing_token_ttl_s = 3600;  // bid.exp.
 };
 
@@ -110,6 +112,13 @@ void WriteBidResponse(const Request& request, const attex::v1::BidResponse& resp
 // exchange-specific range: no_eligible_campaigns -> 500, below_floor -> 501,
 // budget -> 502; anything else -> 0 (unknown error).
 int NoBidReasonCode(absl::string_view reason);
+
+// The label of a loss notice's reason (lurl's ${AUCTION_LOSS}) in
+// attex_openrtb_losses_total: the code itself for those of OpenRTB 2.6's
+// list of loss reason codes ("102": lost to a higher bid; 0 to 10, 100 to
+// 104, 200 to 215), "exchange_specific" for 500 and up, "other" for any
+// other number, "unknown" when absent, left as the macro or not a number.
+std::string_view LossReasonLabel(absl::string_view reason);
 
 // {"id":..., "nbr":..., "ext":{"reason":...}}: the body of a no-bid answered
 // with 200.

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api/limits.h"
 #include "server/openrtb/country_codes.h"
+#include "server/openrtb/gpp.h"
 #include "server/openrtb/json_read.h"
 #include "server/openrtb/openrtb_imp.h"
 #include "server/openrtb/openrtb_mapping.h"
@@ -332,6 +334,9 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
   if (regs.has_value()) {
     Object obj;
     ATTEX_RETURN_IF_ERROR(AsObject(*regs, &obj));
+    absl::string_view gpp;
+    bool has_sid = false;
+    absl::InlinedVector<int64_t, 8> sids;
     for (const Field& f : obj) {
       bool flag = false;
       if (f.key == "coppa") {
@@ -347,13 +352,18 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
         if (usp.size() == 4 && (usp[2] == 'Y' || usp[2] == 'y')) {
           consent->set_limit_ad_tracking(true);
         }
+      } else if (f.key == "gpp") {
+        ATTEX_RETURN_IF_ERROR(String(f, &gpp));
       } else if (f.key == "gpp_sid") {
         // Section 2 is the EU TCF v2: GDPR applies.
+        has_sid = true;
         ATTEX_RETURN_IF_ERROR(Ints(f, [&](int64_t sid) {
-          if (sid == 2) consent->set_gdpr_applies(true);
+          if (sid == kGppTcfEuV2) consent->set_gdpr_applies(true);
+          if (sids.size() < 64) sids.push_back(sid);
         }));
       }
     }
+    if (!gpp.empty()) ApplyGpp(gpp, has_sid, sids, consent);
   }
   out->private_imps = private_imps;
   return absl::OkStatus();

@@ -81,6 +81,11 @@ void AppendBid(const Request& request, const attex::v1::Placement& p, const BidD
     const int32_t w = own ? details.w : i.w, h = own ? details.h : i.h;
     if (w > 0 && h > 0) absl::StrAppend(out, ",\"w\":", w, ",\"h\":", h);
   }
+  if (!options.win_url.empty()) {
+    out->append(",\"nurl\":");
+    AppendJsonString(
+        NoticeUrl(options.win_url, p.billing_token(), "&price=${AUCTION_PRICE}", request), out);
+  }
   out->append(",\"burl\":");
   AppendJsonString(
       NoticeUrl(options.billing_url, p.billing_token(), "&price=${AUCTION_PRICE}", request), out);
@@ -212,6 +217,28 @@ int NoBidReasonCode(absl::string_view reason) {
   if (is(NoBidReason::kBelowFloor)) return 501;
   if (is(NoBidReason::kBudget)) return 502;
   return 0;  // Unknown error.
+}
+
+std::string_view LossReasonLabel(absl::string_view reason) {
+  // The codes of OpenRTB 2.6's list, as the labels (string literals: the
+  // metric's label set stays bounded).
+  static constexpr std::string_view kListed[] = {
+      "0",   "1",   "2",   "3",   "4",   "5",   "6",   "7",   "8",   "9",   "10",
+      "100", "101", "102", "103", "104", "200", "201", "202", "203", "204", "205",
+      "206", "207", "208", "209", "210", "211", "212", "213", "214", "215"};
+  int64_t code = 0;
+  if (reason.empty() || reason.size() > 9) return "unknown";
+  for (char c : reason) {
+    if (c < '0' || c > '9') return "unknown";
+    code = code * 10 + (c - '0');
+  }
+  if (code >= 500) return "exchange_specific";
+  for (std::string_view listed : kListed) {
+    int64_t value = 0;
+    for (char c : listed) value = value * 10 + (c - '0');
+    if (value == code) return listed;
+  }
+  return "other";
 }
 
 void WriteNoBidResponse(absl::string_view request_id, absl::string_view reason, std::string* out) {

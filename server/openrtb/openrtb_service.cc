@@ -142,6 +142,7 @@ OpenRtbService::OpenRtbService(Core* core, const std::string& public_url) : core
   mapping_.rates = core->options.openrtb.rates;
   response_.billing_url = absl::StrCat(public_url, "/openrtb2/billing");
   response_.loss_url = absl::StrCat(public_url, "/openrtb2/loss");
+  if (core->options.openrtb.nurl) response_.win_url = absl::StrCat(public_url, "/openrtb2/win");
   response_.billing_token_ttl_s = core->options.billing_token_ttl_s;
 }
 
@@ -182,6 +183,7 @@ void OpenRtbService::Handle(const HttpRequest& request, HttpReply reply) {
   const absl::string_view method = path == "/openrtb2/bid"       ? "OpenRTB/Bid"
                                    : path == "/openrtb2/billing" ? "OpenRTB/Billing"
                                    : path == "/openrtb2/loss"    ? "OpenRTB/Loss"
+                                   : path == "/openrtb2/win"     ? "OpenRTB/Win"
                                                                  : "OpenRTB/other";
   core_->metrics.CallStarted();
   reply = [core = core_, method, arrived = request.arrived,
@@ -208,15 +210,17 @@ void OpenRtbService::Handle(const HttpRequest& request, HttpReply reply) {
     Bid(request, std::move(reply));
     return;
   }
-  if (path == "/openrtb2/billing" || path == "/openrtb2/loss") {
+  if (path == "/openrtb2/billing" || path == "/openrtb2/loss" || path == "/openrtb2/win") {
     if (request.method != "GET" && request.method != "POST") {
       reply(ErrorResponse(absl::InvalidArgumentError(absl::StrCat("method: GET ", path)), 405));
       return;
     }
     if (path == "/openrtb2/billing") {
       Billing(request, std::move(reply));
-    } else {
+    } else if (path == "/openrtb2/loss") {
       Loss(request, std::move(reply));
+    } else {
+      Win(request, std::move(reply));
     }
     return;
   }

@@ -1,7 +1,8 @@
 // End to end through the OpenRTB 2.6 endpoint, what the model brings: a
 // banner placed only where its size is accepted and answered with its size,
 // advertiser domains (adomain) and badv, categories, requests and answers in
-// another currency (--currency_rates) billed in the account's.
+// another currency (--currency_rates) billed in the account's, and the win
+// notice (--openrtb_nurl) that bills nothing.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -94,7 +95,7 @@ class OpenRtbCurrencyTest : public OpenRtbEndToEndTest {
   std::vector<std::string> Flags() const override {
     const std::string path = dir_.path() + "/rates.txt";
     std::ofstream(path) << "# test rates\nEUR 1.25\nJPY 0.0066\n";
-    return {"--currency_rates=" + path};
+    return {"--currency_rates=" + path, "--openrtb_nurl"};
   }
   static openrtb::MappingOptions Rates() {
     openrtb::MappingOptions options;
@@ -127,6 +128,23 @@ TEST_F(OpenRtbCurrencyTest, AnswersInTheRequestsCurrencyAndBillsInTheAccounts) {
   // The USD price over 1.25, rounded down to the micro of a euro.
   EXPECT_EQ(Micros(bid.price), usd * 1'000'000'000 / 1'250'000'000) << bid.price;
   EXPECT_TRUE(absl::StrContains(bid.burl, "&cur=EUR")) << bid.burl;
+  // The win notice is logged, as often as it comes, and bills nothing.
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(r.body).get(doc), simdjson::SUCCESS);
+  const std::string nurl(std::string_view(doc.at_pointer("/seatbid/0/bid/0/nurl")));
+  ASSERT_TRUE(absl::StartsWith(nurl, Url("/openrtb2/win?token="))) << nurl;
+  const std::string win = absl::StrReplaceAll(nurl, {{"${AUCTION_PRICE}", bid.price}});
+  for (int i = 0; i < 2; ++i) {
+    const CurlResult w = Curl({}, win);
+    EXPECT_EQ(w.status, 200);
+    EXPECT_EQ(w.body, R"({"result":"logged"})");
+  }
+  attex::v1::GetSpendRequest spend_request;
+  spend_request.set_campaign_id(bid.cid);
+  attex::v1::SpendReport spend;
+  ASSERT_TRUE(campaigns_->GetSpend(Context(advertiser_token_).get(), spend_request, &spend).ok());
+  EXPECT_EQ(spend.impressions(), 0);
   // The burl with the price as written bills the token's USD price.
   const CurlResult billed =
       Curl({}, absl::StrReplaceAll(bid.burl, {{"${AUCTION_PRICE}", bid.price}}));

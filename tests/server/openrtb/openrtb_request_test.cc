@@ -352,6 +352,59 @@ TEST(OpenRtbRequestTest, TheAnswersCurrencyIsTheAccountsWhenCurNamesItElseTheFir
             "--currency_rates");
 }
 
+// GPP strings from the IAB's specification (the TCF EU v2 and US Privacy
+// examples) and its reference library's tests (the US national section).
+constexpr char kGppTcf[] = "DBABM~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA";
+constexpr char kGppTcfUsp[] = "DBACNY~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN";
+constexpr char kGppUsNatOptedOut[] = "DBABLA~BVVVkkkklWA.YA";
+constexpr char kGppUsNatNoOptOut[] = "DBABLA~BVVqAAEABAA.QA";
+
+Request WithRegs(const std::string& regs) {
+  return Parse(std::string(R"({"id":"x","regs":)") + regs + "," + kImp + "}");
+}
+
+TEST(OpenRtbRequestTest, GppsTcfSectionIsTheConsentStringWhenSectionTwoApplies) {
+  Request r = WithRegs(absl::StrCat(R"({"gpp":")", kGppTcf, R"(","gpp_sid":[2]})"));
+  EXPECT_TRUE(r.bid.user().consent().gdpr_applies());
+  EXPECT_EQ(r.bid.user().consent().tcf_consent(), "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA");
+  EXPECT_FALSE(r.bid.user().consent().limit_ad_tracking());
+  // user.consent, when given, is the consent string.
+  r = Parse(absl::StrCat(R"({"id":"x","user":{"consent":"COwn"},"regs":{"gpp":")", kGppTcf,
+                         R"(","gpp_sid":[2]},)", kImp, "}"));
+  EXPECT_EQ(r.bid.user().consent().tcf_consent(), "COwn");
+}
+
+TEST(OpenRtbRequestTest, GppsUsPrivacySectionIsHonouredWhenItApplies) {
+  // 1YNN: notice given, not opted out.
+  Request r = WithRegs(absl::StrCat(R"({"gpp":")", kGppTcfUsp, R"(","gpp_sid":[6]})"));
+  EXPECT_FALSE(r.bid.user().consent().limit_ad_tracking());
+  EXPECT_FALSE(r.bid.user().consent().gdpr_applies());
+  r = WithRegs(R"({"gpp":"DBABTA~1YYN","gpp_sid":[6]})");
+  EXPECT_TRUE(r.bid.user().consent().limit_ad_tracking());
+  // Not in gpp_sid: not in force.
+  r = WithRegs(R"({"gpp":"DBABTA~1YYN","gpp_sid":[7]})");
+  EXPECT_TRUE(r.bid.user().consent().limit_ad_tracking());  // Section 7 missing: restricted.
+  r = WithRegs(R"({"gpp":"DBACNY~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YYN",
+                   "gpp_sid":[2]})");
+  EXPECT_FALSE(r.bid.user().consent().limit_ad_tracking());
+}
+
+TEST(OpenRtbRequestTest, GppsUsNationalOptOutsLimitAdTracking) {
+  Request r = WithRegs(absl::StrCat(R"({"gpp":")", kGppUsNatOptedOut, R"(","gpp_sid":[7]})"));
+  EXPECT_TRUE(r.bid.user().consent().limit_ad_tracking());
+  r = WithRegs(absl::StrCat(R"({"gpp":")", kGppUsNatNoOptOut, R"(","gpp_sid":[7]})"));
+  EXPECT_FALSE(r.bid.user().consent().limit_ad_tracking());
+  // Without gpp_sid the sections the string has are in force.
+  r = WithRegs(absl::StrCat(R"({"gpp":")", kGppUsNatOptedOut, R"("})"));
+  EXPECT_TRUE(r.bid.user().consent().limit_ad_tracking());
+  // A string that cannot be read restricts what its gpp_sid puts in force.
+  r = WithRegs(R"({"gpp":"not a gpp string","gpp_sid":[7]})");
+  EXPECT_TRUE(r.bid.user().consent().limit_ad_tracking());
+  r = WithRegs(R"({"gpp":"not a gpp string","gpp_sid":[2]})");
+  EXPECT_TRUE(r.bid.user().consent().gdpr_applies());
+  EXPECT_TRUE(r.bid.user().consent().tcf_consent().empty());
+}
+
 TEST(OpenRtbRequestTest, ABodyOfManyRequestsInARowParsesEachAfresh) {
   // The thread's parser is reused: nothing of one request leaks into the next.
   Request r;

@@ -130,6 +130,7 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   EXPECT_EQ(feed["w"].error(), simdjson::NO_SUCH_FIELD);  // Size unknown: not written.
   EXPECT_EQ(feed["cat"].error(), simdjson::NO_SUCH_FIELD);
   EXPECT_EQ(feed["adomain"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(feed["nurl"].error(), simdjson::NO_SUCH_FIELD);  // No win URL configured.
 }
 
 TEST(OpenRtbResponseTest, TheWinningCreativesSizeIsTheAnswersSize) {
@@ -159,6 +160,7 @@ TEST(OpenRtbResponseTest, PricesInAnotherCurrencyAreConvertedDownAndTheNoticesNa
   ResponseOptions options;
   options.billing_url = "http://h/openrtb2/billing";
   options.loss_url = "http://h/openrtb2/loss";
+  options.win_url = "http://h/openrtb2/win";
   std::string out;
   WriteBidResponse(request, resp, {}, options, &out);
   simdjson::dom::parser parser;
@@ -172,6 +174,22 @@ TEST(OpenRtbResponseTest, PricesInAnotherCurrencyAreConvertedDownAndTheNoticesNa
             "http://h/openrtb2/billing?token=v1.abc_-.cmp-4&price=${AUCTION_PRICE}&cur=EUR");
   EXPECT_EQ(std::string_view(bid["lurl"]),
             "http://h/openrtb2/loss?token=v1.abc_-.cmp-4&reason=${AUCTION_LOSS}&cur=EUR");
+  EXPECT_EQ(std::string_view(bid["nurl"]),
+            "http://h/openrtb2/win?token=v1.abc_-.cmp-4&price=${AUCTION_PRICE}&cur=EUR");
+}
+
+TEST(OpenRtbResponseTest, LossReasonsAreLabelledFromABoundedSet) {
+  EXPECT_EQ(LossReasonLabel("102"), "102");
+  EXPECT_EQ(LossReasonLabel("0"), "0");
+  EXPECT_EQ(LossReasonLabel("215"), "215");
+  EXPECT_EQ(LossReasonLabel("0102"), "102");
+  EXPECT_EQ(LossReasonLabel("1001"), "exchange_specific");
+  EXPECT_EQ(LossReasonLabel("500"), "exchange_specific");
+  EXPECT_EQ(LossReasonLabel("42"), "other");
+  EXPECT_EQ(LossReasonLabel("${AUCTION_LOSS}"), "unknown");
+  EXPECT_EQ(LossReasonLabel(""), "unknown");
+  EXPECT_EQ(LossReasonLabel("-1"), "unknown");
+  EXPECT_EQ(LossReasonLabel("99999999999999"), "unknown");
 }
 
 TEST(OpenRtbResponseTest, AdvertisersGetSeatsInOrderOfTheirFirstPlacement) {
