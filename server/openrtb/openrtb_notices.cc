@@ -152,9 +152,9 @@ void OpenRtbService::Win(const openrtb::HttpRequest& request, openrtb::HttpServe
   } else if (core_->options.openrtb.rates.Rate(cur) == 0) {
     cur = "?";
   }
-  spdlog::info("openrtb win notice: request {} slot {} campaign {} platform {} price {} {}",
-               claims->request_id, claims->slot_id, claims->campaign_id, claims->platform_id, price,
-               cur);
+  spdlog::debug("openrtb win notice: request {} slot {} campaign {} platform {} price {} {}",
+                claims->request_id, claims->slot_id, claims->campaign_id, claims->platform_id,
+                price, cur);
   reply(Json(200, R"({"result":"logged"})"));
 }
 

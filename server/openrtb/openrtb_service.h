@@ -27,7 +27,7 @@
 // reservation at once instead of at the token's expiry, and counts the
 // notice by reason (attex_openrtb_losses_total); 200 {"released_micros":
 // N}. /openrtb2/win?token=T&price=P (nurl, with --openrtb_nurl) logs the
-// win and changes nothing, so that repeating it is harmless; it never
+// win (debug level) and changes nothing, so that repeating it is harmless; it never
 // bills (burl does); 200 {"result": "logged"}.
 // Every request is counted as gRPC calls are (method OpenRTB/Bid,
 // OpenRTB/Billing, OpenRTB/Loss or OpenRTB/Win, the code that corresponds to its HTTP
