@@ -26,6 +26,17 @@ inline constexpr int kMaxSlotPosition = 63;
 inline constexpr int kMaxTmaxMs = 10'000;
 
 inline constexpr int kMaxCreatives = 64;
+// Sizes (pixels) of creatives and slots, each side; sizes a slot lists.
+inline constexpr int32_t kMaxSizePixels = 100'000;
+inline constexpr int kMaxSlotSizes = 32;
+// MIME types a slot lists, and the bytes of one.
+inline constexpr int kMaxSlotMimes = 32;
+inline constexpr size_t kMaxMimeBytes = 128;
+// Video and audio durations (seconds): a day.
+inline constexpr int32_t kMaxDurationS = 86'400;
+// A creative's categories besides `category`; a campaign's adomain list.
+inline constexpr int kMaxCreativeCategories = 16;
+inline constexpr int kMaxAdvertiserDomains = 16;
 inline constexpr size_t kMaxMarkupBytes = 64 * 1024;
 inline constexpr int kMaxCountries = 250;
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/limits.h"
 
@@ -99,10 +100,61 @@ absl::Status CheckDevice(absl::string_view field, absl::string_view device) {
     if (!_s.ok()) return _s;        \
   } while (0)
 
+absl::Status CheckSide(absl::string_view field, int32_t pixels) {
+  if (pixels < 1 || pixels > kMaxSizePixels) {
+    return Invalid(field, absl::StrCat("must be 1 to ", kMaxSizePixels, " pixels"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDuration(absl::string_view field, int32_t seconds) {
+  if (seconds < 0 || seconds > kMaxDurationS) {
+    return Invalid(field, absl::StrCat("must be 0 to ", kMaxDurationS, " seconds"));
+  }
+  return absl::OkStatus();
+}
+
+// A slot's sizes, mimes and durations.
+absl::Status CheckSlotShape(const attex::v1::Slot& slot, const std::string& f) {
+  if (slot.sizes_size() > kMaxSlotSizes) {
+    return Invalid(f + ".sizes", absl::StrCat("more than ", kMaxSlotSizes, " sizes"));
+  }
+  for (int j = 0; j < slot.sizes_size(); ++j) {
+    const std::string g = Index(f + ".sizes", j);
+    ATTEX_RETURN_IF_ERROR(CheckSide(g + ".w", slot.sizes(j).w()));
+    ATTEX_RETURN_IF_ERROR(CheckSide(g + ".h", slot.sizes(j).h()));
+    for (int k = 0; k < j; ++k) {
+      if (slot.sizes(k).w() == slot.sizes(j).w() && slot.sizes(k).h() == slot.sizes(j).h()) {
+        return Invalid(g, absl::StrCat("repeats ", slot.sizes(j).w(), "x", slot.sizes(j).h()));
+      }
+    }
+  }
+  ATTEX_RETURN_IF_ERROR(CheckTokens(f + ".mimes", slot.mimes(), kMaxSlotMimes));
+  ATTEX_RETURN_IF_ERROR(CheckDuration(f + ".min_duration_s", slot.min_duration_s()));
+  ATTEX_RETURN_IF_ERROR(CheckDuration(f + ".max_duration_s", slot.max_duration_s()));
+  if (slot.max_duration_s() != 0 && slot.max_duration_s() < slot.min_duration_s()) {
+    return Invalid(f + ".max_duration_s", "must be at least min_duration_s (or 0: no bound)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckCreative(const attex::v1::Creative& cr, const std::string& f, int d_model) {
   if (!cr.id().empty()) ATTEX_RETURN_IF_ERROR(CheckString(f + ".id", cr.id(), 1, 64));
   ATTEX_RETURN_IF_ERROR(CheckFormat(f + ".format", cr.format()));
   ATTEX_RETURN_IF_ERROR(CheckString(f + ".category", cr.category(), 0, 64));
+  if (cr.categories_size() > kMaxCreativeCategories) {
+    return Invalid(f + ".categories",
+                   absl::StrCat("more than ", kMaxCreativeCategories, " categories"));
+  }
+  for (int i = 0; i < cr.categories_size(); ++i) {
+    ATTEX_RETURN_IF_ERROR(CheckString(Index(f + ".categories", i), cr.categories(i), 1, 64));
+  }
+  if (cr.w() != 0 || cr.h() != 0) {  // Both or neither.
+    ATTEX_RETURN_IF_ERROR(CheckSide(f + ".w", cr.w()));
+    ATTEX_RETURN_IF_ERROR(CheckSide(f + ".h", cr.h()));
+  }
+  ATTEX_RETURN_IF_ERROR(CheckString(f + ".mime", cr.mime(), 0, kMaxMimeBytes));
+  ATTEX_RETURN_IF_ERROR(CheckDuration(f + ".duration_s", cr.duration_s()));
   ATTEX_RETURN_IF_ERROR(CheckTokens(f + ".features", cr.features(), kMaxFeatures));
   ATTEX_RETURN_IF_ERROR(CheckEmbedding(f + ".embedding", cr.embedding(), d_model));
   if (cr.features().empty() && cr.embedding().empty()) {
@@ -147,6 +199,7 @@ absl::Status ValidateBidRequest(const attex::v1::BidRequest& r, int d_model) {
     if (slot.floor_cpm_micros() < 0 || slot.floor_cpm_micros() > kMaxCpmMicros) {
       return Invalid(f + ".floor_cpm_micros", "must be 0 to 1e12");
     }
+    ATTEX_RETURN_IF_ERROR(CheckSlotShape(slot, f));
   }
   if (r.tmax_ms() < 0 || r.tmax_ms() > kMaxTmaxMs) {
     return Invalid("tmax_ms", absl::StrCat("must be 0 to ", kMaxTmaxMs));
@@ -155,6 +208,7 @@ absl::Status ValidateBidRequest(const attex::v1::BidRequest& r, int d_model) {
     return Invalid("auction_type", "unknown value");
   ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_categories", r.blocked_categories(), kMaxFeatures));
   ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_advertisers", r.blocked_advertisers(), kMaxFeatures));
+  ATTEX_RETURN_IF_ERROR(CheckTokens("blocked_domains", r.blocked_domains(), kMaxFeatures));
   return absl::OkStatus();
 }
 
@@ -203,6 +257,15 @@ absl::Status ValidateCampaign(const attex::v1::Campaign& c, int d_model) {
   if (c.schedule().end() < 0) return Invalid("schedule.end", "must not be negative");
   if (c.schedule().end() != 0 && c.schedule().end() <= c.schedule().start()) {
     return Invalid("schedule.end", "must be after schedule.start");
+  }
+  if (c.adomain_size() > kMaxAdvertiserDomains) {
+    return Invalid("adomain", absl::StrCat("more than ", kMaxAdvertiserDomains, " domains"));
+  }
+  for (int i = 0; i < c.adomain_size(); ++i) {
+    ATTEX_RETURN_IF_ERROR(CheckString(Index("adomain", i), c.adomain(i), 1, 128));
+    if (absl::StrContains(c.adomain(i), ' ')) {
+      return Invalid(Index("adomain", i), "a domain has no spaces (\"stride.example\")");
+    }
   }
   if (c.creatives().empty()) return Invalid("creatives", "at least one creative is needed");
   if (c.creatives_size() > kMaxCreatives) {

@@ -6,9 +6,8 @@
 #include <limits>
 #include <string_view>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "attention/check.h"
-#include "auction/frequency.h"
 
 namespace attex::auction {
 
@@ -30,57 +29,6 @@ bool AnnSlot::Set(std::shared_ptr<const attention::AnnIndex> index) {
   // Release: a reader that sees the pointer sees the finished graph.
   index_.store(owner_.get(), std::memory_order_release);
   return true;
-}
-
-std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& c,
-                                                        const attention::Model& model,
-                                                        std::shared_ptr<BudgetState> budget,
-                                                        bool keep_key_inputs) {
-  auto out = std::make_shared<CompiledCampaign>();
-  out->id = c.id();
-  out->advertiser_id = c.advertiser_id();
-  out->version = c.version();
-  out->status = c.status();
-  out->bid_cpm_micros = c.bid_cpm_micros();
-  out->start_s = c.schedule().start();
-  out->end_s = c.schedule().end();
-  const auto& t = c.targeting();
-  out->countries.assign(t.countries().begin(), t.countries().end());
-  out->device_types.assign(t.device_types().begin(), t.device_types().end());
-  out->include_features.insert(t.include_features().begin(), t.include_features().end());
-  out->exclude_features.insert(t.exclude_features().begin(), t.exclude_features().end());
-  for (int h : t.hours()) out->hours_mask |= 1u << h;
-  out->pace_even = c.pacing() == attex::v1::PACING_EVEN;
-  out->frequency_cap = c.frequency_cap().impressions();
-  out->frequency_period_ms = c.frequency_cap().period_s() * 1000;
-  out->frequency_key = FrequencyCaps::CampaignKey(c.id());
-  budget->SetLimits(c.budget().daily_micros(), c.budget().total_micros());
-  out->budget = std::move(budget);
-
-  const std::string advertiser_token = absl::StrCat("advertiser:", c.advertiser_id());
-  std::vector<std::string_view> tokens;
-  for (const auto& cr : c.creatives()) {
-    CompiledCreative compiled{.id = cr.id(),
-                              .format = cr.format(),
-                              .category = cr.category(),
-                              .markup = cr.markup(),
-                              .key = std::vector<float>(model.d_model()),
-                              .tokens = {},
-                              .embedding = {}};
-    const std::string category_token = absl::StrCat("category:", cr.category());
-    tokens.assign(cr.features().begin(), cr.features().end());
-    if (!cr.category().empty()) tokens.push_back(category_token);
-    tokens.push_back(advertiser_token);
-    model.AdKey(tokens, absl::MakeConstSpan(cr.embedding().data(), cr.embedding().size()),
-                absl::MakeSpan(compiled.key));
-    if (keep_key_inputs && cr.embedding().empty()) {
-      compiled.tokens.assign(tokens.begin(), tokens.end());
-    } else if (keep_key_inputs) {
-      compiled.embedding.assign(cr.embedding().begin(), cr.embedding().end());
-    }
-    out->creatives.push_back(std::move(compiled));
-  }
-  return out;
 }
 
 CampaignIndex::RuleWord CampaignIndex::RuleWordOf(const ChunkedArray<Entry>& entries, size_t w) {
@@ -136,12 +84,13 @@ ChunkedArray<CampaignIndex::RuleWord> RuleWords(const ChunkedArray<CampaignIndex
   return ChunkedArray<CampaignIndex::RuleWord>(std::move(words));
 }
 
-// The five targeting lists of a campaign, in CampaignIndex's order of maps.
-constexpr int kPostingKinds = 5;
+// The six targeting lists of a campaign, in CampaignIndex's order of maps.
+constexpr int kPostingKinds = 6;
 
 std::shared_ptr<const Postings> CampaignIndex::*const kPostingMaps[kPostingKinds] = {
-    &CampaignIndex::countries, &CampaignIndex::device_types, &CampaignIndex::include_features,
-    &CampaignIndex::exclude_features, &CampaignIndex::advertisers};
+    &CampaignIndex::countries,        &CampaignIndex::device_types,
+    &CampaignIndex::include_features, &CampaignIndex::exclude_features,
+    &CampaignIndex::advertisers,      &CampaignIndex::domains};
 
 // Calls fn(kind, value) for every targeting value `c` posts.
 template <typename Fn>
@@ -151,6 +100,7 @@ void ForEachPosted(const CompiledCampaign& c, Fn fn) {
   for (const auto& v : c.include_features) fn(2, v);
   for (const auto& v : c.exclude_features) fn(3, v);
   fn(4, c.advertiser_id);
+  for (const auto& v : c.domains) fn(5, v);
 }
 
 bool SamePosted(const CompiledCampaign& a, const CompiledCampaign& b, int kind) {
@@ -163,9 +113,28 @@ bool SamePosted(const CompiledCampaign& a, const CompiledCampaign& b, int kind) 
       return a.include_features == b.include_features;
     case 3:
       return a.exclude_features == b.exclude_features;
-    default:
+    case 4:
       return a.advertiser_id == b.advertiser_id;
+    default:
+      return a.domains == b.domains;
   }
+}
+
+// A creative's category set as one string: its non-empty categories,
+// sorted, each once, joined by a separator validation refuses in them.
+std::string CategorySetKey(const CompiledCreative& creative, std::vector<std::string>* members) {
+  members->clear();
+  if (!creative.category.empty()) members->push_back(creative.category);
+  for (const auto& c : creative.categories) members->push_back(c);
+  std::sort(members->begin(), members->end());
+  members->erase(std::unique(members->begin(), members->end()), members->end());
+  return absl::StrJoin(*members, "\x1f");
+}
+
+bool SameRow(const CompiledCreative& a, const CompiledCreative& b) {
+  return a.format == b.format && a.category == b.category && a.categories == b.categories &&
+         a.w == b.w && a.h == b.h && a.mime == b.mime && a.duration_s == b.duration_s &&
+         a.key == b.key;
 }
 
 // Per ad and head, the format's part of every score the ad gets: (W_Q f)_h
@@ -260,8 +229,13 @@ std::shared_ptr<const Catalog> BuildCatalog(
   std::vector<AdRef> ads;
   std::vector<float> values;
   std::vector<uint16_t> ad_format;
+  std::vector<int32_t> ad_shape;
   std::vector<int32_t> ad_category;
   std::vector<int32_t> campaign_rows(row_begin.back());
+  absl::flat_hash_map<std::string, int32_t> mime_ids;
+  absl::flat_hash_map<AdShape, int32_t> shape_ids;
+  absl::flat_hash_map<std::string, int32_t> set_ids;
+  std::vector<std::string> members;
   for (size_t f = 0; f < by_format.size(); ++f) {
     catalog->format_rows.push_back(catalog->format_rows.back() +
                                    static_cast<int64_t>(by_format[f].size()));
@@ -272,15 +246,31 @@ std::shared_ptr<const Catalog> BuildCatalog(
       ads.push_back(ad);
       values.push_back(static_cast<float>(campaign.bid_cpm_micros));
       ad_format.push_back(static_cast<uint16_t>(f));
-      auto category = catalog->category_ids.try_emplace(
-          creative.category, static_cast<int32_t>(catalog->category_ids.size()));
-      ad_category.push_back(category.first->second);
+      AdShape shape{static_cast<uint16_t>(f), creative.w, creative.h, -1, creative.duration_s};
+      if (!creative.mime.empty()) {
+        auto [mime, new_mime] =
+            mime_ids.try_emplace(creative.mime, static_cast<int32_t>(catalog->mimes.size()));
+        if (new_mime) catalog->mimes.push_back(creative.mime);
+        shape.mime = mime->second;
+      }
+      auto [known, new_shape] =
+          shape_ids.try_emplace(shape, static_cast<int32_t>(catalog->shapes.size()));
+      if (new_shape) catalog->shapes.push_back(shape);
+      ad_shape.push_back(known->second);
+      auto [set, new_set] =
+          set_ids.try_emplace(CategorySetKey(creative, &members), catalog->category_set_count);
+      if (new_set) {
+        for (const auto& m : members) catalog->category_sets[m].push_back(set->second);
+        ++catalog->category_set_count;
+      }
+      ad_category.push_back(set->second);
     }
   }
   catalog->campaigns = ChunkedArray<std::shared_ptr<const CompiledCampaign>>(std::move(kept));
   catalog->ads = SharedArray<AdRef>(std::move(ads));
   catalog->values = SharedArray<float>(std::move(values));
   catalog->ad_format = SharedArray<uint16_t>(std::move(ad_format));
+  catalog->ad_shape = SharedArray<int32_t>(std::move(ad_shape));
   catalog->ad_category = SharedArray<int32_t>(std::move(ad_category));
   catalog->campaign_row_begin = SharedArray<int32_t>(std::move(row_begin));
   catalog->campaign_rows = SharedArray<int32_t>(std::move(campaign_rows));
@@ -301,9 +291,7 @@ bool Patchable(const Catalog& catalog, int32_t index, const CompiledCampaign& ne
   const CompiledCampaign& now = *catalog.campaigns[index];
   if (now.creatives.size() != next.creatives.size()) return false;
   for (size_t j = 0; j < now.creatives.size(); ++j) {
-    const CompiledCreative& a = now.creatives[j];
-    const CompiledCreative& b = next.creatives[j];
-    if (a.format != b.format || a.category != b.category || a.key != b.key) return false;
+    if (!SameRow(now.creatives[j], next.creatives[j])) return false;
   }
   return true;
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -24,54 +25,10 @@
 #include "attention/tiled_keys.h"
 #include "attex/v1/campaign.pb.h"
 #include "auction/budget.h"
+#include "auction/compiled_campaign.h"
 #include "auction/shared_arrays.h"
 
 namespace attex::auction {
-
-struct CompiledCreative {
-  std::string id;
-  std::string format;
-  std::string category;
-  std::string markup;
-  std::vector<float> key;  // d_model floats.
-  // What the key pooled (features, category:, advertiser:), or the
-  // advertiser's embedding: for the training log, kept only when
-  // CompileCampaign is asked to (they cost memory at a million ads).
-  std::vector<std::string> tokens;
-  std::vector<float> embedding;
-};
-
-struct CompiledCampaign {
-  std::string id;
-  std::string advertiser_id;
-  int64_t version = 0;
-  attex::v1::CampaignStatus status = attex::v1::CAMPAIGN_STATUS_UNSPECIFIED;
-  int64_t bid_cpm_micros = 0;
-  int64_t start_s = 0;  // 0: open.
-  int64_t end_s = 0;
-  std::vector<std::string> countries;
-  std::vector<std::string> device_types;
-  absl::flat_hash_set<std::string> include_features;
-  absl::flat_hash_set<std::string> exclude_features;
-  uint32_t hours_mask = 0;    // Bit h set: runs in UTC hour h. 0: every hour.
-  bool pace_even = false;     // Pacing EVEN (else asap).
-  int32_t frequency_cap = 0;  // Placements per user per period; 0: none.
-  int64_t frequency_period_ms = 0;
-  uint64_t frequency_key = 0;  // FrequencyCaps::CampaignKey(id).
-  std::vector<CompiledCreative> creatives;
-  // The budget's limits, spend and reservations, shared by every snapshot
-  // of the campaign (its limits live there alone).
-  std::shared_ptr<BudgetState> budget;
-};
-
-// Compiles a validated campaign: embeds each creative's key with `model`,
-// and sets `budget`'s limits to the campaign's. Every snapshot of the
-// campaign shares `budget`, so older ones see the new limits at once.
-// keep_key_inputs: also keep each creative's tokens or embedding.
-std::shared_ptr<const CompiledCampaign> CompileCampaign(const attex::v1::Campaign& campaign,
-                                                        const attention::Model& model,
-                                                        std::shared_ptr<BudgetState> budget,
-                                                        bool keep_key_inputs = false);
 
 // One ad: a creative of a campaign.
 struct AdRef {
@@ -138,6 +95,24 @@ struct CampaignIndex {
   std::shared_ptr<const Postings> include_features = NoPostings();  // Feature -> its campaigns.
   std::shared_ptr<const Postings> exclude_features = NoPostings();
   std::shared_ptr<const Postings> advertisers = NoPostings();  // Advertiser id -> its campaigns.
+  std::shared_ptr<const Postings> domains = NoPostings();  // Lower-case adomain -> its campaigns.
+};
+
+// What a slot's eligibility compares of a creative besides its category:
+// its format, size, MIME type and duration. The catalogue keeps each
+// distinct one once, so that a request compares its slots with these few
+// instead of with every ad.
+struct AdShape {
+  uint16_t format = 0;  // Index into Catalog::formats.
+  int32_t w = 0;        // 0 x 0: no size.
+  int32_t h = 0;
+  int32_t mime = -1;  // Index into Catalog::mimes; -1: none.
+  int32_t duration_s = 0;
+  friend bool operator==(const AdShape&, const AdShape&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const AdShape& s) {
+    return H::combine(std::move(h), s.format, s.w, s.h, s.mime, s.duration_s);
+  }
 };
 
 // The ANN index of one catalogue's keys, attached when a background build
@@ -181,15 +156,22 @@ struct Catalog {
   // every slot. What the auction decides with and Explain reports. The
   // keys as computed (float32) are the creatives' (Key).
   attention::TiledKeys tiled_keys;
-  // Per ad: its creative's format and category as small ids, so that the
-  // per-request masks are built without comparing strings.
+  // Per ad: its creative's format, shape and categories as small ids, so
+  // that the per-request masks are built without comparing strings.
   SharedArray<uint16_t> ad_format;   // Index into formats.
-  SharedArray<int32_t> ad_category;  // Value in category_ids.
+  SharedArray<int32_t> ad_shape;     // Index into shapes.
+  SharedArray<int32_t> ad_category;  // Its category set: one of category_set_count.
   std::vector<std::string> formats;
   // Rows of format f: [format_rows[f], format_rows[f + 1]) (the rows are
   // grouped by format); formats.size() + 1 entries.
   std::vector<int64_t> format_rows{0};
-  absl::flat_hash_map<std::string, int32_t> category_ids;
+  std::vector<AdShape> shapes;     // Distinct, in order of first appearance.
+  std::vector<std::string> mimes;  // Distinct creative MIME types.
+  // A creative's category set is its category and categories (non-empty,
+  // each once); the sets are numbered 0 .. category_set_count - 1, and
+  // each category maps to the sets (ascending) that hold it.
+  absl::flat_hash_map<std::string, std::vector<int32_t>> category_sets;
+  int32_t category_set_count = 0;
   // Campaign c's rows, creative by creative: campaign_rows[campaign_row_begin[c] + j]
   // is the row of its creative j (RowsOf).
   SharedArray<int32_t> campaign_row_begin;  // campaigns.size() + 1 entries.
@@ -225,7 +207,8 @@ std::shared_ptr<const Catalog> BuildCatalog(
 
 // Whether campaign `index` of `catalog` may become `next` by PatchCatalog:
 // `next` is not archived and has the same creatives' rows (as many, each
-// with the same format, category and key; ids and markup may differ).
+// with the same format, categories, size, MIME type, duration and key; ids
+// and markup may differ).
 bool Patchable(const Catalog& catalog, int32_t index, const CompiledCampaign& next);
 
 // A catalogue equal, field by field, to BuildCatalog of `previous`'s

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "api/limits.h"
 #include "attention/check.h"
 
@@ -81,6 +82,51 @@ void MarkHits(const CampaignIndex& index, const BidRequest& req,
   for (const auto& a : req.blocked_advertisers()) {
     mark(*index.advertisers, a, &HitWord::blocked_advertiser);
   }
+  // Domains match ignoring ASCII case: the index posts them in lower case.
+  char lower[api::kMaxTokenBytes];
+  for (const auto& d : req.blocked_domains()) {
+    if (d.size() > sizeof(lower)) continue;  // Longer than any campaign's.
+    for (size_t i = 0; i < d.size(); ++i) lower[i] = absl::ascii_tolower(d[i]);
+    mark(*index.domains, std::string_view(lower, d.size()), &HitWord::blocked_domain);
+  }
+}
+
+// Whether `a` and `b` admit the same creatives (SlotClasses).
+bool SameClass(const attex::v1::Slot& a, const attex::v1::Slot& b) {
+  if (a.format() != b.format() || a.sizes_size() != b.sizes_size() ||
+      a.mimes_size() != b.mimes_size() || a.min_duration_s() != b.min_duration_s() ||
+      a.max_duration_s() != b.max_duration_s()) {
+    return false;
+  }
+  for (int i = 0; i < a.sizes_size(); ++i) {
+    if (a.sizes(i).w() != b.sizes(i).w() || a.sizes(i).h() != b.sizes(i).h()) return false;
+  }
+  for (int i = 0; i < a.mimes_size(); ++i) {
+    if (a.mimes(i) != b.mimes(i)) return false;
+  }
+  return true;
+}
+
+// Of a shape that slot `slot` asks for by format: 0 when the slot admits
+// it, else 1 + which of size (0), MIME type (1) and duration (2) it fails
+// first.
+int Misfit(const Catalog& catalog, const AdShape& shape, const attex::v1::Slot& slot) {
+  if ((shape.w | shape.h) != 0 && !slot.sizes().empty()) {
+    bool listed = false;
+    for (const auto& size : slot.sizes()) listed |= size.w() == shape.w && size.h() == shape.h;
+    if (!listed) return 1;
+  }
+  if (shape.mime >= 0 && !slot.mimes().empty()) {
+    bool listed = false;
+    for (const auto& mime : slot.mimes()) listed |= mime == catalog.mimes[shape.mime];
+    if (!listed) return 2;
+  }
+  if (shape.duration_s != 0 &&
+      ((slot.min_duration_s() != 0 && shape.duration_s < slot.min_duration_s()) ||
+       (slot.max_duration_s() != 0 && shape.duration_s > slot.max_duration_s()))) {
+    return 3;
+  }
+  return 0;
 }
 
 // The creatives of the campaigns of `bits` in the word of `rules` that
@@ -94,10 +140,10 @@ int64_t CreativesOf(const CampaignIndex& index, const RuleWord& rules, size_t be
 }
 
 // The campaign-level reasons, in Exclusion's order of precedence.
-constexpr Exclusion kOrder[] = {Exclusion::kStatus,          Exclusion::kSchedule,
-                                Exclusion::kCountry,         Exclusion::kDeviceType,
-                                Exclusion::kIncludeFeatures, Exclusion::kExcludeFeatures,
-                                Exclusion::kHours,           Exclusion::kBlockedAdvertiser};
+constexpr Exclusion kOrder[] = {
+    Exclusion::kStatus,     Exclusion::kSchedule,          Exclusion::kCountry,
+    Exclusion::kDeviceType, Exclusion::kIncludeFeatures,   Exclusion::kExcludeFeatures,
+    Exclusion::kHours,      Exclusion::kBlockedAdvertiser, Exclusion::kBlockedDomain};
 constexpr int kReasons = static_cast<int>(std::size(kOrder));
 static_assert([] {
   for (int i = 1; i < kReasons; ++i) {
@@ -174,7 +220,8 @@ int64_t CampaignEligibility(const Catalog& catalog, const BidRequest& req,
                                         r.include & ~h.include,
                                         r.exclude & h.exclude,
                                         hours,
-                                        h.blocked_advertiser};
+                                        h.blocked_advertiser,
+                                        h.blocked_domain};
       uint64_t left = valid;
       for (int i = 0; i < kReasons; ++i) {
         const uint64_t first = fails[i] & left;
@@ -234,7 +281,7 @@ int SlotClasses(const BidRequest& req, std::vector<int>& slot_class) {
   int classes = 0;
   for (int k = 0; k < req.slots_size(); ++k) {
     int c = 0;
-    while (c < classes && req.slots(k).format() != req.slots(first[c]).format()) ++c;
+    while (c < classes && !SameClass(req.slots(k), req.slots(first[c]))) ++c;
     if (c == classes) {
       ATTEX_CHECK(classes < api::kMaxSlots);  // Validation bounds the slots.
       first[classes++] = k;
@@ -248,27 +295,49 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
                  absl::Span<const uint8_t> campaign_ok, int64_t admitted_ads, int slot_offset,
                  EligibilityScratch& s, absl::Span<uint16_t> mask, ExclusionCounts& excluded,
                  const Parallel& parallel) {
-  const size_t n_slots = static_cast<size_t>(req.slots_size());
   const size_t n_formats = catalog.formats.size();
   ATTEX_CHECK(catalog.format_rows.size() == n_formats + 1 &&
               static_cast<size_t>(catalog.format_rows.back()) == catalog.ads.size());
-  GrowTo(s.format_slots, n_formats);
-  std::fill(s.format_slots.begin(), s.format_slots.begin() + n_formats, 0);
-  for (size_t k = 0; k < n_slots; ++k) {
-    const std::string& format = req.slots(static_cast<int>(k)).format();
-    for (size_t f = 0; f < n_formats; ++f) {
-      if (catalog.formats[f] == format) {
-        s.format_slots[f] |= static_cast<uint16_t>(1u << (slot_offset + slot_class[k]));
-      }
+  // Each slot class against each of the catalogue's shapes, once: which
+  // slots ask for a shape's format, which admit it, and why the others do
+  // not (the first of size, MIME type and duration that fails, over the
+  // classes of its format).
+  const size_t n_shapes = catalog.shapes.size();
+  GrowTo(s.shape_asked, n_shapes);
+  GrowTo(s.shape_slots, n_shapes);
+  GrowTo(s.shape_misfit, n_shapes);
+  GrowTo(s.format_asked, n_formats);
+  std::fill_n(s.format_asked.data(), n_formats, uint16_t{0});
+  for (size_t sh = 0; sh < n_shapes; ++sh) {
+    const AdShape& shape = catalog.shapes[sh];
+    const std::string& format = catalog.formats[shape.format];
+    uint16_t asked = 0, admitted = 0;
+    int misfit = 3;
+    for (int k = 0, next = 0; k < req.slots_size(); ++k) {
+      if (slot_class[k] != next) continue;  // Its class was compared.
+      const auto bit = static_cast<uint16_t>(1u << (slot_offset + next++));
+      const attex::v1::Slot& slot = req.slots(k);
+      if (slot.format() != format) continue;
+      asked |= bit;
+      const int why = Misfit(catalog, shape, slot);
+      if (why == 0) admitted |= bit;
+      if (why != 0) misfit = std::min(misfit, why);
     }
+    s.shape_asked[sh] = asked;
+    s.format_asked[shape.format] |= asked;
+    s.shape_slots[sh] = admitted;
+    s.shape_misfit[sh] = static_cast<uint8_t>(misfit - 1);
   }
-  GrowTo(s.blocked_category, catalog.category_ids.size());
+  GrowTo(s.blocked_category, static_cast<size_t>(catalog.category_set_count));
   s.blocked_ids.clear();
   for (const auto& category : req.blocked_categories()) {
-    const auto it = catalog.category_ids.find(absl::string_view(category));
-    if (it == catalog.category_ids.end() || s.blocked_category[it->second]) continue;
-    s.blocked_category[it->second] = 1;
-    s.blocked_ids.push_back(it->second);
+    const auto it = catalog.category_sets.find(absl::string_view(category));
+    if (it == catalog.category_sets.end()) continue;
+    for (int32_t set : it->second) {
+      if (s.blocked_category[set]) continue;
+      s.blocked_category[set] = 1;
+      s.blocked_ids.push_back(set);
+    }
   }
   // The loop reads through plain pointers (unchecked, unlike the hardened
   // Span's operator[]) and counts in locals, so that its one store, to the
@@ -279,23 +348,29 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
   const AdRef* ads = catalog.ads.data();
   const int32_t* ad_category = catalog.ad_category.data();
   const int64_t* format_rows = catalog.format_rows.data();
+  const int32_t* ad_shape = catalog.ad_shape.data();
   const uint8_t* blocked = s.blocked_category.data();
-  const uint16_t* format_slots = s.format_slots.data();
+  const uint16_t* shape_asked = s.shape_asked.data();
+  const uint16_t* shape_slots = s.shape_slots.data();
+  const uint8_t* shape_misfit = s.shape_misfit.data();
   const bool first = slot_offset == 0;
   const bool any_blocked = !s.blocked_ids.empty();
+  static_assert(static_cast<int>(Exclusion::kSize) + 1 == static_cast<int>(Exclusion::kMime) &&
+                static_cast<int>(Exclusion::kMime) + 1 == static_cast<int>(Exclusion::kDuration));
   // Without blocked categories an ad of a format no slot asks for is
   // excluded for its format exactly when its campaign is eligible: those
   // rows are not read, and their count is what CampaignEligibility admitted
   // less the admitted ads of the rows read (kFormat starts at minus those).
   const bool skip_unasked = !any_blocked;
+  const uint16_t* format_asked = s.format_asked.data();
   ForParts(parallel, n_ads, s, excluded, [=](size_t begin, size_t end, ExclusionCounts& counts) {
     int32_t n_blocked = 0, n_unformatted = 0, n_read_admitted = 0;
+    int32_t n_misfit[3] = {};  // Size, MIME type, duration.
     for (size_t f = 0; f < n_formats; ++f) {
       const size_t lo = std::max<size_t>(begin, format_rows[f]);
       const size_t hi = std::min<size_t>(end, format_rows[f + 1]);
       if (lo >= hi) continue;
-      const uint16_t format_bits = format_slots[f];
-      if (skip_unasked && format_bits == 0) {
+      if (skip_unasked && format_asked[f] == 0) {
         if (first) std::fill(out + lo, out + hi, uint16_t{0});
         continue;
       }
@@ -305,15 +380,21 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
         const bool campaign_ok = ok[ads[i].campaign] != 0;
         const bool is_blocked = any_blocked && campaign_ok && blocked[ad_category[i]];
         const bool admitted = campaign_ok & !is_blocked;
-        const uint16_t bits = format_bits & static_cast<uint16_t>(-static_cast<int>(admitted));
+        const auto keep = static_cast<uint16_t>(-static_cast<int>(admitted));
+        const int32_t shape = ad_shape[i];
+        const bool asked = (shape_asked[shape] & keep) != 0;
+        const uint16_t bits = shape_slots[shape] & keep;
         n_blocked += is_blocked;
         n_read_admitted += admitted;
-        n_unformatted += admitted & (bits == 0);
+        n_unformatted += admitted & !asked;
+        n_misfit[shape_misfit[shape]] += asked & (bits == 0);
         out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
       }
     }
     counts[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;
-    counts[static_cast<int>(Exclusion::kFormat)] += skip_unasked ? -n_read_admitted : n_unformatted;
+    counts[static_cast<int>(Exclusion::kFormat)] +=
+        skip_unasked ? n_unformatted - n_read_admitted : n_unformatted;
+    for (int m = 0; m < 3; ++m) counts[static_cast<int>(Exclusion::kSize) + m] += n_misfit[m];
   });
   if (skip_unasked) excluded[static_cast<int>(Exclusion::kFormat)] += admitted_ads;
   for (int32_t id : s.blocked_ids) s.blocked_category[id] = 0;

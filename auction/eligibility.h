@@ -52,10 +52,17 @@ struct EligibilityScratch {
     uint64_t include = 0;
     uint64_t exclude = 0;
     uint64_t blocked_advertiser = 0;
+    uint64_t blocked_domain = 0;
   };
   std::vector<HitWord> hits;
-  std::vector<uint16_t> format_slots;  // Per format id: the pass slots asking for it.
-  std::vector<uint8_t> blocked_category;
+  // Per catalogue shape: the pass slots asking for its format, those that
+  // admit it (format, size, MIME type, duration), and which of size, MIME
+  // type and duration excludes it from the others.
+  std::vector<uint16_t> shape_asked;
+  std::vector<uint16_t> shape_slots;
+  std::vector<uint8_t> shape_misfit;
+  std::vector<uint16_t> format_asked;     // Per format: the pass slots asking for it.
+  std::vector<uint8_t> blocked_category;  // Per category set.
   std::vector<int32_t> blocked_ids;
   // The ANN path: one search's rows, its query, and every slot's rows with
   // their mask bits (at most kMaxPassSlots x kMaxAnnCandidates entries).
@@ -67,7 +74,8 @@ struct EligibilityScratch {
 };
 
 // Request-level eligibility of every campaign by its rules (status,
-// schedule, targeting, hours, blocked advertisers): campaign_ok[c] (one per
+// schedule, targeting, hours, blocked advertisers and advertiser domains):
+// campaign_ok[c] (one per
 // catalog.campaigns) is set to 1 or 0, and each excluded campaign's
 // creatives are counted in `excluded` under the first reason that excludes
 // it, in Exclusion's order. `tokens` are the request's feature tokens
@@ -119,24 +127,30 @@ class LateChecks final {
 
 // Creative-level eligibility into the per-ad slot mask (one entry per
 // catalog.ads): bit slot_offset + slot_class[k] is set where ad i's
-// campaign is ok, its category is not blocked and slot k asks for its
-// format (slots of one format share a class, hence a bit: see
-// SlotClasses). The first request of a shared pass (slot_offset 0)
-// overwrites the mask; later ones add their bits. Counts kBlockedCategory
-// and kFormat exclusions. `admitted_ads`: what CampaignEligibility returned
-// for campaign_ok. Rows of a format no slot asks for are not read (the
-// catalogue groups rows by format) unless the request blocks categories.
+// campaign is ok, none of its categories is blocked, slot k asks for its
+// format and admits its size, MIME type and duration (slots that ask for
+// the same share a class, hence a bit: see SlotClasses). A slot without
+// sizes (mimes, durations) admits any; a creative without a size (mime,
+// duration) fits any slot. The first request of a shared pass
+// (slot_offset 0) overwrites the mask; later ones add their bits. Counts
+// kBlockedCategory, kFormat, kSize, kMime and kDuration exclusions. Costs
+// a pass over the ads plus one comparison of each slot class with each of
+// the catalogue's distinct shapes (AdShape). `admitted_ads`: what
+// CampaignEligibility returned for campaign_ok. Rows of a format no slot
+// asks for are not read (the catalogue groups rows by format) unless the
+// request blocks categories.
 void BuildAdMask(const Catalog& catalog, const attex::v1::BidRequest& request,
                  absl::Span<const int> slot_class, absl::Span<const uint8_t> campaign_ok,
                  int64_t admitted_ads, int slot_offset, EligibilityScratch& scratch,
                  absl::Span<uint16_t> mask, ExclusionCounts& excluded,
                  const Parallel& parallel = {});
 
-// The request's slots by format: slot k's class (its format's index among
-// the request's distinct formats, in order of first appearance) into
-// `slot_class` (resized to the slots); returns how many classes. Slots of
-// one format admit the same ads with the same weights, so the attention
-// pass scores one class for them all.
+// The request's slots by what they admit: slot k's class (the index of
+// its format, sizes, mimes and durations among the request's distinct
+// ones, in order of first appearance) into `slot_class` (resized to the
+// slots); returns how many classes. Slots of a class admit the same ads
+// with the same weights, so the attention pass scores one class for them
+// all.
 int SlotClasses(const attex::v1::BidRequest& request, std::vector<int>& slot_class);
 
 // The ANN path: retrieves up to `ann_candidates` ads per slot class from

@@ -14,11 +14,12 @@ constexpr std::string_view kNoBidReasonNames[] = {
 static_assert(std::size(kNoBidReasonNames) == static_cast<size_t>(NoBidReason::kCount));
 
 constexpr std::string_view kExclusionNames[] = {
-    "status",      "schedule",         "country",
-    "device_type", "include_features", "exclude_features",
-    "hours",       "blocked_category", "blocked_advertiser",
-    "format",      "budget",           "frequency_cap",
-    "pacing",
+    "status",         "schedule",         "country",
+    "device_type",    "include_features", "exclude_features",
+    "hours",          "blocked_category", "blocked_advertiser",
+    "blocked_domain", "format",           "size",
+    "mime",           "duration",         "budget",
+    "frequency_cap",  "pacing",
 };
 static_assert(std::size(kExclusionNames) == static_cast<size_t>(Exclusion::kCount));
 

@@ -27,7 +27,10 @@ std::string_view NoBidReasonName(NoBidReason reason);
 
 // Why a campaign-creative pair was not eligible; counted in explanations.
 // A pair is counted once: under the first campaign-level reason in this
-// order, else under kBlockedCategory or kFormat (the creative's own).
+// order, else under the creative's own: kBlockedCategory, else kFormat (no
+// slot asks for its format), else kSize (no slot of its format accepts its
+// size), kMime (none of those accepts its MIME type) or kDuration (nor its
+// duration).
 enum class Exclusion : int {
   kStatus,
   kSchedule,
@@ -38,7 +41,11 @@ enum class Exclusion : int {
   kHours,
   kBlockedCategory,
   kBlockedAdvertiser,
+  kBlockedDomain,  // "blocked_domain": the request blocks one of its adomain.
   kFormat,
+  kSize,
+  kMime,
+  kDuration,
   kBudget,
   kFrequencyCap,
   kPacing,

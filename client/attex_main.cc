@@ -38,7 +38,8 @@ void AddBidFlags(CLI::App* sub, BidFlags* f) {
       "--device_type", [f](const std::string& v) { f->device_type = v; },
       "mobile, desktop, tablet or ctv");
   sub->add_option("--slot", f->slots,
-                  "id:format[:position[:floor_cpm_micros]] (repeatable; default s1:banner:0)");
+                  "id:format[:position[:floor_cpm_micros[:WxH,...]]] (repeatable; default "
+                  "s1:banner:0; sizes: those the slot accepts, none: any)");
   sub->add_option_function<int>(
       "--tmax_ms", [f](const int& v) { f->tmax_ms = v; }, "the platform's deadline, ms");
   sub->add_option_function<std::string>(
@@ -49,6 +50,9 @@ void AddBidFlags(CLI::App* sub, BidFlags* f) {
       ->delimiter(',');
   sub->add_option("--block_advertiser", f->blocked_advertisers,
                   "advertiser account id to refuse (repeatable, or a,b)")
+      ->delimiter(',');
+  sub->add_option("--block_domain", f->blocked_domains,
+                  "advertiser domain to refuse, e.g. ford.com (repeatable, or a,b)")
       ->delimiter(',');
   sub->add_flag("--test", f->test, "test request: nothing is charged");
   sub->add_flag("--gdpr", f->gdpr_applies, "GDPR applies to the user");

@@ -15,9 +15,9 @@ absl::StatusOr<attex::v1::Slot> ParseSlot(std::string_view spec_view) {
   // Debian's abseil has its own string_view.
   const absl::string_view spec(spec_view.data(), spec_view.size());
   std::vector<absl::string_view> parts = absl::StrSplit(spec, ':');
-  if (parts.size() < 2 || parts.size() > 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--slot '", spec, "': expected id:format[:position[:floor_cpm_micros]]"));
+  if (parts.size() < 2 || parts.size() > 5) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--slot '", spec, "': expected id:format[:position[:floor_cpm_micros[:WxH,...]]]"));
   }
   attex::v1::Slot slot;
   if (parts[0].empty()) {
@@ -43,6 +43,19 @@ absl::StatusOr<attex::v1::Slot> ParseSlot(std::string_view spec_view) {
           absl::StrCat("--slot '", spec, "': floor '", parts[3], "' is not an integer"));
     }
     slot.set_floor_cpm_micros(floor);
+  }
+  if (parts.size() > 4) {
+    for (absl::string_view size : absl::StrSplit(parts[4], ',', absl::SkipEmpty())) {
+      std::vector<absl::string_view> wh = absl::StrSplit(size, absl::ByAnyChar("xX"));
+      int32_t w = 0, h = 0;
+      if (wh.size() != 2 || !absl::SimpleAtoi(wh[0], &w) || !absl::SimpleAtoi(wh[1], &h)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--slot '", spec, "': size '", size, "' is not WxH, e.g. 300x250"));
+      }
+      auto* s = slot.add_sizes();
+      s->set_w(w);
+      s->set_h(h);
+    }
   }
   return slot;
 }
@@ -120,6 +133,7 @@ absl::StatusOr<attex::v1::BidRequest> BuildBidRequest(const BidFlags& flags) {
   }
   for (const auto& c : flags.blocked_categories) request.add_blocked_categories(c);
   for (const auto& a : flags.blocked_advertisers) request.add_blocked_advertisers(a);
+  for (const auto& d : flags.blocked_domains) request.add_blocked_domains(d);
   if (flags.test) request.set_test(true);
   attex::v1::Consent* consent = nullptr;
   auto mutable_consent = [&] {

@@ -27,11 +27,12 @@ struct BidFlags {
   std::vector<std::string> context_features;  // context.features
   std::optional<std::string> country;
   std::optional<std::string> device_type;
-  std::vector<std::string> slots;  // "id:format[:position[:floor_cpm_micros]]"
+  std::vector<std::string> slots;  // "id:format[:position[:floor_cpm_micros[:WxH,...]]]"
   std::optional<int> tmax_ms;
   std::optional<std::string> auction;  // "first" or "second"
   std::vector<std::string> blocked_categories;
   std::vector<std::string> blocked_advertisers;
+  std::vector<std::string> blocked_domains;
   bool test = false;
   bool gdpr_applies = false;
   std::optional<std::string> tcf_consent;
@@ -39,8 +40,9 @@ struct BidFlags {
   bool limit_ad_tracking = false;
 };
 
-// Parses "id:format[:position[:floor_cpm_micros]]". INVALID_ARGUMENT names
-// the part that is wrong.
+// Parses "id:format[:position[:floor_cpm_micros[:WxH,...]]]" (the last
+// part: the sizes the slot accepts, e.g. 300x250,320x50). INVALID_ARGUMENT
+// names the part that is wrong.
 absl::StatusOr<attex::v1::Slot> ParseSlot(std::string_view spec);
 
 // The request the flags describe. When the result has no slots it gets one,

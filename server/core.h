@@ -24,6 +24,7 @@
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
 #include "server/model_reloader.h"
+#include "server/openrtb/currency.h"
 #include "server/rate_limiter.h"
 #include "server/tls.h"
 #include "server/training_log.h"
@@ -41,8 +42,11 @@ struct OpenRtbOptions {
   // The base of the notice URLs (burl, lurl) the answers carry, e.g.
   // "https://rtb.example.com"; empty: "http://" + the bound address.
   std::string public_url;
-  std::string currency = "USD";  // The account currency, as OpenRTB names it.
-  std::string port_file;         // If set, the bound port is written there.
+  // The account currency (ISO 4217, as OpenRTB names it) and the rates of
+  // the other currencies requests may use (--currency_rates).
+  openrtb::CurrencyRates rates{"USD"};
+  bool nurl = false;      // Answers carry a win notice URL (nurl).
+  std::string port_file;  // If set, the bound port is written there.
 };
 
 // Where the books are kept (--store): SQLite in data_dir (one machine), or

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@ struct DemoCampaign {
   std::vector<std::string> features;
   const char* category;
   const char* markup;
+  const char* domain;  // The advertiser's (adomain).
 };
 
 attex::v1::Campaign MakeCampaign(const DemoCampaign& d, const std::string& advertiser_id) {
@@ -34,10 +36,15 @@ attex::v1::Campaign MakeCampaign(const DemoCampaign& d, const std::string& adver
   c.mutable_budget()->set_total_micros(1'000'000'000);
   c.set_pacing(attex::v1::PACING_ASAP);
   for (const auto& country : d.countries) c.mutable_targeting()->add_countries(country);
+  c.add_adomain(d.domain);
   for (const char* format : {"banner", "native"}) {
     auto* cr = c.add_creatives();
     cr->set_id(absl::StrCat(format, "-1"));
     cr->set_format(format);
+    if (std::string_view(format) == "banner") {  // A medium rectangle.
+      cr->set_w(300);
+      cr->set_h(250);
+    }
     cr->set_category(d.category);
     for (const auto& f : d.features) cr->add_features(f);
     cr->set_markup(d.markup);
@@ -70,19 +77,22 @@ absl::Status SeedDemo(Core& core) {
        {"US", "CA", "GB"},
        {"interest:running", "kw:marathon", "brand:stride"},
        "sports",
-       "<a href=\"https://example.com/stride\">Stride: run further</a>"},
+       "<a href=\"https://example.com/stride\">Stride: run further</a>",
+       "stride.example"},
       {"Morning Roast coffee",
        1'800'000,
        {},
        {"interest:coffee", "kw:espresso", "brand:morning-roast"},
        "food",
-       "<a href=\"https://example.com/roast\">Morning Roast</a>"},
+       "<a href=\"https://example.com/roast\">Morning Roast</a>",
+       "morning-roast.example"},
       {"Far Away travel",
        3'000'000,
        {},
        {"interest:travel", "kw:flights", "brand:far-away"},
        "travel",
-       "<a href=\"https://example.com/far\">Far Away: flights for less</a>"},
+       "<a href=\"https://example.com/far\">Far Away: flights for less</a>",
+       "far-away.example"},
   };
   const int64_t now_ms = NowMs();
   for (const auto& demo : demos) {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -10,7 +13,9 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "server/openrtb/currency.h"
 #include "server/server.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/spdlog.h"
@@ -108,7 +113,13 @@ ABSL_FLAG(std::string, openrtb_public_url, "",
           "base URL of the OpenRTB notice URLs (burl, lurl) in answers, as platforms reach it "
           "(empty: http://<openrtb_listen>)");
 ABSL_FLAG(std::string, openrtb_currency, "USD",
-          "the account currency (ISO 4217) that OpenRTB requests' cur and bidfloorcur must name");
+          "the account currency (ISO 4217) in which bids, budgets and billing are; OpenRTB "
+          "requests in another currency need --currency_rates");
+ABSL_FLAG(std::string, currency_rates, "",
+          "file of exchange rates for OpenRTB requests in other currencies: one \"CODE RATE\" "
+          "a line, RATE what one unit is worth in --openrtb_currency (empty: none)");
+ABSL_FLAG(bool, openrtb_nurl, false,
+          "OpenRTB answers carry a win notice URL (nurl, GET /openrtb2/win): logged, never billed");
 ABSL_FLAG(std::string, openrtb_port_file, "",
           "write the OpenRTB endpoint's bound port to this file once serving");
 ABSL_FLAG(std::string, log_format, "text", "text, or json (one object a line, for log shippers)");
@@ -137,6 +148,30 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
     return std::make_unique<JsonEscapedMessage>();
   }
 };
+
+// --openrtb_currency and the --currency_rates file (empty: none), checked
+// line by line; the message names the flag and the line.
+absl::StatusOr<attex::openrtb::CurrencyRates> LoadCurrencyRates(const std::string& account,
+                                                                const std::string& path) {
+  const bool code = account.size() == 3 && std::all_of(account.begin(), account.end(),
+                                                       [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!code) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--openrtb_currency: \"", account, "\" is not an ISO 4217 code such as USD"));
+  }
+  if (path.empty()) return attex::openrtb::CurrencyRates(account);
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) {
+    return absl::NotFoundError(absl::StrCat("--currency_rates: cannot open ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto rates = attex::openrtb::CurrencyRates::Parse(text.str(), path, account);
+  if (!rates.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--currency_rates: ", rates.status().message()));
+  }
+  return rates;
+}
 
 }  // namespace
 
@@ -279,7 +314,15 @@ int main(int argc, char** argv) {
   options.openrtb.threads = absl::GetFlag(FLAGS_openrtb_threads);
   options.openrtb.nobid_status = absl::GetFlag(FLAGS_openrtb_nobid_status);
   options.openrtb.public_url = absl::GetFlag(FLAGS_openrtb_public_url);
-  options.openrtb.currency = absl::GetFlag(FLAGS_openrtb_currency);
+  if (auto rates = LoadCurrencyRates(absl::GetFlag(FLAGS_openrtb_currency),
+                                     absl::GetFlag(FLAGS_currency_rates));
+      rates.ok()) {
+    options.openrtb.rates = *std::move(rates);
+  } else {
+    std::fprintf(stderr, "attex-server: %s\n", std::string(rates.status().message()).c_str());
+    return 2;
+  }
+  options.openrtb.nurl = absl::GetFlag(FLAGS_openrtb_nurl);
   options.openrtb.port_file = absl::GetFlag(FLAGS_openrtb_port_file);
   if (options.openrtb.threads < 1 || options.openrtb.threads > 64) {
     std::fprintf(stderr, "attex-server: --openrtb_threads must be 1 to 64, not %d\n",

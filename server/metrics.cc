@@ -150,7 +150,9 @@ Metrics::Metrics()
               .Add({}, LatencyBuckets())),
       spend_(RegisterFamily(BuildCounter(), "attex_spend_micros_total",
                             "Billed spend since start, micros")
-                 .Add({})) {
+                 .Add({})),
+      losses_(RegisterFamily(BuildCounter(), "attex_openrtb_losses_total",
+                             "OpenRTB loss notices (lurl) by OpenRTB loss reason code")) {
   for (ShedReason reason :
        {ShedReason::kCapacity, ShedReason::kDeadline, ShedReason::kQueue, ShedReason::kLate}) {
     shed_by_reason_[static_cast<size_t>(reason)] =
@@ -280,6 +282,10 @@ void Metrics::Bid(int slots, int placements, int floor_priced, std::string_view 
   placements_total_.fetch_add(placements, std::memory_order_relaxed);
   if (floor_priced > 0) floors_hit_.Increment(floor_priced);
   if (!no_bid_reason.empty()) no_bid_.Add({{"reason", std::string(no_bid_reason)}}).Increment();
+}
+
+void Metrics::OpenRtbLoss(std::string_view reason) {
+  losses_.Add({{"reason", std::string(reason)}}).Increment();
 }
 
 void Metrics::LedgerCommit(const billing::CommitSummary& commit) {

@@ -69,6 +69,9 @@ class Metrics final {
   // One ledger commit: a batch of billing events recorded durably in one
   // transaction (group commit), the events it accepted and the spend billed.
   void LedgerCommit(const billing::CommitSummary& commit);
+  // One OpenRTB loss notice: attex_openrtb_losses_total{reason}, the label
+  // one of a bounded set (openrtb::LossReasonLabel).
+  void OpenRtbLoss(std::string_view reason);
 
   // Totals since start: what Operator.GetStats reports.
   struct Totals {
@@ -122,6 +125,7 @@ class Metrics final {
   prometheus::Family<prometheus::Counter>& no_bid_;
   prometheus::Histogram& ledger_commit_;
   prometheus::Counter& spend_;
+  prometheus::Family<prometheus::Counter>& losses_;
   // Totals are sampled for FillRates.
   void MaybeSample();
   std::atomic<int64_t> calls_total_{0}, bids_total_{0}, slots_total_{0}, placements_total_{0},

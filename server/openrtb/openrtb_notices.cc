@@ -80,6 +80,20 @@ void OpenRtbService::Billing(const openrtb::HttpRequest& request,
                          "price: \"", price, "\" is not a CPM such as 2.5 (${AUCTION_PRICE})"))));
     return;
   }
+  // In the answer's currency (cur): the price as the answer wrote it, or
+  // more, is the token's; less is converted into the account currency,
+  // rounded down. A currency without a rate (any more) says nothing.
+  std::string cur;
+  if (cap >= 0 && openrtb::QueryParam(request.target, "cur", &cur) && !cur.empty()) {
+    const int64_t rate = core_->options.openrtb.rates.Rate(cur);
+    if (rate == 0) {
+      cap = -1;
+    } else if (rate != openrtb::CurrencyRates::kOne) {
+      const int64_t written =
+          openrtb::CurrencyRates::FromAccountDown(claims->price_cpm_micros, rate);
+      cap = cap >= written ? -1 : openrtb::CurrencyRates::ToAccountDown(cap, rate);
+    }
+  }
   attex::v1::Event event;
   event.set_billing_token(std::move(token));
   event.set_type(attex::v1::EVENT_TYPE_IMPRESSION);
@@ -104,6 +118,7 @@ void OpenRtbService::Loss(const openrtb::HttpRequest& request, openrtb::HttpServ
   }
   std::string reason;
   openrtb::QueryParam(request.target, "reason", &reason);
+  core_->metrics.OpenRtbLoss(openrtb::LossReasonLabel(reason));
   core_->queue.Submit([core = core_, claims = *std::move(claims), reason = std::move(reason),
                        reply = std::move(reply)]() mutable -> store::WorkQueue::Completion {
     // A placement billed already has no reservation left: nothing happens.
@@ -114,6 +129,33 @@ void OpenRtbService::Loss(const openrtb::HttpRequest& request, openrtb::HttpServ
       reply(Json(200, absl::StrCat(R"({"released_micros":)", released, "}")));
     };
   });
+}
+
+// The win notice says the placement won the platform's auction; billing
+// waits for burl (the impression shown). Nothing is kept, so a retried
+// notice is harmless.
+void OpenRtbService::Win(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply) {
+  std::string token;
+  auto claims = Claims(*core_, request, &token);
+  if (!claims.ok()) {
+    reply(Error(400, claims.status()));
+    return;
+  }
+  // What the platform sends is logged only as what it can mean (logs stay
+  // one line a record).
+  std::string price, cur;
+  int64_t micros = 0;
+  openrtb::QueryParam(request.target, "price", &price);
+  if (!openrtb::ParseCpm(price, &micros)) price = "?";
+  if (!openrtb::QueryParam(request.target, "cur", &cur) || cur.empty()) {
+    cur = core_->options.openrtb.rates.account();
+  } else if (core_->options.openrtb.rates.Rate(cur) == 0) {
+    cur = "?";
+  }
+  spdlog::debug("openrtb win notice: request {} slot {} campaign {} platform {} price {} {}",
+                claims->request_id, claims->slot_id, claims->campaign_id, claims->platform_id,
+                price, cur);
+  reply(Json(200, R"({"result":"logged"})"));
 }
 
 }  // namespace attex::server

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api/limits.h"
 #include "server/openrtb/country_codes.h"
+#include "server/openrtb/gpp.h"
 #include "server/openrtb/json_read.h"
 #include "server/openrtb/openrtb_imp.h"
 #include "server/openrtb/openrtb_mapping.h"
@@ -156,6 +158,27 @@ absl::string_view DeviceType(int64_t type) {
   }
 }
 
+// The answer's currency (Request::currency) from `cur`: the account
+// currency if it is named, else the first named with a rate.
+absl::Status AnswerCurrency(const Field& f, const CurrencyRates& rates, Request* out) {
+  bool ours = false, any = false;
+  absl::string_view other;
+  ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view c) {
+    any = true;
+    ours |= c == rates.account();
+    if (other.empty() && rates.Rate(c) > 0) other = c;
+  }));
+  if (!any || ours) return absl::OkStatus();
+  if (other.empty()) {
+    return Bad(nullptr, "cur",
+               absl::StrCat("no exchange rate for any of these: attex bids in ", rates.account(),
+                            rates.size() > 0 ? " or a currency of --currency_rates" : ""));
+  }
+  out->currency = std::string(other);
+  out->rate = rates.Rate(other);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& options, Request* out) {
@@ -163,6 +186,8 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
   out->imps.clear();
   out->schain.clear();
   out->private_imps = 0;
+  out->currency = options.rates.account();
+  out->rate = CurrencyRates::kOne;
   Document doc;
   ATTEX_RETURN_IF_ERROR(doc.Parse(json));
   Object top;
@@ -210,15 +235,17 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
       if (n > api::kMaxFeatures) {
         return Bad(nullptr, "bcat", absl::StrCat("more than ", api::kMaxFeatures, " entries"));
       }
-    } else if (f.key == "cur") {
-      bool ours = false, any = false;
-      ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view c) {
-        any = true;
-        ours |= c == options.currency;
+    } else if (f.key == "badv") {
+      int n = 0;
+      ATTEX_RETURN_IF_ERROR(Strings(f, [&](absl::string_view d) {
+        ++n;
+        AddToken("", d, bid.mutable_blocked_domains(), api::kMaxFeatures + 1);
       }));
-      if (any && !ours) {
-        return Bad(nullptr, "cur", absl::StrCat("attex bids in ", options.currency, " only"));
+      if (n > api::kMaxFeatures) {
+        return Bad(nullptr, "badv", absl::StrCat("more than ", api::kMaxFeatures, " entries"));
       }
+    } else if (f.key == "cur") {
+      ATTEX_RETURN_IF_ERROR(AnswerCurrency(f, options.rates, out));
     } else if (f.key == "test") {
       bool test = false;
       ATTEX_RETURN_IF_ERROR(Flag(f, &test));
@@ -307,6 +334,9 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
   if (regs.has_value()) {
     Object obj;
     ATTEX_RETURN_IF_ERROR(AsObject(*regs, &obj));
+    absl::string_view gpp;
+    bool has_sid = false;
+    absl::InlinedVector<int64_t, 8> sids;
     for (const Field& f : obj) {
       bool flag = false;
       if (f.key == "coppa") {
@@ -322,13 +352,18 @@ absl::Status ParseBidRequest(absl::string_view json, const MappingOptions& optio
         if (usp.size() == 4 && (usp[2] == 'Y' || usp[2] == 'y')) {
           consent->set_limit_ad_tracking(true);
         }
+      } else if (f.key == "gpp") {
+        ATTEX_RETURN_IF_ERROR(String(f, &gpp));
       } else if (f.key == "gpp_sid") {
         // Section 2 is the EU TCF v2: GDPR applies.
+        has_sid = true;
         ATTEX_RETURN_IF_ERROR(Ints(f, [&](int64_t sid) {
-          if (sid == 2) consent->set_gdpr_applies(true);
+          if (sid == kGppTcfEuV2) consent->set_gdpr_applies(true);
+          if (sids.size() < 64) sids.push_back(sid);
         }));
       }
     }
+    if (!gpp.empty()) ApplyGpp(gpp, has_sid, sids, consent);
   }
   out->private_imps = private_imps;
   return absl::OkStatus();

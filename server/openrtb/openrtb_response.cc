@@ -23,39 +23,75 @@ int ImpOf(const Request& request, absl::string_view slot_id) {
   return -1;
 }
 
-void AppendBid(const Request& request, const attex::v1::Placement& p, absl::string_view category,
+// A notice URL: `base`, the token, the macro parameter and, in another
+// currency than the account's, the answer's currency.
+std::string NoticeUrl(absl::string_view base, absl::string_view token, absl::string_view macro,
+                      const Request& request) {
+  // Billing tokens are base64url and dots: safe in a query as they are.
+  std::string url = absl::StrCat(base, "?token=", token, macro);
+  if (request.rate != CurrencyRates::kOne) absl::StrAppend(&url, "&cur=", request.currency);
+  return url;
+}
+
+void AppendBid(const Request& request, const attex::v1::Placement& p, const BidDetails& details,
                const ResponseOptions& options, std::string* out) {
   out->append("{\"id\":");
   AppendJsonString(absl::StrCat(p.slot_id(), "-", p.campaign_id()), out);
   out->append(",\"impid\":");
   AppendJsonString(p.slot_id(), out);
   out->append(",\"price\":");
-  AppendCpm(p.price_cpm_micros(), out);
+  AppendCpm(request.rate == CurrencyRates::kOne
+                ? p.price_cpm_micros()
+                : CurrencyRates::FromAccountDown(p.price_cpm_micros(), request.rate),
+            out);
   out->append(",\"adm\":");
   AppendJsonString(p.markup(), out);
+  if (!details.adomain.empty()) {
+    out->append(",\"adomain\":[");
+    for (size_t i = 0; i < details.adomain.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(details.adomain[i], out);
+    }
+    out->push_back(']');
+  }
   out->append(",\"cid\":");
   AppendJsonString(p.campaign_id(), out);
   out->append(",\"crid\":");
   AppendJsonString(p.creative_id(), out);
-  if (!category.empty()) {
+  if (!details.category.empty() || !details.categories.empty()) {
     out->append(",\"cat\":[");
-    AppendJsonString(category, out);
+    bool first = true;
+    auto add = [&](absl::string_view c) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(c, out);
+    };
+    if (!details.category.empty()) add(details.category);
+    for (const auto& c : details.categories) {
+      if (c != details.category) add(c);
+    }
     out->push_back(']');
   }
   const int imp = ImpOf(request, p.slot_id());
   if (imp >= 0 && imp < static_cast<int>(request.imps.size())) {
     const Imp& i = request.imps[imp];
     absl::StrAppend(out, ",\"mtype\":", static_cast<int>(i.mtype));
-    if (i.w > 0 && i.h > 0) absl::StrAppend(out, ",\"w\":", i.w, ",\"h\":", i.h);
+    // The creative's own size, else the impression's when it named one.
+    const bool own = details.w > 0 && details.h > 0;
+    const int32_t w = own ? details.w : i.w, h = own ? details.h : i.h;
+    if (w > 0 && h > 0) absl::StrAppend(out, ",\"w\":", w, ",\"h\":", h);
   }
-  // Billing tokens are base64url and dots: safe in a query as they are.
+  if (!options.win_url.empty()) {
+    out->append(",\"nurl\":");
+    AppendJsonString(
+        NoticeUrl(options.win_url, p.billing_token(), "&price=${AUCTION_PRICE}", request), out);
+  }
   out->append(",\"burl\":");
   AppendJsonString(
-      absl::StrCat(options.billing_url, "?token=", p.billing_token(), "&price=${AUCTION_PRICE}"),
-      out);
+      NoticeUrl(options.billing_url, p.billing_token(), "&price=${AUCTION_PRICE}", request), out);
   out->append(",\"lurl\":");
   AppendJsonString(
-      absl::StrCat(options.loss_url, "?token=", p.billing_token(), "&reason=${AUCTION_LOSS}"), out);
+      NoticeUrl(options.loss_url, p.billing_token(), "&reason=${AUCTION_LOSS}", request), out);
   absl::StrAppend(out, ",\"exp\":", options.billing_token_ttl_s, "}");
 }
 
@@ -122,7 +158,7 @@ bool ParseCpm(absl::string_view text, int64_t* micros) {
       ++digits;
       if (!dot) {
         units = units * 10 + (c - '0');
-        if (units > 1'000'000) return false;
+        if (units > 1'000'000'000) return false;
       } else if (decimals < 6) {
         frac = frac * 10 + (c - '0');
         ++decimals;
@@ -138,16 +174,17 @@ bool ParseCpm(absl::string_view text, int64_t* micros) {
 }
 
 void WriteBidResponse(const Request& request, const attex::v1::BidResponse& response,
-                      absl::Span<const absl::string_view> categories,
-                      const ResponseOptions& options, std::string* out) {
+                      absl::Span<const BidDetails> details, const ResponseOptions& options,
+                      std::string* out) {
   out->clear();
   out->append("{\"id\":");
   AppendJsonString(request.bid.request_id(), out);
   out->append(",\"cur\":");
-  AppendJsonString(options.currency, out);
+  AppendJsonString(request.currency, out);
   out->append(",\"seatbid\":[");
   // One seat per advertiser, in the order of their first placement.
   const auto& placements = response.placements();
+  const BidDetails none;
   for (int i = 0; i < placements.size(); ++i) {
     const std::string& seat = placements[i].advertiser_id();
     bool seen = false;
@@ -160,9 +197,8 @@ void WriteBidResponse(const Request& request, const attex::v1::BidResponse& resp
     for (int j = i; j < placements.size(); ++j) {
       if (placements[j].advertiser_id() != seat) continue;
       if (out->back() != '[') out->push_back(',');
-      const absl::string_view category =
-          j < static_cast<int>(categories.size()) ? categories[j] : absl::string_view();
-      AppendBid(request, placements[j], category, options, out);
+      AppendBid(request, placements[j], j < static_cast<int>(details.size()) ? details[j] : none,
+                options, out);
     }
     out->append("]}");
   }
@@ -181,6 +217,28 @@ int NoBidReasonCode(absl::string_view reason) {
   if (is(NoBidReason::kBelowFloor)) return 501;
   if (is(NoBidReason::kBudget)) return 502;
   return 0;  // Unknown error.
+}
+
+std::string_view LossReasonLabel(absl::string_view reason) {
+  // The codes of OpenRTB 2.6's list, as the labels (string literals: the
+  // metric's label set stays bounded).
+  static constexpr std::string_view kListed[] = {
+      "0",   "1",   "2",   "3",   "4",   "5",   "6",   "7",   "8",   "9",   "10",
+      "100", "101", "102", "103", "104", "200", "201", "202", "203", "204", "205",
+      "206", "207", "208", "209", "210", "211", "212", "213", "214", "215"};
+  int64_t code = 0;
+  if (reason.empty() || reason.size() > 9) return "unknown";
+  for (char c : reason) {
+    if (c < '0' || c > '9') return "unknown";
+    code = code * 10 + (c - '0');
+  }
+  if (code >= 500) return "exchange_specific";
+  for (std::string_view listed : kListed) {
+    int64_t value = 0;
+    for (char c : listed) value = value * 10 + (c - '0');
+    if (value == code) return listed;
+  }
+  return "other";
 }
 
 void WriteNoBidResponse(absl::string_view request_id, absl::string_view reason, std::string* out) {

@@ -85,17 +85,20 @@ class OpenRtbCall final : public BidQueue::Task {
       return;
     }
     // Placements are the outcomes that could reserve, in the same order.
-    absl::InlinedVector<absl::string_view, api::kMaxSlots> categories;
+    absl::InlinedVector<openrtb::BidDetails, api::kMaxSlots> details;
     int p = 0;
     for (const auto& outcome : result.slots) {
       if (p == response.placements_size()) break;
       if (response.placements(p).slot_id() != request.bid.slots(outcome.slot).id()) continue;
       const auto ref = catalog->ads[outcome.ad];
-      categories.push_back(catalog->campaigns[ref.campaign]->creatives[ref.creative].category);
+      const auction::CompiledCampaign& campaign = *catalog->campaigns[ref.campaign];
+      const auction::CompiledCreative& creative = campaign.creatives[ref.creative];
+      details.push_back(
+          {creative.category, creative.categories, campaign.adomain, creative.w, creative.h});
       ++p;
     }
     HttpResponse r;
-    openrtb::WriteBidResponse(request, response, categories, *response_options, &r.body);
+    openrtb::WriteBidResponse(request, response, details, *response_options, &r.body);
     reply(std::move(r));
   }
 
@@ -136,10 +139,10 @@ int HttpStatusOf(const absl::Status& status) {
 }
 
 OpenRtbService::OpenRtbService(Core* core, const std::string& public_url) : core_(core) {
-  mapping_.currency = core->options.openrtb.currency;
-  response_.currency = core->options.openrtb.currency;
+  mapping_.rates = core->options.openrtb.rates;
   response_.billing_url = absl::StrCat(public_url, "/openrtb2/billing");
   response_.loss_url = absl::StrCat(public_url, "/openrtb2/loss");
+  if (core->options.openrtb.nurl) response_.win_url = absl::StrCat(public_url, "/openrtb2/win");
   response_.billing_token_ttl_s = core->options.billing_token_ttl_s;
 }
 
@@ -180,6 +183,7 @@ void OpenRtbService::Handle(const HttpRequest& request, HttpReply reply) {
   const absl::string_view method = path == "/openrtb2/bid"       ? "OpenRTB/Bid"
                                    : path == "/openrtb2/billing" ? "OpenRTB/Billing"
                                    : path == "/openrtb2/loss"    ? "OpenRTB/Loss"
+                                   : path == "/openrtb2/win"     ? "OpenRTB/Win"
                                                                  : "OpenRTB/other";
   core_->metrics.CallStarted();
   reply = [core = core_, method, arrived = request.arrived,
@@ -206,15 +210,17 @@ void OpenRtbService::Handle(const HttpRequest& request, HttpReply reply) {
     Bid(request, std::move(reply));
     return;
   }
-  if (path == "/openrtb2/billing" || path == "/openrtb2/loss") {
+  if (path == "/openrtb2/billing" || path == "/openrtb2/loss" || path == "/openrtb2/win") {
     if (request.method != "GET" && request.method != "POST") {
       reply(ErrorResponse(absl::InvalidArgumentError(absl::StrCat("method: GET ", path)), 405));
       return;
     }
     if (path == "/openrtb2/billing") {
       Billing(request, std::move(reply));
-    } else {
+    } else if (path == "/openrtb2/loss") {
       Loss(request, std::move(reply));
+    } else {
+      Win(request, std::move(reply));
     }
     return;
   }

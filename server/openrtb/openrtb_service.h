@@ -21,11 +21,16 @@
 // charged the token's price, or the platform's clearing price P when it is
 // lower (never more). 200 {"result": "accepted" | "duplicate", ...}; 400 for
 // a bad token or price, 410 for an expired token, 409 when the budget can no
-// longer pay. /openrtb2/loss?token=T&reason=R (lurl) releases the
-// placement's budget reservation at once instead of at the token's expiry;
-// 200 {"released_micros": N}.
+// longer pay; in another currency than the account's the URL names it
+// (&cur=EUR) and P is converted as server/openrtb/currency.h says.
+// /openrtb2/loss?token=T&reason=R (lurl) releases the placement's budget
+// reservation at once instead of at the token's expiry, and counts the
+// notice by reason (attex_openrtb_losses_total); 200 {"released_micros":
+// N}. /openrtb2/win?token=T&price=P (nurl, with --openrtb_nurl) logs the
+// win (debug level) and changes nothing, so that repeating it is harmless; it never
+// bills (burl does); 200 {"result": "logged"}.
 // Every request is counted as gRPC calls are (method OpenRTB/Bid,
-// OpenRTB/Billing or OpenRTB/Loss, the code that corresponds to its HTTP
+// OpenRTB/Billing, OpenRTB/Loss or OpenRTB/Win, the code that corresponds to its HTTP
 // status) and bounded by --max_in_flight with them (503 past it).
 // Thread-safe; Handle runs on the HTTP server's io threads.
 #ifndef ATTEX_SERVER_OPENRTB_OPENRTB_SERVICE_H_
@@ -52,6 +57,7 @@ class OpenRtbService final {
   void Bid(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
   void Billing(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
   void Loss(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
+  void Win(const openrtb::HttpRequest& request, openrtb::HttpServer::Reply reply);
 
   Core* const core_;
   openrtb::MappingOptions mapping_;

@@ -1,4 +1,5 @@
-// CampaignEligibility (the index's bitsets, 64 campaigns a word) and
+// CampaignEligibility (the index's bitsets, 64 campaigns a word, blocked
+// advertiser domains included) and
 // BuildAdMask (rows of formats no slot asks for left unread) against the
 // rules applied campaign by campaign and ad by ad, on random catalogues
 // whose sizes are not multiples of 64, before and after PatchCatalog.
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "auction/catalog.h"
 #include "gtest/gtest.h"
@@ -37,6 +39,7 @@ attex::v1::Campaign RandomCampaign(std::mt19937& rng, int index, int creatives) 
   attex::v1::Campaign c;
   c.set_id(absl::StrCat("cmp-", index));
   c.set_advertiser_id(absl::StrCat("acc-", rng() % 5));
+  if (rng() % 3 == 0) c.add_adomain(rng() % 2 ? "Shoes.example" : "travel.example");
   c.set_status(rng() % 6 == 0 ? attex::v1::CAMPAIGN_STATUS_PAUSED
                               : attex::v1::CAMPAIGN_STATUS_ACTIVE);
   c.set_bid_cpm_micros(1'000'000 + rng() % 1'000'000);
@@ -80,6 +83,7 @@ Request RandomRequest(std::mt19937& rng) {
     if (rng() % 3 == 0) r.tokens.push_back(absl::StrCat("f", f));
   }
   if (rng() % 3 == 0) r.proto.add_blocked_advertisers(absl::StrCat("acc-", rng() % 5));
+  if (rng() % 3 == 0) r.proto.add_blocked_domains("shoes.EXAMPLE");
   if (rng() % 3 == 0) r.proto.add_blocked_categories(Pick(rng, kBlockable));
   const int slots = 1 + static_cast<int>(rng() % 4);
   for (int k = 0; k < slots; ++k) {
@@ -113,6 +117,13 @@ Exclusion Reference(const CompiledCampaign& c, const Request& r) {
   const uint32_t hour_bit = 1u << ((kNowMs / 3'600'000) % 24);
   if (c.hours_mask != 0 && !(c.hours_mask & hour_bit)) return Exclusion::kHours;
   if (has(r.proto.blocked_advertisers(), c.advertiser_id)) return Exclusion::kBlockedAdvertiser;
+  for (const auto& d : r.proto.blocked_domains()) {
+    for (const auto& mine : c.adomain) {
+      if (absl::AsciiStrToLower(d) == absl::AsciiStrToLower(mine)) {
+        return Exclusion::kBlockedDomain;
+      }
+    }
+  }
   return Exclusion::kCount;
 }
 

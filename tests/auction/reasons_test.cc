@@ -47,7 +47,11 @@ TEST(ReasonsTest, NamesAreTheWireStrings) {
   EXPECT_EQ(ExclusionName(Exclusion::kHours), "hours");
   EXPECT_EQ(ExclusionName(Exclusion::kBlockedCategory), "blocked_category");
   EXPECT_EQ(ExclusionName(Exclusion::kBlockedAdvertiser), "blocked_advertiser");
+  EXPECT_EQ(ExclusionName(Exclusion::kBlockedDomain), "blocked_domain");
   EXPECT_EQ(ExclusionName(Exclusion::kFormat), "format");
+  EXPECT_EQ(ExclusionName(Exclusion::kSize), "size");
+  EXPECT_EQ(ExclusionName(Exclusion::kMime), "mime");
+  EXPECT_EQ(ExclusionName(Exclusion::kDuration), "duration");
   EXPECT_EQ(ExclusionName(Exclusion::kBudget), "budget");
   EXPECT_EQ(ExclusionName(Exclusion::kFrequencyCap), "frequency_cap");
   EXPECT_EQ(ExclusionName(Exclusion::kPacing), "pacing");

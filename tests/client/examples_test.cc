@@ -2,6 +2,7 @@
 #include <string>
 
 #include "attex/v1/campaign.pb.h"
+#include "attex/v1/exchange.pb.h"
 #include "client/request_builder.h"
 #include "gtest/gtest.h"
 
@@ -27,6 +28,19 @@ TEST(ExamplesTest, RunningCampaignParses) {
     EXPECT_TRUE(cr.format() == "banner" || cr.format() == "native");
   }
   EXPECT_TRUE(c.id().empty()) << "create files carry no id";
+  ASSERT_EQ(c.adomain_size(), 1);
+  EXPECT_EQ(c.adomain(0), "stride.example");
+  EXPECT_EQ(c.creatives(0).w(), 300);  // The banner has its size; the native, none.
+  EXPECT_EQ(c.creatives(0).h(), 250);
+  EXPECT_EQ(c.creatives(1).w(), 0);
+}
+
+TEST(ExamplesTest, BidRequestNamesTheBannerSlotsSizes) {
+  attex::v1::BidRequest r;
+  ASSERT_TRUE(ReadJsonFile(kExamples + "bid-request.json", &r).ok());
+  ASSERT_EQ(r.slots(0).sizes_size(), 2);
+  EXPECT_EQ(r.slots(0).sizes(0).w(), 300);
+  EXPECT_EQ(r.slots(1).sizes_size(), 0);
 }
 
 TEST(ExamplesTest, CoffeeCampaignParsesAndDiffers) {

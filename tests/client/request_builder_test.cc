@@ -21,6 +21,19 @@ TEST(ParseSlotTest, PositionAndFloorAreOptional) {
   EXPECT_EQ(slot->floor_cpm_micros(), 0);
 }
 
+TEST(ParseSlotTest, ReadsTheSizesTheSlotAccepts) {
+  absl::StatusOr<attex::v1::Slot> slot = ParseSlot("top:banner:0:0:300x250,320X50");
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  ASSERT_EQ(slot->sizes_size(), 2);
+  EXPECT_EQ(slot->sizes(0).w(), 300);
+  EXPECT_EQ(slot->sizes(0).h(), 250);
+  EXPECT_EQ(slot->sizes(1).w(), 320);
+  EXPECT_EQ(slot->sizes(1).h(), 50);
+  EXPECT_EQ(ParseSlot("top:banner:0:0:300").status().message(),
+            "--slot 'top:banner:0:0:300': size '300' is not WxH, e.g. 300x250");
+  EXPECT_FALSE(ParseSlot("top:banner:0:0:300x250:1").ok());
+}
+
 TEST(ParseSlotTest, RejectsMalformedSpecs) {
   EXPECT_FALSE(ParseSlot("s1").ok());
   EXPECT_FALSE(ParseSlot(":banner").ok());
@@ -54,6 +67,7 @@ TEST(BuildBidRequestTest, CopiesEveryFlag) {
   f.auction = "first";
   f.blocked_categories = {"IAB7"};
   f.blocked_advertisers = {"acc-9"};
+  f.blocked_domains = {"ford.com"};
   f.test = true;
   f.coppa = true;
   absl::StatusOr<attex::v1::BidRequest> r = BuildBidRequest(f);
@@ -71,6 +85,7 @@ TEST(BuildBidRequestTest, CopiesEveryFlag) {
   EXPECT_EQ(r->auction_type(), attex::v1::AUCTION_TYPE_FIRST_PRICE);
   EXPECT_EQ(r->blocked_categories(0), "IAB7");
   EXPECT_EQ(r->blocked_advertisers(0), "acc-9");
+  EXPECT_EQ(r->blocked_domains(0), "ford.com");
   EXPECT_TRUE(r->test());
   EXPECT_TRUE(r->user().consent().coppa());
 }

@@ -1,7 +1,9 @@
 // attex-server's catalogue flags through the real binary: --key_storage
 // (narrow keys still answer bids), --ann_min_ads and --ann_candidates (the
 // index is built in the background and then chooses the candidates), and
-// bad values refused at startup naming the flag.
+// bad values refused at startup naming the flag (and, for --currency_rates,
+// the file's line).
+#include <fstream>
 #include <string>
 
 #include "attex/v1/exchange.grpc.pb.h"
@@ -48,6 +50,22 @@ TEST(ServerFlagsTest, HelpListsTheServersOwnFlags) {
   EXPECT_NE(output.find("--listen"), std::string::npos) << output;
   EXPECT_NE(output.find("--grace_period_s"), std::string::npos) << output;
   EXPECT_EQ(output.find("No flags matched"), std::string::npos) << output;
+}
+
+TEST(ServerFlagsTest, ABadCurrencyRatesFileIsRefusedNamingItsLine) {
+  TempDir dir;
+  const std::string rates = dir.path() + "/rates.txt";
+  std::ofstream(rates) << "# rates\nEUR 1.0842\nJPY 0,0066\n";
+  std::string output;
+  EXPECT_EQ(RunToExit(dir.path() + "/data", "--currency_rates=" + rates, &output), 2);
+  EXPECT_NE(output.find("--currency_rates: " + rates +
+                        ":3: the rate of JPY, \"0,0066\", is not a decimal number"),
+            std::string::npos)
+      << output;
+  output.clear();
+  EXPECT_EQ(RunToExit(dir.path() + "/data", "--currency_rates=" + dir.path() + "/none", &output),
+            2);
+  EXPECT_NE(output.find("--currency_rates: cannot open"), std::string::npos) << output;
 }
 
 TEST(ServerFlagsTest, BadKeyStorageIsRefusedNamingTheFlag) {

@@ -1,12 +1,15 @@
 // libFuzzer: an OpenRTB 2.6 request body from the network (JSON, or gzip of
-// it) through the mapping (server/openrtb/openrtb_mapping.h) and, when it
-// maps and validates, an answer written for one placement per slot, which
-// must parse back as JSON naming every slot. Nothing may crash, leak or
-// trip a sanitizer.
+// it) through the mapping (server/openrtb/openrtb_mapping.h, with rates for
+// two currencies besides the account's, and the GPP string reader) and,
+// when it maps and validates, an answer written for one placement per slot
+// (with a creative's size, categories and advertiser domains, and every
+// notice URL), which must parse back as JSON naming every slot. Nothing may
+// crash, leak or trip a sanitizer.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "api/validation.h"
 #include "server/openrtb/gzip.h"
@@ -20,10 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (attex::openrtb::Gunzip(input, 1 << 20, &inflated).ok() && inflated.size() > (1 << 20)) {
     std::abort();  // The bound was not kept.
   }
+  static const attex::openrtb::MappingOptions* const mapping = [] {
+    auto* options = new attex::openrtb::MappingOptions;
+    options->rates = *attex::openrtb::CurrencyRates::Parse("EUR 1.0842\nJPY 0.0066\n", "t", "USD");
+    return options;
+  }();
   attex::openrtb::Request request;
-  if (!attex::openrtb::ParseBidRequest(input, attex::openrtb::MappingOptions(), &request).ok()) {
-    return 0;
-  }
+  if (!attex::openrtb::ParseBidRequest(input, *mapping, &request).ok()) return 0;
   if (request.imps.size() != static_cast<size_t>(request.bid.slots_size())) std::abort();
   if (!attex::api::ValidateBidRequest(request.bid, 64).ok()) return 0;
   attex::v1::BidResponse response;
@@ -40,8 +46,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   attex::openrtb::ResponseOptions options;
   options.billing_url = "http://h/openrtb2/billing";
   options.loss_url = "http://h/openrtb2/loss";
+  options.win_url = "http://h/openrtb2/win";
+  const std::vector<std::string> more = {"IAB1", request.bid.request_id()};
+  const std::vector<std::string> adomain = {request.bid.request_id()};
+  std::vector<attex::openrtb::BidDetails> details(
+      static_cast<size_t>(response.placements_size()),
+      attex::openrtb::BidDetails{"IAB1", more, adomain, 300, 250});
   std::string out;
-  attex::openrtb::WriteBidResponse(request, response, {}, options, &out);
+  attex::openrtb::WriteBidResponse(request, response, details, options, &out);
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(out).get(doc) != simdjson::SUCCESS) std::abort();  // Invalid JSON written.

@@ -42,11 +42,18 @@ void ExpectSameCampaign(const CompiledCampaign& a, const CompiledCampaign& b) {
   EXPECT_EQ(a.frequency_period_ms, b.frequency_period_ms);
   EXPECT_EQ(a.frequency_key, b.frequency_key);
   EXPECT_EQ(a.budget.get(), b.budget.get());
+  EXPECT_EQ(a.adomain, b.adomain);
+  EXPECT_EQ(a.domains, b.domains);
   ASSERT_EQ(a.creatives.size(), b.creatives.size());
   for (size_t j = 0; j < a.creatives.size(); ++j) {
     EXPECT_EQ(a.creatives[j].id, b.creatives[j].id);
     EXPECT_EQ(a.creatives[j].format, b.creatives[j].format);
     EXPECT_EQ(a.creatives[j].category, b.creatives[j].category);
+    EXPECT_EQ(a.creatives[j].categories, b.creatives[j].categories);
+    EXPECT_EQ(a.creatives[j].w, b.creatives[j].w);
+    EXPECT_EQ(a.creatives[j].h, b.creatives[j].h);
+    EXPECT_EQ(a.creatives[j].mime, b.creatives[j].mime);
+    EXPECT_EQ(a.creatives[j].duration_s, b.creatives[j].duration_s);
     EXPECT_EQ(a.creatives[j].markup, b.creatives[j].markup);
     EXPECT_EQ(a.creatives[j].key, b.creatives[j].key);
   }
@@ -61,9 +68,13 @@ void ExpectSameCatalog(const Catalog& got, const Catalog& want) {
   EXPECT_TRUE(got.ads == want.ads);
   EXPECT_TRUE(got.values == want.values);
   EXPECT_TRUE(got.ad_format == want.ad_format);
+  EXPECT_TRUE(got.ad_shape == want.ad_shape);
   EXPECT_TRUE(got.ad_category == want.ad_category);
   EXPECT_EQ(got.formats, want.formats);
-  EXPECT_EQ(got.category_ids, want.category_ids);
+  EXPECT_EQ(got.shapes, want.shapes);
+  EXPECT_EQ(got.mimes, want.mimes);
+  EXPECT_EQ(got.category_sets, want.category_sets);
+  EXPECT_EQ(got.category_set_count, want.category_set_count);
   EXPECT_TRUE(got.campaign_row_begin == want.campaign_row_begin);
   EXPECT_TRUE(got.campaign_rows == want.campaign_rows);
   EXPECT_EQ(got.active_campaigns, want.active_campaigns);
@@ -76,6 +87,7 @@ void ExpectSameCatalog(const Catalog& got, const Catalog& want) {
   EXPECT_EQ(*got.index.include_features, *want.index.include_features);
   EXPECT_EQ(*got.index.exclude_features, *want.index.exclude_features);
   EXPECT_EQ(*got.index.advertisers, *want.index.advertisers);
+  EXPECT_EQ(*got.index.domains, *want.index.domains);
   const attention::TiledKeys& a = got.tiled_keys;
   const attention::TiledKeys& b = want.tiled_keys;
   EXPECT_EQ(a.rows(), b.rows());
@@ -116,6 +128,10 @@ class World {
           .Category(Pick({"", "sports", "food", "travel"}))
           .Features({Pick({"kw:a", "kw:b", "kw:c", "kw:d"}), absl::StrCat("kw:", id, "-", j)})
           .Markup(absl::StrCat("<a>", id, "</a>"));
+      if (Uniform(0, 1)) b.Size(Uniform(0, 1) ? 300 : 728, Uniform(0, 1) ? 250 : 90);
+      if (Uniform(0, 2) == 0)
+        b.Mime(Pick({"video/mp4", "video/webm"})).DurationS(Uniform(0, 3) * 15);
+      if (Uniform(0, 2) == 0) b.MoreCategories({Pick({"IAB1", "IAB2", "sports"})});
     }
     Campaign c = b.Build();
     Retarget(c);
@@ -165,9 +181,24 @@ class World {
         *patchable = false;
         break;
       }
-      case 10: {  // Its category: rebuilt.
+      case 10: {  // Its categories, size, MIME type or duration: rebuilt.
         auto* cr = c.mutable_creatives(Uniform(0, c.creatives_size() - 1));
-        cr->set_category(cr->category() == "music" ? "news" : "music");
+        switch (Uniform(0, 3)) {
+          case 0:
+            cr->set_category(cr->category() == "music" ? "news" : "music");
+            break;
+          case 1:
+            cr->add_categories(absl::StrCat("IAB", Uniform(3, 9)));
+            break;
+          case 2:
+            cr->set_w(cr->w() == 300 ? 160 : 300);
+            cr->set_h(600);
+            break;
+          default:
+            cr->set_mime(cr->mime() == "video/mp4" ? "audio/mp4" : "video/mp4");
+            cr->set_duration_s(cr->duration_s() + 5);
+            break;
+        }
         *patchable = false;
         break;
       }
@@ -201,6 +232,8 @@ class World {
     for (int k = Uniform(0, 2); k > 0; --k) t->add_include_features(Pick({"kw:a", "kw:b", "x:1"}));
     for (int k = Uniform(0, 1); k > 0; --k) t->add_exclude_features(Pick({"kw:c", "x:2"}));
     for (int k = Uniform(0, 2); k > 0; --k) t->add_hours(Uniform(0, 23));
+    c.clear_adomain();  // Posted as targeting is, and patched as it is.
+    for (int k = Uniform(0, 2); k > 0; --k) c.add_adomain(Pick({"a.example", "B.example"}));
   }
 
   std::mt19937 rng_;

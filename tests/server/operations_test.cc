@@ -21,6 +21,7 @@
 #include "server/admission.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "tests/testing/curl.h"
 #include "tests/testing/temp_dir.h"
 
 namespace attex::server {
@@ -230,6 +231,35 @@ TEST(AdmissionTest, PastMaxInFlightCallsAreRefusedWithResourceExhausted) {
   const std::string text = Scrape(server->metrics_port());
   EXPECT_EQ(Sample(text, R"(attex_calls_shed_total{reason="capacity"})"),
             codes[grpc::StatusCode::RESOURCE_EXHAUSTED]);
+}
+
+TEST(MetricsEndpointTest, CountsOpenRtbLossNoticesByReason) {
+  TempDir dir;
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.path();
+  options.demo = true;
+  options.metrics_listen = "127.0.0.1:0";
+  options.openrtb.listen = "127.0.0.1:0";
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string base = absl::StrCat("http://127.0.0.1:", (*server)->openrtb_port());
+  const auto bid = testing::Curl(
+      {"-H", "Authorization: Bearer " + Token(dir.path(), "platform"), "--data-binary",
+       R"({"id":"l","imp":[{"id":"1","banner":{"w":300,"h":250}}],"user":{"keywords":"coffee"}})"},
+      base + "/openrtb2/bid");
+  ASSERT_EQ(bid.status, 200) << bid.body;
+  const size_t at = bid.body.find("\"lurl\":\"") + 8;
+  const std::string lurl = bid.body.substr(at, bid.body.find('"', at) - at);
+  ASSERT_NE(lurl.find("reason=${AUCTION_LOSS}"), std::string::npos) << lurl;
+  const std::string prefix = lurl.substr(0, lurl.find("${AUCTION_LOSS}"));
+  for (const std::string reason : {"102", "102", "1001", "${AUCTION_LOSS}"}) {
+    EXPECT_EQ(testing::Curl({"-g"}, prefix + reason).status, 200) << reason;
+  }
+  const std::string text = Scrape((*server)->metrics_port());
+  EXPECT_EQ(Sample(text, R"(attex_openrtb_losses_total{reason="102"})"), 2) << text;
+  EXPECT_EQ(Sample(text, R"(attex_openrtb_losses_total{reason="exchange_specific"})"), 1);
+  EXPECT_EQ(Sample(text, R"(attex_openrtb_losses_total{reason="unknown"})"), 1);
 }
 
 TEST(AdmissionTest, WorkWhoseDeadlineHasPassedIsNotWanted) {

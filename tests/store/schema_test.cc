@@ -2,6 +2,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
 #include "tests/testing/sqlite_file.h"
@@ -151,6 +153,59 @@ TEST_F(SchemaMigrationTest, CurrentDatabaseReopensUnchanged) {
   EXPECT_EQ(*(*store)->RecordEvent(Impression("h1", 3000)), RecordResult::kDuplicate);
   store->reset();
   EXPECT_EQ(Query("SELECT group_concat(sql, ';') FROM sqlite_schema"), schema);
+}
+
+// Campaigns are stored as their protobuf (campaigns.body), so creative
+// sizes, MIME types, durations, categories and advertiser domains need no
+// migration: a body the previous release wrote reads with the documented
+// defaults (no size, no domains), and the new fields survive an update and
+// a restart, in schema version 3.
+TEST_F(SchemaMigrationTest, CampaignBodiesOfTheLastReleaseReadWithNoSizesOrDomains) {
+  { ASSERT_TRUE(OpenSqliteStore(dir_).ok()); }
+  attex::v1::Campaign old;  // As the last release stored it.
+  old.set_id("cmp-1");
+  old.set_advertiser_id("acc-3");
+  old.set_name("spring");
+  old.set_version(1);
+  old.set_bid_cpm_micros(2'000'000);
+  old.mutable_budget()->set_total_micros(10'000'000);
+  auto* creative = old.add_creatives();
+  creative->set_id("cr-1");
+  creative->set_format("banner");
+  creative->set_category("IAB17");
+  creative->add_features("kw:a");
+  WriteOldDatabase(
+      absl::StrCat("INSERT INTO campaigns(id, advertiser_id, version, body, updated_at_ms) VALUES "
+                   "('cmp-1', 'acc-3', 1, X'",
+                   absl::BytesToHexString(old.SerializeAsString()), "', 1700000000000);"));
+  {
+    auto store = OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto got = (*store)->GetCampaign("cmp-1");
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->adomain_size(), 0);
+    EXPECT_EQ(got->creatives(0).w(), 0);
+    EXPECT_EQ(got->creatives(0).h(), 0);
+    EXPECT_TRUE(got->creatives(0).mime().empty());
+    EXPECT_EQ(got->creatives(0).categories_size(), 0);
+    attex::v1::Campaign updated = *got;
+    updated.add_adomain("stride.example");
+    updated.mutable_creatives(0)->set_w(300);
+    updated.mutable_creatives(0)->set_h(250);
+    updated.mutable_creatives(0)->add_categories("IAB17-44");
+    ASSERT_TRUE((*store)->UpdateCampaign(updated, 0, kNow).ok());
+  }
+  auto store = OpenSqliteStore(dir_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto got = (*store)->GetCampaign("cmp-1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->adomain_size(), 1);
+  EXPECT_EQ(got->adomain(0), "stride.example");
+  EXPECT_EQ(got->creatives(0).w(), 300);
+  EXPECT_EQ(got->creatives(0).h(), 250);
+  EXPECT_EQ(got->creatives(0).categories(0), "IAB17-44");
+  store->reset();
+  EXPECT_EQ(Query("PRAGMA user_version"), "3");
 }
 
 TEST_F(SchemaMigrationTest, NewerSchemaIsRefused) {

@@ -85,6 +85,32 @@ CampaignBuilder& CampaignBuilder::Markup(const std::string& markup) {
   return *this;
 }
 
+CampaignBuilder& CampaignBuilder::Size(int32_t w, int32_t h) {
+  LastCreative().set_w(w);
+  LastCreative().set_h(h);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::Mime(const std::string& mime) {
+  LastCreative().set_mime(mime);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::DurationS(int32_t seconds) {
+  LastCreative().set_duration_s(seconds);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::MoreCategories(const std::vector<std::string>& categories) {
+  for (const auto& c : categories) LastCreative().add_categories(c);
+  return *this;
+}
+
+CampaignBuilder& CampaignBuilder::Adomain(const std::string& domain) {
+  campaign_.add_adomain(domain);
+  return *this;
+}
+
 attex::v1::Creative& CampaignBuilder::LastCreative() {
   if (campaign_.creatives().empty()) {
     std::fprintf(stderr, "CampaignBuilder: a creative's field set before Creative()\n");

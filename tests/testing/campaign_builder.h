@@ -36,6 +36,8 @@ class CampaignBuilder final {
   // Append to targeting.countries and targeting.include_features.
   CampaignBuilder& Country(const std::string& country);
   CampaignBuilder& IncludeFeature(const std::string& feature);
+  // Appends to adomain.
+  CampaignBuilder& Adomain(const std::string& domain);
 
   // Appends a creative of `format`; the calls below then fill it in.
   CampaignBuilder& Creative(const std::string& format = "banner");
@@ -45,6 +47,10 @@ class CampaignBuilder final {
   CampaignBuilder& Features(const std::vector<std::string>& features);  // Appended.
   CampaignBuilder& Embedding(const std::vector<float>& embedding);      // Appended.
   CampaignBuilder& Markup(const std::string& markup);
+  CampaignBuilder& Size(int32_t w, int32_t h);
+  CampaignBuilder& Mime(const std::string& mime);
+  CampaignBuilder& DurationS(int32_t seconds);
+  CampaignBuilder& MoreCategories(const std::vector<std::string>& categories);  // Appended.
 
   // A copy: the builder can go on to make a variant.
   attex::v1::Campaign Build() const { return campaign_; }

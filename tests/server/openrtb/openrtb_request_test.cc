@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "api/validation.h"
 #include "gtest/gtest.h"
 #include "server/openrtb/openrtb_mapping.h"
@@ -63,6 +64,11 @@ TEST(OpenRtbRequestTest, SimpleBannerBecomesOneBannerSlotWithSiteDeviceAndUser) 
   EXPECT_EQ(r.imps[0].w, 300);
   EXPECT_EQ(r.imps[0].h, 250);
   EXPECT_EQ(r.imps[0].mtype, MediaType::kBanner);
+  // The banner's size is what the slot accepts.
+  ASSERT_EQ(b.slots(0).sizes_size(), 1);
+  EXPECT_EQ(b.slots(0).sizes(0).w(), 300);
+  EXPECT_EQ(b.slots(0).sizes(0).h(), 250);
+  EXPECT_EQ(r.currency, "USD");
   EXPECT_TRUE(absl::StrContains(r.schain, "\"asi\":\"ssp.example\"")) << r.schain;
 }
 
@@ -99,6 +105,13 @@ TEST(OpenRtbRequestTest, VideoIsAVideoSlotWithSegmentsAndUsPrivacyOptOut) {
   EXPECT_EQ(r.imps[0].mtype, MediaType::kVideo);
   EXPECT_EQ(r.imps[0].w, 640);
   EXPECT_EQ(r.imps[0].h, 480);
+  // A player's size is said in the answer, not matched; its mimes and
+  // durations are.
+  EXPECT_EQ(b.slots(0).sizes_size(), 0);
+  ASSERT_EQ(b.slots(0).mimes_size(), 3);
+  EXPECT_EQ(b.slots(0).mimes(1), "video/mp4");
+  EXPECT_EQ(b.slots(0).min_duration_s(), 5);
+  EXPECT_EQ(b.slots(0).max_duration_s(), 30);
   EXPECT_EQ(b.context().device_type(), "ctv");
   EXPECT_TRUE(Has(b.context().features(), "kw:keyword-b"));  // site.content.keywords.
   EXPECT_TRUE(Has(b.context().features(), "cat:IAB2-2"));
@@ -118,9 +131,13 @@ TEST(OpenRtbRequestTest, NativeAndMultiSizeBannerAreTwoSlotsInOrderOfProminence)
   EXPECT_EQ(b.slots(1).format(), "banner");
   EXPECT_EQ(b.slots(1).position(), 4);  // Below the fold.
   EXPECT_EQ(b.slots(1).floor_cpm_micros(), 0);
-  // Two sizes: the answer names none.
+  // Two sizes: the slot accepts both, the answer names the creative's.
   EXPECT_EQ(r.imps[1].w, 0);
   EXPECT_EQ(r.imps[1].h, 0);
+  ASSERT_EQ(b.slots(1).sizes_size(), 2);
+  EXPECT_EQ(b.slots(1).sizes(1).w(), 320);
+  EXPECT_EQ(b.slots(1).sizes(1).h(), 50);
+  EXPECT_EQ(b.slots(0).sizes_size(), 0);  // Native: any.
   EXPECT_TRUE(b.test());
   EXPECT_EQ(b.tmax_ms(), 200);
   EXPECT_EQ(b.context().country(), "CA");
@@ -229,7 +246,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"id":"x","imp":[{"id":"1","native":{},"bidfloor":1,"bidfloorcur":"EUR"}]})",
                 "imp[0].bidfloorcur: no exchange rate for \"EUR\""},
         BadCase{R"({"id":"x","cur":["EUR","GBP"],"imp":[{"id":"1","native":{}}]})",
-                "cur: attex bids in USD only"},
+                "cur: no exchange rate for any of these: attex bids in USD"},
+        BadCase{R"({"id":"x","badv":7,"imp":[{"id":"1","native":{}}]})", "badv: must be an array"},
+        BadCase{R"({"id":"x","imp":[{"id":"1","video":{"minduration":-1}}]})",
+                "imp[0].video.minduration: must be 0 to 86400 seconds"},
+        BadCase{R"({"id":"x","imp":[{"id":"1","video":{"minduration":30,"maxduration":15}}]})",
+                "imp[0].video.maxduration: must be at least minduration"},
+        BadCase{R"({"id":"x","imp":[{"id":"1","audio":{"mimes":"audio/mp4"}}]})",
+                "imp[0].audio.mimes: must be an array"},
         BadCase{R"({"id":"x","site":{},"app":{},"imp":[{"id":"1","native":{}}]})",
                 "app: a request has site or app, not both"},
         BadCase{R"({"id":"x","site":[],"imp":[{"id":"1","native":{}}]})",
@@ -245,6 +269,42 @@ INSTANTIATE_TEST_SUITE_P(
             {"id":"12","native":{}},{"id":"13","native":{}},{"id":"14","native":{}},
             {"id":"15","native":{}},{"id":"16","native":{}},{"id":"17","native":{}}]})",
                 "imp: more than 16 impressions"}));
+
+TEST(OpenRtbRequestTest, ABannerOfManyFormatsAcceptsEachSizeOnceAndOneByRatioAcceptsAny) {
+  Request r = Parse(R"({"id":"x","imp":[{"id":"1","banner":{"w":300,"h":250,
+      "format":[{"w":300,"h":250},{"w":728,"h":90},{"w":300,"h":250}]}}]})");
+  ASSERT_EQ(r.bid.slots(0).sizes_size(), 2);
+  EXPECT_EQ(r.bid.slots(0).sizes(0).w(), 300);
+  EXPECT_EQ(r.bid.slots(0).sizes(1).w(), 728);
+  r = Parse(R"({"id":"x","imp":[{"id":"1","banner":{"format":[{"w":300,"h":250},
+      {"wratio":16,"hratio":9,"wmin":320}]}}]})");
+  EXPECT_EQ(r.bid.slots(0).sizes_size(), 0);
+  EXPECT_EQ(r.imps[0].w, 0);
+  std::string many = R"({"id":"x","imp":[{"id":"1","banner":{"format":[)";
+  for (int i = 1; i <= 33; ++i)
+    absl::StrAppend(&many, i > 1 ? "," : "", "{\"w\":", i, ",\"h\":50}");
+  many += "]}}]}";
+  const absl::Status s = ParseBidRequest(many, MappingOptions(), &r);
+  EXPECT_TRUE(absl::StartsWith(s.message(), "imp[0].banner.format: more than 32 sizes")) << s;
+}
+
+TEST(OpenRtbRequestTest, AudioCarriesItsMimesAndDurations) {
+  const Request r = Parse(R"({"id":"x","imp":[{"id":"1","audio":{"mimes":["audio/mp4",
+      "audio/mpeg","audio/mp4"],"minduration":10,"maxduration":60}}]})");
+  EXPECT_EQ(r.bid.slots(0).format(), "audio");
+  EXPECT_EQ(r.bid.slots(0).mimes_size(), 2);  // Each once.
+  EXPECT_EQ(r.bid.slots(0).min_duration_s(), 10);
+  EXPECT_EQ(r.bid.slots(0).max_duration_s(), 60);
+  EXPECT_EQ(r.imps[0].mtype, MediaType::kAudio);
+}
+
+TEST(OpenRtbRequestTest, BadvBlocksAdvertiserDomains) {
+  const Request r =
+      Parse(std::string(R"({"id":"x","badv":["ford.com"," chevy.com "],)") + kImp + "}");
+  ASSERT_EQ(r.bid.blocked_domains_size(), 2);
+  EXPECT_EQ(r.bid.blocked_domains(0), "ford.com");
+  EXPECT_EQ(r.bid.blocked_domains(1), "chevy.com");  // Trimmed.
+}
 
 TEST(OpenRtbRequestTest, ABodyOfManyRequestsInARowParsesEachAfresh) {
   // The thread's parser is reused: nothing of one request leaks into the next.

@@ -2,6 +2,7 @@
 // bids, exact prices, notice URLs, no-bid codes and error bodies, read back
 // with simdjson.
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -37,7 +38,9 @@ TEST(OpenRtbResponseTest, ClearingPricesParseExactlyToMicros) {
   EXPECT_EQ(micros, 123'456);
   EXPECT_TRUE(ParseCpm(".5", &micros));
   EXPECT_EQ(micros, 500'000);
-  for (const char* bad : {"", ".", "-1", "1e3", "1.2.3", "${AUCTION_PRICE}", "1000001", " 1"}) {
+  EXPECT_TRUE(ParseCpm("150000000", &micros));  // In yen, say.
+  EXPECT_EQ(micros, 150'000'000'000'000);
+  for (const char* bad : {"", ".", "-1", "1e3", "1.2.3", "${AUCTION_PRICE}", "1000000001", " 1"}) {
     EXPECT_FALSE(ParseCpm(bad, &micros)) << bad;
   }
 }
@@ -85,9 +88,11 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   options.billing_url = "http://h:1/openrtb2/billing";
   options.loss_url = "http://h:1/openrtb2/loss";
   options.billing_token_ttl_s = 600;
-  const absl::string_view categories[] = {"sports", ""};
+  const std::vector<std::string> more = {"IAB17-44", "sports"};
+  const std::vector<std::string> adomain = {"stride.example"};
+  const BidDetails details[] = {{"sports", more, adomain, 0, 0}, {}};
   std::string out;
-  WriteBidResponse(request, resp, categories, options, &out);
+  WriteBidResponse(request, resp, details, options, &out);
   EXPECT_TRUE(absl::StrContains(out, "\"price\":2.436191,")) << out;
   EXPECT_TRUE(absl::StrContains(out, "\"price\":0.648868,")) << out;
 
@@ -107,7 +112,11 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   EXPECT_EQ(std::string_view(top["adm"]), "<b>cmp-4</b>");
   EXPECT_EQ(std::string_view(top["cid"]), "cmp-4");
   EXPECT_EQ(std::string_view(top["crid"]), "cr-cmp-4");
-  EXPECT_EQ(std::string_view(top["cat"].at(0)), "sports");
+  simdjson::dom::array cat = top["cat"];
+  ASSERT_EQ(cat.size(), 2u);  // category, then the others, each once.
+  EXPECT_EQ(std::string_view(cat.at(0)), "sports");
+  EXPECT_EQ(std::string_view(cat.at(1)), "IAB17-44");
+  EXPECT_EQ(std::string_view(top["adomain"].at(0)), "stride.example");
   EXPECT_EQ(int64_t(top["w"]), 300);
   EXPECT_EQ(int64_t(top["h"]), 250);
   EXPECT_EQ(int64_t(top["mtype"]), 1);
@@ -120,6 +129,67 @@ TEST(OpenRtbResponseTest, OneSeatPerAdvertiserOneBidPerPlacement) {
   EXPECT_EQ(int64_t(feed["mtype"]), 4);
   EXPECT_EQ(feed["w"].error(), simdjson::NO_SUCH_FIELD);  // Size unknown: not written.
   EXPECT_EQ(feed["cat"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(feed["adomain"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(feed["nurl"].error(), simdjson::NO_SUCH_FIELD);  // No win URL configured.
+}
+
+TEST(OpenRtbResponseTest, TheWinningCreativesSizeIsTheAnswersSize) {
+  Request request = TwoImps();
+  request.imps[0] = Imp{0, 0, MediaType::kBanner};  // Several sizes: none named.
+  attex::v1::BidResponse resp;
+  Add(&resp, "top", "acc-3", "cmp-4", 1'000'000);
+  Add(&resp, "feed", "acc-3", "cmp-5", 1'000'000);
+  const BidDetails details[] = {{"", {}, {}, 320, 50}, {"", {}, {}, 0, 0}};
+  std::string out;
+  WriteBidResponse(request, resp, details, ResponseOptions(), &out);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(out).get(doc), simdjson::SUCCESS) << out;
+  simdjson::dom::element top = doc.at_pointer("/seatbid/0/bid/0");
+  EXPECT_EQ(int64_t(top["w"]), 320);
+  EXPECT_EQ(int64_t(top["h"]), 50);
+  EXPECT_EQ(doc.at_pointer("/seatbid/0/bid/1/w").error(), simdjson::NO_SUCH_FIELD);
+}
+
+TEST(OpenRtbResponseTest, PricesInAnotherCurrencyAreConvertedDownAndTheNoticesNameIt) {
+  Request request = TwoImps();
+  request.currency = "EUR";
+  request.rate = 1'250'000'000;  // 1 EUR = 1.25 USD.
+  attex::v1::BidResponse resp;
+  Add(&resp, "top", "acc-3", "cmp-4", 2'500'001);
+  ResponseOptions options;
+  options.billing_url = "http://h/openrtb2/billing";
+  options.loss_url = "http://h/openrtb2/loss";
+  options.win_url = "http://h/openrtb2/win";
+  std::string out;
+  WriteBidResponse(request, resp, {}, options, &out);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(out).get(doc), simdjson::SUCCESS) << out;
+  EXPECT_EQ(std::string_view(doc["cur"]), "EUR");
+  // 2.500001 USD / 1.25 = 2.0000008 EUR, written to the micro below.
+  EXPECT_TRUE(absl::StrContains(out, "\"price\":2,")) << out;
+  simdjson::dom::element bid = doc.at_pointer("/seatbid/0/bid/0");
+  EXPECT_EQ(std::string_view(bid["burl"]),
+            "http://h/openrtb2/billing?token=v1.abc_-.cmp-4&price=${AUCTION_PRICE}&cur=EUR");
+  EXPECT_EQ(std::string_view(bid["lurl"]),
+            "http://h/openrtb2/loss?token=v1.abc_-.cmp-4&reason=${AUCTION_LOSS}&cur=EUR");
+  EXPECT_EQ(std::string_view(bid["nurl"]),
+            "http://h/openrtb2/win?token=v1.abc_-.cmp-4&price=${AUCTION_PRICE}&cur=EUR");
+}
+
+TEST(OpenRtbResponseTest, LossReasonsAreLabelledFromABoundedSet) {
+  EXPECT_EQ(LossReasonLabel("102"), "102");
+  EXPECT_EQ(LossReasonLabel("0"), "0");
+  EXPECT_EQ(LossReasonLabel("215"), "215");
+  EXPECT_EQ(LossReasonLabel("0102"), "102");
+  EXPECT_EQ(LossReasonLabel("1001"), "exchange_specific");
+  EXPECT_EQ(LossReasonLabel("500"), "exchange_specific");
+  EXPECT_EQ(LossReasonLabel("42"), "other");
+  EXPECT_EQ(LossReasonLabel("${AUCTION_LOSS}"), "unknown");
+  EXPECT_EQ(LossReasonLabel(""), "unknown");
+  EXPECT_EQ(LossReasonLabel("-1"), "unknown");
+  EXPECT_EQ(LossReasonLabel("99999999999999"), "unknown");
 }
 
 TEST(OpenRtbResponseTest, AdvertisersGetSeatsInOrderOfTheirFirstPlacement) {
