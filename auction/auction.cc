@@ -53,9 +53,12 @@ struct Scratch {
   std::array<std::string_view, api::kMaxRecent> recent;
 };
 
+// On the heap, once per thread: a thread_local Scratch (60 KB of fixed
+// arrays) would be static TLS, which glibc carves out of every thread's
+// stack, including the 100 KB stacks of the metrics server's threads.
 Scratch& ThreadScratch() {
-  thread_local Scratch scratch;
-  return scratch;
+  thread_local std::unique_ptr<Scratch> scratch = std::make_unique<Scratch>();
+  return *scratch;
 }
 
 template <typename T>
