@@ -149,14 +149,10 @@ ReportEventsRequest Impression(const std::string& billing_token) {
 class FleetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    cluster_ = SharedPgCluster(&error);
-    ASSERT_NE(cluster_, nullptr) << error;
-    auto dsn = cluster_->CreateDatabase();
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    dsn_ = *dsn;
-    key_file_ = work_.path() + "/billing.key";
-    std::ofstream(key_file_) << "0123456789abcdef0123456789abcdef-fleet-key";
+    auto setup = SetUpPgReplicas(work_.path());
+    ASSERT_TRUE(setup.ok()) << setup.status();
+    dsn_ = setup->dsn;
+    flags_ = setup->ServerFlags();
   }
 
   void Start(Replica& r) {
@@ -164,13 +160,11 @@ class FleetTest : public ::testing::Test {
       r.port = FreePort();
       r.agent_port = FreePort();
     }
-    r.server = std::make_unique<ServerProcess>(
-        r.dir.path(),
-        std::vector<std::string>{"--store=postgres", "--postgres_dsn=" + dsn_,
-                                 "--billing_key_file=" + key_file_,
-                                 absl::StrCat("--listen=127.0.0.1:", r.port),
-                                 absl::StrCat("--health_agent_listen=127.0.0.1:", r.agent_port),
-                                 "--drain_delay_s=2", "--grace_period_s=5", "--metrics_listen="});
+    std::vector<std::string> flags = flags_;
+    flags.insert(flags.end(), {absl::StrCat("--listen=127.0.0.1:", r.port),
+                               absl::StrCat("--health_agent_listen=127.0.0.1:", r.agent_port),
+                               "--drain_delay_s=2", "--grace_period_s=5", "--metrics_listen="});
+    r.server = std::make_unique<ServerProcess>(r.dir.path(), flags);
     r.server->set_log_file(r.dir.path() + "/server.log");
     ASSERT_TRUE(r.server->Start()) << r.server->ReadLog();
     r.exchange = Exchange::NewStub(r.server->channel());
@@ -256,10 +250,9 @@ class FleetTest : public ::testing::Test {
     return s.ok() && out.results_size() == 1 ? out.results(0).result() : EVENT_RESULT_UNSPECIFIED;
   }
 
-  PgCluster* cluster_ = nullptr;
   std::string dsn_;
   TempDir work_;
-  std::string key_file_;
+  std::vector<std::string> flags_;  // The store's and key's server flags.
   Account platform_, advertiser_;
   std::atomic<int64_t> requests_{0};
   Haproxy haproxy_;

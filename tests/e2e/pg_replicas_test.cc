@@ -53,19 +53,15 @@ struct Replica {
 class PgReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    cluster_ = SharedPgCluster(&error);
-    ASSERT_NE(cluster_, nullptr) << error;
-    auto dsn = cluster_->CreateDatabase();
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
-    dsn_ = *dsn;
-    key_file_ = keys_.path() + "/billing.key";
-    std::ofstream(key_file_) << "0123456789abcdef0123456789abcdef-test-key";
+    auto setup = SetUpPgReplicas(keys_.path());
+    ASSERT_TRUE(setup.ok()) << setup.status();
+    cluster_ = setup->cluster;
+    dsn_ = setup->dsn;
+    key_file_ = setup->key_file;
+    flags_ = setup->ServerFlags();
   }
 
-  std::vector<std::string> Flags() const {
-    return {"--store=postgres", "--postgres_dsn=" + dsn_, "--billing_key_file=" + key_file_};
-  }
+  const std::vector<std::string>& Flags() const { return flags_; }
 
   void Start(Replica& r) {
     r.server = std::make_unique<ServerProcess>(r.dir.path(), Flags());
@@ -136,6 +132,7 @@ class PgReplicasTest : public ::testing::Test {
   std::string dsn_;
   TempDir keys_;
   std::string key_file_;
+  std::vector<std::string> flags_;  // The store's and key's server flags.
   Account platform_, advertiser_;
   int requests_ = 0;
 };

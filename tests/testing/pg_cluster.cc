@@ -206,4 +206,21 @@ PgCluster* SharedPgCluster(std::string* error) {
   return cluster;
 }
 
+std::vector<std::string> PgReplicaSetup::ServerFlags() const {
+  return {"--store=postgres", "--postgres_dsn=" + dsn, "--billing_key_file=" + key_file};
+}
+
+absl::StatusOr<PgReplicaSetup> SetUpPgReplicas(const std::string& dir) {
+  std::string error;
+  PgReplicaSetup setup;
+  setup.cluster = SharedPgCluster(&error);
+  if (setup.cluster == nullptr) return absl::UnavailableError(error);
+  absl::StatusOr<std::string> dsn = setup.cluster->CreateDatabase();
+  if (!dsn.ok()) return dsn.status();
+  setup.dsn = *std::move(dsn);
+  setup.key_file = dir + "/billing.key";
+  std::ofstream(setup.key_file) << "0123456789abcdef0123456789abcdef-replicas-key";
+  return setup;
+}
+
 }  // namespace attex::testing

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -63,6 +64,17 @@ class PgCluster final {
 // One cluster for the whole test binary, started on first use and stopped
 // at exit. Null after a failed start, with the failure in `*error`.
 PgCluster* SharedPgCluster(std::string* error);
+
+// What a test of replicas on PostgreSQL starts from: a fresh database of
+// the shared cluster and a billing key file in `dir` for every replica.
+struct PgReplicaSetup {
+  PgCluster* cluster = nullptr;
+  std::string dsn;
+  std::string key_file;
+  // --store=postgres, --postgres_dsn, --billing_key_file.
+  std::vector<std::string> ServerFlags() const;
+};
+absl::StatusOr<PgReplicaSetup> SetUpPgReplicas(const std::string& dir);
 
 }  // namespace attex::testing
 
