@@ -19,6 +19,7 @@ void BudgetState::Charge(int64_t micros, int64_t now_ms) {
   if (seen < day && day_.compare_exchange_strong(seen, day)) today_.store(0);
   today_.fetch_add(micros);
   total_.fetch_add(micros);
+  if (sliced()) slice_billed_.fetch_add(micros);
 }
 
 int64_t BudgetState::today(int64_t now_ms) const {
@@ -39,20 +40,53 @@ int64_t BudgetState::Remaining(int64_t now_ms) const {
   return RemainingBudget(daily, total_limit(), total_.load(), daily > 0 ? today(now_ms) : 0);
 }
 
+void BudgetState::SetSlice(int64_t granted_micros, int64_t billed_counted, int64_t expires_ms) {
+  // The billed micros the grant's spend counts leave the slice before the
+  // new grant is seen: a reader in between sees too little room, never too
+  // much.
+  slice_granted_.store(std::min(slice_granted_.load(), granted_micros));
+  slice_billed_.fetch_sub(billed_counted);
+  slice_expires_ms_.store(expires_ms);
+  slice_granted_.store(granted_micros);
+}
+
+namespace {
+
+// What may be reserved in all (reservations included) now: the budget's
+// remaining, and within a slice its grant less what it billed, 0 once the
+// lease expired.
+int64_t ReservableCeiling(const BudgetState& budget, int64_t remaining, int64_t now_ms) {
+  if (!budget.sliced()) return remaining;
+  if (now_ms >= budget.slice_expires_ms()) return 0;
+  return std::min(remaining, budget.slice_granted() - budget.slice_billed());
+}
+
+}  // namespace
+
+int64_t BudgetState::SliceRoom(int64_t now_ms) const {
+  if (!sliced()) return std::numeric_limits<int64_t>::max();
+  const int64_t reserved = reserved_.load();
+  if (now_ms >= slice_expires_ms()) return 0;
+  return slice_granted() - slice_billed() - reserved;
+}
+
 int64_t BudgetState::Available(int64_t now_ms) const {
   // Reserved is read before spend: billing charges before it releases, so a
   // reader may count a billed amount twice (too little available), never
   // not at all.
   const int64_t reserved = reserved_.load();
-  return Remaining(now_ms) - reserved;
+  return ReservableCeiling(*this, Remaining(now_ms), now_ms) - reserved;
 }
 
 bool BudgetState::TryReserve(int64_t micros, int64_t now_ms) {
   int64_t reserved = reserved_.load();
   for (;;) {
-    if (micros > Remaining(now_ms) - reserved) return false;
+    if (micros > ReservableCeiling(*this, Remaining(now_ms), now_ms) - reserved) return false;
     // Fails (and reloads `reserved`) if anyone reserved or released since.
-    if (reserved_.compare_exchange_weak(reserved, reserved + micros)) return true;
+    if (reserved_.compare_exchange_weak(reserved, reserved + micros)) {
+      placed_.fetch_add(micros, std::memory_order_relaxed);
+      return true;
+    }
   }
 }
 

@@ -66,6 +66,29 @@ class BudgetState final {
   void Release(int64_t micros);
   int64_t reserved() const { return reserved_.load(); }
 
+  // Budget slices (a fleet with --redis_addr; docs/fleet.md#budget-slices).
+  // A campaign that takes slices may reserve only within the slice its
+  // replica leased: the grant, less what was reserved and billed here since
+  // the grant (settled reservations stay counted until the next grant; an
+  // expired one gives its room back), and only until the lease expires.
+  // Without EnableSlices (one machine) there is no such bound.
+  void EnableSlices() { sliced_.store(true, std::memory_order_release); }
+  bool sliced() const { return sliced_.load(std::memory_order_acquire); }
+  // A new grant: `granted_micros` may be reserved (in all, counting what is
+  // reserved now) until `expires_ms`. `billed_counted` is the slice_billed()
+  // read before the spend the grant was computed from, which counts it:
+  // those billed micros leave the slice; anything billed since stays.
+  void SetSlice(int64_t granted_micros, int64_t billed_counted, int64_t expires_ms);
+  int64_t slice_granted() const { return slice_granted_.load(std::memory_order_relaxed); }
+  int64_t slice_billed() const { return slice_billed_.load(std::memory_order_relaxed); }
+  int64_t slice_expires_ms() const { return slice_expires_ms_.load(std::memory_order_relaxed); }
+  // What the slice still allows now: granted - billed since - reserved (0
+  // once the lease expired); INT64_MAX without slices.
+  int64_t SliceRoom(int64_t now_ms) const;
+  // Every micro ever reserved here (never decreases): the spend rate that
+  // sizes the next slice.
+  int64_t placed() const { return placed_.load(std::memory_order_relaxed); }
+
   // Even pacing of the daily limit: the probability, 0 to 1, that the
   // campaign takes part in an auction now. The first caller after each
   // control interval adapts it to today's spend (one CAS decides who;
@@ -84,7 +107,13 @@ class BudgetState final {
   std::atomic<int64_t> total_limit_{0};
   std::atomic<int64_t> pacing_interval_{-1};
   std::atomic<double> throttle_{1.0};
-  // Off the bid path's line.
+  // Budget slices: a second line, read only once sliced_ is set.
+  alignas(64) std::atomic<bool> sliced_{false};
+  std::atomic<int64_t> slice_granted_{0};
+  std::atomic<int64_t> slice_billed_{0};  // Charged since the grant.
+  std::atomic<int64_t> slice_expires_ms_{0};
+  std::atomic<int64_t> placed_{0};
+  // Off the bid path's lines.
   Pacer pacer_{PacingConfig{.initial_throttle = 1.0}};  // Only the CAS winner.
   std::atomic<bool> limits_known_{false};
 };

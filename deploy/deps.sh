@@ -15,6 +15,7 @@ ATTEX_PACKAGES=(
   libboost-dev libsimdjson-dev
   openssl curl
   libpqxx-dev postgresql
+  libhiredis-dev redis-server
   python3 python3-numpy python3-torch python3-sklearn python3-matplotlib python3-protobuf
   haproxy
   python3-grpcio python3-grpc-tools

@@ -73,7 +73,13 @@ std::shared_ptr<const attention::Model> CatalogManager::model() const {
 std::shared_ptr<auction::BudgetState> CatalogManager::Budget(const std::string& campaign_id) {
   absl::MutexLock lock(&mu_);
   auto& budget = budgets_[campaign_id];
-  if (!budget) budget = std::make_shared<auction::BudgetState>();
+  if (!budget) budget = NewBudget();
+  return budget;
+}
+
+std::shared_ptr<auction::BudgetState> CatalogManager::NewBudget() const {
+  auto budget = std::make_shared<auction::BudgetState>();
+  if (options_.budget_slices) budget->EnableSlices();
   return budget;
 }
 
@@ -157,7 +163,7 @@ void CatalogManager::InstallModel(PreparedModel prepared) {
         auto& compiled = prepared.compiled[OrderKey(id)];
         if (compiled == nullptr || compiled->version <= campaign.version()) {
           auto& budget = budgets_[id];
-          if (!budget) budget = std::make_shared<auction::BudgetState>();
+          if (!budget) budget = NewBudget();
           compiled =
               auction::CompileCampaign(campaign, *prepared.model, budget, options_.keep_key_inputs);
         }

@@ -52,6 +52,9 @@ struct CatalogOptions {
   // Keep what each ad's key pooled (auction::CompileCampaign), for the
   // training log.
   bool keep_key_inputs = false;
+  // Every campaign's budget reserves only within its budget slice
+  // (auction::BudgetState::EnableSlices; a fleet with --redis_addr).
+  bool budget_slices = false;
 };
 
 // How the snapshots published so far were made.
@@ -135,6 +138,8 @@ class CatalogManager final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(publish_mu_);
   // The background thread: builds the index of the latest queued snapshot.
   void IndexLoop();
+  // A new campaign's budget state (with slices when the options say so).
+  std::shared_ptr<auction::BudgetState> NewBudget() const;
 
   const CatalogOptions options_;
   mutable absl::Mutex mu_;

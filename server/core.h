@@ -21,6 +21,7 @@
 #include "server/auth.h"
 #include "server/bid_gatherer.h"
 #include "server/bid_queue.h"
+#include "server/budget_slicer.h"
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
 #include "server/model_reloader.h"
@@ -105,6 +106,8 @@ struct ServerOptions {
   int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
   OpenRtbOptions openrtb;
   TrainingLogOptions training_log;  // dir empty: none.
+  // Budget slices from Redis (a fleet; redis_addr empty: none).
+  SliceOptions slices;
 };
 
 struct Core {

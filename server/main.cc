@@ -1,5 +1,7 @@
 // attex-server: the attention exchange. Flags may also come from a file:
 // --flagfile=attex.flags (one --flag=value a line).
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -32,6 +34,18 @@ ABSL_FLAG(std::string, postgres_dsn, "",
 ABSL_FLAG(std::string, billing_key_file, "",
           "file of the billing key (at least 32 bytes), shared by every replica; required with "
           "--store=postgres (empty: <data_dir>/billing.key, made on first start)");
+ABSL_FLAG(std::string, redis_addr, "",
+          "host:port of Redis for budget slices (docs/fleet.md#budget-slices): each replica "
+          "places a campaign only within the slice of its budget it leased; needs "
+          "--store=postgres (empty: none, one machine)");
+ABSL_FLAG(std::string, replica_id, "",
+          "this replica's name in the budget slices, unique in the fleet and the same across "
+          "its restarts (empty: <hostname>:<--listen port>)");
+ABSL_FLAG(int, slice_lease_s, 10,
+          "how long a budget slice is leased: a dead replica's slices return to the fleet after "
+          "it (1 to 600)");
+ABSL_FLAG(int64_t, slice_min_micros, 10000,
+          "the smallest budget slice asked for; slices grow with the campaign's spend rate");
 ABSL_FLAG(bool, demo, false,
           "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
 ABSL_FLAG(std::string, model, "", "attention model file (empty: the built-in default model)");
@@ -219,6 +233,30 @@ int main(int argc, char** argv) {
   }
   if (options.store == attex::server::StoreKind::kSqlite && !options.postgres_dsn.empty()) {
     std::fprintf(stderr, "attex-server: --postgres_dsn is for --store=postgres only\n");
+    return 2;
+  }
+  options.slices.redis_addr = absl::GetFlag(FLAGS_redis_addr);
+  options.slices.replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (options.slices.replica_id.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    const std::string port = options.listen.substr(options.listen.rfind(':') + 1);
+    options.slices.replica_id =
+        absl::StrCat(host, ":", port == "0" ? absl::StrCat("pid", ::getpid()) : port);
+  }
+  const int lease_s = absl::GetFlag(FLAGS_slice_lease_s);
+  if (lease_s < 1 || lease_s > 600) {
+    std::fprintf(stderr, "attex-server: --slice_lease_s must be 1 to 600, not %d\n", lease_s);
+    return 2;
+  }
+  options.slices.lease = absl::Seconds(lease_s);
+  options.slices.min_slice_micros = absl::GetFlag(FLAGS_slice_min_micros);
+  if (options.slices.min_slice_micros < 1) {
+    std::fprintf(stderr, "attex-server: --slice_min_micros must be positive\n");
+    return 2;
+  }
+  if (!options.slices.redis_addr.empty() && options.store != attex::server::StoreKind::kPostgres) {
+    std::fprintf(stderr, "attex-server: --redis_addr (budget slices) needs --store=postgres\n");
     return 2;
   }
   options.demo = absl::GetFlag(FLAGS_demo);

@@ -94,6 +94,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec)
     return absl::InternalError(absl::StrCat("data_dir ", options.data_dir, ": ", ec.message()));
+  if (!options.slices.redis_addr.empty() && options.store != StoreKind::kPostgres) {
+    return absl::InvalidArgumentError(
+        "--redis_addr (budget slices) is for a fleet: it needs --store=postgres, whose spend "
+        "every replica reads");
+  }
+  options.catalog.budget_slices = !options.slices.redis_addr.empty();
   if (options.store == StoreKind::kPostgres && options.billing_key_file.empty()) {
     return absl::InvalidArgumentError(
         "--store=postgres needs --billing_key_file: every replica must sign and verify billing "
@@ -172,6 +178,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     });
     server->feed_ = std::move(feed);
   }
+  if (auto s = StartSlices(*server); !s.ok()) return s;
   // Loading a large catalogue leaves freed protos and build buffers in the
   // heap (hundreds of MB at a million ads): give them back to the system.
   malloc_trim(0);
@@ -243,6 +250,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   return server;
 }
 
+absl::Status Server::StartSlices(Server& server) {
+  Core& core = *server.core_;
+  const SliceOptions& options = core.options.slices;
+  if (options.redis_addr.empty()) return absl::OkStatus();
+  auto client = store::RedisClient::Connect(options.redis_addr);
+  if (!client.ok()) {
+    return absl::Status(client.status().code(),
+                        absl::StrCat("--redis_addr: ", client.status().message()));
+  }
+  server.slicer_ = std::make_unique<BudgetSlicer>(
+      options,
+      std::make_unique<store::RedisSlices>(*std::move(client), options.replica_id, options.lease),
+      &core.catalog_manager, core.store.get());
+  // Before serving, so that the first bids find their slices.
+  if (auto s = server.slicer_->Round(NowMs()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("--redis_addr: ", s.message()));
+  }
+  server.slicer_->Start();
+  const SliceStats stats = server.slicer_->stats();
+  spdlog::info(
+      "budget slices from Redis at {} as replica \"{}\": lease {} s, {} campaigns hold {} micros",
+      options.redis_addr, options.replica_id, absl::ToDoubleSeconds(options.lease),
+      stats.campaigns_held, stats.granted_micros);
+  return absl::OkStatus();
+}
+
 absl::Status Server::StartOpenRtb(Server& server) {
   const OpenRtbOptions& options = server.core_->options.openrtb;
   if (options.listen.empty()) return absl::OkStatus();
@@ -306,6 +339,9 @@ bool Server::Shutdown(absl::Duration grace, absl::Duration drain_delay) {
   core_->bids->Stop();
   feed_.reset();  // Submits to the queue: stopped first.
   core_->queue.Stop();
+  // No Bid reserves any more and billing has committed: what is not
+  // reserved goes back to the fleet.
+  if (slicer_ != nullptr) slicer_->Stop();
   if (http_ != nullptr) {
     // What the queues finished above is written back before the io stops.
     if (!http_->Drain(deadline)) in_time = false;

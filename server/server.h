@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
+#include "server/budget_slicer.h"
 #include "server/campaigns_service.h"
 #include "server/core.h"
 #include "server/exchange_service.h"
@@ -46,6 +47,8 @@ class Server final {
   Server() = default;
   // Starts the OpenRTB endpoint when options.openrtb.listen is set.
   static absl::Status StartOpenRtb(Server& server);
+  // With --redis_addr: leases the first budget slices, then renews them.
+  static absl::Status StartSlices(Server& server);
 
   std::unique_ptr<Core> core_;
   std::unique_ptr<ExchangeService> exchange_;
@@ -58,6 +61,8 @@ class Server final {
   // With --store=postgres: campaign changes from other replicas, patched
   // into the catalogue on the work queue. Stopped before the queue.
   std::unique_ptr<store::PgCampaignFeed> feed_;
+  // With --redis_addr: this replica's budget slices.
+  std::unique_ptr<BudgetSlicer> slicer_;
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

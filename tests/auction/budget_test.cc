@@ -1,6 +1,7 @@
 #include "auction/budget.h"
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -110,6 +111,89 @@ TEST(ReservationBookTest, ReservationsAddedFromManyThreadsAreAllHeld) {
   EXPECT_EQ(book.outstanding(), 800u);
   EXPECT_EQ(book.Expire(kNowMs + 11), 800);
   EXPECT_EQ(budget->reserved(), 0);
+}
+
+TEST(BudgetSliceTest, WithoutSlicesOnlyTheBudgetBounds) {
+  BudgetState budget;
+  budget.SetLimits(0, 1'000);
+  EXPECT_FALSE(budget.sliced());
+  EXPECT_EQ(budget.SliceRoom(kNowMs), std::numeric_limits<int64_t>::max());
+  EXPECT_TRUE(budget.TryReserve(1'000, kNowMs));
+}
+
+TEST(BudgetSliceTest, ASlicedBudgetReservesNothingBeforeItsFirstGrant) {
+  BudgetState budget;
+  budget.SetLimits(0, 1'000);
+  budget.EnableSlices();
+  EXPECT_EQ(budget.SliceRoom(kNowMs), 0);
+  EXPECT_LE(budget.Available(kNowMs), 0);
+  EXPECT_FALSE(budget.TryReserve(1, kNowMs));
+}
+
+TEST(BudgetSliceTest, ReservationsStayWithinTheGrantAndBilledMicrosLeaveItAtTheNextGrant) {
+  BudgetState budget;
+  budget.SetLimits(0, 1'000);
+  budget.EnableSlices();
+  budget.SetSlice(100, 0, kNowMs + 1'000);
+  EXPECT_TRUE(budget.TryReserve(60, kNowMs));
+  EXPECT_FALSE(budget.TryReserve(50, kNowMs));  // 60 + 50 > 100, though the budget has 1,000.
+  EXPECT_TRUE(budget.TryReserve(40, kNowMs));
+  EXPECT_EQ(budget.SliceRoom(kNowMs), 0);
+  EXPECT_EQ(budget.Available(kNowMs), 0);
+  budget.Release(40);  // Expired unbilled: its room comes back.
+  EXPECT_EQ(budget.SliceRoom(kNowMs), 40);
+  budget.Charge(60, kNowMs);  // Billed, then settled: stays counted in this grant.
+  budget.Release(60);
+  EXPECT_EQ(budget.slice_billed(), 60);
+  EXPECT_EQ(budget.SliceRoom(kNowMs), 40);
+  // The next grant was computed from a spend that counts those 60.
+  budget.SetSlice(100, budget.slice_billed(), kNowMs + 1'000);
+  EXPECT_EQ(budget.slice_billed(), 0);
+  EXPECT_EQ(budget.SliceRoom(kNowMs), 100);
+  // Still never past the budget itself: 1,000 - 60 billed.
+  budget.SetSlice(5'000, 0, kNowMs + 1'000);
+  EXPECT_EQ(budget.Available(kNowMs), 940);
+}
+
+TEST(BudgetSliceTest, BilledAfterTheSpendWasReadStaysInTheSlice) {
+  BudgetState budget;
+  budget.SetLimits(0, 1'000);
+  budget.EnableSlices();
+  budget.SetSlice(100, 0, kNowMs + 1'000);
+  ASSERT_TRUE(budget.TryReserve(30, kNowMs));
+  const int64_t seen = budget.slice_billed();  // 0: read before the spend.
+  budget.Charge(30, kNowMs);                   // Billed after the read.
+  budget.Release(30);
+  budget.SetSlice(100, seen, kNowMs + 1'000);
+  EXPECT_EQ(budget.SliceRoom(kNowMs), 70);
+}
+
+TEST(BudgetSliceTest, AnExpiredLeaseAllowsNothing) {
+  BudgetState budget;
+  budget.SetLimits(0, 1'000);
+  budget.EnableSlices();
+  budget.SetSlice(100, 0, kNowMs + 10);
+  EXPECT_TRUE(budget.TryReserve(10, kNowMs + 9));
+  EXPECT_FALSE(budget.TryReserve(10, kNowMs + 10));
+  EXPECT_EQ(budget.SliceRoom(kNowMs + 10), 0);
+  EXPECT_LE(budget.Available(kNowMs + 10), 0);
+}
+
+TEST(BudgetSliceTest, ConcurrentReserversNeverJointlyPassTheGrant) {
+  BudgetState budget;
+  budget.SetLimits(0, 1'000'000);
+  budget.EnableSlices();
+  budget.SetSlice(1'000, 0, kNowMs + 60'000);
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) won += budget.TryReserve(1, kNowMs) ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1'000);
+  EXPECT_EQ(budget.placed(), 1'000);
 }
 
 }  // namespace

@@ -46,6 +46,7 @@
 #include "tests/testing/campaign_builder.h"
 #include "tests/testing/pg_cluster.h"
 #include "tests/testing/poll.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -54,22 +55,9 @@ namespace {
 
 using namespace attex::v1;
 
-// A loopback port free now (bound, read, closed): the replicas keep theirs
-// across a restart, so that HAProxy's configuration names them.
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+// A loopback port free now: the replicas keep theirs across a restart, so
+// that HAProxy's configuration names them.
+int FreePort() { return attex::testing::FreeLoopbackPort().value_or(0); }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);

@@ -17,27 +17,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tests/testing/ports.h"
 
 namespace attex::testing {
 namespace {
 
 constexpr const char* kDefaultBindir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kServerAccount = "postgres";
-
-// A port free on loopback now (the kernel's pick for port 0).
-absl::StatusOr<int> FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  if (!ok) return absl::InternalError("bind a loopback port");
-  return ntohs(addr.sin_port);
-}
 
 std::string Tail(const std::string& path) {
   std::ifstream in(path);
@@ -72,7 +58,7 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start() {
     }
   }
   if (absl::Status s = cluster->CopyTemplate(); !s.ok()) return s;
-  absl::StatusOr<int> port = FreePort();
+  absl::StatusOr<int> port = FreeLoopbackPort();
   if (!port.ok()) return port.status();
   cluster->port_ = *port;
   if (absl::Status s = cluster->StartServer(); !s.ok()) return s;
