@@ -17,6 +17,7 @@ ATTEX_PACKAGES=(
   libpqxx-dev postgresql
   libhiredis-dev redis-server
   python3 python3-numpy python3-torch python3-sklearn python3-matplotlib python3-protobuf
+  python3-yaml
   haproxy
   python3-grpcio python3-grpc-tools
 )
