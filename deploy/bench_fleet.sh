@@ -16,7 +16,7 @@
 #    client-side round robin over the replicas (attex-load --addr a,b,c),
 #    and the ratios to direct.
 # Prints a table with the CPU model. Targets: at least 20,000 events/s,
-# p99 at most 10 ms. About 2 minutes with the defaults.
+# p99 at most 10 ms. About a minute with the defaults (55 s on 2 cores).
 #   ./deploy/bench_fleet.sh
 #   ./deploy/bench_fleet.sh --seconds 5 --replicas 2 --batch 200
 set -euo pipefail
