@@ -10,6 +10,8 @@
 // nothing (READ COMMITTED, ON CONFLICT DO NOTHING), so an event reported to
 // two replicas at once is recorded once.
 #include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "store/pg_store.h"
@@ -56,10 +58,68 @@ Spend LockSpend(pqxx::transaction_base& txn, const std::string& campaign) {
   return Spend{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(), false};
 }
 
+// A PostgreSQL array literal of `values`, each element quoted, for one
+// parameter in place of a statement per value.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string IntArray(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (int64_t v : values) absl::StrAppend(&out, out.size() > 1 ? "," : "", v);
+  return out + "}";
+}
+
+// LockSpend for every campaign of `spends` in two statements, locking in
+// the same order (byte order, as the map's and COLLATE "C").
+void LockAllSpend(pqxx::transaction_base& txn,
+                  std::map<std::string, absl::StatusOr<Spend>>& spends) {
+  std::vector<std::string> ids;
+  for (const auto& [campaign, spend] : spends) ids.push_back(campaign);
+  const std::string array = TextArray(ids);
+  txn.exec_params(
+      "INSERT INTO campaign_spend(campaign_id, total_micros, day, today_micros) "
+      "SELECT id, 0, 0, 0 FROM unnest($1::text[]) AS id ON CONFLICT(campaign_id) DO NOTHING",
+      array);
+  pqxx::result rows = txn.exec_params(
+      "SELECT campaign_id, total_micros, day, today_micros FROM campaign_spend "
+      "WHERE campaign_id = ANY($1::text[]) ORDER BY campaign_id COLLATE \"C\" FOR UPDATE",
+      array);
+  for (const pqxx::row& row : rows) {
+    spends.at(row[0].c_str()) =
+        Spend{row[1].as<int64_t>(), row[2].as<int64_t>(), row[3].as<int64_t>(), false};
+  }
+  if (rows.size() != spends.size()) {
+    // Not expected (the rows were made above); the batch is then done again
+    // a campaign at a time, where a missing row fails its events alone.
+    throw pqxx::sql_error(
+        absl::StrCat("locked ", rows.size(), " campaign_spend rows of ", spends.size()));
+  }
+}
+
+// Ledger rows of a batch, written in one statement at its end.
+struct LedgerRows {
+  std::vector<std::string> token_hash, account, campaign_id;
+  std::vector<int64_t> amount_micros, at_ms;
+};
+
 // Records one event inside txn against the locked spend; updates `spend`
 // only once every write of the event has succeeded, so an event rolled back
-// to its savepoint leaves it as it was.
-RecordResult RecordOne(pqxx::transaction_base& txn, const BillingEvent& event, Spend* spend) {
+// to its savepoint leaves it as it was. With `deferred`, the event's ledger
+// rows are added there instead of inserted (the caller inserts them before
+// the commit).
+RecordResult RecordOne(pqxx::transaction_base& txn, const BillingEvent& event, Spend* spend,
+                       LedgerRows* deferred = nullptr) {
   Spend next;
   if (spend != nullptr) {
     next = *spend;
@@ -91,6 +151,14 @@ RecordResult RecordOne(pqxx::transaction_base& txn, const BillingEvent& event, S
       event.platform_id, event.price_micros, event.at_ms);
   if (inserted.affected_rows() == 0) return RecordResult::kDuplicate;
   for (const LedgerEntry& e : event.entries) {
+    if (deferred != nullptr) {
+      deferred->token_hash.push_back(event.token_hash);
+      deferred->account.push_back(e.account);
+      deferred->campaign_id.push_back(event.campaign_id);
+      deferred->amount_micros.push_back(e.amount_micros);
+      deferred->at_ms.push_back(event.at_ms);
+      continue;
+    }
     txn.exec_params(
         "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, at_ms) "
         "VALUES($1, $2, $3, $4, $5)",
@@ -124,7 +192,10 @@ absl::Status InSavepoint(pqxx::transaction_base& txn, Body body) {
 
 // One attempt at the batch in one transaction; with_savepoints puts each
 // campaign's lock and each event in its own subtransaction, so that one
-// that fails fails alone.
+// that fails fails alone. Without savepoints the statements that do not
+// decide an event's result are one a batch, not one a campaign or a ledger
+// row (the locks, the ledger rows, the spend totals): each is a round trip,
+// and the campaigns' locks are held across all of them.
 void RecordInTransaction(pqxx::connection& conn, const std::vector<BillingEvent>& events,
                          std::vector<absl::StatusOr<RecordResult>>& results, bool with_savepoints) {
   pqxx::work txn(conn);
@@ -132,14 +203,15 @@ void RecordInTransaction(pqxx::connection& conn, const std::vector<BillingEvent>
   for (size_t i = 0; i < events.size(); ++i) {
     if (results[i].ok() && Charged(events[i])) spends.emplace(events[i].campaign_id, Spend{});
   }
-  for (auto& [campaign, spend] : spends) {
-    if (!with_savepoints) {
-      spend = LockSpend(txn, campaign);
-      continue;
+  if (!with_savepoints) {
+    if (!spends.empty()) LockAllSpend(txn, spends);
+  } else {
+    for (auto& [campaign, spend] : spends) {
+      absl::Status failed = InSavepoint(txn, [&] { spend = LockSpend(txn, campaign); });
+      if (!failed.ok()) spend = failed;
     }
-    absl::Status failed = InSavepoint(txn, [&] { spend = LockSpend(txn, campaign); });
-    if (!failed.ok()) spend = failed;
   }
+  LedgerRows ledger;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!results[i].ok()) continue;
     Spend* spend = nullptr;
@@ -152,19 +224,44 @@ void RecordInTransaction(pqxx::connection& conn, const std::vector<BillingEvent>
       spend = &*locked;
     }
     if (!with_savepoints) {
-      results[i] = RecordOne(txn, events[i], spend);
+      results[i] = RecordOne(txn, events[i], spend, &ledger);
       continue;
     }
     absl::Status failed = InSavepoint(txn, [&] { results[i] = RecordOne(txn, events[i], spend); });
     if (!failed.ok()) results[i] = failed;
   }
-  // One write per campaign, however many of its events the batch billed.
+  if (!ledger.token_hash.empty()) {
+    txn.exec_params(
+        "INSERT INTO ledger(token_hash, account, campaign_id, amount_micros, at_ms) "
+        "SELECT h, a, c, m, t FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+        "$5::bigint[]) WITH ORDINALITY AS r(h, a, c, m, t, n) ORDER BY n",
+        TextArray(ledger.token_hash), TextArray(ledger.account), TextArray(ledger.campaign_id),
+        IntArray(ledger.amount_micros), IntArray(ledger.at_ms));
+  }
+  // One write per campaign, however many of its events the batch billed;
+  // without savepoints, one statement for all of them.
+  std::vector<std::string> ids;
+  std::vector<int64_t> totals, days, todays;
   for (const auto& [campaign, spend] : spends) {
     if (!spend.ok() || !spend->changed) continue;
+    if (!with_savepoints) {
+      ids.push_back(campaign);
+      totals.push_back(spend->total);
+      days.push_back(spend->day);
+      todays.push_back(spend->today);
+      continue;
+    }
     txn.exec_params(
         "UPDATE campaign_spend SET total_micros = $2, day = $3, today_micros = $4 "
         "WHERE campaign_id = $1",
         campaign, spend->total, spend->day, spend->today);
+  }
+  if (!ids.empty()) {
+    txn.exec_params(
+        "UPDATE campaign_spend s SET total_micros = u.t, day = u.d, today_micros = u.td "
+        "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(id, t, d, td) "
+        "WHERE s.campaign_id = u.id",
+        TextArray(ids), IntArray(totals), IntArray(days), IntArray(todays));
   }
   txn.commit();
 }

@@ -1,5 +1,6 @@
 #include "client/load/driver.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "api/limits.h"
 #include "attex/v1/campaign.grpc.pb.h"
 #include "attex/v1/exchange.grpc.pb.h"
 #include "attex/v1/operator.grpc.pb.h"
@@ -59,9 +61,12 @@ class Engine final : public std::enable_shared_from_this<Engine> {
   void StartBid(Op* op, int channel);
   void StartEvents(Op* op, int channel);
   void StartUpdate(Op* op, int channel, uint64_t n);
+  // Finishes op instead once every token has been taken.
+  void StartReport(Op* op, int channel);
   // After an RPC has been recorded: the next step of `op`, a new operation
   // (closed loop) or the end of it.
   void Next(Op* op);
+  void Finish(Op* op);
   void PrepareContext(Op* op, int64_t intended_ns, const std::string& token);
   void PrintProgress();
 
@@ -71,6 +76,8 @@ class Engine final : public std::enable_shared_from_this<Engine> {
   std::vector<std::unique_ptr<attex::v1::Operator::Stub>> operator_;
   std::vector<std::unique_ptr<attex::v1::Campaigns::Stub>> campaigns_;
   std::atomic<uint64_t> sequence_{0};
+  std::atomic<size_t> next_token_{0};  // kReport: the first token not yet taken.
+  std::atomic<bool> ran_out_{false};
   std::unique_ptr<Recorder> recorder_;  // Made by Run before the first call.
 
   absl::Mutex mu_;
@@ -107,6 +114,8 @@ void Engine::Start(Op* op) {
     StartPing(op, channel);
   } else if (op->kind == Method::kUpdate) {
     StartUpdate(op, channel, n);
+  } else if (op->kind == Method::kReport) {
+    StartReport(op, channel);
   } else {
     op->bid_request = &options_.requests[(n / exchange_.size()) % options_.requests.size()];
     StartBid(op, channel);
@@ -160,6 +169,33 @@ void Engine::StartEvents(Op* op, int channel) {
       });
 }
 
+void Engine::StartReport(Op* op, int channel) {
+  const auto& tokens = options_.billing_tokens;
+  const size_t batch = static_cast<size_t>(options_.report_batch);
+  const size_t first = next_token_.fetch_add(batch, std::memory_order_relaxed);
+  if (first >= tokens.size()) {
+    ran_out_.store(true, std::memory_order_relaxed);
+    Finish(op);
+    return;
+  }
+  op->events_request.Clear();
+  for (size_t i = first; i < std::min(first + batch, tokens.size()); ++i) {
+    auto* e = op->events_request.add_events();
+    e->set_billing_token(tokens[i]);
+    e->set_type(attex::v1::EVENT_TYPE_IMPRESSION);
+    e->set_event_id(absl::StrCat("report-", i));
+  }
+  PrepareContext(op, op->intended_ns, options_.token);
+  op->events_response.Clear();
+  exchange_[channel]->async()->ReportEvents(
+      op->ctx.get(), &op->events_request, &op->events_response,
+      [self = shared_from_this(), op](grpc::Status status) {
+        self->recorder_->Record("ReportEvents", status, op->intended_ns);
+        if (status.ok()) self->recorder_->RecordEvents(op->intended_ns, op->events_response);
+        self->Next(op);
+      });
+}
+
 void Engine::StartUpdate(Op* op, int channel, uint64_t n) {
   const auto& campaign = options_.campaigns[n % options_.campaigns.size()];
   op->update_request = campaign;
@@ -185,6 +221,10 @@ void Engine::Next(Op* op) {
     Start(op);
     return;
   }
+  Finish(op);
+}
+
+void Engine::Finish(Op* op) {
   delete op;
   absl::MutexLock lock(&mu_);
   --in_flight_;
@@ -274,6 +314,8 @@ Report Engine::Run() {
   report.options.token.clear();
   report.options.campaigns.clear();
   report.options.update_token.clear();
+  report.options.billing_tokens.clear();
+  report.ran_out_of_tokens = ran_out_.load();
   return report;
 }
 
@@ -286,8 +328,9 @@ absl::StatusOr<Method> ParseMethod(const std::string& name) {
   if (name == "mix") return Method::kMix;
   if (name == "openrtb") return Method::kOpenRtb;
   if (name == "update") return Method::kUpdate;
-  return absl::InvalidArgumentError(
-      absl::StrCat("method: \"", name, "\" is not ping, bid, events, mix, openrtb or update"));
+  if (name == "report") return Method::kReport;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "method: \"", name, "\" is not ping, bid, events, mix, openrtb, update or report"));
 }
 
 std::string MethodName(Method method) {
@@ -304,8 +347,16 @@ std::string MethodName(Method method) {
       return "openrtb";
     case Method::kUpdate:
       return "update";
+    case Method::kReport:
+      return "report";
   }
   return "?";
+}
+
+double Report::events_rate() const {
+  int64_t events = 0;
+  for (const auto& [result, n] : event_results) events += n;
+  return seconds > 0 ? events / seconds : 0;
 }
 
 std::string GrpcCodeName(int code) {
@@ -342,6 +393,14 @@ absl::StatusOr<Report> RunLoad(DriverOptions options) {
   if (options.method == Method::kUpdate) {
     if (options.campaigns.empty()) {
       return absl::InvalidArgumentError("campaigns: update needs campaigns to update");
+    }
+  } else if (options.method == Method::kReport) {
+    if (options.billing_tokens.empty()) {
+      return absl::InvalidArgumentError("billing_tokens: report needs billing tokens to report");
+    }
+    if (options.report_batch < 1 || options.report_batch > api::kMaxEventsPerReport) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("report_batch: must be 1 to ", api::kMaxEventsPerReport));
     }
   } else if (options.method != Method::kPing && options.requests.empty()) {
     return absl::InvalidArgumentError("requests: bid, events and mix need bid requests");

@@ -26,9 +26,11 @@ namespace attex::load {
 
 // kUpdate: UpdateCampaign of `campaigns` in turn, each a new bid (what an
 // advertiser's automated bidder sends). kOpenRtb: Bid as OpenRTB 2.6 over
-// HTTP (openrtb_driver.h).
-enum class Method { kPing, kBid, kEvents, kMix, kOpenRtb, kUpdate };
-// "ping", "bid", "events", "mix", "openrtb", "update".
+// HTTP (openrtb_driver.h). kReport: ReportEvents alone, each call a batch
+// of `report_batch` impressions of `billing_tokens` not reported before
+// (collected from Bid answers first: token_collector.h).
+enum class Method { kPing, kBid, kEvents, kMix, kOpenRtb, kUpdate, kReport };
+// "ping", "bid", "events", "mix", "openrtb", "update", "report".
 absl::StatusOr<Method> ParseMethod(const std::string& name);
 std::string MethodName(Method method);
 
@@ -53,6 +55,10 @@ struct DriverOptions {
   // bid, version 0: no version check), and the token that owns them.
   std::vector<attex::v1::Campaign> campaigns;
   std::string update_token;
+  // kReport: the tokens reported, each once, in their order, and the
+  // events a call (at most api::kMaxEventsPerReport).
+  std::vector<std::string> billing_tokens;
+  int report_batch = 100;
 };
 
 // One second of the run (by completion time, from the start of recording).
@@ -83,7 +89,12 @@ struct Report {
   std::map<std::string, int64_t> no_bid_reasons;
   std::map<std::string, int64_t> event_results;  // "ACCEPTED", "DUPLICATE", ...
   std::vector<Second> timeline;
+  // kReport: the tokens were all reported before the end of the run (the
+  // calls after that were not sent, so the rates are low: collect more).
+  bool ran_out_of_tokens = false;
   double achieved_rate() const { return seconds > 0 ? calls / seconds : 0; }
+  // Events answered (any result) in OK ReportEvents calls, a second.
+  double events_rate() const;
   double fill_rate() const { return slots > 0 ? static_cast<double>(placements) / slots : 0; }
 };
 

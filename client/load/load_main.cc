@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "api/limits.h"
 #include "api/validation.h"
 #include "attention/model.h"
 #include "attex/v1/campaign.grpc.pb.h"
@@ -21,6 +22,7 @@
 #include "client/credentials.h"
 #include "client/load/driver.h"
 #include "client/load/report.h"
+#include "client/load/token_collector.h"
 #include "client/load/workload.h"
 #include "grpcpp/grpcpp.h"
 #include "store/store.h"
@@ -207,7 +209,9 @@ int main(int argc, char** argv) {
   app.add_option("--method", method,
                  "ping, bid, events (bid, then bill what was won), mix, openrtb (bid as OpenRTB "
                  "2.6 over HTTP to --openrtb_addr), or update (UpdateCampaign bid changes of "
-                 "--update_campaigns campaigns of the advertiser token)");
+                 "--update_campaigns campaigns of the advertiser token), or report (bid first "
+                 "for --report_tokens placements, then ReportEvents of their impressions, "
+                 "--report_batch a call, each token once)");
   app.add_option("--openrtb_addr", o.openrtb_addr,
                  "host:port of the server's OpenRTB endpoint (--method openrtb)");
   app.add_option("--concurrency", o.concurrency, "closed loop: calls kept in flight");
@@ -222,6 +226,12 @@ int main(int argc, char** argv) {
   int64_t update_campaigns = 1000;
   app.add_option("--update_campaigns", update_campaigns,
                  "--method update: how many of the advertiser's campaigns it changes, in turn");
+  int64_t report_tokens = 0;
+  app.add_option("--report_tokens", report_tokens,
+                 "--method report: billing tokens to collect by bidding first (default, open "
+                 "loop: rate x (warmup + duration) x batch, and 2% more)");
+  app.add_option("--report_batch", o.report_batch,
+                 "--method report: events in one ReportEvents call (1 to 1000)");
   std::string seed_data_dir, advertiser_id;
   app.add_option(
       "--seed_data_dir", seed_data_dir,
@@ -307,6 +317,34 @@ int main(int argc, char** argv) {
     o.update_token = advertiser_token;
   } else if (o.method != attex::load::Method::kPing) {
     for (int i = 0; i < std::max(pool, 1); ++i) o.requests.push_back(workload.MakeBidRequest());
+  }
+  if (o.method == attex::load::Method::kReport) {
+    if (o.report_batch < 1 || o.report_batch > attex::api::kMaxEventsPerReport) {
+      std::fprintf(stderr, "attex-load: --report_batch must be 1 to %d\n",
+                   attex::api::kMaxEventsPerReport);
+      return 2;
+    }
+    if (report_tokens <= 0 && o.rate > 0) {
+      report_tokens =
+          static_cast<int64_t>(o.rate * (duration_s + warmup_s) * o.report_batch * 1.02) +
+          o.report_batch;
+    }
+    if (report_tokens <= 0) {
+      std::fprintf(stderr,
+                   "attex-load: --report_tokens: give how many billing tokens to collect (a "
+                   "closed loop reports them until the end or until they run out)\n");
+      return 2;
+    }
+    auto collected = attex::load::CollectBillingTokens(o, report_tokens);
+    if (!collected.ok()) {
+      std::fprintf(stderr, "attex-load: %s\n", std::string(collected.status().message()).c_str());
+      return 2;
+    }
+    std::printf("collected %zu billing tokens from %lld bids (%lld failed) in %.1f s\n",
+                collected->tokens.size(), static_cast<long long>(collected->bids),
+                static_cast<long long>(collected->failed), collected->seconds);
+    o.billing_tokens = std::move(collected->tokens);
+    o.requests.clear();
   }
   auto report = attex::load::RunLoad(std::move(o));
   if (!report.ok()) {

@@ -175,8 +175,17 @@ std::string SummaryText(const Report& r) {
   for (const auto& [reason, n] : r.no_bid_reasons) {
     absl::StrAppendFormat(&s, "  no bid    %s: %lld\n", reason, static_cast<long long>(n));
   }
+  if (!r.event_results.empty()) {
+    absl::StrAppendFormat(&s, "  events    %.0f a second (answered in OK ReportEvents calls)\n",
+                          r.events_rate());
+  }
   for (const auto& [result, n] : r.event_results) {
     absl::StrAppendFormat(&s, "  events    %s: %lld\n", result, static_cast<long long>(n));
+  }
+  if (r.ran_out_of_tokens) {
+    absl::StrAppend(&s,
+                    "  tokens    ran out before the end: the rates above are low (collect more: "
+                    "--report_tokens)\n");
   }
   for (const auto& [code, n] : r.errors_by_status) {
     absl::StrAppendFormat(&s, "  errors    %s: %lld\n", code, static_cast<long long>(n));
@@ -198,7 +207,11 @@ std::string ToJson(const Report& r) {
       ",\n  \"placements\": ", r.placements,
       ",\n  \"fill_rate\": ", absl::StrFormat("%.4f", r.fill_rate()),
       ",\n  \"no_bid_reasons\": ", JsonCounts(r.no_bid_reasons),
-      ",\n  \"event_results\": ", JsonCounts(r.event_results), ",\n  \"methods\": {");
+      ",\n  \"event_results\": ", JsonCounts(r.event_results),
+      ",\n  \"events_rate\": ", absl::StrFormat("%.1f", r.events_rate()),
+      ",\n  \"report_batch\": ", o.method == Method::kReport ? o.report_batch : 0,
+      ",\n  \"ran_out_of_tokens\": ", r.ran_out_of_tokens ? "true" : "false",
+      ",\n  \"methods\": {");
   bool first = true;
   for (const auto& [name, m] : r.methods) {
     absl::StrAppend(&s, first ? "" : ",", "\n    \"", name, "\": {\"calls\": ", m.calls,

@@ -164,6 +164,29 @@ TEST_P(LedgerTest, StatementFailingHalfWayFailsItsEventAloneAndUndoesItsWrites) 
   EXPECT_EQ(check.events_checked, 2);
 }
 
+// PostgreSQL gets a group's campaigns and ledger rows as array parameters:
+// names with quotes, backslashes, commas and braces arrive as they were.
+TEST_P(LedgerTest, NamesWithQuotesBackslashesCommasAndBracesAreWrittenAsGiven) {
+  const std::string campaign = "cmp-\"x\",{y}\\z";
+  const std::string user = "user:a \"b\" \\c {d},e NULL";
+  BillingEvent odd = Impression("h,\"1\"", 1000, kNow, campaign);
+  odd.entries[2].account = user;
+  ASSERT_EQ(Record({odd, Impression("h2", 3000, kNow, "cmp-1"),
+                    Capped(Impression("h3", 500, kNow, campaign), 0, 10'000)}),
+            (std::vector<R>{R::kAccepted, R::kAccepted, R::kAccepted}));
+  auto spend = store_->GetSpend(campaign, 0);
+  ASSERT_TRUE(spend.ok()) << spend.status();
+  EXPECT_EQ(spend->total_micros, 1500);
+  auto balances = store_->Balances("user:a ");
+  ASSERT_TRUE(balances.ok()) << balances.status();
+  ASSERT_EQ(balances->accounts.size(), 1u);
+  EXPECT_EQ(balances->accounts[0].account, user);
+  EXPECT_EQ(balances->accounts[0].balance_micros, 200);  // 20% of 1000.
+  const LedgerCheckResult check = Check();
+  EXPECT_TRUE(check.ok()) << (check.problems.empty() ? "" : check.problems[0]);
+  EXPECT_EQ(check.campaigns_checked, 2);
+}
+
 // Two replicas on one database: 2 stores x 4 threads bill 40 impressions
 // against a budget of exactly 25, every token reported through both stores
 // at once. The cap and the dedup hold in the database, not in a process.
