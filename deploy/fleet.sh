@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A fleet on this machine (docs/fleet.md#running-the-fleet-locally): a
-# throwaway PostgreSQL (deploy/pg_lib.sh), N attex-server replicas with
-# --store=postgres and one shared --billing_key_file, and HAProxy 2.6 in
-# front of them (deploy/haproxy.cfg.in), all on loopback ports in a
-# temporary directory (started by deploy/fleet_lib.sh). Prints how to reach them, waits, and stops them all on
-# exit (Ctrl-C).
+# throwaway PostgreSQL (deploy/pg_lib.sh), a throwaway Redis (budget
+# slices), N attex-server replicas with --store=postgres, one shared
+# --billing_key_file and --redis_addr, and HAProxy 2.6 in front of them
+# (deploy/haproxy.cfg.in), all on loopback ports in a temporary directory
+# (started by deploy/fleet_lib.sh). Prints how to reach them, waits, and
+# stops them all on exit (Ctrl-C).
 #   ./deploy/fleet.sh                 # three replicas
 #   ./deploy/fleet.sh --replicas 5
 #   ./deploy/fleet.sh test            # the fleet test (fleet_test); one line
@@ -77,7 +78,8 @@ done
 
 cat <<MSG
 
-attex fleet: $replicas replicas on PostgreSQL ($pg_dsn), HAProxy in front.
+attex fleet: $replicas replicas on PostgreSQL ($pg_dsn), budget slices in Redis
+($fleet_redis: redis-cli -p ${fleet_redis##*:} --scan --pattern 'attex:slice:*'), HAProxy in front.
   balancer:  $balancer (HAProxy; config $dir/haproxy.cfg, log $dir/haproxy.log)
 MSG
 for i in $(seq 1 "$replicas"); do
