@@ -135,7 +135,8 @@ absl::Status BudgetSlicer::Round(int64_t now_ms) {
         d.billed_seen = 0;
         remaining = budget.Remaining(now_ms);
       }
-      requests.push_back({d.id, budget.reserved() + d.want, std::max<int64_t>(0, remaining)});
+      const int64_t held = budget.reserved();
+      requests.push_back({d.id, held + d.want, std::max<int64_t>(0, remaining), held});
     }
     const int64_t sent_ms = NowMillis();
     auto grants = slices_->Lease(requests);

@@ -8,8 +8,11 @@
 namespace attex::store {
 namespace {
 
-// KEYS[1]: the campaign's hash; ARGV: replica, asked, remaining, lease ms.
-// Answers {granted, others}. Redis's own clock (TIME) dates the leases, so
+// KEYS[1]: the campaign's hash; ARGV: replica, asked, remaining, lease ms,
+// held (what the replica has reserved and not yet billed). Answers
+// {granted, others}. The grant is never below `held`: what the replica has
+// already placed stays counted against the other replicas until billed,
+// else they could place the same money again. Redis's own clock (TIME) dates the leases, so
 // replicas' clocks never meet.
 constexpr char kLeaseScript[] = R"lua(
 local t = redis.call('TIME')
@@ -25,7 +28,7 @@ for i = 1, #fields, 2 do
   end
 end
 local grant = math.min(tonumber(ARGV[2]), tonumber(ARGV[3]) - others)
-if grant < 0 then grant = 0 end
+grant = math.max(grant, tonumber(ARGV[5]), 0)
 local lease = tonumber(ARGV[4])
 if grant > 0 then
   redis.call('HSET', KEYS[1], ARGV[1], string.format('%d %d', grant, now + lease))
@@ -90,7 +93,8 @@ absl::StatusOr<std::vector<SliceGrant>> RedisSlices::Lease(
   const std::string lease_ms = absl::StrCat(absl::ToInt64Milliseconds(lease_));
   for (const SliceRequest& r : requests) {
     commands.push_back({"EVAL", kLeaseScript, "1", Key(r.campaign_id), replica_id_,
-                        absl::StrCat(r.asked_micros), absl::StrCat(r.remaining_micros), lease_ms});
+                        absl::StrCat(r.asked_micros), absl::StrCat(r.remaining_micros), lease_ms,
+                        absl::StrCat(r.held_micros)});
   }
   auto replies = client_->Run(commands);
   if (!replies.ok()) return replies.status();

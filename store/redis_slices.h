@@ -8,7 +8,7 @@
 // replica: "<granted micros> <expiry, Redis clock, ms>". A lease is one Lua
 // script run atomically by Redis: it drops the expired fields, then grants
 // the replica min(asked, remaining - what the other replicas' unexpired
-// slices hold), where `remaining` is the budget less the billed spend (the
+// slices hold), but never less than what it holds reserved, where `remaining` is the budget less the billed spend (the
 // replica reads it from the books before it asks). A replica that dies
 // leaves its field to expire after the lease time; one that drains gives
 // back what it does not still hold reserved.
@@ -31,10 +31,13 @@ struct SliceRequest {
   std::string campaign_id;
   int64_t asked_micros = 0;      // The whole slice wanted, reservations included.
   int64_t remaining_micros = 0;  // Budget less billed spend, as the books say.
+  // Reserved here and not yet billed: the grant's floor (tools/attex-fleet-sim
+  // found that a grant below it lets the others place that money again).
+  int64_t held_micros = 0;
 };
 
 struct SliceGrant {
-  int64_t granted_micros = 0;  // Never more than asked, never negative.
+  int64_t granted_micros = 0;  // Never more than asked nor less than held.
   int64_t others_micros = 0;   // What the other replicas' slices held.
 };
 

@@ -69,6 +69,20 @@ TEST_F(RedisSlicesTest, ReplicasTogetherNeverHoldMoreThanRemains) {
   EXPECT_EQ(Grant(*b, "cmp-2", 40, 50), 40);
 }
 
+TEST_F(RedisSlicesTest, AGrantNeverFallsBelowWhatTheReplicaHoldsReserved) {
+  auto a = Replica("a");
+  auto b = Replica("b");
+  EXPECT_EQ(Grant(*a, "cmp-1", 50, 100), 50);
+  EXPECT_EQ(Grant(*b, "cmp-1", 50, 100), 50);
+  // 40 of b's billed: 60 remain. a has placed all 50 of its slice and asks
+  // to renew: it keeps the 50 it holds, though 60 - 50 = 10 would be left.
+  auto grants = a->Lease({{"cmp-1", 60, 60, 50}});
+  ASSERT_TRUE(grants.ok()) << grants.status();
+  EXPECT_EQ(grants->front().granted_micros, 50);
+  // So b, renewing, gets what is really left (60 - 50 = 10), not 50 again.
+  EXPECT_EQ(Grant(*b, "cmp-1", 50, 60), 10);
+}
+
 TEST_F(RedisSlicesTest, OneRoundTripLeasesManyCampaigns) {
   auto a = Replica("a");
   std::vector<SliceRequest> requests;
