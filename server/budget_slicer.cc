@@ -69,17 +69,22 @@ absl::Status BudgetSlicer::Round(int64_t now_ms) {
       rate = std::max(rate, static_cast<double>(budget.placed() - held.placed_at_renewal) /
                                 static_cast<double>(now_ms - held.renewed_ms));
     }
-    const int64_t cap =
-        std::max<int64_t>(options_.min_slice_micros,
-                          static_cast<int64_t>(options_.max_share * budget.Remaining(now_ms)));
-    int64_t want = std::min(
-        cap, std::max<int64_t>(options_.min_slice_micros,
-                               static_cast<int64_t>(2 * rate * static_cast<double>(renew_ms))));
+    // At most max_share of what remains (a small budget is not all taken
+    // by the first replica to ask), but at least one impression at the bid.
+    const int64_t most = std::max<int64_t>(1, auction::ImpressionPriceMicros(c->bid_cpm_micros));
+    const int64_t cap = std::max<int64_t>(
+        most, static_cast<int64_t>(options_.max_share * budget.Remaining(now_ms)));
+    // The first slice of a campaign is initial_slice; later ones follow
+    // its spend rate here, down to one impression when it places nothing
+    // (so that a replica the campaign's traffic does not reach holds little
+    // of a small budget that others could place).
+    int64_t want = held.renewed_ms == 0
+                       ? options_.initial_slice_micros
+                       : static_cast<int64_t>(2 * rate * static_cast<double>(renew_ms));
+    want = std::clamp(want, most, cap);
     // In whole impressions at the bid (the most one costs), so that slices
     // do not each keep a fraction of one that none can place.
-    if (const int64_t most = auction::ImpressionPriceMicros(c->bid_cpm_micros); most > 0) {
-      want = (want + most - 1) / most * most;
-    }
+    want = (want + most - 1) / most * most;
     const int64_t room = budget.SliceRoom(now_ms);
     const bool none = held.granted <= 0 || now_ms >= held.expires_ms;
     bool renew;

@@ -10,9 +10,10 @@
 // room below half of what the next slice would be. For those it reads the
 // fleet's billed spend from the books (one query; the last one read while
 // PostgreSQL is away, when nothing is being billed anyway), asks for
-// reserved + want, where want = 2 x the spend rate x a third of the lease,
-// at least min_slice and at most max_share of what remains (but never less
-// than min_slice), and installs the grants.
+// reserved + want, where want is initial_slice for a campaign's first
+// lease and then 2 x its spend rate x a third of the lease, between one
+// impression at the bid and max_share of what remains, and installs the
+// grants (never below what is reserved: store/redis_slices.h).
 #ifndef ATTEX_SERVER_BUDGET_SLICER_H_
 #define ATTEX_SERVER_BUDGET_SLICER_H_
 
@@ -36,8 +37,8 @@ struct SliceOptions {
   std::string redis_addr;  // host:port; empty: no slices.
   std::string replica_id;  // This replica's field in every campaign's hash.
   absl::Duration lease = absl::Seconds(10);
-  int64_t min_slice_micros = 10'000;  // $0.01: a few impressions at a few dollars CPM.
-  double max_share = 0.5;             // Of the campaign's remaining budget.
+  int64_t initial_slice_micros = 10'000;  // $0.01: a few impressions at a few dollars CPM.
+  double max_share = 0.5;                 // Of the campaign's remaining budget.
   absl::Duration tick = absl::Milliseconds(100);
 };
 

@@ -77,7 +77,17 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
     claims.nonce = Nonce();
     if (!request.test()) {
       if (!campaign.budget->TryReserve(price_micros, now_ms)) continue;
-      core.reservations.Add({claims.nonce, price_micros, expires_ms, campaign.budget});
+      // Within a budget slice the reservation is held for the slice's lease,
+      // not the token's life: its impression is mostly reported to another
+      // replica, which bills it without this one knowing, and a reservation
+      // held for an hour would keep that money out of the slices twice (in
+      // the billed spend and here). What is reported later still meets the
+      // cap at billing.
+      const int64_t held_until =
+          campaign.budget->sliced()
+              ? std::min(expires_ms, now_ms + absl::ToInt64Milliseconds(core.options.slices.lease))
+              : expires_ms;
+      core.reservations.Add({claims.nonce, price_micros, held_until, campaign.budget});
     }
     if (campaign.frequency_cap > 0 && user_key != 0) {
       core.frequency.Record(user_key, campaign.frequency_key, campaign.frequency_period_ms, now_ms);

@@ -44,8 +44,8 @@ ABSL_FLAG(std::string, replica_id, "",
 ABSL_FLAG(int, slice_lease_s, 10,
           "how long a budget slice is leased: a dead replica's slices return to the fleet after "
           "it (1 to 600)");
-ABSL_FLAG(int64_t, slice_min_micros, 10000,
-          "the smallest budget slice asked for; slices grow with the campaign's spend rate");
+ABSL_FLAG(int64_t, slice_initial_micros, 10000,
+          "the first budget slice asked for a campaign; later ones follow its spend rate");
 ABSL_FLAG(bool, demo, false,
           "seed demo accounts and campaigns; tokens in <data_dir>/demo-tokens.json");
 ABSL_FLAG(std::string, model, "", "attention model file (empty: the built-in default model)");
@@ -250,9 +250,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.slices.lease = absl::Seconds(lease_s);
-  options.slices.min_slice_micros = absl::GetFlag(FLAGS_slice_min_micros);
-  if (options.slices.min_slice_micros < 1) {
-    std::fprintf(stderr, "attex-server: --slice_min_micros must be positive\n");
+  options.slices.initial_slice_micros = absl::GetFlag(FLAGS_slice_initial_micros);
+  if (options.slices.initial_slice_micros < 1) {
+    std::fprintf(stderr, "attex-server: --slice_initial_micros must be positive\n");
     return 2;
   }
   if (!options.slices.redis_addr.empty() && options.store != attex::server::StoreKind::kPostgres) {

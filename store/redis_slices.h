@@ -8,10 +8,10 @@
 // replica: "<granted micros> <expiry, Redis clock, ms>". A lease is one Lua
 // script run atomically by Redis: it drops the expired fields, then grants
 // the replica min(asked, remaining - what the other replicas' unexpired
-// slices hold), but never less than what it holds reserved, where `remaining` is the budget less the billed spend (the
-// replica reads it from the books before it asks). A replica that dies
-// leaves its field to expire after the lease time; one that drains gives
-// back what it does not still hold reserved.
+// slices hold), but never less than what it holds reserved, where `remaining` is the budget less
+// the billed spend (the replica reads it from the books before it asks). A replica that dies leaves
+// its field to expire after the lease time; one that drains gives back what it does not still hold
+// reserved.
 #ifndef ATTEX_STORE_REDIS_SLICES_H_
 #define ATTEX_STORE_REDIS_SLICES_H_
 

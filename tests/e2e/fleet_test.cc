@@ -42,11 +42,14 @@
 #include "client/channel_target.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "store/redis.h"
+#include "store/redis_slices.h"
 #include "store/store.h"
 #include "tests/testing/campaign_builder.h"
 #include "tests/testing/pg_cluster.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/ports.h"
+#include "tests/testing/redis_server.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -105,6 +108,7 @@ class Haproxy final {
 };
 
 struct Replica {
+  std::string id;  // In the budget slices.
   TempDir dir;
   int port = 0, agent_port = 0;
   std::unique_ptr<ServerProcess> server;
@@ -140,7 +144,26 @@ class FleetTest : public ::testing::Test {
     auto setup = SetUpPgReplicas(work_.path());
     ASSERT_TRUE(setup.ok()) << setup.status();
     dsn_ = setup->dsn;
+    cluster_ = setup->cluster;
     flags_ = setup->ServerFlags();
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    flags_.insert(flags_.end(),
+                  {"--redis_addr=" + redis_->addr(), absl::StrCat("--slice_lease_s=", kLeaseS)});
+    auto client = store::RedisClient::Connect(redis_->addr());
+    ASSERT_TRUE(client.ok()) << client.status();
+    slices_ = std::make_unique<store::RedisSlices>(*std::move(client), "fleet-test-reader",
+                                                   absl::Seconds(kLeaseS));
+  }
+
+  // Each replica's unexpired slice of `campaign`.
+  std::map<std::string, int64_t> Slices(const std::string& campaign) {
+    auto holders = slices_->Holders(campaign);
+    EXPECT_TRUE(holders.ok()) << holders.status();
+    std::map<std::string, int64_t> out;
+    if (holders.ok()) out.insert(holders->begin(), holders->end());
+    return out;
   }
 
   void Start(Replica& r) {
@@ -151,7 +174,8 @@ class FleetTest : public ::testing::Test {
     std::vector<std::string> flags = flags_;
     flags.insert(flags.end(), {absl::StrCat("--listen=127.0.0.1:", r.port),
                                absl::StrCat("--health_agent_listen=127.0.0.1:", r.agent_port),
-                               "--drain_delay_s=2", "--grace_period_s=5", "--metrics_listen="});
+                               "--drain_delay_s=2", "--grace_period_s=5",
+                               "--metrics_listen=", "--replica_id=" + r.id});
     r.server = std::make_unique<ServerProcess>(r.dir.path(), flags);
     r.server->set_log_file(r.dir.path() + "/server.log");
     ASSERT_TRUE(r.server->Start()) << r.server->ReadLog();
@@ -238,7 +262,11 @@ class FleetTest : public ::testing::Test {
     return s.ok() && out.results_size() == 1 ? out.results(0).result() : EVENT_RESULT_UNSPECIFIED;
   }
 
+  static constexpr int kLeaseS = 2;
   std::string dsn_;
+  PgCluster* cluster_ = nullptr;
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<store::RedisSlices> slices_;
   TempDir work_;
   std::vector<std::string> flags_;  // The store's and key's server flags.
   Account platform_, advertiser_;
@@ -250,6 +278,7 @@ class FleetTest : public ::testing::Test {
 
 TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
   std::vector<Replica> r(3);
+  for (int i = 0; i < 3; ++i) r[i].id = absl::StrCat("r", i);
   Start(r[0]);
   if (HasFatalFailure()) return;
   const std::string op_token = ReadFile(r[0].dir.path() + "/operator-token");
@@ -290,29 +319,46 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
   const int64_t charge = probe->price_cpm_micros() / 1000;
   ASSERT_GT(charge, 0);
   const int64_t budget = kImpressions * charge;
-  const Campaign capped = Create(r[0], "interest:fleet-capped", 2'000'000, budget);
+  // Bidding the price it pays (the floor): an auction admits a campaign only
+  // while its budget (here its slice) covers one impression at its bid, so
+  // a bid far above the price would leave that much of a small budget
+  // unplaceable, on one machine as in a fleet.
+  const Campaign capped = Create(r[0], "interest:fleet-capped", probe->price_cpm_micros(), budget);
   for (auto& replica : r) {
     ASSERT_TRUE(PollUntil([&] {
       auto p = Bid(*replica.exchange, "interest:fleet-capped");
       return p.has_value() && p->campaign_id() == capped.id();
-    }));  // Unreported: these placements cost nothing.
+    })) << replica.id
+        << " never placed it; budget " << budget << ", slices: " << [&] {
+             std::string held;
+             for (const auto& [id, micros] : Slices(capped.id()))
+               absl::StrAppend(&held, id, "=", micros, " ");
+             return held;
+           }();  // Unreported: these placements cost nothing.
   }
 
   absl::Mutex mu;
   std::set<std::string> acknowledged;  // Tokens whose event was answered OK.
   std::atomic<int> billed{0}, billed_twice{0}, other_price{0}, over_budget{0};
   {
+    // 64 bidders until the campaign has placed nothing for a while: longer
+    // than a slice's lease, so that slices held by replicas that stopped
+    // placing (and reservations billed elsewhere) have come back.
+    std::atomic<int64_t> last_placed_ms{absl::ToUnixMillis(absl::Now())};
     std::vector<std::thread> bidders;
-    for (int t = 0; t < 16; ++t) {
+    for (int t = 0; t < 64; ++t) {
       bidders.emplace_back([&, t] {
-        int dry = 0;
-        for (int i = 0; dry < 20 && i < 60; ++i) {
+        for (int i = 0;; ++i) {
+          if (billed.load() >= kImpressions ||
+              absl::ToUnixMillis(absl::Now()) - last_placed_ms.load() > 2'000 * kLeaseS) {
+            break;
+          }
           auto p = Bid(*balanced_, "interest:fleet-capped");
           if (!p.has_value()) {
-            ++dry;
+            absl::SleepFor(absl::Milliseconds(20));
             continue;
           }
-          dry = 0;
+          last_placed_ms = absl::ToUnixMillis(absl::Now());
           if (p->price_cpm_micros() / 1000 != charge) ++other_price;
           // To two different replicas at once.
           EventResult results[2];
@@ -338,6 +384,8 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
   EXPECT_EQ(billed_twice.load(), 0);
   EXPECT_EQ(other_price.load(), 0);
   EXPECT_LE(billed.load(), kImpressions);
+  // Slices hold placements to what the budget has left, yet deliver it.
+  EXPECT_GE(billed.load(), kImpressions * 9 / 10);
 
   // Load through the balancer while one replica is SIGKILLed and restarted,
   // then another is sent SIGTERM.
@@ -348,10 +396,12 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
       return p.has_value() && p->campaign_id() == open.id();
     }));
   }
-  enum Phase { kSteady, kKilled, kDraining };
+  enum Phase { kSteady, kKilled, kPgDown, kPgBack, kDraining, kPhases };
   std::atomic<int> phase{kSteady};
   std::atomic<bool> stop{false};
-  std::atomic<int> failed[3] = {0, 0, 0}, calls[3] = {0, 0, 0};
+  std::atomic<int> failed[kPhases] = {}, calls[kPhases] = {}, bids_failed[kPhases] = {},
+                   placed[kPhases] = {}, billed_in[kPhases] = {};
+  std::atomic<int> unavailable_reports{0};
   std::string first_failure;
   // Half the load through HAProxy, half through client-side round robin
   // over the three replicas' addresses (as `attex --addr a,b,c` does).
@@ -367,12 +417,20 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
         grpc::Status status;
         auto p = Bid(stub, "interest:fleet-faults", &status);
         calls[at]++;
+        if (!status.ok()) bids_failed[at]++;
         if (status.ok() && p.has_value()) {
+          placed[at]++;
           const EventResult result = Report(stub, p->billing_token(), &status);
           calls[at]++;
           if (result == EVENT_RESULT_ACCEPTED || result == EVENT_RESULT_DUPLICATE) {
+            billed_in[at]++;
             absl::MutexLock lock(&mu);
             acknowledged.insert(p->billing_token());
+          }
+          // Billing is retryable while PostgreSQL is away; nothing else is.
+          if (at == kPgDown && status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+            unavailable_reports++;
+            continue;
           }
         }
         if (!status.ok()) {
@@ -385,27 +443,51 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
       }
     });
   }
+  auto stop_load = [&] {
+    stop = true;
+    for (auto& l : load) l.join();
+  };
   int kills = 0;
   absl::SleepFor(absl::Milliseconds(700));
+  EXPECT_GT(Slices(open.id()).count("r2"), 0u);
   phase = kKilled;
   r[2].server->Signal(SIGKILL);
   r[2].server->Wait();
+  const absl::Time killed = absl::Now();
   ++kills;
-  Start(r[2]);  // Same ports: HAProxy takes it back once its checks pass.
-  if (HasFatalFailure()) {
-    stop = true;
-    for (auto& l : load) l.join();
-    return;
-  }
-  absl::SleepFor(absl::Milliseconds(1500));
+  // Same ports (HAProxy takes it back once its checks pass), a new name in
+  // the slices: the dead one's slices come back only by their lease.
+  r[2].id = "r2-restarted";
+  Start(r[2]);
+  if (HasFatalFailure()) return stop_load();
+  EXPECT_TRUE(
+      PollUntil([&] { return Slices(open.id()).count("r2") == 0; }, 200, absl::Milliseconds(25)));
+  const double slices_back_s = absl::ToDoubleSeconds(absl::Now() - killed);
+  EXPECT_LE(slices_back_s, kLeaseS + 1.0);
+
+  // PostgreSQL away: bids go on from the slices, billing is UNAVAILABLE.
+  phase = kPgDown;
+  ASSERT_TRUE(cluster_->Stop().ok());
+  absl::SleepFor(absl::Milliseconds(1000));
+  ASSERT_TRUE(cluster_->Restart().ok());
+  phase = kPgBack;
+  EXPECT_TRUE(
+      PollUntil([&] { return billed_in[kPgBack].load() > 10; }, 200, absl::Milliseconds(25)));
+  EXPECT_GT(placed[kPgDown].load(), 0);
+  EXPECT_EQ(bids_failed[kPgDown].load(), 0);
+
+  const auto before_drain = Slices(open.id());
   phase = kDraining;
   const absl::Time sigterm = absl::Now();
   r[1].server->Signal(SIGTERM);
   EXPECT_EQ(r[1].server->Wait(), 0);
   const double drain_s = absl::ToDoubleSeconds(absl::Now() - sigterm);
   absl::SleepFor(absl::Milliseconds(300));
-  stop = true;
-  for (auto& l : load) l.join();
+  stop_load();
+  // On drain r1 gave back all but what it still holds reserved.
+  const auto after_drain = Slices(open.id());
+  ASSERT_GT(before_drain.count("r1"), 0u);
+  EXPECT_LT(after_drain.count("r1") ? after_drain.at("r1") : 0, before_drain.at("r1"));
   EXPECT_GT(calls[kDraining].load(), 0);
   EXPECT_EQ(failed[kDraining].load(), 0) << first_failure;
 
@@ -438,11 +520,15 @@ TEST_F(FleetTest, ReplicasBehindHaproxyLoseNothingAndNeverOverspend) {
       "new campaign bid by the other replicas after %.0f ms; %d of k=%lld billed, %d reports "
       "refused over budget; "
       "calls through HAProxy and client-side round robin: %d before the SIGKILL (%d failed: in "
-      "flight on the killed replica), %d after it (%d failed), %d from the SIGTERM (%d failed); "
+      "flight on the killed replica), %d after it (%d failed), the killed replica's slices back "
+      "after %.2f s (lease %d s); PostgreSQL down 1 s: %d placed from slices, %d bids failed, "
+      "%d reports UNAVAILABLE, %d billed after it came back; %d from the SIGTERM (%d failed); "
       "the drain took %.2f s\n",
       seen_ms, billed.load(), static_cast<long long>(kImpressions), over_budget.load(),
       calls[kSteady].load(), failed[kSteady].load(), calls[kKilled].load(), failed[kKilled].load(),
-      calls[kDraining].load(), failed[kDraining].load(), drain_s);
+      slices_back_s, kLeaseS, placed[kPgDown].load(), bids_failed[kPgDown].load(),
+      unavailable_reports.load(), billed_in[kPgBack].load(), calls[kDraining].load(),
+      failed[kDraining].load(), drain_s);
   std::printf(
       "fleet: kills %d, acknowledged %zu, found %lld, lost %lld, overspend %lld micros, "
       "under-delivery %.1f%%\n",

@@ -23,7 +23,7 @@ namespace attex::server {
 namespace {
 
 constexpr int64_t kPrice = 2'000;  // One impression at $2 CPM.
-constexpr int64_t kMinSlice = 10'000;
+constexpr int64_t kInitialSlice = 10'000;
 
 struct Replica {
   std::unique_ptr<CatalogManager> catalog;
@@ -70,7 +70,7 @@ class BudgetSlicerTest : public ::testing::Test {
     slices.redis_addr = redis_->addr();
     slices.replica_id = id;
     slices.lease = lease;
-    slices.min_slice_micros = kMinSlice;
+    slices.initial_slice_micros = kInitialSlice;
     r.slicer =
         std::make_unique<BudgetSlicer>(slices, Slices(id, lease), r.catalog.get(), store_.get());
     return r;
@@ -111,9 +111,9 @@ TEST_F(BudgetSlicerTest, NothingIsPlacedBeforeTheFirstLeaseAndThenOnlyWithinTheS
   Replica a = Start("a", {c});
   EXPECT_EQ(ReserveAll(a, c.id(), Now()), 0);  // Sliced, and no slice yet.
   ASSERT_TRUE(a.slicer->Round(Now()).ok());
-  EXPECT_EQ(a.catalog->Budget(c.id())->slice_granted(), kMinSlice);
-  EXPECT_EQ(ReserveAll(a, c.id(), Now()), kMinSlice / kPrice);
-  EXPECT_EQ(Held(c.id()), kMinSlice);
+  EXPECT_EQ(a.catalog->Budget(c.id())->slice_granted(), kInitialSlice);
+  EXPECT_EQ(ReserveAll(a, c.id(), Now()), kInitialSlice / kPrice);
+  EXPECT_EQ(Held(c.id()), kInitialSlice);
 }
 
 TEST_F(BudgetSlicerTest, TwoReplicasTogetherPlaceAtMostTheBudget) {
@@ -156,7 +156,7 @@ TEST_F(BudgetSlicerTest, ASliceGrowsWithTheCampaignsSpendRate) {
   Replica a = Start("a", {c}, absl::Seconds(3));
   int64_t now = Now();
   ASSERT_TRUE(a.slicer->Round(now).ok());
-  EXPECT_EQ(a.catalog->Budget(c.id())->slice_granted(), kMinSlice);
+  EXPECT_EQ(a.catalog->Budget(c.id())->slice_granted(), kInitialSlice);
   // Each 100 ms it places its whole slice: the next slices grow to twice
   // what a third of the lease (1 s) would place at that rate.
   for (int i = 0; i < 8; ++i) {
@@ -164,7 +164,7 @@ TEST_F(BudgetSlicerTest, ASliceGrowsWithTheCampaignsSpendRate) {
     now += 100;
     ASSERT_TRUE(a.slicer->Round(now).ok());
   }
-  EXPECT_GT(a.catalog->Budget(c.id())->slice_granted(), 10 * kMinSlice);
+  EXPECT_GT(a.catalog->Budget(c.id())->slice_granted(), 10 * kInitialSlice);
 }
 
 TEST_F(BudgetSlicerTest, StopGivesBackAllButWhatIsReserved) {
@@ -194,7 +194,7 @@ TEST_F(BudgetSlicerTest, ACampaignThatStopsRunningGivesItsSliceBack) {
   auto c = AddCampaign(1'000'000);
   Replica a = Start("a", {c});
   ASSERT_TRUE(a.slicer->Round(Now()).ok());
-  EXPECT_EQ(Held(c.id()), kMinSlice);
+  EXPECT_EQ(Held(c.id()), kInitialSlice);
   c.set_status(attex::v1::CAMPAIGN_STATUS_PAUSED);
   c.set_version(c.version() + 1);
   a.catalog->Upsert(c);
