@@ -83,10 +83,40 @@ class TrainerTest(unittest.TestCase):
         code, out = run("evaluate", "--log", self.log, "--model", out_model, "--default", default)
         self.assertEqual(code, 0, out)
         rows = dict((m.group(1).strip(), float(m.group(2))) for m in re.finditer(
-            r"^(learned|default|logistic regression \(hashed crosses\))\s+([\d.]+)\s+[\d.]+$",
-            out, re.M))
+            r"^(learned|default|logistic regression) .*?([\d.]+)\s+[\d.]+$", out, re.M))
         self.assertEqual(len(rows), 3, out)
         self.assertGreater(rows["learned"], rows["default"])  # The synthetic truth is learnable.
+        # The baseline's L2 is chosen on the training split, never on the held-out rows.
+        self.assertRegex(out, r"logistic regression \(hashed crosses, C [\d.]+\)")
+
+        # With attex-sim's truth file: its third column, where there is one, is the
+        # observable ceiling's row, beside the truth's.
+        impressions, _ = attex_train.read_log(self.log)
+        for columns, rows_expected in ((2, ("truth",)), (3, ("observable", "truth"))):
+            truth = os.path.join(self.tmp.name, f"truth{columns}.tsv")
+            with open(truth, "w") as f:
+                for r in impressions:
+                    p = (r.impression_id % 97) / 100 + 0.01
+                    f.write("\t".join([str(r.impression_id), str(p), str(p / 2)][:columns]) + "\n")
+            scores = os.path.join(self.tmp.name, f"eval{columns}.json")
+            code, out = run("evaluate", "--log", self.log, "--model", out_model, "--truth",
+                            truth, "--lr_c", "0.1", "--json", scores)
+            self.assertEqual(code, 0, out)
+            with open(scores) as f:
+                keys = set(json.load(f))
+            self.assertEqual(keys, {"learned", "logistic", *rows_expected}, out)
+
+    def test_keeps_the_epoch_of_least_validation_loss(self):
+        out_model = os.path.join(self.tmp.name, "kept.bin")
+        code, out = run("train", "--log", self.log, "--out", out_model, "--d_model", "16",
+                        "--buckets", "1024", "--epochs", "3", "--lr", "0.01")
+        self.assertEqual(code, 0, out)
+        losses = [float(x) for x in re.findall(r"validation loss ([\d.]+)", out)]
+        self.assertEqual(len(losses), 3, out)
+        kept = int(re.search(r"kept epoch (\d+)", out).group(1))
+        # Epoch 0 is the starting point, whose validation loss is not printed.
+        if kept:
+            self.assertEqual(losses[kept - 1], min(losses), out)
 
     def test_batched_relevance_equals_the_per_impression_model(self):
         model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4)
