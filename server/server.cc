@@ -259,7 +259,7 @@ absl::Status Server::StartSlices(Server& server) {
     return absl::Status(client.status().code(),
                         absl::StrCat("--redis_addr: ", client.status().message()));
   }
-  server.slicer_ = std::make_unique<BudgetSlicer>(
+  server.slicer_ = std::make_shared<BudgetSlicer>(
       options,
       std::make_unique<store::RedisSlices>(*std::move(client), options.replica_id, options.lease),
       &core.catalog_manager, core.store.get());
@@ -268,6 +268,19 @@ absl::Status Server::StartSlices(Server& server) {
     return absl::Status(s.code(), absl::StrCat("--redis_addr: ", s.message()));
   }
   server.slicer_->Start();
+  const std::shared_ptr<BudgetSlicer> slicer = server.slicer_;
+  core.metrics.AddGaugeCallback(
+      "attex_budget_slice_campaigns", "Campaigns this replica holds a budget slice of",
+      [slicer] { return static_cast<double>(slicer->stats().campaigns_held); });
+  core.metrics.AddGaugeCallback(
+      "attex_budget_slice_micros", "Budget this replica's slices hold, micros",
+      [slicer] { return static_cast<double>(slicer->stats().granted_micros); });
+  core.metrics.AddGaugeCallback("attex_budget_slice_leases",
+                                "Budget slices leased or renewed since the start",
+                                [slicer] { return static_cast<double>(slicer->stats().leases); });
+  core.metrics.AddGaugeCallback("attex_budget_slice_failed_rounds",
+                                "Slice renewal rounds that could not reach Redis",
+                                [slicer] { return static_cast<double>(slicer->stats().failures); });
   const SliceStats stats = server.slicer_->stats();
   spdlog::info(
       "budget slices from Redis at {} as replica \"{}\": lease {} s, {} campaigns hold {} micros",

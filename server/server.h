@@ -62,7 +62,7 @@ class Server final {
   // into the catalogue on the work queue. Stopped before the queue.
   std::unique_ptr<store::PgCampaignFeed> feed_;
   // With --redis_addr: this replica's budget slices.
-  std::unique_ptr<BudgetSlicer> slicer_;
+  std::shared_ptr<BudgetSlicer> slicer_;  // Shared with its metrics' callbacks.
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
