@@ -172,9 +172,11 @@ Metrics::~Metrics() { StopServing(); }
 namespace {
 
 // Opens and drops a connection to the metrics listener at `listen` (its
-// bound `port`), without blocking: a wildcard host is reached on loopback.
+// bound `port`), without blocking: a wildcard or missing host ("9464") is
+// reached on loopback.
 void Knock(const std::string& listen, int port) {
-  std::string host = listen.substr(0, listen.rfind(':'));
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
