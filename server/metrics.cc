@@ -1,12 +1,19 @@
 #include "server/metrics.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <exception>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
 #include "prometheus/metric_family.h"
@@ -160,7 +167,55 @@ Metrics::Metrics()
   }
 }
 
-Metrics::~Metrics() = default;
+Metrics::~Metrics() { StopServing(); }
+
+namespace {
+
+// Opens and drops a connection to the metrics listener at `listen` (its
+// bound `port`), without blocking: a wildcard or missing host ("9464") is
+// reached on loopback.
+void Knock(const std::string& listen, int port) {
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    ::connect(fd, a->ai_addr, a->ai_addrlen);  // Loopback: queued at once.
+    ::close(fd);
+  }
+  freeaddrinfo(found);
+}
+
+}  // namespace
+
+void Metrics::StopServing() {
+  if (exposer_ == nullptr) return;
+  // civetweb's listener thread polls its socket with a 2 s timeout and only
+  // then sees the stop flag that mg_stop sets, so every stop (every test
+  // server's) waited up to 2 s. A connection arriving after the flag is set
+  // wakes it at once; connections made before are served (and closed) as
+  // any, so knock until the exposer is gone.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([this, &stopped] {
+    exposer_.reset();
+    stopped.store(true);
+  });
+  while (!stopped.load()) {
+    Knock(listen_, port_);
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  stopper.join();
+}
 
 absl::Status Metrics::Serve(const std::string& listen) {
   try {
@@ -172,6 +227,7 @@ absl::Status Metrics::Serve(const std::string& listen) {
   exposer_->RegisterCollectable(callbacks_);
   const auto ports = exposer_->GetListeningPorts();
   port_ = ports.empty() ? 0 : ports.front();
+  listen_ = listen;
   return absl::OkStatus();
 }
 

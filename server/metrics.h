@@ -38,12 +38,15 @@ namespace attex::server {
 class Metrics final {
  public:
   Metrics();
-  ~Metrics();
+  ~Metrics();  // StopServing.
 
   // Serves the registry on `listen` ("127.0.0.1:9464"; port 0: any).
   // Errors: UNAVAILABLE when it cannot listen.
   absl::Status Serve(const std::string& listen);
   int port() const { return port_; }  // 0 until Serve succeeded.
+  // Closes the endpoint and joins its threads, within milliseconds.
+  // Idempotent; not concurrently with Serve.
+  void StopServing();
 
   // One finished RPC ("/attex.v1.Exchange/Bid" is shortened to "Exchange/Bid").
   void Call(std::string_view method, grpc::StatusCode code, absl::Duration latency);
@@ -111,6 +114,7 @@ class Metrics final {
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<Callbacks> callbacks_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::string listen_;  // What Serve was given.
   int port_ = 0;
   std::atomic<int64_t> in_flight_{0};
   prometheus::Family<prometheus::Counter>& calls_;
