@@ -63,6 +63,8 @@ class Engine final : public std::enable_shared_from_this<Engine> {
   void StartUpdate(Op* op, int channel, uint64_t n);
   // Finishes op instead once every token has been taken.
   void StartReport(Op* op, int channel);
+  // Sends op->events_request (its context prepared) and records the answer.
+  void SendEvents(Op* op, int channel);
   // After an RPC has been recorded: the next step of `op`, a new operation
   // (closed loop) or the end of it.
   void Next(Op* op);
@@ -159,14 +161,7 @@ void Engine::StartEvents(Op* op, int channel) {
     e->set_event_id(absl::StrCat(op->bid_response.request_id(), "/", p.slot_id()));
   }
   PrepareContext(op, clock_.NowNs(), options_.token);
-  op->events_response.Clear();
-  exchange_[channel]->async()->ReportEvents(
-      op->ctx.get(), &op->events_request, &op->events_response,
-      [self = shared_from_this(), op](grpc::Status status) {
-        self->recorder_->Record("ReportEvents", status, op->intended_ns);
-        if (status.ok()) self->recorder_->RecordEvents(op->intended_ns, op->events_response);
-        self->Next(op);
-      });
+  SendEvents(op, channel);
 }
 
 void Engine::StartReport(Op* op, int channel) {
@@ -186,6 +181,10 @@ void Engine::StartReport(Op* op, int channel) {
     e->set_event_id(absl::StrCat("report-", i));
   }
   PrepareContext(op, op->intended_ns, options_.token);
+  SendEvents(op, channel);
+}
+
+void Engine::SendEvents(Op* op, int channel) {
   op->events_response.Clear();
   exchange_[channel]->async()->ReportEvents(
       op->ctx.get(), &op->events_request, &op->events_response,
