@@ -268,6 +268,22 @@ absl::Status Server::StartSlices(Server& server) {
     return absl::Status(s.code(), absl::StrCat("--redis_addr: ", s.message()));
   }
   server.slicer_->Start();
+  auto caps_client = store::RedisClient::Connect(options.redis_addr);
+  if (!caps_client.ok()) {
+    return absl::Status(caps_client.status().code(),
+                        absl::StrCat("--redis_addr: ", caps_client.status().message()));
+  }
+  server.shared_caps_ =
+      std::make_shared<SharedCaps>(&core.frequency, *std::move(caps_client), options.replica_id);
+  core.frequency.set_observer(server.shared_caps_.get());
+  server.shared_caps_->Start();
+  const std::shared_ptr<SharedCaps> caps = server.shared_caps_;
+  core.metrics.AddGaugeCallback("attex_shared_caps_recorded",
+                                "Placements of capped campaigns written to Redis",
+                                [caps] { return static_cast<double>(caps->stats().recorded); });
+  core.metrics.AddGaugeCallback("attex_shared_caps_failed_rounds",
+                                "Frequency cap rounds that could not reach Redis",
+                                [caps] { return static_cast<double>(caps->stats().failures); });
   const std::shared_ptr<BudgetSlicer> slicer = server.slicer_;
   core.metrics.AddGaugeCallback(
       "attex_budget_slice_campaigns", "Campaigns this replica holds a budget slice of",
@@ -283,7 +299,8 @@ absl::Status Server::StartSlices(Server& server) {
                                 [slicer] { return static_cast<double>(slicer->stats().failures); });
   const SliceStats stats = server.slicer_->stats();
   spdlog::info(
-      "budget slices from Redis at {} as replica \"{}\": lease {} s, {} campaigns hold {} micros",
+      "budget slices and frequency caps in Redis at {} as replica \"{}\": lease {} s, {} "
+      "campaigns hold {} micros",
       options.redis_addr, options.replica_id, absl::ToDoubleSeconds(options.lease),
       stats.campaigns_held, stats.granted_micros);
   return absl::OkStatus();
@@ -355,6 +372,10 @@ bool Server::Shutdown(absl::Duration grace, absl::Duration drain_delay) {
   // No Bid reserves any more and billing has committed: what is not
   // reserved goes back to the fleet.
   if (slicer_ != nullptr) slicer_->Stop();
+  if (shared_caps_ != nullptr) {
+    shared_caps_->Stop();  // What was counted last reaches Redis.
+    core_->frequency.set_observer(nullptr);
+  }
   if (http_ != nullptr) {
     // What the queues finished above is written back before the io stops.
     if (!http_->Drain(deadline)) in_time = false;

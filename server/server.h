@@ -16,6 +16,7 @@
 #include "server/openrtb/http_server.h"
 #include "server/openrtb/openrtb_service.h"
 #include "server/operator_service.h"
+#include "server/shared_caps.h"
 #include "store/pg_campaign_feed.h"
 
 namespace attex::server {
@@ -47,7 +48,8 @@ class Server final {
   Server() = default;
   // Starts the OpenRTB endpoint when options.openrtb.listen is set.
   static absl::Status StartOpenRtb(Server& server);
-  // With --redis_addr: leases the first budget slices, then renews them.
+  // With --redis_addr: leases the first budget slices, then renews them,
+  // and shares the frequency caps.
   static absl::Status StartSlices(Server& server);
 
   std::unique_ptr<Core> core_;
@@ -63,6 +65,8 @@ class Server final {
   std::unique_ptr<store::PgCampaignFeed> feed_;
   // With --redis_addr: this replica's budget slices.
   std::shared_ptr<BudgetSlicer> slicer_;  // Shared with its metrics' callbacks.
+  // With --redis_addr: the frequency caps shared by the fleet.
+  std::shared_ptr<SharedCaps> shared_caps_;
   int port_ = 0;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
