@@ -49,6 +49,8 @@ class Authenticator final {
                                          absl::Duration* retry_after);
   // Replaces the rate limits (at start, before serving).
   void SetRateLimits(RateLimitOptions options);
+  // The share of the limits this replica admits (RateLimiter::SetShare).
+  void SetRateShare(double share) { limiter_->SetShare(share); }
 
   // A new random token ("attex_" + 48 hex digits).
   static std::string NewToken();

@@ -62,17 +62,19 @@ bool RateLimiter::Admit(const std::string& account_id, attex::v1::Role role,
   if (!enabled_) return true;
   Bucket* bucket = BucketFor(account_id, role);
   if (bucket->limit.per_second <= 0) return true;
+  const double share = share_.load(std::memory_order_relaxed);
+  const double rate = bucket->limit.per_second * share;
+  const double burst = std::max(1.0, bucket->limit.burst * share);
   absl::MutexLock lock(&bucket->mu);
   const absl::Time now = now_();
   const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - bucket->last));
-  bucket->tokens =
-      std::min(bucket->limit.burst, bucket->tokens + elapsed * bucket->limit.per_second);
+  bucket->tokens = std::min(burst, bucket->tokens + elapsed * rate);
   bucket->last = now;
   if (bucket->tokens >= 1.0) {
     bucket->tokens -= 1.0;
     return true;
   }
-  *retry_after = absl::Seconds((1.0 - bucket->tokens) / bucket->limit.per_second);
+  *retry_after = absl::Seconds((1.0 - bucket->tokens) / rate);
   return false;
 }
 

@@ -3,6 +3,8 @@
 #ifndef ATTEX_SERVER_RATE_LIMITER_H_
 #define ATTEX_SERVER_RATE_LIMITER_H_
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,6 +42,12 @@ class RateLimiter final {
   // Takes one token of the account's bucket. When the bucket is empty,
   // returns false and sets *retry_after to when a token will be there.
   bool Admit(const std::string& account_id, attex::v1::Role role, absl::Duration* retry_after);
+  // The share of every limit this replica admits (1: all; a fleet of n
+  // replicas behind a balancer that spreads calls evenly: 1/n, so that the
+  // fleet admits about the limit). Rate and burst are scaled, the burst to
+  // at least one call.
+  void SetShare(double share) { share_.store(std::clamp(share, 1e-6, 1.0)); }
+  double share() const { return share_.load(); }
 
  private:
   struct Bucket {
@@ -53,6 +61,7 @@ class RateLimiter final {
   const RateLimitOptions options_;
   absl::Time (*now_)();
   const bool enabled_;  // False when nothing is limited: Admit returns at once.
+  std::atomic<double> share_{1.0};
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Bucket>> buckets_ ABSL_GUARDED_BY(mu_);
 };

@@ -178,6 +178,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     });
     server->feed_ = std::move(feed);
   }
+  // Before the slices: a fleet's share of the limits is set on this limiter.
+  core.auth.SetRateLimits(core.options.rate_limits);
   if (auto s = StartSlices(*server); !s.ok()) return s;
   // Loading a large catalogue leaves freed protos and build buffers in the
   // heap (hundreds of MB at a million ads): give them back to the system.
@@ -212,7 +214,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->operator_ = std::make_unique<OperatorService>(&core);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  core.auth.SetRateLimits(core.options.rate_limits);
   auto credentials = MakeServerCredentials(core.options.tls);
   if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
@@ -276,6 +277,12 @@ absl::Status Server::StartSlices(Server& server) {
   server.shared_caps_ =
       std::make_shared<SharedCaps>(&core.frequency, *std::move(caps_client), options.replica_id);
   core.frequency.set_observer(server.shared_caps_.get());
+  // The rate limits are the fleet's: this replica admits 1/n of each.
+  server.shared_caps_->set_on_replicas(
+      [&core](int64_t live) { core.auth.SetRateShare(1.0 / static_cast<double>(live)); });
+  if (auto live = server.shared_caps_->Heartbeat(); live.ok()) {
+    core.auth.SetRateShare(1.0 / static_cast<double>(std::max<int64_t>(1, *live)));
+  }
   server.shared_caps_->Start();
   const std::shared_ptr<SharedCaps> caps = server.shared_caps_;
   core.metrics.AddGaugeCallback("attex_shared_caps_recorded",

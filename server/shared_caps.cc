@@ -35,7 +35,35 @@ void SharedCaps::Start() {
   thread_ = std::thread([this] { Loop(); });
 }
 
+namespace {
+
+// KEYS[1]: attex:replicas; ARGV: replica, how long one is live (ms).
+// Answers how many are.
+constexpr char kHeartbeatScript[] = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+return redis.call('ZCARD', KEYS[1])
+)lua";
+
+constexpr char kReplicasKey[] = "attex:replicas";
+
+}  // namespace
+
+absl::StatusOr<int64_t> SharedCaps::Heartbeat() {
+  absl::MutexLock round(&round_mu_);
+  auto replies = redis_->Run({{"EVAL", kHeartbeatScript, "1", kReplicasKey, replica_id_, "3000"}});
+  if (!replies.ok()) return replies.status();
+  const store::RedisReply& reply = replies->front();
+  if (reply.type != store::RedisReply::Type::kInteger) {
+    return absl::InternalError(absl::StrCat("a replica heartbeat: Redis answered ", reply.str));
+  }
+  return reply.integer;
+}
+
 void SharedCaps::Loop() {
+  absl::Time last_heartbeat = absl::InfinitePast();
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
@@ -43,6 +71,11 @@ void SharedCaps::Loop() {
       if (stop_) return;
     }
     (void)Round(absl::ToUnixMillis(absl::Now()));  // Failures are counted and logged.
+    if (on_replicas_ && absl::Now() - last_heartbeat >= absl::Seconds(1)) {
+      last_heartbeat = absl::Now();
+      // Redis away: the last count stands.
+      if (auto live = Heartbeat(); live.ok()) on_replicas_(std::max<int64_t>(1, *live));
+    }
   }
 }
 
@@ -54,6 +87,8 @@ void SharedCaps::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   (void)Round(absl::ToUnixMillis(absl::Now()));  // What was counted last reaches Redis.
+  absl::MutexLock round(&round_mu_);
+  (void)redis_->Run({{"ZREM", kReplicasKey, replica_id_}});  // The others' share grows now.
 }
 
 absl::Status SharedCaps::Round(int64_t now_ms) {

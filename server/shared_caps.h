@@ -11,10 +11,17 @@
 // others' placements of a pair when it first meets the pair and after each
 // placement it makes, so a pair can exceed its cap by at most one
 // placement per other replica within a period.
+//
+// It also keeps the replica's presence in the fleet, for the rate limits:
+// every second a heartbeat in the sorted set attex:replicas (by Redis's
+// clock) and the count of replicas heard from in the last 3 s, handed to
+// `on_replicas` (the server admits 1/n of each rate limit: a balancer
+// spreads an account's calls evenly over the n replicas).
 #ifndef ATTEX_SERVER_SHARED_CAPS_H_
 #define ATTEX_SERVER_SHARED_CAPS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +30,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "auction/frequency.h"
@@ -43,6 +51,15 @@ class SharedCaps final : public auction::FrequencyCaps::Observer {
   ~SharedCaps() override;  // Stop.
   SharedCaps(const SharedCaps&) = delete;
   SharedCaps& operator=(const SharedCaps&) = delete;
+
+  // Called with the number of live replicas after each heartbeat; set
+  // before Start.
+  void set_on_replicas(std::function<void(int64_t)> on_replicas) {
+    on_replicas_ = std::move(on_replicas);
+  }
+  // One heartbeat now: answers the number of live replicas (this one
+  // included). Stop removes this replica.
+  absl::StatusOr<int64_t> Heartbeat();
 
   void Recorded(uint64_t user, uint64_t campaign, int64_t period_ms, int64_t now_ms) override;
   void Missed(uint64_t user, uint64_t campaign, int64_t period_ms) override;
@@ -73,6 +90,7 @@ class SharedCaps final : public auction::FrequencyCaps::Observer {
   absl::Mutex round_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   int64_t sequence_ ABSL_GUARDED_BY(round_mu_) = 0;
   int64_t last_warning_ms_ ABSL_GUARDED_BY(round_mu_) = 0;
+  std::function<void(int64_t)> on_replicas_;
   std::thread thread_;
 };
 

@@ -35,6 +35,22 @@ TEST(RateLimiterTest, TokensRefillAtTheRate) {
   EXPECT_FALSE(limiter.Admit("acc-2", ROLE_PLATFORM, &wait));
 }
 
+TEST(RateLimiterTest, AReplicasShareScalesRateAndBurst) {
+  RateLimitOptions options;
+  options.platform = {30, 6};
+  RateLimiter limiter(options, &FakeNow);
+  limiter.SetShare(1.0 / 3);  // One of three replicas: 10 a second, a burst of 2.
+  absl::Duration wait;
+  EXPECT_TRUE(limiter.Admit("acc-2", ROLE_PLATFORM, &wait));
+  EXPECT_TRUE(limiter.Admit("acc-2", ROLE_PLATFORM, &wait));
+  EXPECT_FALSE(limiter.Admit("acc-2", ROLE_PLATFORM, &wait));
+  EXPECT_EQ(wait, absl::Milliseconds(100));
+  fake_now += absl::Seconds(60);
+  limiter.SetShare(1.0);  // The others gone: the whole limit again.
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(limiter.Admit("acc-2", ROLE_PLATFORM, &wait)) << i;
+  EXPECT_FALSE(limiter.Admit("acc-2", ROLE_PLATFORM, &wait));
+}
+
 TEST(RateLimiterTest, AccountsHaveBucketsOfTheirOwnAndRolesTheirOwnRates) {
   RateLimitOptions options;
   options.platform = {1, 1};

@@ -114,6 +114,20 @@ TEST_F(SharedCapsTest, RedisKeysHoldHashesNeverTheUserId) {
   EXPECT_LE(ttl->front().integer, kPeriodMs);
 }
 
+TEST_F(SharedCapsTest, HeartbeatsCountTheLiveReplicasAndAStoppedOneLeaves) {
+  Replica a = Start("a");
+  Replica b = Start("b");
+  auto live = a.shared->Heartbeat();
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(*live, 1);
+  live = b.shared->Heartbeat();
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(*live, 2);
+  EXPECT_EQ(*a.shared->Heartbeat(), 2);  // A heartbeat again is not another replica.
+  b.shared->Stop();
+  EXPECT_EQ(*a.shared->Heartbeat(), 1);
+}
+
 TEST_F(SharedCapsTest, WithRedisGoneCapsAreTheReplicasOwn) {
   Replica a = Start("a");
   redis_->Kill();
