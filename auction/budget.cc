@@ -9,12 +9,12 @@ namespace attex::auction {
 void BudgetState::Load(int64_t total_micros, int64_t today_micros, int64_t now_ms) {
   total_.store(total_micros);
   today_.store(today_micros);
-  day_.store(now_ms / kMillisPerDay);
+  day_.store(static_cast<int32_t>(now_ms / kMillisPerDay));
 }
 
 void BudgetState::Charge(int64_t micros, int64_t now_ms) {
-  const int64_t day = now_ms / kMillisPerDay;
-  int64_t seen = day_.load();
+  const int32_t day = static_cast<int32_t>(now_ms / kMillisPerDay);
+  int32_t seen = day_.load();
   // The first charge of a new day resets the daily counter.
   if (seen < day && day_.compare_exchange_strong(seen, day)) today_.store(0);
   today_.fetch_add(micros);
@@ -34,7 +34,8 @@ void BudgetState::SetLimits(int64_t daily_micros, int64_t total_micros) {
 }
 
 int64_t BudgetState::Remaining(int64_t now_ms) const {
-  static_assert(offsetof(BudgetState, throttle_) + sizeof(throttle_) <= 64,
+  static_assert(offsetof(BudgetState, throttle_) + sizeof(throttle_) <= 64 &&
+                    offsetof(BudgetState, sliced_) < 64,
                 "what the bid path reads must share the prefetched cache line");
   const int64_t daily = daily_limit();
   return RemainingBudget(daily, total_limit(), total_.load(), daily > 0 ? today(now_ms) : 0);

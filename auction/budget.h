@@ -101,15 +101,17 @@ class BudgetState final {
   // every request, and prefetches it.
   alignas(64) std::atomic<int64_t> total_{0};
   std::atomic<int64_t> today_{0};
-  std::atomic<int64_t> day_{0};
+  std::atomic<int32_t> day_{0};  // Days since the epoch.
+  // Whether the budget reserves within a slice: on this line, so that one
+  // machine's bid path reads no other.
+  std::atomic<bool> sliced_{false};
   std::atomic<int64_t> reserved_{0};
   std::atomic<int64_t> daily_limit_{0};
   std::atomic<int64_t> total_limit_{0};
   std::atomic<int64_t> pacing_interval_{-1};
   std::atomic<double> throttle_{1.0};
   // Budget slices: a second line, read only once sliced_ is set.
-  alignas(64) std::atomic<bool> sliced_{false};
-  std::atomic<int64_t> slice_granted_{0};
+  alignas(64) std::atomic<int64_t> slice_granted_{0};
   std::atomic<int64_t> slice_billed_{0};  // Charged since the grant.
   std::atomic<int64_t> slice_expires_ms_{0};
   std::atomic<int64_t> placed_{0};

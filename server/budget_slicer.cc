@@ -180,8 +180,7 @@ absl::Status BudgetSlicer::Round(int64_t now_ms) {
   stats_.campaigns_held = campaigns;
   if (!status.ok()) {
     ++stats_.failures;
-    if (now_ms - last_warning_ms_ >= 10'000) {
-      last_warning_ms_ = now_ms;
+    if (outage_log_.Due(now_ms)) {
       spdlog::warn("budget slices: {} (slices held run out at their lease's end)",
                    status.ToString());
     }

@@ -90,7 +90,7 @@ class BudgetSlicer final {
   // Rounds run on one thread at a time (Start's, or the caller's before).
   absl::Mutex round_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::flat_hash_map<std::string, Held> held_ ABSL_GUARDED_BY(round_mu_);
-  int64_t last_warning_ms_ ABSL_GUARDED_BY(round_mu_) = 0;
+  store::RedisOutageLog outage_log_ ABSL_GUARDED_BY(round_mu_);
   std::thread thread_;
 };
 

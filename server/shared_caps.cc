@@ -151,8 +151,7 @@ absl::Status SharedCaps::Round(int64_t now_ms) {
   }
   if (!status.ok()) {
     ++stats_.failures;
-    if (now_ms - last_warning_ms_ >= 10'000) {
-      last_warning_ms_ = now_ms;
+    if (outage_log_.Due(now_ms)) {
       spdlog::warn("shared frequency caps: {} (caps are this replica's own meanwhile)",
                    status.ToString());
     }

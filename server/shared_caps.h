@@ -89,7 +89,7 @@ class SharedCaps final : public auction::FrequencyCaps::Observer {
   SharedCapsStats stats_ ABSL_GUARDED_BY(mu_);
   absl::Mutex round_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   int64_t sequence_ ABSL_GUARDED_BY(round_mu_) = 0;
-  int64_t last_warning_ms_ ABSL_GUARDED_BY(round_mu_) = 0;
+  store::RedisOutageLog outage_log_ ABSL_GUARDED_BY(round_mu_);
   std::function<void(int64_t)> on_replicas_;
   std::thread thread_;
 };

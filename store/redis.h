@@ -60,6 +60,20 @@ class RedisClient final {
   redisContext* context_ = nullptr;
 };
 
+// For the threads that talk to Redis every round: whether a failure at
+// now_ms is to be logged, at most once every 10 s while Redis stays away.
+class RedisOutageLog final {
+ public:
+  bool Due(int64_t now_ms) {
+    if (now_ms - last_ms_ < 10'000) return false;
+    last_ms_ = now_ms;
+    return true;
+  }
+
+ private:
+  int64_t last_ms_ = -10'000;
+};
+
 }  // namespace attex::store
 
 #endif  // ATTEX_STORE_REDIS_H_
