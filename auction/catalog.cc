@@ -174,6 +174,29 @@ class HeadBiases final {
   std::vector<float> stored_;
 };
 
+// The rows as runs of one campaign within one format (Catalog::ad_runs).
+std::vector<AdRun> AdRuns(const Catalog& catalog) {
+  std::vector<AdRun> runs;
+  const auto rows = static_cast<int32_t>(catalog.ads.size());
+  for (size_t f = 0; f + 1 < catalog.format_rows.size(); ++f) {
+    const auto end = static_cast<int32_t>(catalog.format_rows[f + 1]);
+    for (auto row = static_cast<int32_t>(catalog.format_rows[f]); row < end; ++row) {
+      const int32_t campaign = catalog.ads[row].campaign;
+      const int32_t shape = catalog.ad_shape[row];
+      const int32_t category = catalog.ad_category[row];
+      if (runs.empty() || runs.back().begin < catalog.format_rows[f] ||
+          runs.back().campaign != campaign) {
+        runs.push_back({row, campaign, shape, category});
+        continue;
+      }
+      if (runs.back().shape != shape) runs.back().shape = -1;
+      if (runs.back().category != category) runs.back().category = -1;
+    }
+  }
+  runs.push_back({rows, 0, -1, -1});
+  return runs;
+}
+
 }  // namespace
 
 std::shared_ptr<const Catalog> BuildCatalog(
@@ -272,6 +295,7 @@ std::shared_ptr<const Catalog> BuildCatalog(
   catalog->ad_format = SharedArray<uint16_t>(std::move(ad_format));
   catalog->ad_shape = SharedArray<int32_t>(std::move(ad_shape));
   catalog->ad_category = SharedArray<int32_t>(std::move(ad_category));
+  catalog->ad_runs = SharedArray<AdRun>(AdRuns(*catalog));
   catalog->campaign_row_begin = SharedArray<int32_t>(std::move(row_begin));
   catalog->campaign_rows = SharedArray<int32_t>(std::move(campaign_rows));
   HeadBiases biases(*catalog->model, catalog->formats, key_format);

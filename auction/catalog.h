@@ -37,6 +37,18 @@ struct AdRef {
   friend bool operator==(const AdRef&, const AdRef&) = default;
 };
 
+// A run of consecutive rows of one campaign and one format (a campaign's
+// creatives of a format sit side by side): the per-request ad mask reads a
+// campaign's eligibility once a run, and fills a run of one shape and one
+// category set without reading its rows.
+struct AdRun {
+  int32_t begin = 0;      // Its first row; it ends where the next run begins.
+  int32_t campaign = 0;   // Index into Catalog::campaigns.
+  int32_t shape = -1;     // The shape of every row of the run; -1: they differ.
+  int32_t category = -1;  // The category set of every row; -1: they differ.
+  friend bool operator==(const AdRun&, const AdRun&) = default;
+};
+
 // The campaigns' eligibility rules laid out for one sequential pass per
 // request: a dense entry per campaign, and for each targeting value the
 // campaigns that name it (posting lists), so that a request's strings are
@@ -161,6 +173,9 @@ struct Catalog {
   SharedArray<uint16_t> ad_format;   // Index into formats.
   SharedArray<int32_t> ad_shape;     // Index into shapes.
   SharedArray<int32_t> ad_category;  // Its category set: one of category_set_count.
+  // The rows as runs of one campaign and format (AdRun), in row order, and
+  // one more entry, {ads.size(), 0, -1, -1}, that ends the last.
+  SharedArray<AdRun> ad_runs;
   std::vector<std::string> formats;
   // Rows of format f: [format_rows[f], format_rows[f + 1]) (the rows are
   // grouped by format); formats.size() + 1 entries.

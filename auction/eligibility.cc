@@ -343,9 +343,12 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
   // Span's operator[]) and counts in locals, so that its one store, to the
   // mask, leaves everything else in registers.
   const size_t n_ads = catalog.ads.size();
+  ATTEX_CHECK(!catalog.ad_runs.empty() &&
+              static_cast<size_t>(catalog.ad_runs.vec().back().begin) == n_ads);
   const uint8_t* ok = campaign_ok.data();
   uint16_t* out = mask.data();
-  const AdRef* ads = catalog.ads.data();
+  const AdRun* runs = catalog.ad_runs.data();
+  const AdRun* const runs_end = runs + catalog.ad_runs.size() - 1;  // Before the sentinel.
   const int32_t* ad_category = catalog.ad_category.data();
   const int64_t* format_rows = catalog.format_rows.data();
   const int32_t* ad_shape = catalog.ad_shape.data();
@@ -363,6 +366,13 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
   // less the admitted ads of the rows read (kFormat starts at minus those).
   const bool skip_unasked = !any_blocked;
   const uint16_t* format_asked = s.format_asked.data();
+  auto put = [out, first](size_t lo, size_t hi, uint16_t bits) {
+    if (first) {
+      std::fill(out + lo, out + hi, bits);
+    } else if (bits != 0) {
+      for (size_t i = lo; i < hi; ++i) out[i] = static_cast<uint16_t>(out[i] | bits);
+    }
+  };
   ForParts(parallel, n_ads, s, excluded, [=](size_t begin, size_t end, ExclusionCounts& counts) {
     int32_t n_blocked = 0, n_unformatted = 0, n_read_admitted = 0;
     int32_t n_misfit[3] = {};  // Size, MIME type, duration.
@@ -371,24 +381,55 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
       const size_t hi = std::min<size_t>(end, format_rows[f + 1]);
       if (lo >= hi) continue;
       if (skip_unasked && format_asked[f] == 0) {
-        if (first) std::fill(out + lo, out + hi, uint16_t{0});
+        put(lo, hi, 0);
         continue;
       }
-      // Branch-free (whether a campaign is ok varies ad by ad), with the
-      // category read only when the request blocks some.
-      for (size_t i = lo; i < hi; ++i) {
-        const bool campaign_ok = ok[ads[i].campaign] != 0;
-        const bool is_blocked = any_blocked && campaign_ok && blocked[ad_category[i]];
-        const bool admitted = campaign_ok & !is_blocked;
-        const auto keep = static_cast<uint16_t>(-static_cast<int>(admitted));
-        const int32_t shape = ad_shape[i];
-        const bool asked = (shape_asked[shape] & keep) != 0;
-        const uint16_t bits = shape_slots[shape] & keep;
-        n_blocked += is_blocked;
-        n_read_admitted += admitted;
-        n_unformatted += admitted & !asked;
-        n_misfit[shape_misfit[shape]] += asked & (bits == 0);
-        out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
+      // Run by run (a campaign's creatives of a format): the campaign's
+      // verdict once, and a run of one shape filled without reading its rows.
+      const AdRun* run =
+          std::upper_bound(runs, runs_end, static_cast<int32_t>(lo),
+                           [](int32_t row, const AdRun& r) { return row < r.begin; }) -
+          1;
+      for (; run < runs_end && static_cast<size_t>(run->begin) < hi; ++run) {
+        const size_t a = std::max<size_t>(lo, run->begin);
+        const size_t b = std::min<size_t>(hi, run[1].begin);
+        if (ok[run->campaign] == 0) {
+          put(a, b, 0);
+          continue;
+        }
+        const int32_t shape = run->shape;
+        if (shape >= 0 && (!any_blocked || run->category >= 0)) {
+          const auto len = static_cast<int32_t>(b - a);
+          if (any_blocked && blocked[run->category]) {
+            n_blocked += len;
+            put(a, b, 0);
+            continue;
+          }
+          const uint16_t bits = shape_slots[shape];
+          n_read_admitted += len;
+          if (shape_asked[shape] == 0) {
+            n_unformatted += len;
+          } else if (bits == 0) {
+            n_misfit[shape_misfit[shape]] += len;
+          }
+          put(a, b, bits);
+          continue;
+        }
+        // Creatives of several shapes or category sets: ad by ad,
+        // branch-free, the category read only when the request blocks some.
+        for (size_t i = a; i < b; ++i) {
+          const bool is_blocked = any_blocked && blocked[ad_category[i]];
+          const bool admitted = !is_blocked;
+          const auto keep = static_cast<uint16_t>(-static_cast<int>(admitted));
+          const int32_t ad = ad_shape[i];
+          const bool asked = (shape_asked[ad] & keep) != 0;
+          const uint16_t bits = shape_slots[ad] & keep;
+          n_blocked += is_blocked;
+          n_read_admitted += admitted;
+          n_unformatted += admitted & !asked;
+          n_misfit[shape_misfit[ad]] += asked & (bits == 0);
+          out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
+        }
       }
     }
     counts[static_cast<int>(Exclusion::kBlockedCategory)] += n_blocked;

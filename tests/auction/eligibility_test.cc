@@ -1,6 +1,7 @@
 // CampaignEligibility (the index's bitsets, 64 campaigns a word, blocked
 // advertiser domains included) and
-// BuildAdMask (rows of formats no slot asks for left unread) against the
+// BuildAdMask (rows of formats no slot asks for left unread, runs of one
+// campaign's creatives of one shape filled whole) against the
 // rules applied campaign by campaign and ad by ad, on random catalogues
 // whose sizes are not multiples of 64, before and after PatchCatalog.
 #include "auction/eligibility.h"
@@ -65,6 +66,11 @@ attex::v1::Campaign RandomCampaign(std::mt19937& rng, int index, int creatives) 
     cr->set_category(Pick(rng, kCategories));
     cr->add_features(absl::StrCat("topic", rng() % 3));
     cr->set_markup("<a>ad</a>");
+    // Sizes: a campaign's creatives of a format of one shape or of several.
+    if (const int size = static_cast<int>(rng() % 3); size != 0) {
+      cr->set_w(size == 1 ? 300 : 728);
+      cr->set_h(size == 1 ? 250 : 90);
+    }
   }
   return c;
 }
@@ -90,6 +96,11 @@ Request RandomRequest(std::mt19937& rng) {
     auto* slot = r.proto.add_slots();
     slot->set_id(absl::StrCat("s", k));
     slot->set_format(Pick(rng, kFormats));
+    if (rng() % 3 == 0) {
+      auto* size = slot->add_sizes();
+      size->set_w(300);
+      size->set_h(250);
+    }
   }
   return r;
 }
@@ -159,16 +170,24 @@ void ExpectMatchesReference(const Catalog& catalog, const Request& r, Eligibilit
     const AdRef ad = catalog.ads[i];
     const CompiledCreative& cr = catalog.campaigns[ad.campaign]->creatives[ad.creative];
     uint16_t bits = 0;
+    bool asked = false;
     for (int k = 0; k < r.proto.slots_size(); ++k) {
-      if (r.proto.slots(k).format() == cr.format) bits |= 1u << slot_class[k];
+      const attex::v1::Slot& slot = r.proto.slots(k);
+      if (slot.format() != cr.format) continue;
+      asked = true;
+      bool fits = (cr.w | cr.h) == 0 || slot.sizes().empty();
+      for (const auto& size : slot.sizes()) fits |= size.w() == cr.w && size.h() == cr.h;
+      if (fits) bits |= 1u << slot_class[k];
     }
     const auto& blocked = r.proto.blocked_categories();
     const bool is_blocked = std::find(blocked.begin(), blocked.end(), cr.category) != blocked.end();
     uint16_t want_bits = 0;
     if (ok[ad.campaign] && is_blocked) {
       ++want[static_cast<int>(Exclusion::kBlockedCategory)];
-    } else if (ok[ad.campaign] && bits == 0) {
+    } else if (ok[ad.campaign] && !asked) {
       ++want[static_cast<int>(Exclusion::kFormat)];
+    } else if (ok[ad.campaign] && bits == 0) {
+      ++want[static_cast<int>(Exclusion::kSize)];
     } else if (ok[ad.campaign]) {
       want_bits = bits;
     }
@@ -210,6 +229,8 @@ TEST_P(EligibilityTest, BitsetsMatchTheRulesCampaignByCampaign) {
       out->set_format(cr.format);
       out->set_category(cr.category);
       out->set_markup(cr.markup);
+      out->set_w(cr.w);
+      out->set_h(cr.h);
     }
     auto patched = CompileCampaign(next, *model, std::make_shared<BudgetState>());
     // Patchable wants the same keys: keep the compiled ones.

@@ -70,6 +70,7 @@ void ExpectSameCatalog(const Catalog& got, const Catalog& want) {
   EXPECT_TRUE(got.ad_format == want.ad_format);
   EXPECT_TRUE(got.ad_shape == want.ad_shape);
   EXPECT_TRUE(got.ad_category == want.ad_category);
+  EXPECT_TRUE(got.ad_runs == want.ad_runs);
   EXPECT_EQ(got.formats, want.formats);
   EXPECT_EQ(got.shapes, want.shapes);
   EXPECT_EQ(got.mimes, want.mimes);
