@@ -21,7 +21,10 @@ std::string Ms(absl::Duration d) {
 }  // namespace
 
 BidQueue::BidQueue(const Options& options, Metrics* metrics)
-    : metrics_(metrics), limit_(options.threads, options.max_queue_delay), ring_(64) {
+    : metrics_(metrics),
+      limit_(options.threads, options.max_queue_delay),
+      ring_(64),
+      max_inline_service_(options.max_inline_service) {
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     threads_.emplace_back([this, nice = options.nice] { Loop(nice); });
   }
@@ -80,6 +83,30 @@ absl::Status BidQueue::Submit(Task* task) {
       "the server cannot answer this Bid within its deadline (tmax from arrival, or the gRPC "
       "deadline): about ",
       Ms(wait), " of work is queued ahead of it and one takes about ", Ms(service)));
+}
+
+bool BidQueue::TryRunInline(Task* task) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || size_ > 0 || running_ > 0 || limit_.service() > max_inline_service_ ||
+        limit_.Refusal(absl::Now(), task->deadline, 0, running_).has_value()) {
+      return false;
+    }
+    ++running_;
+  }
+  const absl::Time start = absl::Now();
+  task->Run(absl::OkStatus());  // May free the task.
+  const absl::Duration service = absl::Now() - start;
+  absl::MutexLock lock(&mu_);
+  --running_;
+  ++inline_runs_;
+  limit_.Served(service);
+  return true;
+}
+
+int64_t BidQueue::inline_runs() const {
+  absl::MutexLock lock(&mu_);
+  return inline_runs_;
 }
 
 void BidQueue::Stop() {

@@ -103,6 +103,10 @@ struct ServerOptions {
   // (BidQueue).
   int bid_threads = 0;
   absl::Duration bid_queue_delay = absl::Milliseconds(20);
+  // A Bid runs on the gRPC thread that read it, instead of the queue's,
+  // while nothing is queued and the measured service time is at most this
+  // (BidQueue::TryRunInline); zero: always on the queue's threads.
+  absl::Duration bid_inline_max = absl::Milliseconds(2);
   int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
   OpenRtbOptions openrtb;
   TrainingLogOptions training_log;  // dir empty: none.

@@ -196,8 +196,9 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
                                                const attex::v1::BidRequest* request,
                                                attex::v1::BidResponse* response) {
   // The earliest moment this server sees the call: no reactor blocks (the
-  // auctions run on core.bids), so gRPC hands a call to its handler as soon
-  // as it has read it, and tmax counts from here.
+  // auctions run on core.bids, or here only while it is idle), so gRPC
+  // hands a call to its handler as soon as it has read it, and tmax counts
+  // from here.
   const absl::Time arrived = absl::Now();
   if (auto s = core_->admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
   auto accepted = AcceptBid(*core_, ctx, *request);
@@ -235,6 +236,7 @@ grpc::ServerUnaryReactor* ExchangeService::Bid(grpc::CallbackServerContext* ctx,
   task->catalog = std::move(accepted->catalog);
   task->now_ms = now_ms;
   grpc::ServerUnaryReactor* reactor = task->reactor;
+  if (core_->bids->TryRunInline(task)) return reactor;
   if (auto s = core_->bids->Submit(task); !s.ok()) {
     task->catalog.reset();
     Release(task);

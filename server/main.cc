@@ -107,6 +107,9 @@ ABSL_FLAG(int, bid_threads, 0,
 ABSL_FLAG(int64_t, bid_queue_ms, 20,
           "Bid calls are refused on arrival (RESOURCE_EXHAUSTED) when the work queued ahead of "
           "them would take longer than this, at the measured service time (1 to 1000)");
+ABSL_FLAG(double, bid_inline_max_ms, 2,
+          "a Bid runs on the gRPC thread that read it, not handed to the Bid threads, while none "
+          "is queued and the measured service time is at most this (0 to 1000; 0: never)");
 ABSL_FLAG(int, bid_nice, 10,
           "niceness of the Bid threads (0 to 19): above gRPC's threads' 0, so that under "
           "overload reading and refusing calls comes before deciding queued ones");
@@ -343,6 +346,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.bid_queue_delay = absl::Milliseconds(queue_ms);
+  const double inline_ms = absl::GetFlag(FLAGS_bid_inline_max_ms);
+  if (!(inline_ms >= 0 && inline_ms <= 1000)) {
+    std::fprintf(stderr, "attex-server: --bid_inline_max_ms must be 0 to 1000, not %g\n",
+                 inline_ms);
+    return 2;
+  }
+  options.bid_inline_max = absl::Milliseconds(inline_ms);
   options.bid_nice = absl::GetFlag(FLAGS_bid_nice);
   if (options.bid_nice < 0 || options.bid_nice > 19) {
     std::fprintf(stderr, "attex-server: --bid_nice must be 0 to 19, not %d\n", options.bid_nice);

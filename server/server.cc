@@ -204,10 +204,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   bid_options.threads = core.options.bid_threads > 0 ? core.options.bid_threads : UsableCpus();
   bid_options.max_queue_delay = core.options.bid_queue_delay;
   bid_options.nice = core.options.bid_nice;
+  bid_options.max_inline_service = core.options.bid_inline_max;
   core.bids = std::make_unique<BidQueue>(bid_options, &core.metrics);
   spdlog::info(
-      "Bid calls decided on {} threads (nice {}); refused on arrival past {} ms of queued work",
+      "Bid calls decided on {} threads (nice {}), or on gRPC's while none is queued and one takes "
+      "at most {} ms; refused on arrival past {} ms of queued work",
       bid_options.threads, bid_options.nice,
+      absl::ToDoubleMilliseconds(bid_options.max_inline_service),
       absl::ToDoubleMilliseconds(bid_options.max_queue_delay));
   server->exchange_ = std::make_unique<ExchangeService>(&core);
   server->campaigns_ = std::make_unique<CampaignsService>(&core);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -243,6 +244,68 @@ TEST(BidQueueTest, StopRunsWhatIsQueuedThenRefuses) {
   for (auto& t : tasks) EXPECT_TRUE(t->ran());
   HeldTask late(absl::InfiniteFuture());
   EXPECT_EQ(queue.Submit(&late).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(BidQueueTest, AnIdleQueueRunsACallOnTheCallersThreadABusyOneDoesNot) {
+  Metrics metrics;
+  BidQueue queue({.threads = 1,
+                  .max_queue_delay = absl::Milliseconds(100),
+                  .max_inline_service = absl::Milliseconds(5)},
+                 &metrics);
+  // Idle: run here, before TryRunInline returns.
+  HeldTask here(absl::InfiniteFuture());
+  ASSERT_TRUE(queue.TryRunInline(&here));
+  EXPECT_TRUE(here.ran());
+  EXPECT_TRUE(here.status().ok());
+  EXPECT_EQ(queue.inline_runs(), 1);
+
+  // While one runs inline (held on another thread), the next is not; nor
+  // while one runs on the queue's thread.
+  HeldTask held(absl::InfiniteFuture(), /*hold=*/true);
+  std::thread inline_caller([&] { EXPECT_TRUE(queue.TryRunInline(&held)); });
+  held.WaitStarted();
+  HeldTask second(absl::InfiniteFuture());
+  EXPECT_FALSE(queue.TryRunInline(&second));
+  EXPECT_FALSE(second.ran());
+  // Nor while a call is queued: it keeps its turn.
+  HeldTask running(absl::InfiniteFuture(), /*hold=*/true);
+  ASSERT_TRUE(queue.Submit(&running).ok());
+  running.WaitStarted();
+  HeldTask queued(absl::InfiniteFuture());
+  ASSERT_TRUE(queue.Submit(&queued).ok());
+  held.Release();
+  inline_caller.join();
+  HeldTask third(absl::InfiniteFuture());
+  EXPECT_FALSE(queue.TryRunInline(&third));  // Queued, and one running.
+  running.Release();
+  queue.Stop();
+  EXPECT_TRUE(queued.ran());
+  EXPECT_FALSE(third.ran());
+  EXPECT_EQ(queue.inline_runs(), 2);
+}
+
+TEST(BidQueueTest, SlowCallsOrAHurriedOneAreNotRunInline) {
+  Metrics metrics;
+  BidQueue off({.threads = 1, .max_queue_delay = absl::Milliseconds(100)}, &metrics);
+  HeldTask task(absl::InfiniteFuture());
+  EXPECT_FALSE(off.TryRunInline(&task));  // max_inline_service zero: never.
+  // Unmeasured, a call is taken to cost 1 ms: past a bound of 0.5 ms.
+  BidQueue slow({.threads = 1,
+                 .max_queue_delay = absl::Milliseconds(100),
+                 .max_inline_service = absl::Microseconds(500)},
+                &metrics);
+  EXPECT_FALSE(slow.TryRunInline(&task));
+  // Within the bound, a call that could not meet its deadline is left to
+  // Submit (which refuses it, or takes it as the idle queue's probe).
+  BidQueue quick({.threads = 1,
+                  .max_queue_delay = absl::Milliseconds(100),
+                  .max_inline_service = absl::Milliseconds(5)},
+                 &metrics);
+  HeldTask hurried(absl::Now() + absl::Microseconds(100));
+  EXPECT_FALSE(quick.TryRunInline(&hurried));
+  EXPECT_EQ(quick.inline_runs(), 0);
+  EXPECT_FALSE(task.ran());
+  EXPECT_FALSE(hurried.ran());
 }
 
 TEST(UsableCpusTest, AtLeastOne) { EXPECT_GE(UsableCpus(), 1); }
