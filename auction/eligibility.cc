@@ -393,26 +393,27 @@ void BuildAdMask(const Catalog& catalog, const BidRequest& req, absl::Span<const
       for (; run < runs_end && static_cast<size_t>(run->begin) < hi; ++run) {
         const size_t a = std::max<size_t>(lo, run->begin);
         const size_t b = std::min<size_t>(hi, run[1].begin);
-        if (ok[run->campaign] == 0) {
-          put(a, b, 0);
+        const bool campaign_ok = ok[run->campaign] != 0;
+        const int32_t shape = run->shape;
+        if (shape >= 0 && (!any_blocked || run->category >= 0)) [[likely]] {
+          // Branch-free: whether a campaign is ok varies run by run, and
+          // most runs are one or two rows.
+          const auto len = static_cast<int32_t>(b - a);
+          const bool is_blocked = any_blocked && blocked[run->category];
+          const bool admitted = campaign_ok & !is_blocked;
+          const auto keep = static_cast<uint16_t>(-static_cast<int>(admitted));
+          const bool asked = (shape_asked[shape] & keep) != 0;
+          const uint16_t bits = shape_slots[shape] & keep;
+          n_blocked += (campaign_ok & is_blocked) * len;
+          n_read_admitted += admitted * len;
+          n_unformatted += (admitted & !asked) * len;
+          n_misfit[shape_misfit[shape]] += (asked & (bits == 0)) * len;
+          for (size_t i = a; i < b; ++i)
+            out[i] = first ? bits : static_cast<uint16_t>(out[i] | bits);
           continue;
         }
-        const int32_t shape = run->shape;
-        if (shape >= 0 && (!any_blocked || run->category >= 0)) {
-          const auto len = static_cast<int32_t>(b - a);
-          if (any_blocked && blocked[run->category]) {
-            n_blocked += len;
-            put(a, b, 0);
-            continue;
-          }
-          const uint16_t bits = shape_slots[shape];
-          n_read_admitted += len;
-          if (shape_asked[shape] == 0) {
-            n_unformatted += len;
-          } else if (bits == 0) {
-            n_misfit[shape_misfit[shape]] += len;
-          }
-          put(a, b, bits);
+        if (!campaign_ok) {
+          put(a, b, 0);
           continue;
         }
         // Creatives of several shapes or category sets: ad by ad,
