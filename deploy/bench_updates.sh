@@ -15,6 +15,7 @@
 #   CAMPAIGNS=25000 SECONDS_EACH=5 ./deploy/bench_updates.sh
 #   RATE=2000 CLIENTS=16 ./deploy/bench_updates.sh
 #   PERF_OUT=/tmp/updates.perf ./deploy/bench_updates.sh   # perf record of the server meanwhile
+#   PERF_ALONE_OUT=/tmp/alone.perf ./deploy/bench_updates.sh   # ... of the updates alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
@@ -69,7 +70,13 @@ echo "$before" | grep -E "achieved|latency"
 echo "== UpdateCampaign bid changes at $RATE/s from $CLIENTS clients ($UPDATE_CAMPAIGNS campaigns), alone"
 ticks0=$(cpu_ticks)
 upserts_alone0=$(metric attex_catalog_upserts)
+perf_pid=""
+if [ -n "${PERF_ALONE_OUT:-}" ]; then
+  perf record -e cpu-clock -g -o "$PERF_ALONE_OUT" -p "$server_pid" -- sleep "$((SECONDS_EACH + 2))" 2>/dev/null &
+  perf_pid=$!
+fi
 alone=$(load --method update --rate "$RATE" --channels "$CLIENTS" --update_campaigns "$UPDATE_CAMPAIGNS")
+[ -z "$perf_pid" ] || wait "$perf_pid"
 ticks=$(($(cpu_ticks) - ticks0))
 upserts_alone=$(($(metric attex_catalog_upserts) - upserts_alone0))
 echo "$alone" | grep -E "achieved|latency|errors"
@@ -77,13 +84,14 @@ echo "$alone" | grep -E "achieved|latency|errors"
 builds0=$(metric attex_catalog_builds)
 patches0=$(metric attex_catalog_patches)
 upserts0=$(metric attex_catalog_upserts)
+commits0=$(metric attex_campaign_commits)
 echo "== UpdateCampaign bid changes at $RATE/s from $CLIENTS clients ($UPDATE_CAMPAIGNS campaigns), and the same Bid load beside them"
 load --method update --rate "$RATE" --channels "$CLIENTS" --update_campaigns "$UPDATE_CAMPAIGNS" \
   >"$data/updates.txt" &
 updates_pid=$!
 perf_pid=""
 if [ -n "${PERF_OUT:-}" ]; then
-  perf record -g -o "$PERF_OUT" -p "$server_pid" -- sleep "$((SECONDS_EACH + 2))" 2>/dev/null &
+  perf record -e cpu-clock -g -o "$PERF_OUT" -p "$server_pid" -- sleep "$((SECONDS_EACH + 2))" 2>/dev/null &
   perf_pid=$!
 fi
 during=$(load --method bid --slots 1 --concurrency 1)
@@ -95,6 +103,7 @@ echo "$during" | grep -E "achieved|latency"
 builds=$(($(metric attex_catalog_builds) - builds0))
 patches=$(($(metric attex_catalog_patches) - patches0))
 upserts=$(($(metric attex_catalog_upserts) - upserts0))
+commits_now=$(metric attex_campaign_commits)
 
 echo
 echo "Campaign updates at $CAMPAIGNS campaigns ($(lscpu | sed -n 's/^Model name: *//p')):"
@@ -103,6 +112,11 @@ echo "  visible to Bid after     alone p50 $(echo "$alone" | p50) ms, p99 $(echo
 echo "  server CPU per update    $(awk -v t="$ticks" -v u="$upserts_alone" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (u > 0 ? t * 1000 / hz / u : 0) }') ms (alone, all threads: gRPC, store, compile, publish)"
 echo "  catalogue publishes      $patches patches, $builds whole builds for $upserts changes" \
   "($(awk -v u="$upserts" -v p="$((patches + builds))" 'BEGIN { printf "%.1f", (p > 0 ? u / p : 0) }') changes a publish)"
+if [ -n "$commits0" ] && [ -n "$commits_now" ]; then
+  commits=$((commits_now - commits0))
+  echo "  store commits            $commits for $upserts changes" \
+    "($(awk -v u="$upserts" -v c="$commits" 'BEGIN { printf "%.1f", (c > 0 ? u / c : 0) }') changes a commit, one fsync each)"
+fi
 errors() { sed -n 's/^  achieved .*calls, \([0-9]*\) errors.*/\1/p'; }
 # p99 of the answered (OK) calls: the per-status line when some failed.
 p99ok() {

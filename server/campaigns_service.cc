@@ -1,6 +1,8 @@
 #include "server/campaigns_service.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "api/limits.h"
@@ -26,6 +28,38 @@ absl::StatusOr<Campaign> ReadOwned(Core& core, const Caller& caller, const std::
         absl::StrCat("campaign ", id, " belongs to another advertiser"));
   }
   return campaign;
+}
+
+// A campaign the caller may change: PERMISSION_DENIED for another
+// advertiser's, FAILED_PRECONDITION once archived (archiving is final).
+absl::Status CheckChangeable(const Caller& caller, const Campaign& stored) {
+  if (caller.role != Role::ROLE_OPERATOR && stored.advertiser_id() != caller.account_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("campaign ", stored.id(), " belongs to another advertiser"));
+  }
+  if (stored.status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("campaign ", stored.id(), " is archived and cannot change"));
+  }
+  return absl::OkStatus();
+}
+
+// Not Defer: the change joins the work queue's group of campaign changes
+// (CampaignBatch), which the batch hook commits in one transaction and
+// publishes; the answer waits for that. Admission as in Defer: past
+// capacity, or once the caller has given up, nothing is written.
+grpc::ServerUnaryReactor* QueueChange(Core& core, grpc::CallbackServerContext* ctx,
+                                      store::CampaignUpdate update, Campaign* response) {
+  if (auto s = core.admission.Admit(*ctx); !s.ok()) return Reply(ctx, s);
+  auto* reactor = ctx->DefaultReactor();
+  const absl::Time deadline = absl::FromChrono(ctx->deadline());
+  core.queue.Submit([&core, update = std::move(update), response, reactor,
+                     deadline]() mutable -> store::WorkQueue::Completion {
+    auto status = std::make_shared<absl::Status>(core.admission.StillWanted(deadline));
+    if (status->ok()) core.campaign_changes.Add(std::move(update), response, status);
+    return [reactor, status] { reactor->Finish(ToGrpc(*status)); };
+  });
+  return reactor;
 }
 
 // Gives creatives without an id "cr-<position>".
@@ -80,29 +114,24 @@ grpc::ServerUnaryReactor* CampaignsService::UpdateCampaign(grpc::CallbackServerC
       !s.ok()) {
     return Reply(ctx, s);
   }
-  return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
-    auto current = ReadOwned(*core_, caller, request->id());
-    if (!current.ok()) return current.status();
-    if (current->status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("campaign ", request->id(), " is archived and cannot change"));
-    }
-    if (!request->advertiser_id().empty() && request->advertiser_id() != current->advertiser_id()) {
-      return absl::InvalidArgumentError("advertiser_id: a campaign cannot change owner");
-    }
-    Campaign c = *request;
-    c.set_advertiser_id(current->advertiser_id());
-    if (c.status() == attex::v1::CAMPAIGN_STATUS_UNSPECIFIED) c.set_status(current->status());
-    if (c.status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
-      return absl::InvalidArgumentError("status: archive with SetCampaignStatus");
-    }
-    NameCreatives(c);
-    auto stored = core_->store->UpdateCampaign(std::move(c), request->version(), NowMs());
-    if (!stored.ok()) return stored.status();
-    core_->catalog_manager.Upsert(*stored);
-    *response = *std::move(stored);
-    return absl::OkStatus();
-  });
+  store::CampaignUpdate update{
+      .id = request->id(),
+      .expected_version = request->version(),
+      .edit = [caller = *caller, request](const Campaign& stored) -> absl::StatusOr<Campaign> {
+        if (auto s = CheckChangeable(caller, stored); !s.ok()) return s;
+        if (!request->advertiser_id().empty() &&
+            request->advertiser_id() != stored.advertiser_id()) {
+          return absl::InvalidArgumentError("advertiser_id: a campaign cannot change owner");
+        }
+        Campaign c = *request;
+        if (c.status() == attex::v1::CAMPAIGN_STATUS_UNSPECIFIED) c.set_status(stored.status());
+        if (c.status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
+          return absl::InvalidArgumentError("status: archive with SetCampaignStatus");
+        }
+        NameCreatives(c);
+        return c;
+      }};
+  return QueueChange(*core_, ctx, std::move(update), response);
 }
 
 grpc::ServerUnaryReactor* CampaignsService::GetCampaign(
@@ -150,21 +179,15 @@ grpc::ServerUnaryReactor* CampaignsService::SetCampaignStatus(
   auto caller = core_->auth.Authorize(ctx, kAllowed);
   if (!caller.ok()) return Reply(ctx, caller.status());
   if (auto s = api::ValidateSetCampaignStatus(*request); !s.ok()) return Reply(ctx, s);
-  return Defer(*core_, ctx, [this, caller = *caller, request, response]() -> absl::Status {
-    auto current = ReadOwned(*core_, caller, request->id());
-    if (!current.ok()) return current.status();
-    if (current->status() == attex::v1::CAMPAIGN_STATUS_ARCHIVED) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("campaign ", request->id(), " is archived; archiving is final"));
-    }
-    const int64_t version = current->version();
-    current->set_status(request->status());
-    auto stored = core_->store->UpdateCampaign(*std::move(current), version, NowMs());
-    if (!stored.ok()) return stored.status();
-    core_->catalog_manager.Upsert(*stored);
-    *response = *std::move(stored);
-    return absl::OkStatus();
-  });
+  store::CampaignUpdate update{
+      .id = request->id(),
+      .edit = [caller = *caller, request](const Campaign& stored) -> absl::StatusOr<Campaign> {
+        if (auto s = CheckChangeable(caller, stored); !s.ok()) return s;
+        Campaign c = stored;
+        c.set_status(request->status());
+        return c;
+      }};
+  return QueueChange(*core_, ctx, std::move(update), response);
 }
 
 grpc::ServerUnaryReactor* CampaignsService::GetSpend(grpc::CallbackServerContext* ctx,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "spdlog/spdlog.h"
+
 namespace attex::server {
 
 Core::Core(ServerOptions opts, std::unique_ptr<store::Store> st,
@@ -28,7 +30,9 @@ Core::Core(ServerOptions opts, std::unique_ptr<store::Store> st,
               }}),
       queue(
           [this] {
-            CommitBilling(*this, NowMs());  // Before Publish and before any answer.
+            const int64_t now_ms = NowMs();
+            CommitBilling(*this, now_ms);  // Before Publish and before any answer.
+            CommitCampaignChanges(*this, now_ms);
             catalog_manager.Publish();
           },
           absl::Seconds(1)) {
@@ -47,6 +51,14 @@ void CommitBilling(Core& core, int64_t now_ms) {
   if (now_ms - core.last_frequency_sweep_ms >= 60'000) {
     core.frequency.Sweep(now_ms);
     core.last_frequency_sweep_ms = now_ms;
+  }
+}
+
+void CommitCampaignChanges(Core& core, int64_t now_ms) {
+  const CampaignCommitSummary summary = core.campaign_changes.Commit(now_ms);
+  if (summary.changes > 0) {
+    spdlog::debug("{} campaign changes ({} stored) committed in {}", summary.changes,
+                  summary.stored, absl::FormatDuration(summary.latency));
   }
 }
 

@@ -22,6 +22,7 @@
 #include "server/bid_gatherer.h"
 #include "server/bid_queue.h"
 #include "server/budget_slicer.h"
+#include "server/campaign_batch.h"
 #include "server/catalog_manager.h"
 #include "server/metrics.h"
 #include "server/model_reloader.h"
@@ -130,11 +131,12 @@ struct Core {
   // the bid threads, which feed it.
   std::unique_ptr<TrainingLog> training_log;
   absl::Time started = absl::Now();
-  auction::ReservationBook reservations;  // Settled on the work queue.
-  auction::FrequencyCaps frequency;       // Read and counted by Bid.
-  billing::BillingBatch billing;          // Work queue only.
-  int64_t last_frequency_sweep_ms = 0;    // Work queue only.
-  store::WorkQueue queue;                 // Its thread stops before the rest is destroyed.
+  auction::ReservationBook reservations;                          // Settled on the work queue.
+  auction::FrequencyCaps frequency;                               // Read and counted by Bid.
+  billing::BillingBatch billing;                                  // Work queue only.
+  CampaignBatch campaign_changes{store.get(), &catalog_manager};  // Add/Commit: work queue only.
+  int64_t last_frequency_sweep_ms = 0;                            // Work queue only.
+  store::WorkQueue queue;  // Its thread stops before the rest is destroyed.
   ModelReloader reloader{&catalog_manager, store.get(), &queue};  // ReloadModel.
   // Set when passes are split (options.pass_threads); used by the auction.
   std::unique_ptr<attention::PassWorkers> pass_workers;
@@ -149,6 +151,10 @@ struct Core {
 // reservations, and frequency windows that have passed, once a minute).
 // Work queue only.
 void CommitBilling(Core& core, int64_t now_ms);
+
+// Commits the open group of campaign changes (before the catalogue is
+// published). Work queue only.
+void CommitCampaignChanges(Core& core, int64_t now_ms);
 
 // Who reports billing events for `caller`.
 billing::Reporter ReporterOf(const Caller& caller);

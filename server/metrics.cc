@@ -408,6 +408,14 @@ absl::Status ServeMetrics(Core& core) {
   m.AddGaugeCallback(
       "attex_catalog_upserts", "Campaign changes the catalogue has taken in since start",
       [&core] { return static_cast<double>(core.catalog_manager.publish_counts().upserts); });
+  m.AddGaugeCallback(
+      "attex_campaign_commits",
+      "Store transactions of campaign changes since start (one fsync each, group commit)",
+      [&core] { return static_cast<double>(core.campaign_changes.commits()); });
+  m.AddGaugeCallback(
+      "attex_campaign_changes",
+      "Campaign changes (UpdateCampaign, SetCampaignStatus) sent to the store since start",
+      [&core] { return static_cast<double>(core.campaign_changes.changes()); });
   m.AddInfoCallback("attex_model_info", "The attention model serving Bid calls (1)", "version",
                     [&core] { return core.catalog_manager.Current()->model->version(); });
   m.AddGaugeCallback("attex_max_in_flight", "The admission bound on calls in flight (0: none)",

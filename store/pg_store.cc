@@ -168,36 +168,62 @@ absl::StatusOr<std::vector<Campaign>> PgStore::InsertCampaigns(std::vector<Campa
 
 absl::StatusOr<Campaign> PgStore::UpdateCampaign(Campaign c, int64_t expected_version,
                                                  int64_t now_ms) {
-  absl::Status s = Run("update campaign", [&](pqxx::connection& conn) {
+  std::vector<CampaignUpdate> one;
+  one.push_back({.id = c.id(),
+                 .expected_version = expected_version,
+                 .edit = [&c](const Campaign&) -> absl::StatusOr<Campaign> { return c; }});
+  auto results = UpdateCampaigns(std::move(one), now_ms);
+  if (!results.ok()) return results.status();
+  return std::move(results->front());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Campaign>>> PgStore::UpdateCampaigns(
+    std::vector<CampaignUpdate> updates, int64_t now_ms) {
+  std::vector<absl::StatusOr<Campaign>> results;
+  absl::Status s = Run("update campaigns", [&](pqxx::connection& conn) {
+    results.clear();  // Run again after a deadlock: the edits are redone.
     pqxx::work txn(conn);
-    // The row lock orders concurrent updates from any replica: the version
-    // checked is the one replaced.
-    pqxx::result row = txn.exec_params(
-        "SELECT seq, version, encode(body, 'hex') FROM campaigns WHERE id = $1 FOR UPDATE", c.id());
-    if (row.empty()) return absl::NotFoundError(absl::StrCat("campaign ", c.id(), " not found"));
-    const int64_t seq = row[0][0].as<int64_t>();
-    const int64_t stored_version = row[0][1].as<int64_t>();
-    Campaign stored;
-    if (!stored.ParseFromString(pg::FromHex(row[0][2]))) {
-      return absl::InternalError(absl::StrCat("stored campaign ", c.id(), " does not parse"));
+    for (const CampaignUpdate& u : updates) {
+      // The row lock orders concurrent updates from any replica: the
+      // version checked is the one replaced.
+      pqxx::result row = txn.exec_params(
+          "SELECT seq, version, encode(body, 'hex') FROM campaigns WHERE id = $1 FOR UPDATE", u.id);
+      if (row.empty()) {
+        results.push_back(absl::NotFoundError(absl::StrCat("campaign ", u.id, " not found")));
+        continue;
+      }
+      const int64_t seq = row[0][0].as<int64_t>();
+      const int64_t stored_version = row[0][1].as<int64_t>();
+      Campaign stored;
+      if (!stored.ParseFromString(pg::FromHex(row[0][2]))) {
+        return absl::InternalError(absl::StrCat("stored campaign ", u.id, " does not parse"));
+      }
+      absl::StatusOr<Campaign> c = u.edit(stored);
+      if (!c.ok()) {
+        results.push_back(c.status());
+        continue;
+      }
+      if (u.expected_version != 0 && u.expected_version != stored_version) {
+        results.push_back(absl::FailedPreconditionError(
+            absl::StrCat("campaign ", u.id, ": expected version ", u.expected_version,
+                         ", stored version ", stored_version)));
+        continue;
+      }
+      c->set_id(u.id);
+      c->set_advertiser_id(stored.advertiser_id());
+      c->set_created_at(stored.created_at());
+      c->set_version(stored_version + 1);
+      c->set_updated_at(now_ms);
+      txn.exec_params(
+          "UPDATE campaigns SET version = $1, body = $2::bytea, updated_at_ms = $3 WHERE seq = $4",
+          c->version(), pg::ByteaLiteral(c->SerializeAsString()), now_ms, seq);
+      results.push_back(*std::move(c));
     }
-    if (expected_version != 0 && expected_version != stored_version) {
-      return absl::FailedPreconditionError(absl::StrCat("campaign ", c.id(), ": expected version ",
-                                                        expected_version, ", stored version ",
-                                                        stored_version));
-    }
-    c.set_advertiser_id(stored.advertiser_id());
-    c.set_created_at(stored.created_at());
-    c.set_version(stored_version + 1);
-    c.set_updated_at(now_ms);
-    txn.exec_params(
-        "UPDATE campaigns SET version = $1, body = $2::bytea, updated_at_ms = $3 WHERE seq = $4",
-        c.version(), pg::ByteaLiteral(c.SerializeAsString()), now_ms, seq);
     txn.commit();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  return c;
+  return results;
 }
 
 absl::StatusOr<Campaign> PgStore::GetCampaign(const std::string& id) {

@@ -7,7 +7,7 @@
 // pg_schema.h. Internal to attex::store.
 //
 // Concurrency with other replicas: account and campaign ids come from
-// sequences; UpdateCampaign locks the campaign's row (SELECT ... FOR
+// sequences; UpdateCampaign(s) locks the campaign's row (SELECT ... FOR
 // UPDATE) to check its version; billing locks the spend rows of the
 // campaigns it charges, in campaign order, and inserts each event under the
 // unique key (token_hash, type), so that the cap and the dedup hold however
@@ -50,6 +50,8 @@ class PgStore final : public Store {
   absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
                                                      int64_t expected_version,
                                                      int64_t now_ms) override;
+  absl::StatusOr<std::vector<absl::StatusOr<attex::v1::Campaign>>> UpdateCampaigns(
+      std::vector<CampaignUpdate> updates, int64_t now_ms) override;
   absl::StatusOr<attex::v1::Campaign> GetCampaign(const std::string& id) override;
   absl::StatusOr<std::vector<attex::v1::Campaign>> ListCampaigns(const std::string& advertiser_id,
                                                                  const std::string& after_id,

@@ -57,6 +57,12 @@ absl::StatusOr<int64_t> InsertReturningSeq(Statement& stmt) {
 
 }  // namespace
 
+// Prepared once and reused (sqlite3_reset) by every campaign read and change.
+struct CampaignStatements {
+  Statement select;  // seq, version, body by id.
+  Statement update;  // version, body, updated_at by seq.
+};
+
 SqliteStore::SqliteStore(sqlite::DbHandle db, std::unique_ptr<Checkpointer> checkpointer)
     : db_(std::move(db)), checkpointer_(std::move(checkpointer)) {
   checkpointer_->Attach(db_.get());
@@ -198,62 +204,103 @@ absl::StatusOr<std::vector<Campaign>> SqliteStore::InsertCampaigns(std::vector<C
   return stored;
 }
 
-absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c, int64_t expected_version,
-                                                     int64_t now_ms) {
-  absl::MutexLock lock(&mu_);
-  sqlite3* db = db_.get();
-  Transaction txn(db);
-  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
-  int64_t seq = 0;
-  int64_t stored_version = 0;
-  Campaign stored;
-  {
+absl::StatusOr<CampaignStatements*> SqliteStore::CampaignSql() {
+  if (campaign_statements_ == nullptr) {
+    sqlite3* db = db_.get();
     absl::StatusOr<Statement> select =
         Statement::Prepare(db, "SELECT seq, version, body FROM campaigns WHERE id = ?1");
     if (!select.ok()) return select.status();
-    select->BindText(1, c.id());
-    absl::StatusOr<bool> row = select->Step();
+    absl::StatusOr<Statement> update =
+        Statement::Prepare(db,
+                           "UPDATE campaigns SET version = ?1, body = ?2, "
+                           "updated_at_ms = ?3 WHERE seq = ?4");
+    if (!update.ok()) return update.status();
+    campaign_statements_ = std::make_unique<CampaignStatements>(
+        CampaignStatements{*std::move(select), *std::move(update)});
+  }
+  return campaign_statements_.get();
+}
+
+absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c, int64_t expected_version,
+                                                     int64_t now_ms) {
+  std::vector<CampaignUpdate> one;
+  one.push_back({.id = c.id(),
+                 .expected_version = expected_version,
+                 .edit = [&c](const Campaign&) -> absl::StatusOr<Campaign> { return c; }});
+  auto results = UpdateCampaigns(std::move(one), now_ms);
+  if (!results.ok()) return results.status();
+  return std::move(results->front());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Campaign>>> SqliteStore::UpdateCampaigns(
+    std::vector<CampaignUpdate> updates, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<CampaignStatements*> sql = CampaignSql();
+  if (!sql.ok()) return sql.status();
+  Statement& select = (*sql)->select;
+  Statement& update = (*sql)->update;
+  Transaction txn(db_.get());
+  if (absl::Status s = txn.Begin(Transaction::Mode::kImmediate); !s.ok()) return s;
+  std::vector<absl::StatusOr<Campaign>> results;
+  results.reserve(updates.size());
+  std::string body;  // Reused: the serialised campaign.
+  for (CampaignUpdate& u : updates) {
+    // A refused change has read, not written; a statement that fails (a
+    // write, or a read of the file) fails the whole group, rolled back.
+    select.Reset();
+    select.BindText(1, u.id);
+    absl::StatusOr<bool> row = select.Step();
     if (!row.ok()) return row.status();
-    if (!*row) return absl::NotFoundError(absl::StrCat("campaign ", c.id(), " not found"));
-    seq = select->Int(0);
-    stored_version = select->Int(1);
-    absl::StatusOr<Campaign> parsed = ParseBody(c.id(), select->Blob(2));
-    if (!parsed.ok()) return parsed.status();
-    stored = *std::move(parsed);
+    if (!*row) {
+      results.push_back(absl::NotFoundError(absl::StrCat("campaign ", u.id, " not found")));
+      continue;
+    }
+    const int64_t seq = select.Int(0);
+    const int64_t stored_version = select.Int(1);
+    absl::StatusOr<Campaign> stored = ParseBody(u.id, select.Blob(2));
+    select.Reset();
+    if (!stored.ok()) return stored.status();
+    absl::StatusOr<Campaign> c = u.edit(*stored);
+    if (!c.ok()) {
+      results.push_back(c.status());
+      continue;
+    }
+    if (u.expected_version != 0 && u.expected_version != stored_version) {
+      results.push_back(absl::FailedPreconditionError(
+          absl::StrCat("campaign ", u.id, ": expected version ", u.expected_version,
+                       ", stored version ", stored_version)));
+      continue;
+    }
+    c->set_id(u.id);
+    c->set_advertiser_id(stored->advertiser_id());
+    c->set_created_at(stored->created_at());
+    c->set_version(stored_version + 1);
+    c->set_updated_at(now_ms);
+    c->SerializeToString(&body);
+    update.Reset();
+    update.BindInt(1, c->version()).BindBlob(2, body).BindInt(3, now_ms).BindInt(4, seq);
+    absl::Status s = update.Run();
+    update.Reset();
+    if (!s.ok()) return s;
+    results.push_back(*std::move(c));
   }
-  if (expected_version != 0 && expected_version != stored_version) {
-    return absl::FailedPreconditionError(absl::StrCat("campaign ", c.id(), ": expected version ",
-                                                      expected_version, ", stored version ",
-                                                      stored_version));
-  }
-  c.set_advertiser_id(stored.advertiser_id());
-  c.set_created_at(stored.created_at());
-  c.set_version(stored_version + 1);
-  c.set_updated_at(now_ms);
-  absl::StatusOr<Statement> update =
-      Statement::Prepare(db,
-                         "UPDATE campaigns SET version = ?1, body = ?2, "
-                         "updated_at_ms = ?3 WHERE seq = ?4");
-  if (!update.ok()) return update.status();
-  update->BindInt(1, c.version())
-      .BindBlob(2, c.SerializeAsString())
-      .BindInt(3, now_ms)
-      .BindInt(4, seq);
-  if (absl::Status s = update->Run(); !s.ok()) return s;
   if (absl::Status s = txn.Commit(); !s.ok()) return s;
-  return c;
+  return results;
 }
 
 absl::StatusOr<Campaign> SqliteStore::GetCampaign(const std::string& id) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<Statement> stmt =
-      Statement::Prepare(db_.get(), "SELECT id, body FROM campaigns WHERE id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  stmt->BindText(1, id);
-  absl::StatusOr<std::vector<Campaign>> found = CollectCampaigns(*stmt);
-  if (!found.ok()) return found.status();
-  if (found->empty()) return absl::NotFoundError(absl::StrCat("campaign ", id, " not found"));
-  return std::move(found->front());
+  absl::StatusOr<CampaignStatements*> sql = CampaignSql();
+  if (!sql.ok()) return sql.status();
+  Statement& select = (*sql)->select;
+  select.Reset();
+  select.BindText(1, id);
+  absl::StatusOr<bool> row = select.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("campaign ", id, " not found"));
+  absl::StatusOr<Campaign> c = ParseBody(id, select.Blob(2));
+  select.Reset();
+  return c;
 }
 
 absl::StatusOr<std::vector<Campaign>> SqliteStore::ListCampaigns(const std::string& advertiser_id,

@@ -1,6 +1,8 @@
 // The embedded SQLite implementation of Store: one connection, in WAL mode
 // with synchronous=FULL, serialised by a mutex. Every write is one
-// BEGIN IMMEDIATE ... COMMIT transaction that rolls back on any error.
+// BEGIN IMMEDIATE ... COMMIT transaction that rolls back on any error; a
+// group of campaign changes (UpdateCampaigns) or of billing events
+// (RecordEvents) is one transaction for all.
 // OpenSqliteStore (store.h) makes one; the ledger's SQL is in
 // sqlite_ledger.h, the database file's configuration in sqlite_open.h.
 #ifndef ATTEX_STORE_SQLITE_STORE_H_
@@ -22,6 +24,7 @@
 namespace attex::store {
 
 class Checkpointer;
+struct CampaignStatements;
 struct EventStatements;
 
 class SqliteStore final : public Store {
@@ -43,6 +46,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
                                                      int64_t expected_version,
                                                      int64_t now_ms) override;
+  absl::StatusOr<std::vector<absl::StatusOr<attex::v1::Campaign>>> UpdateCampaigns(
+      std::vector<CampaignUpdate> updates, int64_t now_ms) override;
   absl::StatusOr<attex::v1::Campaign> GetCampaign(const std::string& id) override;
   absl::StatusOr<std::vector<attex::v1::Campaign>> ListCampaigns(const std::string& advertiser_id,
                                                                  const std::string& after_id,
@@ -62,6 +67,8 @@ class SqliteStore final : public Store {
  private:
   absl::StatusOr<attex::v1::Campaign> InsertCampaignLocked(attex::v1::Campaign c, int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The campaign statements, prepared on first use.
+  absl::StatusOr<CampaignStatements*> CampaignSql() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   sqlite::DbHandle db_ ABSL_GUARDED_BY(mu_);
@@ -70,6 +77,8 @@ class SqliteStore final : public Store {
   // Prepared on the first group commit; declared after db_ so that they are
   // finalised before the connection closes.
   std::unique_ptr<EventStatements> event_statements_ ABSL_GUARDED_BY(mu_);
+  // The same for campaigns (read by id, versioned write).
+  std::unique_ptr<CampaignStatements> campaign_statements_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace attex::store

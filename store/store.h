@@ -6,6 +6,7 @@
 #define ATTEX_STORE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -85,6 +86,18 @@ struct LedgerBalances {
   int64_t ledger_sum_micros = 0;
 };
 
+// One change of a stored campaign (Store::UpdateCampaigns). `edit` is given
+// the stored campaign, inside the write transaction, and returns the
+// campaign to store in its place (the store then sets id, advertiser_id,
+// created_at, version and updated_at as UpdateCampaign does), or an error,
+// which is that change's result: nothing is written for it. It runs under
+// the store's lock and must not call the store.
+struct CampaignUpdate {
+  std::string id;
+  int64_t expected_version = 0;  // 0: no check.
+  std::function<absl::StatusOr<attex::v1::Campaign>(const attex::v1::Campaign& stored)> edit;
+};
+
 // Every write is durable (committed and synced) before it returns OK. All
 // methods are thread-safe; they block on disk and must not be called from a
 // gRPC reactor thread.
@@ -115,6 +128,17 @@ class Store {
   virtual absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
                                                              int64_t expected_version,
                                                              int64_t now_ms) = 0;
+  // Group commit of campaign changes: applies `updates` in order in ONE
+  // transaction (one fsync), each as UpdateCampaign would with the campaign
+  // its `edit` makes of the stored one: NOT_FOUND when absent, then the
+  // edit's own refusal (so that an edit that checks ownership is asked
+  // before any version is told), then FAILED_PRECONDITION for a version
+  // other than a non-zero expected_version. A refused change writes
+  // nothing, and each change sees the ones before it. The outer status fails when the
+  // transaction as a whole failed (nothing written); otherwise results[i]
+  // is updates[i]'s stored campaign or its own error.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<attex::v1::Campaign>>> UpdateCampaigns(
+      std::vector<CampaignUpdate> updates, int64_t now_ms) = 0;
   // NOT_FOUND when absent.
   virtual absl::StatusOr<attex::v1::Campaign> GetCampaign(const std::string& id) = 0;
   // Campaigns ordered by numeric id, those after `after_id` (empty: from the

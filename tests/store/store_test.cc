@@ -104,6 +104,50 @@ TEST_P(StoreTest, UpdateChecksVersionAndKeepsOwnership) {
   EXPECT_EQ(unchecked->version(), 3);
 }
 
+// A bid change: the stored campaign with a new bid.
+CampaignUpdate BidChange(const std::string& id, int64_t expected_version, int64_t bid) {
+  return {.id = id,
+          .expected_version = expected_version,
+          .edit = [bid](const Campaign& stored) -> absl::StatusOr<Campaign> {
+            Campaign c = stored;
+            c.set_bid_cpm_micros(bid);
+            return c;
+          }};
+}
+
+TEST_P(StoreTest, GroupedUpdatesApplyInOrderAndEachRefusalWritesNothing) {
+  ASSERT_TRUE(store_->InsertCampaign(MakeCampaign("acc-3", "spring"), kNow).ok());
+  ASSERT_TRUE(store_->InsertCampaign(MakeCampaign("acc-3", "summer"), kNow).ok());
+  std::vector<CampaignUpdate> updates;
+  updates.push_back(BidChange("cmp-1", 1, 1'000'000));
+  updates.push_back(BidChange("cmp-1", 2, 2'000'000));  // Sees the one before.
+  updates.push_back(BidChange("cmp-1", 1, 3'000'000));  // Stale.
+  updates.push_back(BidChange("cmp-9", 0, 4'000'000));  // Absent.
+  updates.push_back({.id = "cmp-2", .edit = [](const Campaign&) -> absl::StatusOr<Campaign> {
+                       return absl::PermissionDeniedError("not yours");
+                     }});
+  updates.push_back(BidChange("cmp-2", 0, 5'000'000));
+  auto results = store_->UpdateCampaigns(std::move(updates), kNow + 1000);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 6u);
+  ASSERT_TRUE((*results)[0].ok()) << (*results)[0].status();
+  EXPECT_EQ((*results)[0]->version(), 2);
+  ASSERT_TRUE((*results)[1].ok()) << (*results)[1].status();
+  EXPECT_EQ((*results)[1]->version(), 3);
+  EXPECT_EQ((*results)[1]->bid_cpm_micros(), 2'000'000);
+  EXPECT_EQ((*results)[1]->updated_at(), kNow + 1000);
+  EXPECT_EQ((*results)[2].status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*results)[3].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*results)[4].status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE((*results)[5].ok()) << (*results)[5].status();
+  EXPECT_EQ((*results)[5]->version(), 2);  // The refusal before it wrote nothing.
+  EXPECT_EQ((*results)[5]->advertiser_id(), "acc-3");
+
+  Reopen();  // Durable, as answered.
+  EXPECT_TRUE(MessageDifferencer::Equals(*store_->GetCampaign("cmp-1"), *(*results)[1]));
+  EXPECT_TRUE(MessageDifferencer::Equals(*store_->GetCampaign("cmp-2"), *(*results)[5]));
+}
+
 TEST_P(StoreTest, MissingCampaignIsNotFound) {
   EXPECT_EQ(store_->GetCampaign("cmp-5").status().code(), absl::StatusCode::kNotFound);
   Campaign c = MakeCampaign("acc-3", "x");
