@@ -70,7 +70,7 @@ echo "== train ($EPOCHS epochs) and evaluate on the latest 20% of day 1"
 # The epoch kept is the best on the latest 10% of the training split; the learning rate
 # falls from 0.01 to 0.0002 along a cosine (docs/model.md#one-run-and-what-it-shows).
 "$PY" tools/attex-train train --log "$WORK/log" --out "$WORK/learned.bin" --d_model 64 --heads 1 \
-  --buckets 4096 --lr 0.01 --schedule cosine --lr_final 0.0002 --l2 3e-4 --batch 1024 \
+  --buckets 4096 --lr 0.01 --schedule cosine --lr_final 0.0002 --l2 1e-4 --batch 1024 \
   --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 4
 "$PY" tools/attex-train evaluate --log "$WORK/log" --model "$WORK/learned.bin" \
   --default "$WORK/default.bin" --truth "$WORK/truth.tsv" --json "$WORK/eval.json"
