@@ -28,10 +28,13 @@ if [[ $BUILD == 1 ]]; then
 fi
 BIN="$(cd "$BUILD_DIR/bin" && pwd)"
 PY=/usr/bin/python3
+# REQUESTS: day 1 (what the model learns from); DAY2_REQUESTS: each of the two day 2s.
 if [[ $QUICK == 1 ]]; then
-  REQUESTS="${REQUESTS:-6000}" EPOCHS="${EPOCHS:-4}" RELOAD_REQUESTS=1500
+  REQUESTS="${REQUESTS:-6000}" DAY2_REQUESTS="${DAY2_REQUESTS:-6000}" EPOCHS="${EPOCHS:-4}"
+  RELOAD_REQUESTS=1500
 else
-  REQUESTS="${REQUESTS:-30000}" EPOCHS="${EPOCHS:-10}" RELOAD_REQUESTS=4000
+  REQUESTS="${REQUESTS:-100000}" DAY2_REQUESTS="${DAY2_REQUESTS:-60000}" EPOCHS="${EPOCHS:-8}"
+  RELOAD_REQUESTS=4000
 fi
 SEED="${SEED:-1}"
 
@@ -64,14 +67,16 @@ echo "== train ($EPOCHS epochs) and evaluate on the latest 20% of day 1"
 "$BIN/attex-model" default --out "$WORK/default.bin" >/dev/null           # what served day 1
 # From random parameters, one head, 4,096 buckets (the server's d_model): a day's
 # impressions overfit the default model's 65,536 rows (docs/model.md#the-loop-deploylearnsh).
-# The epoch kept is the best on the latest 10% of the training split.
+# The epoch kept is the best on the latest 10% of the training split; the learning rate
+# falls from 0.01 to 0.0002 along a cosine (docs/model.md#one-run-and-what-it-shows).
 "$PY" tools/attex-train train --log "$WORK/log" --out "$WORK/learned.bin" --d_model 64 --heads 1 \
-  --buckets 4096 --lr 0.001 --l2 3e-4 --batch 1024 --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 4
+  --buckets 4096 --lr 0.01 --schedule cosine --lr_final 0.0002 --l2 1e-4 --batch 1024 \
+  --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 4
 "$PY" tools/attex-train evaluate --log "$WORK/log" --model "$WORK/learned.bin" \
   --default "$WORK/default.bin" --truth "$WORK/truth.tsv" --json "$WORK/eval.json"
 
-echo "== day 2 on the default model (traffic seed 2)"
-"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$REQUESTS" --json "$WORK/day2-default.json"
+echo "== day 2 on the default model (traffic seed 2): $DAY2_REQUESTS requests"
+"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$DAY2_REQUESTS" --json "$WORK/day2-default.json"
 
 echo "== reload the learned model while the sim bids"
 "${SIM[@]}" day "${COMMON[@]}" --day 0 --traffic_seed 99 --requests "$RELOAD_REQUESTS" \
@@ -83,7 +88,7 @@ wait "$LOAD_PID" || true
 "${OP[@]}" stats | grep model_version
 
 echo "== day 2 on the learned model (the same traffic seed 2)"
-"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$REQUESTS" --json "$WORK/day2-learned.json"
+"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$DAY2_REQUESTS" --json "$WORK/day2-learned.json"
 
 "$PY" - "$WORK" <<'PY'
 import json, sys

@@ -215,11 +215,13 @@ class Model(torch.nn.Module):
         return torch.exp(scores - log_z).mean(1), log_z
 
     # -- the same, for a batch of impressions (the trainer's) --------------
-    def batch_relevance(self, batch):
+    def batch_relevance(self, batch, tensors=None):
         """log(mean_h exp(score_h)) of each impression of `batch` (a Batch):
-        the ad's head scores for the slot's query, as the server computes them."""
+        the ad's head scores for the slot's query, as the server computes them.
+        `tensors`, when given, is (E, W_Q, W_K) to use in place of the model's
+        own (the trainer's low-rank parametrisation materialises them)."""
         d, s = self.d_model, self.norm_scale
-        e = self.embeddings
+        e, w_q, w_k = tensors if tensors is not None else (self.embeddings, self.w_q, self.w_k)
         feat = (e[batch.feat_idx] * batch.feat_mask[..., None]).sum(1)
         p = torch.where(batch.has_user_emb[:, None], _normalise(batch.user_emb, 1.0),
                         _normalise(feat, 1.0))
@@ -236,10 +238,10 @@ class Model(torch.nn.Module):
             r = torch.zeros(n, d)
         u = _normalise(p + r, s)
         f = _normalise(e[batch.format_idx], FORMAT_WEIGHT * s)
-        q = u @ self.w_q.T + f @ self.w_q.T
+        q = u @ w_q.T + f @ w_q.T
         ad = (e[batch.ad_idx] * batch.ad_mask[..., None]).sum(1)
         ad = torch.where(batch.has_ad_emb[:, None], batch.ad_emb, ad)
-        k = _normalise(ad, s) @ self.w_k.T
+        k = _normalise(ad, s) @ w_k.T
         scores = (q * k).reshape(n, self.heads, self.d_head).sum(-1) * (1.0 / self.d_head ** 0.5)
         return self.relevance(scores)
 

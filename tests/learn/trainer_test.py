@@ -118,6 +118,34 @@ class TrainerTest(unittest.TestCase):
         if kept:
             self.assertEqual(losses[kept - 1], min(losses), out)
 
+    def test_the_subspace_parametrisation_writes_what_it_trained(self):
+        # --rank keeps E, W_Q and W_K in a subspace; the file holds the d x d
+        # tensors it materialises, so the loaded file scores as the trainer did.
+        model = am.Model.random(d_model=16, heads=1, buckets=512, rng_seed=5)
+        impressions, _ = attex_train.read_log(self.log)
+        batch = attex_train.Batch(model, impressions[:50], {})
+        cm = attex_train.ClickModel(model, 1, 0.03, rank=4, dropout=0.5, seed=2)
+        with torch.no_grad():
+            cm.e_low.add_(torch.randn_like(cm.e_low))  # As if trained.
+            cm.q_low.mul_(1.5)
+        cm.eval()  # No dropout when scoring.
+        with torch.no_grad():
+            trained = model.batch_relevance(batch, cm.tensors())
+            e, _, _ = cm.tensors()
+            self.assertEqual(int(torch.linalg.matrix_rank(e)), 4)
+        cm.write_back()
+        path = os.path.join(self.tmp.name, "rank.bin")
+        model.save(path)
+        loaded = am.Model.load(path)
+        with torch.no_grad():
+            served = loaded.batch_relevance(attex_train.Batch(loaded, impressions[:50], {}))
+        ok, why = harness.close(served.tolist(), trained.tolist())
+        self.assertTrue(ok, why)
+        code, out = run("train", "--log", self.log, "--out", path, "--d_model", "16",
+                        "--buckets", "1024", "--epochs", "2", "--lr", "0.01", "--rank", "4",
+                        "--dropout", "0.1", "--schedule", "cosine", "--lr_final", "0.001")
+        self.assertEqual(code, 0, out)
+
     def test_batched_relevance_equals_the_per_impression_model(self):
         model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4)
         impressions, _ = attex_train.read_log(self.log)
