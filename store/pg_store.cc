@@ -166,17 +166,6 @@ absl::StatusOr<std::vector<Campaign>> PgStore::InsertCampaigns(std::vector<Campa
   return stored;
 }
 
-absl::StatusOr<Campaign> PgStore::UpdateCampaign(Campaign c, int64_t expected_version,
-                                                 int64_t now_ms) {
-  std::vector<CampaignUpdate> one;
-  one.push_back({.id = c.id(),
-                 .expected_version = expected_version,
-                 .edit = [&c](const Campaign&) -> absl::StatusOr<Campaign> { return c; }});
-  auto results = UpdateCampaigns(std::move(one), now_ms);
-  if (!results.ok()) return results.status();
-  return std::move(results->front());
-}
-
 absl::StatusOr<std::vector<absl::StatusOr<Campaign>>> PgStore::UpdateCampaigns(
     std::vector<CampaignUpdate> updates, int64_t now_ms) {
   std::vector<absl::StatusOr<Campaign>> results;
@@ -198,22 +187,11 @@ absl::StatusOr<std::vector<absl::StatusOr<Campaign>>> PgStore::UpdateCampaigns(
       if (!stored.ParseFromString(pg::FromHex(row[0][2]))) {
         return absl::InternalError(absl::StrCat("stored campaign ", u.id, " does not parse"));
       }
-      absl::StatusOr<Campaign> c = u.edit(stored);
+      absl::StatusOr<Campaign> c = EditedCampaign(u, stored, stored_version, now_ms);
       if (!c.ok()) {
         results.push_back(c.status());
         continue;
       }
-      if (u.expected_version != 0 && u.expected_version != stored_version) {
-        results.push_back(absl::FailedPreconditionError(
-            absl::StrCat("campaign ", u.id, ": expected version ", u.expected_version,
-                         ", stored version ", stored_version)));
-        continue;
-      }
-      c->set_id(u.id);
-      c->set_advertiser_id(stored.advertiser_id());
-      c->set_created_at(stored.created_at());
-      c->set_version(stored_version + 1);
-      c->set_updated_at(now_ms);
       txn.exec_params(
           "UPDATE campaigns SET version = $1, body = $2::bytea, updated_at_ms = $3 WHERE seq = $4",
           c->version(), pg::ByteaLiteral(c->SerializeAsString()), now_ms, seq);

@@ -221,17 +221,6 @@ absl::StatusOr<CampaignStatements*> SqliteStore::CampaignSql() {
   return campaign_statements_.get();
 }
 
-absl::StatusOr<Campaign> SqliteStore::UpdateCampaign(Campaign c, int64_t expected_version,
-                                                     int64_t now_ms) {
-  std::vector<CampaignUpdate> one;
-  one.push_back({.id = c.id(),
-                 .expected_version = expected_version,
-                 .edit = [&c](const Campaign&) -> absl::StatusOr<Campaign> { return c; }});
-  auto results = UpdateCampaigns(std::move(one), now_ms);
-  if (!results.ok()) return results.status();
-  return std::move(results->front());
-}
-
 absl::StatusOr<std::vector<absl::StatusOr<Campaign>>> SqliteStore::UpdateCampaigns(
     std::vector<CampaignUpdate> updates, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
@@ -260,22 +249,11 @@ absl::StatusOr<std::vector<absl::StatusOr<Campaign>>> SqliteStore::UpdateCampaig
     absl::StatusOr<Campaign> stored = ParseBody(u.id, select.Blob(2));
     select.Reset();
     if (!stored.ok()) return stored.status();
-    absl::StatusOr<Campaign> c = u.edit(*stored);
+    absl::StatusOr<Campaign> c = EditedCampaign(u, *stored, stored_version, now_ms);
     if (!c.ok()) {
       results.push_back(c.status());
       continue;
     }
-    if (u.expected_version != 0 && u.expected_version != stored_version) {
-      results.push_back(absl::FailedPreconditionError(
-          absl::StrCat("campaign ", u.id, ": expected version ", u.expected_version,
-                       ", stored version ", stored_version)));
-      continue;
-    }
-    c->set_id(u.id);
-    c->set_advertiser_id(stored->advertiser_id());
-    c->set_created_at(stored->created_at());
-    c->set_version(stored_version + 1);
-    c->set_updated_at(now_ms);
     c->SerializeToString(&body);
     update.Reset();
     update.BindInt(1, c->version()).BindBlob(2, body).BindInt(3, now_ms).BindInt(4, seq);

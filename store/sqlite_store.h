@@ -43,9 +43,6 @@ class SqliteStore final : public Store {
                                                      int64_t now_ms) override;
   absl::StatusOr<std::vector<attex::v1::Campaign>> InsertCampaigns(
       std::vector<attex::v1::Campaign> campaigns, int64_t now_ms) override;
-  absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
-                                                     int64_t expected_version,
-                                                     int64_t now_ms) override;
   absl::StatusOr<std::vector<absl::StatusOr<attex::v1::Campaign>>> UpdateCampaigns(
       std::vector<CampaignUpdate> updates, int64_t now_ms) override;
   absl::StatusOr<attex::v1::Campaign> GetCampaign(const std::string& id) override;

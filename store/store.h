@@ -125,9 +125,19 @@ class Store {
   // inserted if one fails.
   virtual absl::StatusOr<std::vector<attex::v1::Campaign>> InsertCampaigns(
       std::vector<attex::v1::Campaign> campaigns, int64_t now_ms) = 0;
-  virtual absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
-                                                             int64_t expected_version,
-                                                             int64_t now_ms) = 0;
+  // A group of one (UpdateCampaigns).
+  absl::StatusOr<attex::v1::Campaign> UpdateCampaign(attex::v1::Campaign c,
+                                                     int64_t expected_version, int64_t now_ms) {
+    std::vector<CampaignUpdate> one;
+    one.push_back({.id = c.id(),
+                   .expected_version = expected_version,
+                   .edit = [&c](const attex::v1::Campaign&) -> absl::StatusOr<attex::v1::Campaign> {
+                     return c;
+                   }});
+    auto results = UpdateCampaigns(std::move(one), now_ms);
+    if (!results.ok()) return results.status();
+    return std::move(results->front());
+  }
   // Group commit of campaign changes: applies `updates` in order in ONE
   // transaction (one fsync), each as UpdateCampaign would with the campaign
   // its `edit` makes of the stored one: NOT_FOUND when absent, then the

@@ -61,4 +61,22 @@ absl::StatusOr<int64_t> ListAfterSeq(const std::string& after_id, int limit) {
   return CampaignSeq(after_id);
 }
 
+absl::StatusOr<attex::v1::Campaign> EditedCampaign(const CampaignUpdate& update,
+                                                   const attex::v1::Campaign& stored,
+                                                   int64_t stored_version, int64_t now_ms) {
+  absl::StatusOr<attex::v1::Campaign> c = update.edit(stored);
+  if (!c.ok()) return c.status();
+  if (update.expected_version != 0 && update.expected_version != stored_version) {
+    return absl::FailedPreconditionError(absl::StrCat("campaign ", update.id, ": expected version ",
+                                                      update.expected_version, ", stored version ",
+                                                      stored_version));
+  }
+  c->set_id(update.id);
+  c->set_advertiser_id(stored.advertiser_id());
+  c->set_created_at(stored.created_at());
+  c->set_version(stored_version + 1);
+  c->set_updated_at(now_ms);
+  return c;
+}
+
 }  // namespace attex::store

@@ -24,6 +24,14 @@ std::vector<absl::StatusOr<RecordResult>> ValidateEvents(const std::vector<Billi
 // that is not positive or a malformed campaign id.
 absl::StatusOr<int64_t> ListAfterSeq(const std::string& after_id, int limit);
 
+// One change of a group (Store::UpdateCampaigns) against the stored
+// campaign and its version: the edit's campaign with id, advertiser_id and
+// created_at kept, the next version and updated_at set; or the edit's own
+// refusal, then FAILED_PRECONDITION for another expected version.
+absl::StatusOr<attex::v1::Campaign> EditedCampaign(const CampaignUpdate& update,
+                                                   const attex::v1::Campaign& stored,
+                                                   int64_t stored_version, int64_t now_ms);
+
 }  // namespace attex::store
 
 #endif  // ATTEX_STORE_STORE_CHECKS_H_
