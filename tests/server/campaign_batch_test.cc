@@ -24,7 +24,7 @@ namespace {
 using attex::testing::TempDir;
 using attex::v1::Campaign;
 
-constexpr int64_t kNowMs = 1'700'000'000'000;
+constexpr int64_t kBatchNowMs = 1'700'000'000'000;
 constexpr int kCampaigns = 8;
 constexpr int kChangesEach = 25;
 
@@ -67,7 +67,7 @@ TEST(CampaignBatchTest, ConcurrentUpdatesShareCommitsAndAreAllDurable) {
     ASSERT_NE(core, nullptr);
     std::vector<Campaign> campaigns;
     for (int i = 0; i < kCampaigns; ++i) campaigns.push_back(NewCampaign(i));
-    auto stored = core->store->InsertCampaigns(std::move(campaigns), kNowMs);
+    auto stored = core->store->InsertCampaigns(std::move(campaigns), kBatchNowMs);
     ASSERT_TRUE(stored.ok()) << stored.status();
     for (const Campaign& c : *stored) {
       core->catalog_manager.Upsert(c);
@@ -139,7 +139,7 @@ TEST(CampaignBatchTest, RefusedChangeFailsAloneAndTheRestOfTheGroupCommits) {
   TempDir dir;
   std::unique_ptr<Core> core = OpenCore(dir.path());
   ASSERT_NE(core, nullptr);
-  auto stored = core->store->InsertCampaign(NewCampaign(0), kNowMs);
+  auto stored = core->store->InsertCampaign(NewCampaign(0), kBatchNowMs);
   ASSERT_TRUE(stored.ok()) << stored.status();
   core->catalog_manager.Upsert(*stored);
   core->catalog_manager.Publish();
@@ -159,7 +159,7 @@ TEST(CampaignBatchTest, RefusedChangeFailsAloneAndTheRestOfTheGroupCommits) {
       &refused, refused_status);
   core->campaign_changes.Add(BidChange("cmp-99", 1), &missing, missing_status);
   core->campaign_changes.Add(BidChange(stored->id(), 3'000'000), &last, last_status);
-  const CampaignCommitSummary summary = core->campaign_changes.Commit(kNowMs + 1);
+  const CampaignCommitSummary summary = core->campaign_changes.Commit(kBatchNowMs + 1);
   EXPECT_EQ(summary.changes, 4);
   EXPECT_EQ(summary.stored, 2);
   EXPECT_EQ(core->campaign_changes.commits(), 1);
