@@ -81,6 +81,15 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
 void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                         absl::Span<const uint16_t> mask, absl::Span<const float> queries,
                         absl::Span<const int> request_slots, Isa isa) {
+  whole_values_ = values.data();
+  const ValueChunks chunks{absl::MakeConstSpan(&whole_values_, 1), 62,
+                           static_cast<int64_t>(values.size())};
+  Run(keys, chunks, mask, queries, request_slots, isa);
+}
+
+void AttentionPass::Run(const TiledKeys& keys, ValueChunks values, absl::Span<const uint16_t> mask,
+                        absl::Span<const float> queries, absl::Span<const int> request_slots,
+                        Isa isa) {
   const int64_t rows = keys.rows();
   const int d = keys.d_model();
   const int heads = keys.heads();
@@ -93,7 +102,8 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   }
   ATTEX_CHECK(requests >= 1);
   ATTEX_CHECK(heads <= kMaxPassHeads && d <= kMaxDModel);
-  ATTEX_CHECK(values.size() == static_cast<size_t>(rows));
+  ATTEX_CHECK(values.rows == rows && values.shift >= 4 && values.shift <= 62 &&
+              static_cast<int64_t>(values.chunks.size()) >= ((rows - 1) >> values.shift) + 1);
   ATTEX_CHECK(mask.size() == static_cast<size_t>(rows));
   ATTEX_CHECK(queries.size() == static_cast<size_t>(requests) * d);
   if (!IsaSupported(isa)) isa = Isa::kPortable;
@@ -103,7 +113,7 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
   requests_ = requests;
   rows_ = rows;
   tiles_ = keys.tiles();
-  values_ = values.data();
+  values_ = values;
   mask_ = mask.data();
   d_model_ = d;
   // Large catalogues: one part per worker and the caller, if the workers
@@ -173,7 +183,8 @@ void AttentionPass::Run(const TiledKeys& keys, absl::Span<const float> values,
                                 d,
                                 heads,
                                 keys.format(),
-                                values.data(),
+                                values.chunks.data(),
+                                values.shift,
                                 mask.data(),
                                 queries_.data(),
                                 request_slots.data(),
@@ -294,7 +305,8 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
   internal::ScanArgs args{RequestScores(slot),
                           mask_,
                           static_cast<uint16_t>(1u << slot),
-                          values_,
+                          values_.chunks.data(),
+                          values_.shift,
                           rows_,
                           heads_,
                           log_norm,

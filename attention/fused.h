@@ -31,6 +31,19 @@ namespace attex::attention {
 inline constexpr int kMaxPassSlots = 16;  // Bits of a slot mask.
 inline constexpr int kMaxPassHeads = 64;
 
+// Per-ad values (bids) in chunks of 2^shift rows, each contiguous: chunk k
+// holds rows k << shift on. The shift is at least 4, so that a tile's 16
+// rows never straddle two chunks. A catalogue keeps its bids chunked so that
+// a bid change copies one chunk, not every ad's.
+struct ValueChunks {
+  absl::Span<const float* const> chunks;
+  int shift = 62;  // One chunk, the whole array.
+  int64_t rows = 0;
+  float operator[](int64_t row) const {
+    return chunks[row >> shift][row & ((int64_t{1} << shift) - 1)];
+  }
+};
+
 // One candidate: an ad (row) and its attention weight for a slot.
 struct Candidate {
   int64_t row = -1;
@@ -53,6 +66,10 @@ class AttentionPass final {
   // Every number comes from the keys as stored (bf16, int8: dequantised),
   // so that the weights, normalisers and scores are one consistent set.
   // `mask` and `values` must outlive the use of the results.
+  void Run(const TiledKeys& keys, ValueChunks values, absl::Span<const uint16_t> mask,
+           absl::Span<const float> queries, absl::Span<const int> request_slots,
+           Isa isa = BestIsa());
+  // The same with the values in one array.
   void Run(const TiledKeys& keys, absl::Span<const float> values, absl::Span<const uint16_t> mask,
            absl::Span<const float> queries, absl::Span<const int> request_slots,
            Isa isa = BestIsa());
@@ -115,7 +132,8 @@ class AttentionPass final {
   int parts_ = 1;
   int64_t rows_ = 0;
   int64_t tiles_ = 0;
-  const float* values_ = nullptr;
+  ValueChunks values_;
+  const float* whole_values_ = nullptr;  // The one chunk of a Run given one array.
   const uint16_t* mask_ = nullptr;
   int d_model_ = 0;
   int slot_request_[kMaxPassSlots] = {};
@@ -168,7 +186,8 @@ struct PassArgs {
   int d_model;
   int heads;
   KeyFormat format;
-  const float* values;
+  const float* const* value_chunks;  // ValueChunks::chunks.
+  int value_shift;
   const uint16_t* mask;
   const float* queries;      // requests x d_model, pre-scaled by 1/sqrt(d_head).
   const int* request_slots;  // Per request: its slots (consecutive).
@@ -197,7 +216,8 @@ struct ScanArgs {
   const float* scores;   // The slot's request's: tiles x heads x 16.
   const uint16_t* mask;  // rows: the slot's ads have `bit` set.
   uint16_t bit;
-  const float* values;  // rows floats.
+  const float* const* value_chunks;  // rows floats (ValueChunks).
+  int value_shift;
   int64_t rows;
   int heads;
   const float* log_norm;  // heads floats.

@@ -156,12 +156,18 @@ struct PassState {
   }
 };
 
+// Tile t's 16 values (ValueChunks: a tile never straddles two chunks).
+inline const float* TileValues(const float* const* chunks, int shift, int64_t t) {
+  const int64_t row = t * kLanes;
+  return chunks[row >> shift] + (row & ((int64_t{1} << shift) - 1));
+}
+
 // Tile t's masks and values; the last, partial tile's copied into `mask`
 // and `values` with the lanes past the rows cleared.
 inline void TileInputs(const PassArgs& a, int64_t t, uint16_t* mask, float* values,
                        const uint16_t** mask_ptr, const float** value_ptr) {
   *mask_ptr = a.mask + t * kLanes;
-  *value_ptr = a.values + t * kLanes;
+  *value_ptr = TileValues(a.value_chunks, a.value_shift, t);
   if ((t + 1) * kLanes > a.rows) {
     const int64_t n = a.rows - t * kLanes;
     for (int l = 0; l < kLanes; ++l) {
@@ -541,7 +547,7 @@ int Scan(const ScanArgs& a, int64_t begin, int64_t* next, int64_t* rows_out, flo
   uint16_t tail_mask[kLanes];
   for (; t < tiles && n + kLanes <= capacity; ++t) {
     const float* tile = a.scores + t * heads * kLanes;
-    const float* value_ptr = a.values + t * kLanes;
+    const float* value_ptr = TileValues(a.value_chunks, a.value_shift, t);
     const uint16_t* mask_ptr = a.mask + t * kLanes;
     if ((t + 1) * kLanes > a.rows) {
       for (int64_t l = 0; l < kLanes; ++l) {

@@ -307,7 +307,9 @@ void RunAuctions(const Catalog& catalog, const AuctionConfig& config,
     if (any_wanted) {
       DropUnwanted(jobs, begin, end, slots, n_ads, s);
       s.pass.set_workers(config.pass_workers, config.pass_split_min_ads);
-      s.pass.Run(catalog.tiled_keys, catalog.values, absl::MakeConstSpan(s.mask.data(), n_ads),
+      const attention::ValueChunks values{catalog.values.chunk_data(), ChunkedArray<float>::kShift,
+                                          static_cast<int64_t>(n_ads)};
+      s.pass.Run(catalog.tiled_keys, values, absl::MakeConstSpan(s.mask.data(), n_ads),
                  absl::MakeConstSpan(s.queries.data(), s.request_slots.size() * d),
                  s.request_slots);
     }

@@ -291,7 +291,7 @@ std::shared_ptr<const Catalog> BuildCatalog(
   }
   catalog->campaigns = ChunkedArray<std::shared_ptr<const CompiledCampaign>>(std::move(kept));
   catalog->ads = SharedArray<AdRef>(std::move(ads));
-  catalog->values = SharedArray<float>(std::move(values));
+  catalog->values = ChunkedArray<float>(std::move(values));
   catalog->ad_format = SharedArray<uint16_t>(std::move(ad_format));
   catalog->ad_shape = SharedArray<int32_t>(std::move(ad_shape));
   catalog->ad_category = SharedArray<int32_t>(std::move(ad_category));
@@ -324,8 +324,6 @@ std::shared_ptr<const Catalog> PatchCatalog(
     const Catalog& previous,
     absl::Span<const std::pair<int32_t, std::shared_ptr<const CompiledCampaign>>> changes) {
   auto next = std::make_shared<Catalog>(previous);
-  std::vector<float> values;  // Copied from previous.values once a bid changes.
-  bool values_copied = false;
   std::shared_ptr<Postings> writable[kPostingKinds];  // Copied once a list changes.
   for (const auto& [c, campaign] : changes) {
     ATTEX_CHECK(c >= 0 && static_cast<size_t>(c) < next->campaigns.size() &&
@@ -337,9 +335,8 @@ std::shared_ptr<const Catalog> PatchCatalog(
     next->active_campaigns += active - was_active;
     next->active_ads += (active - was_active) * creatives;
     if (old.bid_cpm_micros != campaign->bid_cpm_micros) {
-      if (!values_copied) values = previous.values.vec(), values_copied = true;
       for (int32_t row : next->RowsOf(c)) {
-        values[row] = static_cast<float>(campaign->bid_cpm_micros);
+        next->values.Mutable(row) = static_cast<float>(campaign->bid_cpm_micros);
       }
     }
     for (int kind = 0; kind < kPostingKinds; ++kind) {
@@ -372,7 +369,6 @@ std::shared_ptr<const Catalog> PatchCatalog(
     next->index.words.Mutable(c / 64) = CampaignIndex::RuleWordOf(next->index.entries, c / 64);
     next->campaigns.Mutable(c) = campaign;
   }
-  if (values_copied) next->values = SharedArray<float>(std::move(values));
   return next;
 }
 

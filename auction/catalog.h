@@ -161,7 +161,9 @@ struct Catalog {
   ChunkedArray<std::shared_ptr<const CompiledCampaign>> campaigns;
   // Every ad (row), grouped by its creative's format: see BuildCatalog.
   SharedArray<AdRef> ads;
-  SharedArray<float> values;  // Per ad: its bid, CPM micros.
+  // Per ad: its bid, CPM micros. Chunked: a bid change copies the chunks
+  // of its rows, not every ad's bid.
+  ChunkedArray<float> values;
   // The keys in the attention kernels' tiled layout and storage format,
   // with each ad's head bias: its creative format's query term (see
   // attention::Model::SlotQuery), so that one query per request serves

@@ -83,6 +83,7 @@ class ChunkedArray final {
       chunks_.push_back(
           std::make_shared<std::vector<T>>(std::make_move_iterator(items.begin() + begin),
                                            std::make_move_iterator(items.begin() + end)));
+      data_.push_back(chunks_.back()->data());
     }
   }
 
@@ -94,12 +95,18 @@ class ChunkedArray final {
   // Chunk k: elements k x kChunk on, kChunk of them (fewer in the last).
   size_t chunks() const { return chunks_.size(); }
   absl::Span<const T> chunk(size_t k) const { return *chunks_[k]; }
+  // Each chunk's first element, in order: for readers that index chunk by
+  // chunk themselves (the attention pass reads the per-ad values so).
+  absl::Span<const T* const> chunk_data() const { return data_; }
 
   // Element i, writable: its chunk is copied first unless this array is
   // its only holder.
   T& Mutable(size_t i) {
     auto& chunk = chunks_[i >> kShift];
-    if (chunk.use_count() > 1) chunk = std::make_shared<std::vector<T>>(*chunk);
+    if (chunk.use_count() > 1) {
+      chunk = std::make_shared<std::vector<T>>(*chunk);
+      data_[i >> kShift] = chunk->data();
+    }
     return (*chunk)[i & (kChunk - 1)];
   }
   // Whether chunk k is held by `other` too.
@@ -119,6 +126,7 @@ class ChunkedArray final {
   size_t size_ = 0;
   // Never null; shared chunks are never written (Mutable copies them).
   std::vector<std::shared_ptr<std::vector<T>>> chunks_;
+  std::vector<const T*> data_;  // chunks_[k]->data() for each k.
 };
 
 }  // namespace attex::auction

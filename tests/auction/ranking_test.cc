@@ -59,8 +59,9 @@ std::vector<Expected> BruteForce(const Catalog& catalog, const attex::v1::BidReq
     }
     model.SlotQuery(u, slot.format(), absl::MakeSpan(q));
     attention::SlotScores scores{absl::MakeSpan(weights), absl::MakeSpan(log_norms)};
-    attention::ScoreSlot({keys.data(), static_cast<int64_t>(n), d, model.heads()}, catalog.values,
-                         mask, q, &scores);
+    const std::vector<float> values(catalog.values.begin(), catalog.values.end());
+    attention::ScoreSlot({keys.data(), static_cast<int64_t>(n), d, model.heads()}, values, mask, q,
+                         &scores);
     const int64_t floor = slot.floor_cpm_micros() > 0 ? slot.floor_cpm_micros()
                                                       : AuctionConfig{}.default_floor_cpm_micros;
     struct Pick {

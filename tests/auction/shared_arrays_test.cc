@@ -43,6 +43,20 @@ TEST(ChunkedArrayTest, AWriteToACopyCopiesOnlyItsChunkAndLeavesTheSourceAlone) {
   EXPECT_TRUE(copy == source);  // Equal by value, though no longer sharing chunk 1.
 }
 
+TEST(ChunkedArrayTest, ChunkDataFollowsTheChunksACopyWrites) {
+  const Chunked source(Iota(2 * Chunked::kChunk + 5));
+  Chunked copy = source;
+  copy.Mutable(2 * Chunked::kChunk + 1) = -1;
+  ASSERT_EQ(copy.chunk_data().size(), 3u);
+  for (size_t k = 0; k < copy.chunks(); ++k) {
+    EXPECT_EQ(copy.chunk_data()[k], copy.chunk(k).data());
+    EXPECT_EQ(source.chunk_data()[k], source.chunk(k).data());
+  }
+  EXPECT_NE(copy.chunk_data()[2], source.chunk_data()[2]);
+  EXPECT_EQ(copy.chunk_data()[2][1], -1);
+  EXPECT_EQ(source.chunk_data()[2][1], static_cast<int>(2 * Chunked::kChunk) + 1);
+}
+
 TEST(SharedArrayTest, CopiesShareTheElements) {
   const SharedArray<int> a(Iota(10));
   const SharedArray<int> b = a;

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -332,25 +333,35 @@ INSTANTIATE_TEST_SUITE_P(KeyFormats, CatalogPublishTest,
                            return std::string(attention::KeyFormatName(info.param));
                          });
 
-TEST(CatalogPublishTest, ABidChangeCopiesTheBidsButSharesThePostings) {
+TEST(CatalogPublishTest, ABidChangeCopiesItsChunkOfBidsAndSharesTheRest) {
   CatalogOptions options;
   options.ann_min_ads = 0;
   CatalogManager manager(attention::Model::Default(), options);
   World world(7);
   Campaign first = world.NewCampaign();
   manager.Upsert(first);
-  manager.Upsert(world.NewCampaign());
+  // Enough ads (1 to 3 a campaign) for several chunks of bids.
+  for (int i = 0; i < 2000; ++i) manager.Upsert(world.NewCampaign());
   manager.Publish();
   const auto before = manager.Current();
+  const size_t chunks = before->values.chunks();
+  ASSERT_GE(chunks, 3u);
 
   first.set_bid_cpm_micros(first.bid_cpm_micros() + 1);
   first.set_version(2);
   manager.Upsert(first);
   manager.Publish();
   const auto after = manager.Current();
-  EXPECT_FALSE(after->values.SharesWith(before->values));
+  EXPECT_EQ(manager.publish_counts().patches, 1);
+  std::set<size_t> changed;
   for (int32_t row : after->RowsOf(0)) {
     EXPECT_EQ(after->values[row], static_cast<float>(first.bid_cpm_micros()));
+    EXPECT_EQ(before->values[row], static_cast<float>(first.bid_cpm_micros() - 1));
+    changed.insert(static_cast<size_t>(row) >> auction::ChunkedArray<float>::kShift);
+  }
+  for (size_t k = 0; k < chunks; ++k) {
+    EXPECT_EQ(after->values.SharesChunk(before->values, k), changed.count(k) == 0) << "chunk " << k;
+    EXPECT_EQ(after->values.chunk_data()[k], after->values.chunk(k).data()) << "chunk " << k;
   }
   EXPECT_EQ(after->index.entries[0].bid_cpm_micros, first.bid_cpm_micros());
   EXPECT_EQ(after->index.countries.get(), before->index.countries.get());
