@@ -35,7 +35,7 @@ Core::Core(ServerOptions opts, std::unique_ptr<store::Store> st,
             CommitCampaignChanges(*this, now_ms);
             catalog_manager.Publish();
           },
-          absl::Seconds(1)) {
+          absl::Seconds(1), options.commit_gather) {
   options.auction.frequency = &frequency;
   const int threads = options.pass_threads >= 0 ? options.pass_threads : UsableCpus() - 1;
   if (threads > 0) {

@@ -109,6 +109,9 @@ struct ServerOptions {
   // (BidQueue::TryRunInline); zero: always on the queue's threads.
   absl::Duration bid_inline_max = absl::Milliseconds(2);
   int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
+  // The work queue's group-commit delay (store::WorkQueue's `gather`):
+  // concurrent writes are committed and published at most once this often.
+  absl::Duration commit_gather = absl::ZeroDuration();
   OpenRtbOptions openrtb;
   TrainingLogOptions training_log;  // dir empty: none.
   // Budget slices from Redis (a fleet; redis_addr empty: none).

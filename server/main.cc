@@ -113,6 +113,12 @@ ABSL_FLAG(double, bid_inline_max_ms, 2,
 ABSL_FLAG(int, bid_nice, 10,
           "niceness of the Bid threads (0 to 19): above gRPC's threads' 0, so that under "
           "overload reading and refusing calls comes before deciding queued ones");
+ABSL_FLAG(double, commit_gather_ms, 0,
+          "group-commit delay (0 to 1000): while writes (campaign changes, billing events) "
+          "arrive concurrently, the store commits and the catalogue publishes at most once "
+          "this often, so that a stream of them costs one commit (fsync, or a PostgreSQL round "
+          "trip) and one catalogue version a batch; a lone write is committed at once (0: "
+          "never wait)");
 ABSL_FLAG(std::string, key_storage, "float32",
           "storage of the ads' keys for the attention pass: float32, bf16 or int8");
 ABSL_FLAG(int64_t, ann_min_ads, 250000,
@@ -353,6 +359,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.bid_inline_max = absl::Milliseconds(inline_ms);
+  const double gather_ms = absl::GetFlag(FLAGS_commit_gather_ms);
+  if (!(gather_ms >= 0 && gather_ms <= 1000)) {
+    std::fprintf(stderr, "attex-server: --commit_gather_ms must be 0 to 1000, not %g\n", gather_ms);
+    return 2;
+  }
+  options.commit_gather = absl::Milliseconds(gather_ms);
   options.bid_nice = absl::GetFlag(FLAGS_bid_nice);
   if (options.bid_nice < 0 || options.bid_nice > 19) {
     std::fprintf(stderr, "attex-server: --bid_nice must be 0 to 19, not %d\n", options.bid_nice);

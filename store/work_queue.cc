@@ -4,8 +4,12 @@
 
 namespace attex::store {
 
-WorkQueue::WorkQueue(std::function<void()> after_batch, absl::Duration idle_tick)
-    : after_batch_(std::move(after_batch)), idle_tick_(idle_tick), thread_([this] { Loop(); }) {}
+WorkQueue::WorkQueue(std::function<void()> after_batch, absl::Duration idle_tick,
+                     absl::Duration gather)
+    : after_batch_(std::move(after_batch)),
+      idle_tick_(idle_tick),
+      gather_(gather),
+      thread_([this] { Loop(); }) {}
 
 WorkQueue::~WorkQueue() { Stop(); }
 
@@ -24,6 +28,8 @@ void WorkQueue::Stop() {
 
 void WorkQueue::Loop() {
   std::vector<Completion> done;
+  absl::Time last_start = absl::InfinitePast();
+  size_t last_size = 0;
   for (;;) {
     std::deque<Task> batch;
     bool idle = false;
@@ -36,6 +42,11 @@ void WorkQueue::Loop() {
       idle = !mu_.AwaitWithTimeout(ready, idle_tick_);
       if (!idle) {
         if (tasks_.empty()) return;  // Stopping, and nothing left.
+        if (last_size > 1 && gather_ > absl::ZeroDuration()) {
+          // Concurrent callers: gather until `gather` after the last batch
+          // began (a stop cuts it short).
+          mu_.AwaitWithDeadline(absl::Condition(&stopping_), last_start + gather_);
+        }
         batch.swap(tasks_);
       }
     }
@@ -43,6 +54,8 @@ void WorkQueue::Loop() {
       if (after_batch_) after_batch_();  // Housekeeping while nothing comes.
       continue;
     }
+    last_start = absl::Now();
+    last_size = batch.size();
     done.clear();
     for (Task& task : batch) done.push_back(task());
     if (after_batch_) after_batch_();

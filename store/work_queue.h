@@ -25,8 +25,17 @@ class WorkQueue final {
 
   // after_batch also runs every `idle_tick` while no task comes (for
   // housekeeping such as releasing expired reservations).
+  //
+  // `gather`: a group-commit delay, in the manner of PostgreSQL's
+  // commit_delay and commit_siblings. Once a batch held more than one task
+  // (callers are arriving concurrently), the next batch starts no sooner
+  // than `gather` after it began, so that a stream of changes is committed
+  // and published in a few large batches rather than many of one or two,
+  // each with its fsync and its catalogue version. A lone caller's task
+  // (the previous batch held one) runs at once.
   explicit WorkQueue(std::function<void()> after_batch,
-                     absl::Duration idle_tick = absl::InfiniteDuration());
+                     absl::Duration idle_tick = absl::InfiniteDuration(),
+                     absl::Duration gather = absl::ZeroDuration());
   ~WorkQueue();  // Runs what is queued, then joins.
 
   void Submit(Task task);
@@ -38,6 +47,7 @@ class WorkQueue final {
 
   std::function<void()> after_batch_;
   const absl::Duration idle_tick_;
+  const absl::Duration gather_;
   absl::Mutex mu_;
   std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

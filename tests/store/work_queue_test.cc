@@ -76,6 +76,80 @@ TEST(WorkQueueTest, AfterBatchHookRunsBeforeTheBatchsCompletions) {
                                     "done B", "done C"}));
 }
 
+// Batches as the after-batch hook sees them: how many tasks each held.
+class BatchSizes final {
+ public:
+  void TaskRan() {
+    absl::MutexLock lock(&mu_);
+    ++open_;
+  }
+  void BatchEnded() {
+    absl::MutexLock lock(&mu_);
+    sizes_.push_back(open_);
+    open_ = 0;
+  }
+  std::vector<int> sizes() const {
+    absl::MutexLock lock(&mu_);
+    return sizes_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int> sizes_ ABSL_GUARDED_BY(mu_);
+};
+
+WorkQueue::Task Counted(BatchSizes* sizes, absl::Notification* done = nullptr) {
+  return [sizes, done]() -> WorkQueue::Completion {
+    sizes->TaskRan();
+    return [done] {
+      if (done != nullptr) done->Notify();
+    };
+  };
+}
+
+TEST(WorkQueueTest, ALoneCallersTasksRunAtOnceWhateverTheGatherDelay) {
+  BatchSizes sizes;
+  // An hour's gather: were a lone caller's task held, this would not end.
+  WorkQueue queue([&sizes] { sizes.BatchEnded(); }, absl::InfiniteDuration(), absl::Hours(1));
+  for (int i = 0; i < 5; ++i) {
+    absl::Notification done;
+    queue.Submit(Counted(&sizes, &done));
+    done.WaitForNotification();
+  }
+  EXPECT_EQ(sizes.sizes(), (std::vector<int>{1, 1, 1, 1, 1}));
+}
+
+TEST(WorkQueueTest, AfterABatchOfConcurrentCallersTheNextGathers) {
+  BatchSizes sizes;
+  WorkQueue queue([&sizes] { sizes.BatchEnded(); }, absl::InfiniteDuration(), absl::Hours(1));
+  // Two callers at once: a blocked first task lets both queue up.
+  absl::Notification started, release, both_done;
+  queue.Submit([&]() -> WorkQueue::Completion {
+    started.Notify();
+    release.WaitForNotification();
+    return nullptr;
+  });
+  started.WaitForNotification();
+  queue.Submit(Counted(&sizes));
+  queue.Submit(Counted(&sizes, &both_done));
+  release.Notify();
+  both_done.WaitForNotification();
+  // One after another now, each answered only by the gathered batch: none
+  // runs before the gather ends (Stop cuts it short here).
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 3; ++i) {
+    queue.Submit([&sizes, &answered]() -> WorkQueue::Completion {
+      sizes.TaskRan();
+      return [&answered] { ++answered; };
+    });
+  }
+  EXPECT_EQ(answered.load(), 0);
+  queue.Stop();
+  EXPECT_EQ(answered.load(), 3);
+  EXPECT_EQ(sizes.sizes(), (std::vector<int>{0, 2, 3}));
+}
+
 TEST(WorkQueueTest, NullCompletionIsSkipped) {
   Log log;
   WorkQueue queue([&log] { log.Add("batch"); });
