@@ -99,7 +99,7 @@ wait "$updates_pid"
 [ -z "$perf_pid" ] || wait "$perf_pid"
 updates=$(cat "$data/updates.txt")
 echo "$updates" | grep -E "achieved|latency|errors"
-echo "$during" | grep -E "achieved|latency"
+echo "$during" | grep -E "achieved|latency|errors "
 builds=$(($(metric attex_catalog_builds) - builds0))
 patches=$(($(metric attex_catalog_patches) - patches0))
 upserts=$(($(metric attex_catalog_upserts) - upserts0))

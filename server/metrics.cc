@@ -429,6 +429,17 @@ absl::Status ServeMetrics(Core& core) {
   m.AddGaugeCallback("attex_bid_queue_limit",
                      "Bid calls that may wait: --bid_queue_ms of work at the measured service time",
                      [&core] { return static_cast<double>(core.bids->limit()); });
+  if (core.pass_workers != nullptr) {
+    m.AddGaugeCallback(
+        "attex_pass_splits",
+        "Passes (and ad masks) over large catalogues split across the pass threads since start",
+        [&core] { return static_cast<double>(core.pass_workers->split()); });
+    m.AddGaugeCallback(
+        "attex_pass_splits_busy",
+        "Passes (and ad masks) run on one thread since start because another held the pass "
+        "threads",
+        [&core] { return static_cast<double>(core.pass_workers->busy()); });
+  }
   if (core.gatherer != nullptr) {
     m.AddGaugeCallback("attex_shared_passes", "Shared passes run (Bid calls gathered into one)",
                        [&core] { return static_cast<double>(core.gatherer->passes()); });
