@@ -297,17 +297,67 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
   ATTEX_CHECK(slot >= 0 && slot < slots_);
   const int k = static_cast<int>(out.size());
   if (k == 0 || eligible_[slot] == 0) return 0;
+  // A pass split across the workers has its scan split too: each part draws
+  // its own best k unfiltered, and `keep` then walks their merge in order.
+  // That is the answer whenever the k-th kept ranks above every full part's
+  // last (nothing a part left out could have entered); otherwise, or when
+  // the workers are busy, one scan of every tile on this thread.
+  if (parts_ > 1) {
+    Grow(part_top_, static_cast<size_t>(parts_) * k);
+    Grow(part_count_, static_cast<size_t>(parts_));
+    auto run_part = [&](int p) {
+      part_count_[p] = ScanTiles(slot, tiles_ * p / parts_, tiles_ * (p + 1) / parts_, nullptr,
+                                 absl::MakeSpan(part_top_.data() + static_cast<size_t>(p) * k, k));
+    };
+    if (workers_->TryRun(run_part)) {
+      const int n = MergeParts(k, keep, out);
+      if (n >= 0) return n;
+    }
+  }
+  return ScanTiles(slot, 0, tiles_, &keep, out);
+}
+
+int AttentionPass::MergeParts(int k, absl::FunctionRef<bool(int64_t)> keep,
+                              absl::Span<Candidate> out) const {
+  // The parts' lists into one, best first (each part's is, already).
+  Grow(merged_, static_cast<size_t>(parts_) * k);
+  int total = 0;
+  for (int p = 0; p < parts_; ++p) {
+    std::copy_n(part_top_.data() + static_cast<size_t>(p) * k, part_count_[p],
+                merged_.data() + total);
+    total += part_count_[p];
+  }
+  std::sort(merged_.begin(), merged_.begin() + total, Better);
+  int n = 0;
+  for (int i = 0; i < total && n < k; ++i) {
+    if (keep(merged_[i].row)) out[n++] = merged_[i];
+  }
+  for (int p = 0; p < parts_; ++p) {
+    if (part_count_[p] < k) continue;  // The part's every eligible ad is in.
+    // A full part may hold more below its last: the answer stands only if
+    // the list filled at or above it.
+    const Candidate& last = part_top_[static_cast<size_t>(p) * k + k - 1];
+    if (n < k || Better(last, out[k - 1])) return -1;
+  }
+  return n;
+}
+
+int AttentionPass::ScanTiles(int slot, int64_t tile_begin, int64_t tile_end,
+                             const absl::FunctionRef<bool(int64_t)>* keep,
+                             absl::Span<Candidate> out) const {
+  const int k = static_cast<int>(out.size());
   float log_norm[kMaxPassHeads], factors[kMaxPassHeads];
   for (int h = 0; h < heads_; ++h) {
     log_norm[h] = static_cast<float>(log_norm_[slot * heads_ + h]);
     if (fixed_offsets_) factors[h] = static_cast<float>(factor_[slot * heads_ + h] / heads_);
   }
+  // The scan stops at `rows`: the end of the range's last tile.
   internal::ScanArgs args{RequestScores(slot),
                           mask_,
                           static_cast<uint16_t>(1u << slot),
                           values_.chunks.data(),
                           values_.shift,
-                          rows_,
+                          std::min(rows_, tile_end * kLanes),
                           heads_,
                           log_norm,
                           fixed_offsets_ ? factors : nullptr,
@@ -323,11 +373,11 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
   int64_t rows[kBatch];
   float u[kBatch];
   int n = 0;
-  for (int64_t next = 0; next < tiles_;) {
+  for (int64_t next = tile_begin; next < tile_end;) {
     const int found = scan(args, next, &next, rows, u, kBatch);
     for (int i = 0; i < found; ++i) {
       const int64_t row = rows[i];
-      if (u[i] < args.threshold || !keep(row)) continue;
+      if (u[i] < args.threshold || (keep != nullptr && !(*keep)(row))) continue;
       float scores[kMaxPassHeads];
       CompactScores(slot, row, scores);
       const float weight = WeightOf(slot, scores);

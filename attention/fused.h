@@ -120,6 +120,13 @@ class AttentionPass final {
   bool CompactScores(int slot, int64_t row, float* out) const;
   float WeightOf(int slot, const float* scores) const;
   const float* RequestScores(int slot) const;
+  // The best out.size() of the slot's eligible ads in tiles [tile_begin,
+  // tile_end) that `keep` accepts (null: all), best first; how many.
+  int ScanTiles(int slot, int64_t tile_begin, int64_t tile_end,
+                const absl::FunctionRef<bool(int64_t)>* keep, absl::Span<Candidate> out) const;
+  // The best k of the parts' lists (part_top_) that `keep` accepts, into
+  // out; -1 when they may not be the best of every tile (see TopK).
+  int MergeParts(int k, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
 
   Isa isa_ = Isa::kPortable;
   bool online_max_only_ = false;
@@ -150,6 +157,11 @@ class AttentionPass final {
   std::vector<float> query_scales_;   // Int8 keys: requests x heads.
   std::vector<float> state_;          // parts x the kernel's running state.
   std::vector<float> offsets_;        // requests x heads score bounds.
+  // TopK of a split pass: each part's best (parts x k), their counts, and
+  // their merge. Scratch of a const method (the pass is one thread's).
+  mutable std::vector<Candidate> part_top_;
+  mutable std::vector<int> part_count_;
+  mutable std::vector<Candidate> merged_;
 };
 
 // The query in int16, for int8 keys: per head, the coordinates of `query`

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <tuple>
@@ -357,6 +358,62 @@ TEST_P(FusedPassTest, TopKIsTheBestByWeightTimesValueBehindTheThreshold) {
       EXPECT_EQ(top[k].score, all[k].score);
     }
   }
+}
+
+TEST_P(FusedPassTest, ASplitPassDrawsTheSameTopKAsOneThread) {
+  // A split pass scans its parts on the workers and filters their merge;
+  // where a part's list may hide a better ad that the filter would take, it
+  // scans again on one thread. Either way: the one-thread answer, exactly.
+  const Problem p = RandomProblem(20'000, 64, 4, 2, 0.7, 1.0f, 31);
+  const TiledKeys tiled(p.keys, p.rows, p.d_model, p.heads);
+  PassWorkers workers(2);  // Three parts.
+  AttentionPass split;
+  split.set_workers(&workers, 0);
+  split.Run(tiled, p.values, p.mask, p.queries, 2, isa());
+  ASSERT_EQ(split.parts(), 3);
+  // One thread's answer: the same pass's TopK while the workers are busy.
+  auto one_thread = [&](int s, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) {
+    int n = -1;
+    EXPECT_TRUE(workers.TryRun([&](int part) {
+      if (part == 0) n = split.TopK(s, keep, out);
+    }));
+    return n;
+  };
+  // The best rows unfiltered, to filter them out.
+  std::vector<Candidate> best(60);
+  ASSERT_EQ(one_thread(
+                0, [](int64_t) { return true; }, absl::MakeSpan(best)),
+            60);
+  const std::function<bool(int64_t)> filters[] = {
+      [](int64_t) { return true; },
+      [](int64_t row) { return row % 3 != 0; },
+      [&](int64_t row) {  // Not the best 60: every part's list is filtered away.
+        return std::none_of(best.begin(), best.end(),
+                            [&](const Candidate& c) { return c.row == row; });
+      },
+      [](int64_t row) { return row < 300; },  // Only in the first part.
+      [](int64_t) { return false; },
+  };
+  const int64_t busy_before = workers.busy();
+  const int64_t splits_before = workers.split();
+  for (size_t f = 0; f < std::size(filters); ++f) {
+    for (int k : {1, 8, 25}) {
+      for (int s = 0; s < 2; ++s) {
+        SCOPED_TRACE(absl::StrCat("filter ", f, ", k ", k, ", slot ", s));
+        std::vector<Candidate> want(k), got(k);
+        const int n = one_thread(s, filters[f], absl::MakeSpan(want));
+        ASSERT_EQ(split.TopK(s, filters[f], absl::MakeSpan(got)), n);
+        for (int i = 0; i < n; ++i) {
+          EXPECT_EQ(got[i].row, want[i].row) << "rank " << i;
+          EXPECT_EQ(got[i].weight, want[i].weight);
+          EXPECT_EQ(got[i].score, want[i].score);
+        }
+      }
+    }
+  }
+  const int64_t calls = 2 * 3 * static_cast<int64_t>(std::size(filters));
+  EXPECT_EQ(workers.busy() - busy_before, calls);         // one_thread's: each found them held.
+  EXPECT_EQ(workers.split() - splits_before, 2 * calls);  // one_thread's hold, and the split scans.
 }
 
 TEST_P(FusedPassTest, AgreesWithThePortablePath) {
