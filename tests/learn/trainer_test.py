@@ -147,20 +147,40 @@ class TrainerTest(unittest.TestCase):
         self.assertEqual(code, 0, out)
 
     def test_batched_relevance_equals_the_per_impression_model(self):
-        model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4)
         impressions, _ = attex_train.read_log(self.log)
         some = impressions[:20]
         some[0].user_embedding.extend([0.5] * 16)  # Replaces the features.
         some[1].ClearField("recent")
-        batch = attex_train.Batch(model, some, {})
-        with torch.no_grad():
-            batched = model.batch_relevance(batch)
-            for i, r in enumerate(some):
-                u = model.context_vector(list(r.features), list(r.recent), list(r.user_embedding))
-                k = model.ad_key(list(r.ad_tokens))
-                scores = model.head_scores(model.slot_query(u, r.slot_format), k[None])
-                ok, why = harness.close(float(batched[i]), float(model.relevance(scores)[0]))
-                self.assertTrue(ok, f"impression {i}: {why}")
+        some[2].recent.extend(["kw:topic1-1", "kw:topic1-1", "kw:topic2-0"])
+        some[3].ClearField("features")
+        for pooling in (am.NORMALISED, am.SUM):
+            model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4, pooling=pooling)
+            batch = attex_train.Batch(model, some, {})
+            with torch.no_grad():
+                batched = model.batch_relevance(batch)
+                for i, r in enumerate(some):
+                    u = model.context_vector(list(r.features), list(r.recent),
+                                             list(r.user_embedding))
+                    k = model.ad_key(list(r.ad_tokens))
+                    scores = model.head_scores(model.slot_query(u, r.slot_format), k[None])
+                    ok, why = harness.close(float(batched[i]), float(model.relevance(scores)[0]))
+                    self.assertTrue(ok, f"pooling {pooling} impression {i}: {why}")
+
+    def test_trains_a_summed_model_that_cpp_loads(self):
+        out_model = os.path.join(self.tmp.name, "summed.bin")
+        code, out = run("train", "--log", self.log, "--out", out_model, "--d_model", "16",
+                        "--buckets", "1024", "--epochs", "2", "--lr", "0.01", "--pooling", "sum",
+                        "--l2_rows", "1e-4")
+        self.assertEqual(code, 0, out)
+        self.assertIn("pooling sum", out)
+        self.assertEqual(am.Model.load(out_model).pooling, am.SUM)
+        version = re.search(r"\((default-d16-h1-[0-9a-f]{8})\)", out).group(1)
+        probe = subprocess.run(
+            [os.path.join(BIN, "attex-model"), "probe", "--model", out_model],
+            input=json.dumps({"features": ["interest:topic1"], "slots": ["banner"],
+                              "ads": [{"tokens": ["kw:topic1-0"], "format": "banner"}]}) + "\n",
+            capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(probe.stdout)["version"], version)
 
     def test_reads_the_log_the_real_server_writes(self):
         log = os.path.join(self.tmp.name, "server-log")
