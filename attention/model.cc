@@ -61,6 +61,10 @@ absl::Status ValidateConfig(const ModelConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("norm_scale must be finite and positive, got ", config.norm_scale));
   }
+  if (config.pooling != Pooling::kNormalised && config.pooling != Pooling::kSum) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown pooling ", static_cast<uint32_t>(config.pooling)));
+  }
   return absl::OkStatus();
 }
 
@@ -101,6 +105,7 @@ Model::Model(const ModelConfig& config, std::vector<float> embeddings, std::vect
 
 int Model::d_model() const { return config_.d_model; }
 int Model::heads() const { return config_.heads; }
+Pooling Model::pooling() const { return config_.pooling; }
 int Model::d_head() const { return config_.d_model / config_.heads; }
 const std::string& Model::version() const { return version_; }
 
@@ -112,6 +117,10 @@ void Model::ContextVector(const QueryInputs& in, absl::Span<float> u) const {
   const int d = config_.d_model;
   ATTEX_CHECK(u.size() == static_cast<size_t>(d));
   ATTEX_CHECK(in.user_embedding.empty() || in.user_embedding.size() == static_cast<size_t>(d));
+  if (config_.pooling == Pooling::kSum) {
+    SummedContextVector(in, u);
+    return;
+  }
 
   // Each part is normalised before the sum so that neither the number of
   // features nor the scale of a platform's embedding decides the mix.
@@ -155,6 +164,32 @@ void Model::ContextVector(const QueryInputs& in, absl::Span<float> u) const {
   }
 
   NormaliseTo(total, config_.norm_scale);
+  VecMap(u.data(), d) = total;
+}
+
+void Model::SummedContextVector(const QueryInputs& in, absl::Span<float> u) const {
+  const int d = config_.d_model;
+  // The length of a row of the default model's E (N(0, 1) coordinates), so
+  // that one feature of a random table counts about as much as under
+  // kNormalised, and a platform's embedding as much as one feature.
+  const float unit = std::sqrt(static_cast<float>(d));
+  Vec total = Vec::Zero(d);
+  if (!in.user_embedding.empty()) {
+    Vec part = ConstVecMap(in.user_embedding.data(), d);
+    NormaliseTo(part, unit);
+    total += part;
+  } else {
+    for (std::string_view f : in.features) total += ConstVecMap(Row(TokenHash(f)), d);
+  }
+  const size_t n = std::min(in.recent.size(), static_cast<size_t>(kMaxRecent));
+  for (size_t t = in.recent.size() - n; t < in.recent.size(); ++t) {
+    total += ConstVecMap(Row(TokenHash(in.recent[t])), d);
+  }
+  if (std::isfinite(total.squaredNorm())) {
+    total *= config_.norm_scale / unit;
+  } else {
+    total.setZero();
+  }
   VecMap(u.data(), d) = total;
 }
 

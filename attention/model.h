@@ -20,17 +20,31 @@ namespace attex::attention {
 inline constexpr int kMaxDModel = 256;
 inline constexpr int kMaxRecent = 64;  // Only the newest kMaxRecent tokens count.
 
+// How ContextVector pools the user's evidence into u (docs/model.md).
+enum class Pooling : uint32_t {
+  // u = n(n(features) + n(recent, self-attention), norm_scale): the same
+  // length for every user. The default model's, and every file of format 1.
+  kNormalised = 0,
+  // u = (norm_scale / sqrt(d_model)) x (sum of the feature rows + sum of the
+  // newest kMaxRecent recent rows): agreeing evidence adds up, so that u's
+  // length, and so the scores' spread, grows with it. A user embedding
+  // counts as one part at length sqrt(d_model) (a random row's). Files of
+  // format 2 name it.
+  kSum = 1,
+};
+
 struct ModelConfig {
   int d_model = 64;         // Width of every embedding, query and key.
   int heads = 4;            // d_model % heads == 0; d_head = d_model / heads.
   int buckets = 1 << 16;    // Rows of the hashed embedding table E.
   uint64_t seed = 0x5eed;   // Everything in the default model derives from it.
   float norm_scale = 6.0f;  // Pooled vectors are L2-normalised, then scaled.
+  Pooling pooling = Pooling::kNormalised;
 };
 
 // OK, or INVALID_ARGUMENT naming the bad field: d_model in [1, kMaxDModel],
 // heads dividing d_model, buckets in [1, 2^24] with buckets x d_model at most
-// 2^26 floats, norm_scale finite and positive.
+// 2^26 floats, norm_scale finite and positive, a known pooling.
 absl::Status ValidateConfig(const ModelConfig& config);
 
 // What a request says about the user and the page, as views into the request.
@@ -62,17 +76,20 @@ class Model final {
 
   int d_model() const;
   int heads() const;
+  Pooling pooling() const;
   int d_head() const;
   // e.g. "default-d64-h4-1a2b3c4d": the checksum of the parameters (the
   // CRC-32 that Save writes), so a saved and reloaded model keeps its version.
   const std::string& version() const;
 
-  // The pooled user/context vector u (d_model floats): the mean of the
-  // hashed rows of `features`, plus a self-attention pooling of `recent`
-  // led by its newest token, L2-normalised and scaled by norm_scale. With a
-  // user_embedding it replaces the features' part. All-empty inputs give
-  // a zero vector. The two parts are each normalised before they are added,
-  // so that they weigh the same. Only the newest kMaxRecent tokens count.
+  // The pooled user/context vector u (d_model floats). kNormalised: the
+  // mean of the hashed rows of `features`, plus a self-attention pooling of
+  // `recent` led by its newest token, L2-normalised and scaled by
+  // norm_scale; the two parts are each normalised before they are added, so
+  // that they weigh the same. kSum: the sum of the rows of both, times
+  // norm_scale / sqrt(d_model) (see Pooling). With a user_embedding it
+  // replaces the features' part. All-empty inputs give a zero vector, and
+  // so do non-finite ones. Only the newest kMaxRecent tokens count.
   void ContextVector(const QueryInputs& in, absl::Span<float> u) const;
   // A slot's query: q = W_Q (u + f), f the embedding of the slot's format
   // ("slot:<format>" hashed), d_model floats; the heads are consecutive
@@ -102,6 +119,8 @@ class Model final {
 
   // The row of E (d_model floats) that a token's Fnv1a64 hash selects.
   const float* Row(uint64_t token_hash) const;
+  // ContextVector for Pooling::kSum.
+  void SummedContextVector(const QueryInputs& in, absl::Span<float> u) const;
   // The bytes Save writes before the matrices: magic, format version, config.
   std::string EncodeHeader() const;
   // CRC-32 of the header and the matrices: the file's trailer.

@@ -1,9 +1,12 @@
 // The model file: Save, Load and the checksum that also names the version.
 //
 // Layout, little-endian: "ATTEXMDL", uint32 format version, int32 d_model,
-// int32 heads, int32 buckets, uint64 seed, float32 norm_scale; then E
-// (buckets x d_model), W_Q and W_K (d_model x d_model, row-major) as float32;
-// then the CRC-32 (zlib's) of every byte before it.
+// int32 heads, int32 buckets, uint64 seed, float32 norm_scale; in format 2
+// only, uint32 pooling (Pooling, never kNormalised); then E (buckets x
+// d_model), W_Q and W_K (d_model x d_model, row-major) as float32; then the
+// CRC-32 (zlib's) of every byte before it. A kNormalised model is written as
+// format 1, byte for byte what it was before format 2, so its checksum and
+// version do not change.
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -22,8 +25,10 @@ static_assert(std::endian::native == std::endian::little,
               "the model file is written in host order, which must be little-endian");
 
 constexpr char kMagic[8] = {'A', 'T', 'T', 'E', 'X', 'M', 'D', 'L'};
-constexpr uint32_t kFormatVersion = 1;
-constexpr size_t kHeaderBytes = 8 + 4 + 4 + 4 + 4 + 8 + 4;
+constexpr uint32_t kFormatVersion = 1;                      // Pooling::kNormalised.
+constexpr uint32_t kFormatVersionPooling = 2;               // The header names the pooling.
+constexpr size_t kHeaderBytes = 8 + 4 + 4 + 4 + 4 + 8 + 4;  // Format 1's.
+constexpr size_t kPoolingBytes = 4;                         // What format 2 adds.
 
 template <typename T>
 void Append(std::string& out, T value) {
@@ -63,13 +68,15 @@ bool WriteFloats(std::FILE* f, const std::vector<float>& v) {
 }  // namespace
 
 std::string Model::EncodeHeader() const {
+  const bool pooled = config_.pooling != Pooling::kNormalised;
   std::string header(kMagic, sizeof(kMagic));
-  Append(header, kFormatVersion);
+  Append(header, pooled ? kFormatVersionPooling : kFormatVersion);
   Append(header, int32_t{config_.d_model});
   Append(header, int32_t{config_.heads});
   Append(header, int32_t{config_.buckets});
   Append(header, uint64_t{config_.seed});
   Append(header, float{config_.norm_scale});
+  if (pooled) Append(header, static_cast<uint32_t>(config_.pooling));
   return header;
 }
 
@@ -128,7 +135,7 @@ absl::StatusOr<std::unique_ptr<const Model>> Model::Load(const std::string& path
   }
   size_t offset = sizeof(kMagic);
   const uint32_t format = ReadAt<uint32_t>(header, offset);
-  if (format != kFormatVersion) {
+  if (format != kFormatVersion && format != kFormatVersionPooling) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": unsupported format version ", format));
   }
   ModelConfig config;
@@ -137,13 +144,28 @@ absl::StatusOr<std::unique_ptr<const Model>> Model::Load(const std::string& path
   config.buckets = ReadAt<int32_t>(header, offset);
   config.seed = ReadAt<uint64_t>(header, offset);
   config.norm_scale = ReadAt<float>(header, offset);
+  size_t header_bytes = kHeaderBytes;
+  if (format == kFormatVersionPooling) {
+    uint32_t pooling = 0;
+    if (static_cast<size_t>(file_bytes) < kHeaderBytes + kPoolingBytes + sizeof(uint32_t) ||
+        std::fread(&pooling, sizeof(pooling), 1, f.get()) != 1) {
+      return absl::DataLossError(absl::StrCat(path, ": too short for a model file"));
+    }
+    // Format 2 exists to name another pooling: kNormalised is format 1's, so
+    // that each model has one file (and one checksum, one version).
+    if (pooling == static_cast<uint32_t>(Pooling::kNormalised)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": format 2 with pooling 0"));
+    }
+    config.pooling = static_cast<Pooling>(pooling);
+    header_bytes += kPoolingBytes;
+  }
   if (absl::Status s = ValidateConfig(config); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
   }
 
   // The config is bounded now, so the expected size cannot overflow.
   const size_t d = static_cast<size_t>(config.d_model);
-  const size_t expected = kHeaderBytes +
+  const size_t expected = header_bytes +
                           (static_cast<size_t>(config.buckets) * d + 2 * d * d) * sizeof(float) +
                           sizeof(uint32_t);
   if (static_cast<size_t>(file_bytes) != expected) {

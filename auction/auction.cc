@@ -8,6 +8,7 @@
 
 #include "api/limits.h"
 #include "attention/fused.h"
+#include "attention/hashing.h"
 #include "auction/eligibility.h"
 #include "auction/explanation.h"
 #include "auction/pricing.h"
@@ -181,6 +182,40 @@ void Prepare(const Catalog& catalog, const AuctionConfig& config, const BidReque
   OrderSlots(req, r.order);
 }
 
+// The slot of a request that explores (an index into its slots), or -1: a
+// draw of config.explore_share by the hash of the request id.
+int ExploreSlot(const AuctionConfig& config, const BidRequest& req) {
+  if (!(config.explore_share > 0.0) || req.slots_size() == 0) return -1;
+  const uint64_t h = attention::Mix64(attention::Fnv1a64(req.request_id(), 0x6578706c6f7265));
+  // The top 53 bits as a uniform double in [0, 1).
+  if (static_cast<double>(h >> 11) * 0x1.0p-53 >= config.explore_share) return -1;
+  return static_cast<int>(attention::Mix64(h) % static_cast<uint64_t>(req.slots_size()));
+}
+
+// An ad drawn uniformly among those of `pass_slot` that its ranking could
+// place (eligible in the pass, campaign not placed, bid at least `floor`),
+// by `draw`; ad -1 when there is none. `from`: how many there were. Scans
+// the catalogue's mask (only explored slots pay for it).
+Pick ExploreAd(const Catalog& catalog, absl::Span<const uint16_t> mask, int pass_slot,
+               absl::Span<const uint8_t> placed, int64_t floor, uint64_t draw, int64_t* from) {
+  const uint16_t bit = static_cast<uint16_t>(1u << pass_slot);
+  auto may_place = [&](size_t row) {
+    const int32_t c = catalog.ads[row].campaign;
+    return (mask[row] & bit) != 0 && !placed[c] && catalog.campaigns[c]->bid_cpm_micros >= floor;
+  };
+  int64_t n = 0;
+  for (size_t row = 0; row < mask.size(); ++row) n += may_place(row);
+  *from = n;
+  if (n == 0) return {};
+  int64_t k = static_cast<int64_t>(draw % static_cast<uint64_t>(n));
+  for (size_t row = 0; row < mask.size(); ++row) {
+    if (may_place(row) && k-- == 0) {
+      return Pick{static_cast<int32_t>(row), catalog.ads[row].campaign, -1.0};
+    }
+  }
+  return {};
+}
+
 NoBidReason WhyNoBid(bool timed_out, bool any_eligible, bool any_above_floor, bool late_excluded) {
   if (timed_out) return NoBidReason::kTimeout;
   if (any_eligible && !any_above_floor && !late_excluded) return NoBidReason::kBelowFloor;
@@ -214,6 +249,7 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
     s.classes[c].min_floor = std::min(s.classes[c].min_floor, floors[k]);
     ++class_slots[c];
   }
+  const int explore_slot = ExploreSlot(config, req);
   for (int c = 0; c < r.classes; ++c) {
     s.classes[c].capacity =
         class_slots[c] > 1 ? std::min(kRankCandidates * (class_slots[c] + 1), kMaxClassCandidates)
@@ -242,7 +278,20 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
       outcome.price_cpm_micros = ClearingPrice(
           first_price, catalog.campaigns[best.campaign]->bid_cpm_micros, outcome.weight,
           second.ad >= 0 ? std::optional<double>(second.score) : std::nullopt, floor);
-      r.placed[best.campaign] = 1;
+      if (slot_index == explore_slot) {
+        int64_t from = 0;
+        const uint64_t draw = attention::Mix64(attention::Fnv1a64(req.request_id(), 0x736c6f74) +
+                                               static_cast<uint64_t>(slot_index));
+        const Pick pick = ExploreAd(catalog, absl::MakeConstSpan(s.mask.data(), catalog.ads.size()),
+                                    pass_slot, placed, floor, draw, &from);
+        if (pick.ad >= 0 && late.Check(pick.campaign) == Exclusion::kCount) {
+          outcome.ad = pick.ad;
+          outcome.weight = pass.Weight(pass_slot, pick.ad);
+          outcome.price_cpm_micros = floor;
+          outcome.explore_propensity = 1.0 / static_cast<double>(from);
+        }
+      }
+      r.placed[catalog.ads[outcome.ad].campaign] = 1;
       result->slots.push_back(outcome);
     }
     if (explanation != nullptr) {

@@ -45,6 +45,13 @@ struct AuctionConfig {
   // owned. Null: every pass on the calling thread.
   attention::PassWorkers* pass_workers = nullptr;
   int64_t pass_split_min_ads = 65'536;
+  // Exploration traffic (docs/model.md): this share of requests, drawn by a
+  // hash of the request id (the same id, the same draw), has one slot,
+  // drawn likewise, filled with an ad drawn uniformly from those the slot's
+  // ranking could have placed (eligible, of a campaign not placed yet, bid
+  // at least the floor), priced at the floor, where that ad passes the late
+  // checks; otherwise the slot is ranked as usual. 0: never. In [0, 1].
+  double explore_share = 0.0;
 };
 
 struct SlotOutcome {
@@ -52,6 +59,9 @@ struct SlotOutcome {
   int32_t ad = -1;  // Index into catalog.ads; -1: unfilled.
   int64_t price_cpm_micros = 0;
   double weight = 0.0;
+  // Exploration: the probability that the slot's ad was drawn, given that
+  // the slot was explored (1 / the ads it was drawn from); 0 when ranked.
+  double explore_propensity = 0.0;
 };
 
 struct AuctionResult {

@@ -1,7 +1,9 @@
 // attex-model: the C++ side of the model's parity with tools/attex_model.py.
 //
 //   attex-model default --out FILE [--d_model D --heads H --buckets B]
-//       writes Model::Default's file (the trainer's starting point).
+//                       [--pooling normalised|sum]
+//       writes Model::Default's file (the trainer's starting point); with
+//       --pooling sum, its context vector sums the evidence (format 2).
 //   attex-model probe --model FILE
 //       loads FILE with Model::Load (exit 1 with the error if it refuses it),
 //       then reads one JSON case a line on stdin:
@@ -146,12 +148,17 @@ int main(int argc, char** argv) {
   def->add_option("--d_model", config.d_model, "width");
   def->add_option("--heads", config.heads, "heads");
   def->add_option("--buckets", config.buckets, "rows of the embedding table");
+  std::string pooling = "normalised";
+  def->add_option("--pooling", pooling, "how the context vector pools: normalised or sum")
+      ->check(CLI::IsMember({"normalised", "sum"}));
   auto* probe =
       app.add_subcommand("probe", "print what the model computes for JSON cases on stdin");
   probe->add_option("--model", model_path, "the model file")->required();
   CLI11_PARSE(app, argc, argv);
 
   if (def->parsed()) {
+    config.pooling =
+        pooling == "sum" ? attex::attention::Pooling::kSum : attex::attention::Pooling::kNormalised;
     if (auto s = attex::attention::ValidateConfig(config); !s.ok()) {
       std::fprintf(stderr, "attex-model: %s\n", std::string(s.message()).c_str());
       return 2;

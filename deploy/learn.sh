@@ -8,6 +8,8 @@
 #   ./deploy/learn.sh                 # builds first (deploy/deps.sh), then the full loop
 #   ./deploy/learn.sh --quick         # a minute or two: smaller days, fewer epochs
 #   BUILD_DIR=build ./deploy/learn.sh --no_build --quick   # what ctest runs
+#   POOLING=sum ./deploy/learn.sh     # the learned model sums the evidence (docs/model.md)
+#   EXPLORE_SHARE=0.1 ./deploy/learn.sh   # a tenth of the requests explore one slot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +39,23 @@ else
   RELOAD_REQUESTS=4000
 fi
 SEED="${SEED:-1}"
+# POOLING: how the learned model's context vector pools the user's evidence
+# (docs/model.md#what-limits-the-offline-auc): normalised (the default model's formula) or
+# sum (the evidence adds up; its random rows start small, --row_scale 0.1, so that tokens
+# the training never sees add next to nothing).
+POOLING="${POOLING:-normalised}"
+# EXPLORE_SHARE: the server's --explore_share (every day, both models): that share of
+# requests has one slot filled with a uniformly drawn eligible ad at the floor, marked in
+# the training log; the trainer then weighs those by inverse propensity (--ips) and the
+# evaluation scores them apart too (docs/model.md#the-training-log).
+EXPLORE_SHARE="${EXPLORE_SHARE:-0}"
+EXPLORE_ARGS=()
+[[ "$EXPLORE_SHARE" == 0 ]] || EXPLORE_ARGS=(--ips)
+case "$POOLING" in
+  normalised) POOLING_ARGS=(--pooling normalised) ;;
+  sum) POOLING_ARGS=(--pooling sum --row_scale 0.1) ;;
+  *) echo "learn.sh: POOLING must be normalised or sum, got $POOLING" >&2; exit 2 ;;
+esac
 
 WORK="$(mktemp -d /tmp/attex-learn.XXXXXX)"
 SERVER_PID=""
@@ -47,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN/attex-server" --listen=127.0.0.1:0 --port_file="$WORK/port" --data_dir="$WORK/data" \
-  --demo --training_log="$WORK/log" --bid_queue_ms=1000 --log_level=warn >"$WORK/server.log" 2>&1 &
+  --demo --training_log="$WORK/log" --explore_share="$EXPLORE_SHARE" --bid_queue_ms=1000 --log_level=warn >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
 [[ -s "$WORK/port" ]] || { echo "learn.sh: the server did not start; see its log:" >&2; cat "$WORK/server.log" >&2; exit 1; }
@@ -63,7 +82,7 @@ echo "== the world (seed $SEED), day 1 on the default model: $REQUESTS requests"
   --json "$WORK/day1.json"
 sleep 2  # The training log's writer flushes within a second.
 
-echo "== train ($EPOCHS epochs) and evaluate on the latest 20% of day 1"
+echo "== train ($EPOCHS epochs, pooling $POOLING) and evaluate on the latest 20% of day 1"
 "$BIN/attex-model" default --out "$WORK/default.bin" >/dev/null           # what served day 1
 # From random parameters, one head, 4,096 buckets (the server's d_model): a day's
 # impressions overfit the default model's 65,536 rows (docs/model.md#the-loop-deploylearnsh).
@@ -71,7 +90,7 @@ echo "== train ($EPOCHS epochs) and evaluate on the latest 20% of day 1"
 # falls from 0.01 to 0.0002 along a cosine (docs/model.md#one-run-and-what-it-shows).
 "$PY" tools/attex-train train --log "$WORK/log" --out "$WORK/learned.bin" --d_model 64 --heads 1 \
   --buckets 4096 --lr 0.01 --schedule cosine --lr_final 0.0002 --l2 1e-4 --batch 1024 \
-  --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 4
+  "${POOLING_ARGS[@]}" ${EXPLORE_ARGS[@]+"${EXPLORE_ARGS[@]}"} --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 4
 "$PY" tools/attex-train evaluate --log "$WORK/log" --model "$WORK/learned.bin" \
   --default "$WORK/default.bin" --truth "$WORK/truth.tsv" --json "$WORK/eval.json"
 
@@ -119,6 +138,11 @@ rows = [
     ("market: users' dividend per 1000 requests, micros", f"{l[div_key]} vs {d[div_key]}", "info"),
     ("reload: zero failed Bid calls while the model is swapped", f"{F}", ok(F == 0)),
 ]
+if "explored" in ev:  # EXPLORE_SHARE: the held-out impressions whose ad was drawn uniformly.
+    x = ev["explored"]
+    rows.insert(4, ("  on the explored impressions alone: learned, lr, default",
+                    " ".join(f"{x[k]['auc']:.4f}" for k in ("learned", "logistic", "default")),
+                    "info"))
 print()
 print(f"{'target':58s} {'figure':>26s}  result")
 for name, figure, result in rows:

@@ -131,6 +131,7 @@ void CompleteBid(Core& core, const Caller& caller, const auction::Catalog& catal
       record.set_price_cpm_micros(outcome.price_cpm_micros);
       record.set_attention_weight(outcome.weight);
       record.set_model_version(catalog.model->version());
+      record.set_explore_propensity(outcome.explore_propensity);
       core.training_log->Served(std::move(record), expires_ms);
     }
   }

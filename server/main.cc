@@ -61,6 +61,10 @@ ABSL_FLAG(int64_t, default_floor_cpm_micros, 100000, "floor for slots that name 
 ABSL_FLAG(std::string, auction, "second", "default auction: second or first price");
 ABSL_FLAG(double, reserve_rho, 0.0,
           "dynamic reserve: floor >= rho x slot attention price (0: off)");
+ABSL_FLAG(double, explore_share, 0.0,
+          "exploration traffic: this share of requests (by a hash of the request id) has one "
+          "slot filled with a uniformly drawn eligible ad at the floor, marked in the training "
+          "log with its propensity (0: none; docs/model.md)");
 ABSL_FLAG(int64_t, platform_share_bps, 8000, "platform's share of each billed impression, 1/10000");
 ABSL_FLAG(int64_t, user_share_bps, 1000,
           "user's attention dividend, 1/10000 (exchange keeps the rest)");
@@ -283,6 +287,11 @@ int main(int argc, char** argv) {
   options.auction.default_type = auction == "first" ? attex::v1::AUCTION_TYPE_FIRST_PRICE
                                                     : attex::v1::AUCTION_TYPE_SECOND_PRICE;
   options.auction.reserve_rho = absl::GetFlag(FLAGS_reserve_rho);
+  options.auction.explore_share = absl::GetFlag(FLAGS_explore_share);
+  if (!(options.auction.explore_share >= 0.0 && options.auction.explore_share <= 1.0)) {
+    std::fprintf(stderr, "attex-server: --explore_share must be in [0, 1]\n");
+    return 2;
+  }
   options.split.platform_bps = absl::GetFlag(FLAGS_platform_share_bps);
   options.split.user_bps = absl::GetFlag(FLAGS_user_share_bps);
   options.billing_token_ttl_s = absl::GetFlag(FLAGS_billing_token_ttl_s);

@@ -12,8 +12,14 @@ import zlib
 import torch
 
 MAGIC = b"ATTEXMDL"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # The format of a model that pools as NORMALISED (every file before 2).
+FORMAT_VERSION_POOLING = 2  # The header then names its pooling.
 HEADER = struct.Struct("<8sIiiiQf")  # magic, version, d_model, heads, buckets, seed, norm_scale
+POOLING = struct.Struct("<I")  # Format 2: the pooling, after the header.
+# How ContextVector pools the user's evidence (model.h's Pooling).
+NORMALISED = 0  # u = n(n(features) + n(recent), S): the same length for every user.
+SUM = 1  # u = (S / sqrt(d)) (sum of feature rows + sum of recent rows): evidence adds up.
+POOLINGS = {"normalised": NORMALISED, "sum": SUM}
 MAX_RECENT = 64
 FORMAT_WEIGHT = 0.25  # The slot format's share of norm_scale (model.cc's kFormatWeight).
 MASK64 = (1 << 64) - 1
@@ -63,6 +69,13 @@ class ModelFileError(ValueError):
     pass
 
 
+def _scaled(v, scale):
+    """v times `scale`; a non-finite v (any coordinate) becomes zero, as
+    _normalise does, so that a bad embedding cannot poison the scores."""
+    ok = torch.isfinite((v * v).sum(-1, keepdim=True))
+    return torch.where(ok, v * scale, torch.zeros_like(v))
+
+
 def _normalise(v, scale):
     """v scaled to length `scale` along its last axis; a zero or non-finite
     v becomes zero (without a NaN gradient: the norm of a zero row is never
@@ -76,8 +89,12 @@ def _normalise(v, scale):
 class Model(torch.nn.Module):
     """E (buckets x d), W_Q and W_K (d x d) as parameters, and the header."""
 
-    def __init__(self, d_model, heads, buckets, seed, norm_scale, embeddings, w_q, w_k):
+    def __init__(self, d_model, heads, buckets, seed, norm_scale, embeddings, w_q, w_k,
+                 pooling=NORMALISED):
         super().__init__()
+        if pooling not in POOLINGS.values():
+            raise ModelFileError(f"unknown pooling {pooling}")
+        self.pooling = pooling
         if not 1 <= d_model <= 256:
             raise ModelFileError(f"d_model must be in [1, 256], got {d_model}")
         if heads < 1 or d_model % heads:
@@ -100,17 +117,27 @@ class Model(torch.nn.Module):
         return self.d_model // self.heads
 
     @staticmethod
-    def random(d_model=64, heads=4, buckets=1 << 16, seed=0x5EED, norm_scale=6.0, rng_seed=0):
+    def random(d_model=64, heads=4, buckets=1 << 16, seed=0x5EED, norm_scale=6.0, rng_seed=0,
+               pooling=NORMALISED, row_scale=1.0):
+        """Random parameters: E's coordinates N(0, row_scale^2) (the scale
+        matters only to SUM pooling, where a row's length is its token's
+        weight: small rows make tokens that training never sees add next to
+        nothing), W_Q and W_K's N(0, 1 / d)."""
         g = torch.Generator().manual_seed(rng_seed)
-        e = torch.randn(buckets, d_model, generator=g)
+        e = torch.randn(buckets, d_model, generator=g) * row_scale
         w_q = torch.randn(d_model, d_model, generator=g) / d_model ** 0.5
         w_k = torch.randn(d_model, d_model, generator=g) / d_model ** 0.5
-        return Model(d_model, heads, buckets, seed, norm_scale, e, w_q, w_k)
+        return Model(d_model, heads, buckets, seed, norm_scale, e, w_q, w_k, pooling)
 
     # -- the file (model_io.cc) --------------------------------------------
     def header_bytes(self):
-        return HEADER.pack(MAGIC, FORMAT_VERSION, self.d_model, self.heads, self.buckets,
-                           self.seed, self.norm_scale)
+        """Format 1 for a NORMALISED model (the bytes of every earlier file),
+        format 2 with the pooling otherwise."""
+        if self.pooling == NORMALISED:
+            return HEADER.pack(MAGIC, FORMAT_VERSION, self.d_model, self.heads, self.buckets,
+                               self.seed, self.norm_scale)
+        return HEADER.pack(MAGIC, FORMAT_VERSION_POOLING, self.d_model, self.heads, self.buckets,
+                           self.seed, self.norm_scale) + POOLING.pack(self.pooling)
 
     def body_bytes(self):
         with torch.no_grad():
@@ -144,9 +171,18 @@ class Model(torch.nn.Module):
         magic, version, d, heads, buckets, seed, scale = HEADER.unpack_from(data)
         if magic != MAGIC:
             raise ModelFileError(f"{path}: not an attex model (bad magic)")
-        if version != FORMAT_VERSION:
+        if version not in (FORMAT_VERSION, FORMAT_VERSION_POOLING):
             raise ModelFileError(f"{path}: unsupported format version {version}")
-        expected = HEADER.size + (buckets * d + 2 * d * d) * 4 + 4
+        header = HEADER.size
+        pooling = NORMALISED
+        if version == FORMAT_VERSION_POOLING:
+            if len(data) < header + POOLING.size + 4:
+                raise ModelFileError(f"{path}: too short for a model file")
+            (pooling,) = POOLING.unpack_from(data, header)
+            header += POOLING.size
+            if pooling == NORMALISED or pooling not in POOLINGS.values():
+                raise ModelFileError(f"{path}: unknown pooling {pooling}")
+        expected = header + (buckets * d + 2 * d * d) * 4 + 4
         if len(data) != expected:
             raise ModelFileError(f"{path}: {len(data)} bytes, expected {expected}")
         (stored,) = struct.unpack_from("<I", data, len(data) - 4)
@@ -154,11 +190,11 @@ class Model(torch.nn.Module):
             raise ModelFileError(f"{path}: checksum mismatch")
         import numpy as np
         floats = np.frombuffer(data, dtype="<f4", count=buckets * d + 2 * d * d,
-                               offset=HEADER.size)
+                               offset=header)
         e = floats[:buckets * d].reshape(buckets, d).copy()
         w_q = floats[buckets * d:buckets * d + d * d].reshape(d, d).copy()
         w_k = floats[buckets * d + d * d:].reshape(d, d).copy()
-        return Model(d, heads, buckets, seed, scale, e, w_q, w_k)
+        return Model(d, heads, buckets, seed, scale, e, w_q, w_k, pooling)
 
     # -- what the server computes (model.cc, scorer.cc) ---------------------
     def row_index(self, token):
@@ -174,6 +210,8 @@ class Model(torch.nn.Module):
     def context_vector(self, features=(), recent=(), user_embedding=()):
         """Model::ContextVector: u (d floats)."""
         d = self.d_model
+        if self.pooling == SUM:
+            return self._summed_context(features, recent, user_embedding)
         total = torch.zeros(d)
         if len(user_embedding):
             total = total + _normalise(torch.as_tensor(user_embedding, dtype=torch.float32), 1.0)
@@ -185,6 +223,30 @@ class Model(torch.nn.Module):
             a = torch.softmax(logits, 0)
             total = total + _normalise((a[:, None] * rows).sum(0), 1.0)
         return _normalise(total, self.norm_scale)
+
+    def _summed_context(self, features, recent, user_embedding):
+        """SUM pooling: (S / sqrt(d)) (p + r), p the sum of the feature rows
+        (or the user embedding at length sqrt(d), the length of a random
+        row), r the sum of the newest MAX_RECENT recent rows."""
+        d = self.d_model
+        total = torch.zeros(d)
+        if len(user_embedding):
+            total = total + _normalise(torch.as_tensor(user_embedding, dtype=torch.float32),
+                                       self.sum_unit())
+        elif len(features):
+            total = total + self.rows(features).sum(0)
+        if len(recent):
+            total = total + self.rows(list(recent)[-MAX_RECENT:]).sum(0)
+        return _scaled(total, self.sum_scale())
+
+    def sum_unit(self):
+        """sqrt(d) in float32, as model.cc computes it."""
+        return float(torch.sqrt(torch.tensor(float(self.d_model), dtype=torch.float32)))
+
+    def sum_scale(self):
+        """S / sqrt(d) in float32, as model.cc computes it."""
+        return float(torch.tensor(self.norm_scale, dtype=torch.float32) /
+                     torch.sqrt(torch.tensor(float(self.d_model), dtype=torch.float32)))
 
     def format_vector(self, fmt):
         return _normalise(self.rows([format_token(fmt)])[0], FORMAT_WEIGHT * self.norm_scale)
@@ -220,13 +282,23 @@ class Model(torch.nn.Module):
         the ad's head scores for the slot's query, as the server computes them.
         `tensors`, when given, is (E, W_Q, W_K) to use in place of the model's
         own (the trainer's low-rank parametrisation materialises them)."""
-        d, s = self.d_model, self.norm_scale
         e, w_q, w_k = tensors if tensors is not None else (self.embeddings, self.w_q, self.w_k)
         feat = (e[batch.feat_idx] * batch.feat_mask[..., None]).sum(1)
-        p = torch.where(batch.has_user_emb[:, None], _normalise(batch.user_emb, 1.0),
-                        _normalise(feat, 1.0))
         rows = e[batch.recent_idx]  # n x L x d, newest at recent_len - 1.
         n = rows.shape[0]
+        if self.pooling == SUM:
+            p = torch.where(batch.has_user_emb[:, None],
+                            _normalise(batch.user_emb, self.sum_unit()), feat)
+            r = (rows * batch.recent_mask[..., None]).sum(1)
+            u = _scaled(p + r, self.sum_scale())
+        else:
+            u = self._normalised_context(batch, feat, rows, n)
+        return self._relevance_of(batch, u, e, w_q, w_k)
+
+    def _normalised_context(self, batch, feat, rows, n):
+        d, s = self.d_model, self.norm_scale
+        p = torch.where(batch.has_user_emb[:, None], _normalise(batch.user_emb, 1.0),
+                        _normalise(feat, 1.0))
         if rows.shape[1]:
             last = (batch.recent_len - 1).clamp(min=0)
             newest = rows[torch.arange(n), last]
@@ -236,7 +308,11 @@ class Model(torch.nn.Module):
             r = _normalise((a[..., None] * rows).sum(1), 1.0)
         else:
             r = torch.zeros(n, d)
-        u = _normalise(p + r, s)
+        return _normalise(p + r, s)
+
+    def _relevance_of(self, batch, u, e, w_q, w_k):
+        """log(mean_h exp(score_h)) for the pooled context vectors u (n x d)."""
+        n, s = u.shape[0], self.norm_scale
         f = _normalise(e[batch.format_idx], FORMAT_WEIGHT * s)
         q = u @ w_q.T + f @ w_q.T
         ad = (e[batch.ad_idx] * batch.ad_mask[..., None]).sum(1)

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,6 +142,71 @@ TEST(ModelTest, RecentTokensArePooledTowardsTheNewest) {
   const auto oldest = Context(m, {"kw:tennis"});
   EXPECT_GT(Cosine(pooled, newest), 0.9);
   EXPECT_GT(Cosine(pooled, newest), Cosine(pooled, oldest) + 0.5);
+}
+
+// A default model that pools by Pooling::kSum.
+const Model& SharedSummed() {
+  static const Model* const model = [] {
+    ModelConfig config;
+    config.pooling = Pooling::kSum;
+    return Model::Default(config).release();
+  }();
+  return *model;
+}
+
+TEST(ModelTest, SummedContextIsTheScaledSumOfTheRows) {
+  const Model& m = SharedSummed();
+  EXPECT_EQ(m.pooling(), Pooling::kSum);
+  const float scale = ModelConfig{}.norm_scale / std::sqrt(float{64});
+  const auto one = Context(m, {"interest:running"});
+  const auto other = Context(m, {"geo:FR"});
+  const auto recent = Context(m, {}, {"kw:shoes"});
+  const auto all = Context(m, {"interest:running", "geo:FR"}, {"kw:shoes"});
+  for (int i = 0; i < m.d_model(); ++i) {
+    EXPECT_NEAR(all[i], one[i] + other[i] + recent[i], 1e-4);
+  }
+  // One row of the default table is about sqrt(d) long: about norm_scale.
+  EXPECT_NEAR(Norm(one) / scale, std::sqrt(64.0), 3.0);
+}
+
+TEST(ModelTest, SummedContextGrowsWithAgreeingEvidence) {
+  // The same token twice is twice the evidence (kNormalised: the same u).
+  const Model& m = SharedSummed();
+  const auto once = Context(m, {"interest:running"}, {"kw:marathon"});
+  const auto twice = Context(m, {"interest:running"}, {"kw:marathon", "kw:marathon"});
+  const auto with_row = Context(m, {"interest:running", "kw:marathon"}, {"kw:marathon"});
+  EXPECT_GT(Norm(twice), Norm(once) * 1.2);
+  for (int i = 0; i < m.d_model(); ++i) EXPECT_NEAR(twice[i], with_row[i], 1e-4);
+  const Model& n = SharedDefault();
+  EXPECT_NEAR(Norm(Context(n, {"interest:running"}, {"kw:marathon", "kw:marathon"})),
+              Norm(Context(n, {"interest:running"}, {"kw:marathon"})), 1e-4);
+}
+
+TEST(ModelTest, SummedContextCountsOnlyTheNewestRecentTokens) {
+  const Model& m = SharedSummed();
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kMaxRecent + 5; ++i) tokens.push_back("kw:t" + std::to_string(i));
+  std::vector<std::string_view> all(tokens.begin(), tokens.end());
+  std::vector<std::string_view> newest(all.end() - kMaxRecent, all.end());
+  EXPECT_EQ(Context(m, {}, all), Context(m, {}, newest));
+}
+
+TEST(ModelTest, SummedContextOfAnEmbeddingIsOneRowLong) {
+  const Model& m = SharedSummed();
+  std::vector<float> embedding(m.d_model());
+  for (int i = 0; i < m.d_model(); ++i) embedding[i] = 100.0f * std::sin(1.0f + i);
+  const auto u = Context(m, {"interest:running"}, {}, embedding);
+  EXPECT_EQ(u, Context(m, {}, {}, embedding));  // It replaces the features.
+  EXPECT_NEAR(Norm(u), ModelConfig{}.norm_scale, 1e-4);
+  for (float x : Context(m, {})) EXPECT_EQ(x, 0.0f);
+  embedding[5] = std::numeric_limits<float>::infinity();
+  for (float x : Context(m, {}, {}, embedding)) EXPECT_EQ(x, 0.0f);
+}
+
+TEST(ModelTest, PoolingIsPartOfTheVersion) {
+  EXPECT_NE(SharedSummed().version(), SharedDefault().version());
+  EXPECT_NE(Context(SharedSummed(), {"interest:running"}),
+            Context(SharedDefault(), {"interest:running"}));
 }
 
 TEST(ModelTest, SlotQueryDependsOnTheFormat) {
@@ -286,6 +353,64 @@ TEST_F(ModelFileTest, DefaultModelRoundTripsToo) {
   const auto loaded = Model::Load(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->version(), SharedDefault().version());
+}
+
+// The file's format version: the uint32 after the 8-byte magic.
+uint32_t FormatOf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char bytes[12];
+  in.read(bytes, sizeof(bytes));
+  uint32_t format = 0;
+  std::memcpy(&format, bytes + 8, sizeof(format));
+  return format;
+}
+
+TEST_F(ModelFileTest, NormalisedModelsKeepFormatOne) {
+  const std::string path = Path("normalised.bin");
+  ASSERT_TRUE(Model::Default(SmallConfig())->Save(path).ok());
+  EXPECT_EQ(FormatOf(path), 1u);
+}
+
+TEST_F(ModelFileTest, SummedModelIsFormatTwoAndRoundTrips) {
+  ModelConfig config = SmallConfig();
+  config.pooling = Pooling::kSum;
+  const auto saved = Model::Default(config);
+  const std::string path = Path("summed.bin");
+  ASSERT_TRUE(saved->Save(path).ok());
+  EXPECT_EQ(FormatOf(path), 2u);
+  const auto loaded = Model::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Model& m = **loaded;
+  EXPECT_EQ(m.pooling(), Pooling::kSum);
+  EXPECT_EQ(m.version(), saved->version());
+  EXPECT_NE(m.version(), Model::Default(SmallConfig())->version());
+  const auto u = Context(m, {"interest:running"}, {"kw:a", "kw:a"});
+  EXPECT_EQ(u, Context(*saved, {"interest:running"}, {"kw:a", "kw:a"}));
+  EXPECT_EQ(Key(m, {"kw:a"}), Key(*saved, {"kw:a"}));
+}
+
+TEST_F(ModelFileTest, UnknownPoolingIsInvalidArgumentAndCorruptPoolingDataLoss) {
+  ModelConfig config = SmallConfig();
+  config.pooling = Pooling::kSum;
+  const std::string path = Path("pooling.bin");
+  ASSERT_TRUE(Model::Default(config)->Save(path).ok());
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // The pooling field follows the 36 bytes of format 1's header.
+  bytes[36] = 7;
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+  const auto unknown = Model::Load(path);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()), ::testing::HasSubstr("pooling"));
+  bytes[36] = 0;  // Format 2 never names kNormalised.
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+  EXPECT_EQ(Model::Load(path).status().code(), absl::StatusCode::kInvalidArgument);
+  ModelConfig bad;
+  bad.pooling = static_cast<Pooling>(9);
+  EXPECT_EQ(ValidateConfig(bad).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ModelFileTest, MissingFileIsNotFound) {

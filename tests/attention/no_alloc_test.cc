@@ -36,6 +36,9 @@ TEST_F(NoAllocTest, TheCounterSeesAnAllocation) {
 
 TEST_F(NoAllocTest, RequestPathAllocatesNothing) {
   const auto model = Model::Default();
+  ModelConfig summed_config;
+  summed_config.pooling = Pooling::kSum;
+  const auto summed = Model::Default(summed_config);
   const int d = model->d_model();
   const int64_t n = 1000;
   std::vector<float> keys(n * d);
@@ -58,6 +61,8 @@ TEST_F(NoAllocTest, RequestPathAllocatesNothing) {
   const int64_t before = Allocations();
   for (int round = 0; round < 3; ++round) {
     model->ContextVector({features, recent, {}}, absl::MakeSpan(u));
+    summed->ContextVector({features, recent, {}}, absl::MakeSpan(u));
+    summed->ContextVector({features, recent, user_embedding}, absl::MakeSpan(u));
     model->ContextVector({features, {}, user_embedding}, absl::MakeSpan(u));
     model->SlotQuery(u, "banner", absl::MakeSpan(q));
     SlotScores out{absl::MakeSpan(weights), absl::MakeSpan(log_norm)};

@@ -1,6 +1,7 @@
 #include "auction/auction.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <string>
 
@@ -418,6 +419,67 @@ TEST_F(AuctionTest, NothingEligibleSaysWhy) {
   AuctionResult r = Run(Request({"interest:running"}));
   EXPECT_TRUE(r.slots.empty());
   EXPECT_EQ(r.no_bid_reason, "no_eligible_campaigns");
+}
+
+TEST_F(AuctionTest, ExplorationDrawsEligibleAdsUniformlyAtTheFloor) {
+  // Five campaigns of one topic, one that bids under the slot's floor, and
+  // one of another format: an explored slot draws among the five alone.
+  std::vector<Campaign> campaigns;
+  for (int i = 0; i < 5; ++i) {
+    campaigns.push_back(MakeCampaign("c" + std::to_string(i), 1'000'000 + 100'000 * i,
+                                     {i == 0 ? "interest:running" : "interest:tea"}));
+  }
+  campaigns.push_back(MakeCampaign("cheap", 150'000, {"interest:running"}));
+  campaigns.push_back(MakeCampaign("video", 3'000'000, {"interest:running"}, "video"));
+  Build(campaigns);
+  config_.explore_share = 1.0;
+  std::map<std::string, int> drawn;
+  int ranked = 0;
+  for (int i = 0; i < 500; ++i) {
+    BidRequest req = Request({"interest:running"}, 2);
+    req.set_request_id("req-" + std::to_string(i));
+    req.mutable_slots(0)->set_floor_cpm_micros(200'000);
+    req.mutable_slots(1)->set_floor_cpm_micros(200'000);
+    const AuctionResult r = Run(req);
+    ASSERT_EQ(r.slots.size(), 2u);
+    const AuctionResult again = Run(req);  // The same request id, the same draw.
+    ASSERT_EQ(again.slots.size(), 2u);
+    for (size_t k = 0; k < 2; ++k) EXPECT_EQ(again.slots[k].ad, r.slots[k].ad);
+    int explored = 0;
+    for (size_t k = 0; k < r.slots.size(); ++k) {
+      const SlotOutcome& o = r.slots[k];
+      if (o.explore_propensity == 0.0) {
+        ++ranked;
+        continue;
+      }
+      ++explored;
+      EXPECT_EQ(o.price_cpm_micros, 200'000);
+      // The first slot draws from five; the second from the four left.
+      EXPECT_DOUBLE_EQ(o.explore_propensity, k == 0 ? 1.0 / 5 : 1.0 / 4);
+      EXPECT_GT(o.weight, 0.0);
+      ++drawn[WinnerId(r, static_cast<int>(k))];
+    }
+    EXPECT_EQ(explored, 1) << "one slot of each request";
+    EXPECT_NE(WinnerId(r, 0), WinnerId(r, 1));
+  }
+  EXPECT_EQ(ranked, 500);
+  ASSERT_EQ(drawn.size(), 5u);  // Never "cheap" nor "video".
+  // About 250 x 1/5 + 250 x 1/4 each, but c0, which the second slot never
+  // draws when the first ranked it: 50.
+  for (const auto& [id, n] : drawn) EXPECT_GT(n, id == "c0" ? 25 : 70) << id;
+
+  config_.explore_share = 0.3;
+  int explored_requests = 0;
+  for (int i = 0; i < 1000; ++i) {
+    BidRequest req = Request({"interest:running"});
+    req.set_request_id("share-" + std::to_string(i));
+    explored_requests += Run(req).slots[0].explore_propensity > 0;
+  }
+  EXPECT_NEAR(explored_requests, 300, 60);
+  config_.explore_share = 0.0;
+  BidRequest req = Request({"interest:running"});
+  EXPECT_EQ(Run(req).slots[0].explore_propensity, 0.0);
+  EXPECT_EQ(WinnerId(Run(req)), "c0");
 }
 
 }  // namespace

@@ -93,6 +93,24 @@ TEST_P(HotPathNoAllocTest, AWarmAuctionAllocatesNothing) {
   EXPECT_GT(result.excluded[static_cast<int>(Exclusion::kBlockedCategory)], 0);
 }
 
+TEST_P(HotPathNoAllocTest, AnExploringAuctionAllocatesNothingEither) {
+  const auto catalog = SmallCatalog(GetParam());
+  const attex::v1::BidRequest req = Request();
+  AuctionConfig config;
+  config.explore_share = 1.0;
+  AuctionResult result;
+  RunAuction(*catalog, config, req, kNowMs, absl::InfiniteFuture(), &result, nullptr);  // Warm.
+
+  const int64_t before = Allocations();
+  for (int round = 0; round < 5; ++round) {
+    RunAuction(*catalog, config, req, kNowMs, absl::InfiniteFuture(), &result, nullptr);
+  }
+  EXPECT_EQ(Allocations() - before, 0);
+  int explored = 0;
+  for (const SlotOutcome& o : result.slots) explored += o.explore_propensity > 0;
+  EXPECT_EQ(explored, 1);
+}
+
 TEST_P(HotPathNoAllocTest, TheCounterSeesAnExplanationAllocate) {
   const auto catalog = SmallCatalog(GetParam());
   AuctionResult result;

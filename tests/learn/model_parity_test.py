@@ -125,6 +125,34 @@ class ModelParityTest(unittest.TestCase):
         small.save(path)
         self.check_parity(path, small)
 
+    def test_summed_model_agrees_with_python(self):
+        # Pooling SUM (format 2): written by Python, read by C++, and back.
+        summed = am.Model.random(d_model=64, heads=4, buckets=4096, rng_seed=13, pooling=am.SUM)
+        path = os.path.join(self.tmp.name, "summed.bin")
+        summed.save(path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(12)[8:], b"\x02\x00\x00\x00")
+        loaded = am.Model.load(path)
+        self.assertEqual(loaded.pooling, am.SUM)
+        self.assertNotEqual(loaded.version(), am.Model.load(self.random_path).version())
+        self.check_parity(path, loaded)
+        small = am.Model.random(d_model=24, heads=3, buckets=333, rng_seed=6, pooling=am.SUM)
+        small.save(path)
+        self.check_parity(path, small)
+        # attex-model writes a summed default model that Python reads alike.
+        cpp_path = os.path.join(self.tmp.name, "summed-default.bin")
+        subprocess.run([os.path.join(BIN, "attex-model"), "default", "--out", cpp_path,
+                        "--pooling", "sum", "--buckets", "4096"], check=True)
+        cpp = am.Model.load(cpp_path)
+        self.assertEqual(cpp.pooling, am.SUM)
+        self.check_parity(cpp_path, cpp)
+
+    def test_normalised_files_keep_format_one(self):
+        with open(self.default_path, "rb") as f:
+            self.assertEqual(f.read(12)[8:], b"\x01\x00\x00\x00")
+        with open(self.random_path, "rb") as f:
+            self.assertEqual(f.read(12)[8:], b"\x01\x00\x00\x00")
+
     def test_hashing_matches_known_values(self):
         # FNV-1a 64 of "" and "a" (the published test vectors).
         self.assertEqual(am.fnv1a64(""), 0xCBF29CE484222325)
@@ -144,19 +172,17 @@ class ModelParityTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("checksum mismatch", r.stderr)
 
-    def test_server_explains_what_python_computes_and_decides_differently(self):
-        request = ["--feature", "interest:running", "--feature", "kw:espresso",
-                   "--recent", "kw:marathon", "--context_feature", "site:news",
-                   "--country", "US", "--slot", "s1:banner:0", "--slot", "s2:native:1"]
-        with harness.Server(BIN, os.path.join(self.tmp.name, "srv-random"),
-                            [f"--model={self.random_path}"]) as srv:
-            learned = srv.cli("platform", "explain", *request)
-            campaigns = srv.cli("operator", "campaign", "list")["campaigns"]
-        with harness.Server(BIN, os.path.join(self.tmp.name, "srv-default")) as srv:
-            default = srv.cli("platform", "explain", *request)
-        self.assertEqual(learned["model_version"], self.random.version())
+    REQUEST = ["--feature", "interest:running", "--feature", "kw:espresso",
+               "--recent", "kw:marathon", "--context_feature", "site:news",
+               "--country", "US", "--slot", "s1:banner:0", "--slot", "s2:native:1"]
 
-        model = self.random
+    def check_server_explains(self, name, path, model):
+        """The server's Explain, on `path`, agrees with Python's `model`."""
+        with harness.Server(BIN, os.path.join(self.tmp.name, "srv-" + name),
+                            [f"--model={path}"]) as srv:
+            learned = srv.cli("platform", "explain", *self.REQUEST)
+            campaigns = srv.cli("operator", "campaign", "list")["campaigns"]
+        self.assertEqual(learned["model_version"], model.version())
         tokens = {(c["id"], cr["id"]): am.ad_tokens(cr.get("features", []),
                                                     cr.get("category", ""), c["advertiser_id"])
                   for c in campaigns for cr in c["creatives"]}
@@ -165,19 +191,31 @@ class ModelParityTest(unittest.TestCase):
                                      ["kw:marathon"])
             for slot, fmt in zip(learned["slots"], ["banner", "native"]):
                 q = model.slot_query(u, fmt)
-                self.assertClose(slot["query"], q.tolist(), f"{fmt} query")
+                self.assertClose(slot["query"], q.tolist(), f"{name} {fmt} query")
                 cands = slot["candidates"]
                 self.assertEqual(len(cands), slot["eligible"])  # All of them: exact weights.
                 keys = torch.stack([model.ad_key(tokens[(c["campaign_id"], c["creative_id"])])
                                     for c in cands])
-                self.assertClose([c["key"] for c in cands], keys.tolist(), f"{fmt} keys")
+                self.assertClose([c["key"] for c in cands], keys.tolist(), f"{name} {fmt} keys")
                 scores = model.head_scores(q, keys)
                 self.assertClose([c["head_scores"] for c in cands], scores.tolist(),
-                                 f"{fmt} head scores")
+                                 f"{name} {fmt} head scores")
                 w, log_z = model.weights(scores)
-                self.assertClose(slot["log_normalisers"], log_z.tolist(), f"{fmt} log_z")
+                self.assertClose(slot["log_normalisers"], log_z.tolist(), f"{name} {fmt} log_z")
                 self.assertClose([c["attention_weight"] for c in cands], w.tolist(),
-                                 f"{fmt} weights")
+                                 f"{name} {fmt} weights")
+        return learned
+
+    def test_server_explains_a_summed_model_as_python_computes_it(self):
+        summed = am.Model.random(d_model=64, heads=4, buckets=4096, rng_seed=17, pooling=am.SUM)
+        path = os.path.join(self.tmp.name, "summed-server.bin")
+        summed.save(path)
+        self.check_server_explains("summed", path, summed)
+
+    def test_server_explains_what_python_computes_and_decides_differently(self):
+        learned = self.check_server_explains("random", self.random_path, self.random)
+        with harness.Server(BIN, os.path.join(self.tmp.name, "srv-default")) as srv:
+            default = srv.cli("platform", "explain", *self.REQUEST)
 
         def weights(explanation):
             return {(s["slot_id"], c["campaign_id"]): c["attention_weight"]

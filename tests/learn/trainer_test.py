@@ -147,20 +147,40 @@ class TrainerTest(unittest.TestCase):
         self.assertEqual(code, 0, out)
 
     def test_batched_relevance_equals_the_per_impression_model(self):
-        model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4)
         impressions, _ = attex_train.read_log(self.log)
         some = impressions[:20]
         some[0].user_embedding.extend([0.5] * 16)  # Replaces the features.
         some[1].ClearField("recent")
-        batch = attex_train.Batch(model, some, {})
-        with torch.no_grad():
-            batched = model.batch_relevance(batch)
-            for i, r in enumerate(some):
-                u = model.context_vector(list(r.features), list(r.recent), list(r.user_embedding))
-                k = model.ad_key(list(r.ad_tokens))
-                scores = model.head_scores(model.slot_query(u, r.slot_format), k[None])
-                ok, why = harness.close(float(batched[i]), float(model.relevance(scores)[0]))
-                self.assertTrue(ok, f"impression {i}: {why}")
+        some[2].recent.extend(["kw:topic1-1", "kw:topic1-1", "kw:topic2-0"])
+        some[3].ClearField("features")
+        for pooling in (am.NORMALISED, am.SUM):
+            model = am.Model.random(d_model=16, heads=2, buckets=512, rng_seed=4, pooling=pooling)
+            batch = attex_train.Batch(model, some, {})
+            with torch.no_grad():
+                batched = model.batch_relevance(batch)
+                for i, r in enumerate(some):
+                    u = model.context_vector(list(r.features), list(r.recent),
+                                             list(r.user_embedding))
+                    k = model.ad_key(list(r.ad_tokens))
+                    scores = model.head_scores(model.slot_query(u, r.slot_format), k[None])
+                    ok, why = harness.close(float(batched[i]), float(model.relevance(scores)[0]))
+                    self.assertTrue(ok, f"pooling {pooling} impression {i}: {why}")
+
+    def test_trains_a_summed_model_that_cpp_loads(self):
+        out_model = os.path.join(self.tmp.name, "summed.bin")
+        code, out = run("train", "--log", self.log, "--out", out_model, "--d_model", "16",
+                        "--buckets", "1024", "--epochs", "2", "--lr", "0.01", "--pooling", "sum",
+                        "--l2_rows", "1e-4")
+        self.assertEqual(code, 0, out)
+        self.assertIn("pooling sum", out)
+        self.assertEqual(am.Model.load(out_model).pooling, am.SUM)
+        version = re.search(r"\((default-d16-h1-[0-9a-f]{8})\)", out).group(1)
+        probe = subprocess.run(
+            [os.path.join(BIN, "attex-model"), "probe", "--model", out_model],
+            input=json.dumps({"features": ["interest:topic1"], "slots": ["banner"],
+                              "ads": [{"tokens": ["kw:topic1-0"], "format": "banner"}]}) + "\n",
+            capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(probe.stdout)["version"], version)
 
     def test_reads_the_log_the_real_server_writes(self):
         log = os.path.join(self.tmp.name, "server-log")
@@ -178,6 +198,58 @@ class TrainerTest(unittest.TestCase):
         self.assertEqual(clicked, {r.impression_id for r in impressions
                                    if r.slot_format == "native"})
         self.assertTrue(all(list(r.features) == ["interest:running"] for r in impressions))
+
+    def test_the_server_marks_explored_impressions_with_their_propensity(self):
+        log = os.path.join(self.tmp.name, "explore-log")
+        with harness.Server(BIN, os.path.join(self.tmp.name, "srv-explore"),
+                            [f"--training_log={log}", "--explore_share=1"]) as srv:
+            for i in range(4):
+                bid = srv.cli("platform", "bid", "--request_id", f"x{i}", "--user_id", "u-42",
+                              "--feature", "interest:running", "--country", "US",
+                              "--slot", "s1:banner:0", "--slot", "s2:banner:1")
+                srv.cli("platform", "events", "--type", "impression",
+                        *[p["billing_token"] for p in bid["placements"]])
+        impressions, _ = attex_train.read_log(log)
+        self.assertEqual(len(impressions), 8)
+        explored = [r for r in impressions if r.explore_propensity > 0]
+        self.assertEqual(len(explored), 4)  # One slot of each request.
+        for r in explored:
+            self.assertLessEqual(r.explore_propensity, 1.0)
+            self.assertEqual(r.price_cpm_micros, 100000)  # The floor.
+
+    def test_explored_impressions_weigh_and_are_scored_apart(self):
+        impressions, clicked = attex_train.read_log(self.log)
+        for i, r in enumerate(impressions):
+            if i % 4 == 0:
+                r.explore_propensity = 0.5 if i % 8 == 0 else 0.25
+        w = attex_train.sample_weights(impressions[:16], explore_weight=2.0, ips=True)
+        # Inverse propensities 2 and 4, mean 3: weights 2 x 2/3 and 2 x 4/3.
+        expected = [2 * 2 / 3 if i % 8 == 0 else 2 * 4 / 3 if i % 4 == 0 else 1.0
+                    for i in range(16)]
+        ok, why = harness.close(w.tolist(), expected)
+        self.assertTrue(ok, why)
+        self.assertEqual(attex_train.sample_weights(impressions[:4]).tolist(), [1.0] * 4)
+        pb = attex_train.training_pb2()
+        records = []
+        for r in impressions:
+            records.append(pb.TrainingRecord(impression=r))
+            if r.impression_id in clicked:
+                records.append(pb.TrainingRecord(click=pb.TrainingClick(
+                    impression_id=r.impression_id, at_ms=r.at_ms + 1)))
+        log = os.path.join(self.tmp.name, "explored")
+        os.makedirs(log)
+        attex_train.write_log(os.path.join(log, "training-0-0.pb"), records)
+        out_model = os.path.join(self.tmp.name, "explored.bin")
+        code, out = run("train", "--log", log, "--out", out_model, "--d_model", "16",
+                        "--buckets", "1024", "--epochs", "1", "--ips", "--explore_weight", "2")
+        self.assertEqual(code, 0, out)
+        scores = os.path.join(self.tmp.name, "explored.json")
+        code, out = run("evaluate", "--log", log, "--model", out_model, "--lr_c", "0.1",
+                        "--json", scores)
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"explored: \d+ of the held-out impressions")
+        with open(scores) as f:
+            self.assertEqual(set(json.load(f)["explored"]), {"learned", "logistic"})
 
     def test_bad_input_is_refused_with_a_clear_error(self):
         empty = os.path.join(self.tmp.name, "empty")
