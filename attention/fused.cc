@@ -119,7 +119,9 @@ void AttentionPass::Run(const TiledKeys& keys, ValueChunks values, absl::Span<co
   // Large catalogues: one part per worker and the caller, if the workers
   // are free (decided before the buffers grow, which depends on it).
   const bool split = workers_ != nullptr && rows >= split_min_rows_ && tiles_ >= 2;
-  parts_ = split ? std::min<int64_t>(workers_->parts(), tiles_) : 1;
+  parts_ =
+      split ? std::min<int64_t>(workers_->parts(), (tiles_ + kPartBlockTiles - 1) / kPartBlockTiles)
+            : 1;
   const size_t sh = static_cast<size_t>(slots) * heads;
   Grow(scores_, static_cast<size_t>(requests) * heads * tiles_ * kLanes);
   Grow(state_, parts_ * 3 * sh * kLanes);
@@ -180,6 +182,8 @@ void AttentionPass::Run(const TiledKeys& keys, ValueChunks values, absl::Span<co
                                 rows,
                                 0,
                                 tiles_,
+                                tiles_,
+                                1,
                                 d,
                                 heads,
                                 keys.format(),
@@ -203,8 +207,11 @@ void AttentionPass::Run(const TiledKeys& keys, ValueChunks values, absl::Span<co
   // Part p: its share of the tiles, and its own state, lanes and counts.
   auto run_part = [&](int p) {
     internal::PassArgs part = args;
-    part.tile_begin = tiles_ * p / parts_;
-    part.tile_end = tiles_ * (p + 1) / parts_;
+    if (parts_ > 1) {
+      part.tile_begin = p * kPartBlockTiles;
+      part.block_tiles = kPartBlockTiles;
+      part.block_stride = parts_;
+    }
     part.state = state_.data() + p * 3 * sh * kLanes;
     part.lane_max = lane_max_.data() + p * sh * kLanes;
     part.lane_z = lane_z_.data() + p * sh * kLanes;
@@ -303,27 +310,31 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
   // last (nothing a part left out could have entered); otherwise, or when
   // the workers are busy, one scan of every tile on this thread.
   if (parts_ > 1) {
-    Grow(part_top_, static_cast<size_t>(parts_) * k);
+    // Each part draws more than k, so that a few candidates that `keep`
+    // turns down do not send the scan back to one thread.
+    const int m = std::max(4 * k, 32);
+    Grow(part_top_, static_cast<size_t>(parts_) * m);
     Grow(part_count_, static_cast<size_t>(parts_));
     auto run_part = [&](int p) {
-      part_count_[p] = ScanTiles(slot, tiles_ * p / parts_, tiles_ * (p + 1) / parts_, nullptr,
-                                 absl::MakeSpan(part_top_.data() + static_cast<size_t>(p) * k, k));
+      part_count_[p] = ScanTiles(slot, p, parts_, nullptr,
+                                 absl::MakeSpan(part_top_.data() + static_cast<size_t>(p) * m, m));
     };
     if (workers_->TryRun(run_part)) {
-      const int n = MergeParts(k, keep, out);
+      const int n = MergeParts(m, keep, out);
       if (n >= 0) return n;
     }
   }
-  return ScanTiles(slot, 0, tiles_, &keep, out);
+  return ScanTiles(slot, 0, 1, &keep, out);
 }
 
-int AttentionPass::MergeParts(int k, absl::FunctionRef<bool(int64_t)> keep,
+int AttentionPass::MergeParts(int m, absl::FunctionRef<bool(int64_t)> keep,
                               absl::Span<Candidate> out) const {
+  const int k = static_cast<int>(out.size());
   // The parts' lists into one, best first (each part's is, already).
-  Grow(merged_, static_cast<size_t>(parts_) * k);
+  Grow(merged_, static_cast<size_t>(parts_) * m);
   int total = 0;
   for (int p = 0; p < parts_; ++p) {
-    std::copy_n(part_top_.data() + static_cast<size_t>(p) * k, part_count_[p],
+    std::copy_n(part_top_.data() + static_cast<size_t>(p) * m, part_count_[p],
                 merged_.data() + total);
     total += part_count_[p];
   }
@@ -333,16 +344,16 @@ int AttentionPass::MergeParts(int k, absl::FunctionRef<bool(int64_t)> keep,
     if (keep(merged_[i].row)) out[n++] = merged_[i];
   }
   for (int p = 0; p < parts_; ++p) {
-    if (part_count_[p] < k) continue;  // The part's every eligible ad is in.
+    if (part_count_[p] < m) continue;  // The part's every eligible ad is in.
     // A full part may hold more below its last: the answer stands only if
     // the list filled at or above it.
-    const Candidate& last = part_top_[static_cast<size_t>(p) * k + k - 1];
+    const Candidate& last = part_top_[static_cast<size_t>(p) * m + m - 1];
     if (n < k || Better(last, out[k - 1])) return -1;
   }
   return n;
 }
 
-int AttentionPass::ScanTiles(int slot, int64_t tile_begin, int64_t tile_end,
+int AttentionPass::ScanTiles(int slot, int part, int parts,
                              const absl::FunctionRef<bool(int64_t)>* keep,
                              absl::Span<Candidate> out) const {
   const int k = static_cast<int>(out.size());
@@ -351,13 +362,13 @@ int AttentionPass::ScanTiles(int slot, int64_t tile_begin, int64_t tile_end,
     log_norm[h] = static_cast<float>(log_norm_[slot * heads_ + h]);
     if (fixed_offsets_) factors[h] = static_cast<float>(factor_[slot * heads_ + h] / heads_);
   }
-  // The scan stops at `rows`: the end of the range's last tile.
+  // The scan stops at `rows`: the end of the block's last tile.
   internal::ScanArgs args{RequestScores(slot),
                           mask_,
                           static_cast<uint16_t>(1u << slot),
                           values_.chunks.data(),
                           values_.shift,
-                          std::min(rows_, tile_end * kLanes),
+                          rows_,
                           heads_,
                           log_norm,
                           fixed_offsets_ ? factors : nullptr,
@@ -373,24 +384,29 @@ int AttentionPass::ScanTiles(int slot, int64_t tile_begin, int64_t tile_end,
   int64_t rows[kBatch];
   float u[kBatch];
   int n = 0;
-  for (int64_t next = tile_begin; next < tile_end;) {
-    const int found = scan(args, next, &next, rows, u, kBatch);
-    for (int i = 0; i < found; ++i) {
-      const int64_t row = rows[i];
-      if (u[i] < args.threshold || (keep != nullptr && !(*keep)(row))) continue;
-      float scores[kMaxPassHeads];
-      CompactScores(slot, row, scores);
-      const float weight = WeightOf(slot, scores);
-      const Candidate cand{row, weight, static_cast<double>(weight) * values_[row]};
-      if (n < k) {
-        out[n++] = cand;
-        std::push_heap(out.begin(), out.begin() + n, Better);
-        if (n == k) update_threshold(out[0].score);
-      } else if (Better(cand, out[0])) {
-        std::pop_heap(out.begin(), out.begin() + n, Better);
-        out[n - 1] = cand;
-        std::push_heap(out.begin(), out.begin() + n, Better);
-        update_threshold(out[0].score);
+  const int64_t block = parts > 1 ? kPartBlockTiles : tiles_;
+  for (int64_t begin = part * block; begin < tiles_; begin += block * parts) {
+    const int64_t end = std::min(tiles_, begin + block);
+    args.rows = std::min(rows_, end * kLanes);
+    for (int64_t next = begin; next < end;) {
+      const int found = scan(args, next, &next, rows, u, kBatch);
+      for (int i = 0; i < found; ++i) {
+        const int64_t row = rows[i];
+        if (u[i] < args.threshold || (keep != nullptr && !(*keep)(row))) continue;
+        float scores[kMaxPassHeads];
+        CompactScores(slot, row, scores);
+        const float weight = WeightOf(slot, scores);
+        const Candidate cand{row, weight, static_cast<double>(weight) * values_[row]};
+        if (n < k) {
+          out[n++] = cand;
+          std::push_heap(out.begin(), out.begin() + n, Better);
+          if (n == k) update_threshold(out[0].score);
+        } else if (Better(cand, out[0])) {
+          std::pop_heap(out.begin(), out.begin() + n, Better);
+          out[n - 1] = cand;
+          std::push_heap(out.begin(), out.begin() + n, Better);
+          update_threshold(out[0].score);
+        }
       }
     }
   }

@@ -106,8 +106,12 @@ class AttentionPass final {
     workers_ = workers;
     split_min_rows_ = min_rows;
   }
-  // How many parts the last Run was split into (1: not split).
+  // How many parts the last Run was split into (1: not split): at most one
+  // a block of kPartBlockTiles tiles. The parts take the blocks in turn, so
+  // that a request's eligible ads (often one format's run of rows) are
+  // shared out evenly.
   int parts() const { return parts_; }
+  static constexpr int64_t kPartBlockTiles = 64;
 
   // The largest score bound the fixed-offset path takes: eligible scores
   // then lie within 2 x 40 of it, where exp stays a normal float.
@@ -120,13 +124,15 @@ class AttentionPass final {
   bool CompactScores(int slot, int64_t row, float* out) const;
   float WeightOf(int slot, const float* scores) const;
   const float* RequestScores(int slot) const;
-  // The best out.size() of the slot's eligible ads in tiles [tile_begin,
-  // tile_end) that `keep` accepts (null: all), best first; how many.
-  int ScanTiles(int slot, int64_t tile_begin, int64_t tile_end,
-                const absl::FunctionRef<bool(int64_t)>* keep, absl::Span<Candidate> out) const;
-  // The best k of the parts' lists (part_top_) that `keep` accepts, into
-  // out; -1 when they may not be the best of every tile (see TopK).
-  int MergeParts(int k, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
+  // The best out.size() of the slot's eligible ads that `keep` accepts
+  // (null: all), best first, in part `part` of `parts` (blocks of
+  // kPartBlockTiles interleaved, as Run splits the pass); how many.
+  int ScanTiles(int slot, int part, int parts, const absl::FunctionRef<bool(int64_t)>* keep,
+                absl::Span<Candidate> out) const;
+  // The best out.size() of the parts' lists (part_top_, m a part) that
+  // `keep` accepts, into out; -1 when they may not be the best of every
+  // tile (see TopK).
+  int MergeParts(int m, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
 
   Isa isa_ = Isa::kPortable;
   bool online_max_only_ = false;
@@ -193,8 +199,13 @@ struct PassArgs {
   size_t tile_bytes;
   size_t bias_offset;  // Of the head bias in a tile; 0: none.
   int64_t rows;
-  int64_t tile_begin;  // The part of the keys this call covers: tiles
-  int64_t tile_end;    // [tile_begin, tile_end).
+  // The part of the keys this call covers: tiles [tile_begin, tile_end),
+  // in blocks of block_tiles (a power of two), one every block_stride
+  // blocks (1: every tile of the range).
+  int64_t tile_begin;
+  int64_t tile_end;
+  int64_t block_tiles;
+  int64_t block_stride;
   int d_model;
   int heads;
   KeyFormat format;

@@ -99,6 +99,18 @@ inline VI MaddPair(const uint8_t* tile, int pair, int o, int32_t q_pair) {
 
 constexpr int kFlushTiles = 64;  // Float partial sums move to doubles this often.
 
+// The tile after t in a part's share: blocks of a.block_tiles (a power of
+// two, a multiple of kFlushTiles when split) from a.tile_begin, every
+// a.block_stride-th block (the parts interleave, so that a catalogue's
+// eligible rows, often one format's run, are shared out evenly).
+inline int64_t NextTile(const PassArgs& a, int64_t t) {
+  ++t;
+  if (a.block_stride > 1 && ((t - a.tile_begin) & (a.block_tiles - 1)) == 0) {
+    t += a.block_tiles * (a.block_stride - 1);
+  }
+  return t;
+}
+
 // The running state both passes keep per (slot, head) and lane in the
 // caller's `state` (L1-resident): the lane max, and float partial sums of
 // exp(score - max) and of exp(score - max) x value since the last flush to
@@ -244,7 +256,7 @@ void PassImpl(const PassArgs& a) {
 
   uint16_t tail_mask[kLanes];
   float tail_values[kLanes];
-  for (int64_t t = a.tile_begin; t < a.tile_end; ++t) {
+  for (int64_t t = a.tile_begin; t < a.tile_end; t = NextTile(a, t)) {
     const uint16_t* mask_ptr;
     const float* value_ptr;
     TileInputs(a, t, tail_mask, tail_values, &mask_ptr, &value_ptr);
@@ -336,7 +348,7 @@ void PassImpl(const PassArgs& a) {
         }
       }
     }
-    if ((t - a.tile_begin + 1) % kFlushTiles == 0) st.Flush(a);
+    if ((t + 1) % kFlushTiles == 0) st.Flush(a);
   }
   st.Finish(a, eligible);
 }
@@ -384,7 +396,7 @@ void BlockedPass(const PassArgs& a) {
 
   uint16_t tail_mask[kLanes];
   float tail_values[kLanes];
-  for (int64_t t = a.tile_begin; t < a.tile_end; ++t) {
+  for (int64_t t = a.tile_begin; t < a.tile_end; t = NextTile(a, t)) {
     const uint16_t* mask_ptr;
     const float* value_ptr;
     TileInputs(a, t, tail_mask, tail_values, &mask_ptr, &value_ptr);

@@ -23,8 +23,12 @@ void GrowTo(std::vector<T>& v, size_t n) {
 
 // Runs body(begin, end, counts) over [0, n) in parts, on the workers when n
 // is large enough and they are free, each part with its own exclusion
-// counts, which are then added to `excluded`. The parts are the same
-// whether or not the workers were free.
+// counts, which are then added to `excluded`. The parts take blocks of
+// kPartBlock items in turn (a request's work is often one format's run of
+// rows: halves of [0, n) would leave one part most of it). The parts are
+// the same whether or not the workers were free.
+constexpr size_t kPartBlock = 16'384;
+
 template <typename Body>
 void ForParts(const Parallel& parallel, size_t n, EligibilityScratch& s, ExclusionCounts& excluded,
               Body body) {
@@ -34,7 +38,13 @@ void ForParts(const Parallel& parallel, size_t n, EligibilityScratch& s, Exclusi
   GrowTo(s.part_excluded, parts);
   auto run = [&](int p) {
     ExclusionCounts counts{};  // Local: the parts' counts share cache lines.
-    body(n * p / parts, n * (p + 1) / parts, counts);
+    if (parts == 1) {
+      body(0, n, counts);
+    } else {
+      for (size_t b = p * kPartBlock; b < n; b += parts * kPartBlock) {
+        body(b, std::min(n, b + kPartBlock), counts);
+      }
+    }
     s.part_excluded[p] = counts;
   };
   if (parts == 1 || !parallel.workers->TryRun(run)) {

@@ -139,7 +139,8 @@ Exclusion Reference(const CompiledCampaign& c, const Request& r) {
 }
 
 // Checks eligibility and the mask of `catalog` for `r` against the reference.
-void ExpectMatchesReference(const Catalog& catalog, const Request& r, EligibilityScratch& s) {
+void ExpectMatchesReference(const Catalog& catalog, const Request& r, EligibilityScratch& s,
+                            const Parallel& parallel = {}) {
   const size_t n_campaigns = catalog.campaigns.size();
   const size_t n_ads = catalog.ads.size();
   std::vector<std::string_view> tokens(r.tokens.begin(), r.tokens.end());
@@ -165,7 +166,8 @@ void ExpectMatchesReference(const Catalog& catalog, const Request& r, Eligibilit
   std::vector<int> slot_class;
   SlotClasses(r.proto, slot_class);
   std::vector<uint16_t> mask(n_ads, 0xFFFF);
-  BuildAdMask(catalog, r.proto, slot_class, ok, admitted, 0, s, absl::MakeSpan(mask), got);
+  BuildAdMask(catalog, r.proto, slot_class, ok, admitted, 0, s, absl::MakeSpan(mask), got,
+              parallel);
   for (size_t i = 0; i < n_ads; ++i) {
     const AdRef ad = catalog.ads[i];
     const CompiledCreative& cr = catalog.campaigns[ad.campaign]->creatives[ad.creative];
@@ -244,6 +246,25 @@ TEST_P(EligibilityTest, BitsetsMatchTheRulesCampaignByCampaign) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, EligibilityTest, ::testing::Range(1, 13));
+
+TEST(EligibilitySplitTest, AMaskSplitAcrossWorkersInBlocksMatchesTheRules) {
+  // Enough ads for several blocks a part, so that the parts interleave.
+  std::mt19937 rng(99);
+  std::shared_ptr<const attention::Model> model = attention::Model::Default();
+  std::vector<std::shared_ptr<const CompiledCampaign>> compiled;
+  for (int c = 0; c < 30'000; ++c) {
+    compiled.push_back(
+        CompileCampaign(RandomCampaign(rng, c, 0), *model, std::make_shared<BudgetState>()));
+  }
+  std::shared_ptr<const Catalog> catalog = BuildCatalog(model, compiled);
+  ASSERT_GT(catalog->ads.size(), 4 * 16'384u);
+  attention::PassWorkers workers(2);
+  EligibilityScratch scratch;
+  for (int q = 0; q < 10; ++q) {
+    ExpectMatchesReference(*catalog, RandomRequest(rng), scratch, Parallel{&workers, 1});
+  }
+  EXPECT_GT(workers.split(), 0);
+}
 
 }  // namespace
 }  // namespace attex::auction
