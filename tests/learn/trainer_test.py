@@ -59,6 +59,16 @@ class TrainerTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
+    def assert_cpp_loads(self, model_file, train_out):
+        """The C++ side (attex-model probe) loads the trained file as the version it printed."""
+        version = re.search(r"\((default-d16-h1-[0-9a-f]{8})\)", train_out).group(1)
+        probe = subprocess.run(
+            [os.path.join(BIN, "attex-model"), "probe", "--model", model_file],
+            input=json.dumps({"features": ["interest:topic1"], "slots": ["banner"],
+                              "ads": [{"tokens": ["kw:topic1-0"], "format": "banner"}]}) + "\n",
+            capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(probe.stdout)["version"], version)
+
     def test_trains_writes_a_model_cpp_loads_and_evaluates(self):
         out_model = os.path.join(self.tmp.name, "learned.bin")
         png = os.path.join(self.tmp.name, "curves.png")
@@ -69,13 +79,7 @@ class TrainerTest(unittest.TestCase):
         self.assertLess(last, 0.8 * first)
         with open(png, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
-        version = re.search(r"\((default-d16-h1-[0-9a-f]{8})\)", out).group(1)
-        probe = subprocess.run(
-            [os.path.join(BIN, "attex-model"), "probe", "--model", out_model],
-            input=json.dumps({"features": ["interest:topic1"], "slots": ["banner"],
-                              "ads": [{"tokens": ["kw:topic1-0"], "format": "banner"}]}) + "\n",
-            capture_output=True, text=True, check=True)
-        self.assertEqual(json.loads(probe.stdout)["version"], version)
+        self.assert_cpp_loads(out_model, out)
 
         default = os.path.join(self.tmp.name, "default.bin")
         subprocess.run([os.path.join(BIN, "attex-model"), "default", "--out", default,
@@ -174,13 +178,7 @@ class TrainerTest(unittest.TestCase):
         self.assertEqual(code, 0, out)
         self.assertIn("pooling sum", out)
         self.assertEqual(am.Model.load(out_model).pooling, am.SUM)
-        version = re.search(r"\((default-d16-h1-[0-9a-f]{8})\)", out).group(1)
-        probe = subprocess.run(
-            [os.path.join(BIN, "attex-model"), "probe", "--model", out_model],
-            input=json.dumps({"features": ["interest:topic1"], "slots": ["banner"],
-                              "ads": [{"tokens": ["kw:topic1-0"], "format": "banner"}]}) + "\n",
-            capture_output=True, text=True, check=True)
-        self.assertEqual(json.loads(probe.stdout)["version"], version)
+        self.assert_cpp_loads(out_model, out)
 
     def test_reads_the_log_the_real_server_writes(self):
         log = os.path.join(self.tmp.name, "server-log")
