@@ -27,17 +27,22 @@ absl::Status Admission::StillWanted(absl::Time deadline) const {
 QueueLimit::QueueLimit(int workers, absl::Duration max_delay)
     : workers_(std::max(1, workers)), max_delay_(max_delay) {}
 
-absl::Duration QueueLimit::Wait(int64_t waiting, int64_t running) const {
+absl::Duration QueueLimit::Wait(int64_t waiting, int64_t running,
+                                absl::Duration running_elapsed) const {
   // A job starts at once while a worker is free; behind the others it
-  // waits for its share of the work ahead (a running job counted whole).
+  // waits for its share of the work ahead (a running job counted whole,
+  // less what it has done).
   const int64_t ahead = waiting + running - workers_ + 1;
   if (ahead <= 0) return absl::ZeroDuration();
-  return service_ * ahead / workers_;
+  const absl::Duration done =
+      std::clamp(running_elapsed, absl::ZeroDuration(), service_ * std::max<int64_t>(running, 0));
+  return std::max(absl::ZeroDuration(), service_ * ahead - done) / workers_;
 }
 
 std::optional<Metrics::ShedReason> QueueLimit::Refusal(absl::Time now, absl::Time deadline,
-                                                       int64_t waiting, int64_t running) const {
-  const absl::Duration wait = Wait(waiting, running);
+                                                       int64_t waiting, int64_t running,
+                                                       absl::Duration running_elapsed) const {
+  const absl::Duration wait = Wait(waiting, running, running_elapsed);
   if (wait > max_delay_) return Metrics::ShedReason::kQueue;
   if (now + wait + service_ > deadline) return Metrics::ShedReason::kLate;
   return std::nullopt;

@@ -58,14 +58,20 @@ class QueueLimit final {
   QueueLimit(int workers, absl::Duration max_delay);
 
   // Why a job that arrives at `now`, with `waiting` jobs queued and
-  // `running` being served, and must be answered by `deadline`, is refused:
-  // kQueue when the wait for a worker would pass max_delay, kLate when it
-  // could not be answered before `deadline`; nullopt when it is taken.
-  std::optional<Metrics::ShedReason> Refusal(absl::Time now, absl::Time deadline, int64_t waiting,
-                                             int64_t running) const;
+  // `running` being served (for `running_elapsed` in all so far), and must
+  // be answered by `deadline`, is refused: kQueue when the wait for a
+  // worker would pass max_delay, kLate when it could not be answered before
+  // `deadline`; nullopt when it is taken.
+  std::optional<Metrics::ShedReason> Refusal(
+      absl::Time now, absl::Time deadline, int64_t waiting, int64_t running,
+      absl::Duration running_elapsed = absl::ZeroDuration()) const;
   // The expected wait for a worker of a job arriving behind `waiting`
-  // queued and `running` served jobs.
-  absl::Duration Wait(int64_t waiting, int64_t running) const;
+  // queued and `running` served jobs: the work ahead of it less what the
+  // running ones have done (`running_elapsed`, each counted up to the
+  // service time). A call that arrives as the one before it is answering
+  // (a client with one call in flight) waits for nothing.
+  absl::Duration Wait(int64_t waiting, int64_t running,
+                      absl::Duration running_elapsed = absl::ZeroDuration()) const;
   // One job was served in `service` (wall time on its worker). A sample
   // past four times the current estimate counts as four times it, so that
   // one preempted job does not close the queue for long.

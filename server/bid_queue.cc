@@ -40,8 +40,8 @@ absl::Status BidQueue::Submit(Task* task) {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("the server is shutting down");
     const absl::Time now = absl::Now();
-    std::optional<Metrics::ShedReason> refusal =
-        limit_.Refusal(now, task->deadline, static_cast<int64_t>(size_), running_);
+    std::optional<Metrics::ShedReason> refusal = limit_.Refusal(
+        now, task->deadline, static_cast<int64_t>(size_), running_, RunningElapsed(now));
     // What the estimate cannot see: threads that do not get the CPU at all
     // between calls (a busy machine, a neighbour at a higher priority). The
     // oldest queued call's age is the wait actually observed; past the
@@ -70,7 +70,7 @@ absl::Status BidQueue::Submit(Task* task) {
     }
     reason = *refusal;
     waiting = static_cast<int64_t>(size_);
-    wait = limit_.Wait(waiting, running_);
+    wait = limit_.Wait(waiting, running_, RunningElapsed(now));
     service = limit_.service();
   }
   metrics_->Shed(reason);
@@ -86,6 +86,7 @@ absl::Status BidQueue::Submit(Task* task) {
 }
 
 bool BidQueue::TryRunInline(Task* task) {
+  absl::Time start;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_ || size_ > 0 || running_ > 0 || limit_.service() > max_inline_service_ ||
@@ -93,15 +94,21 @@ bool BidQueue::TryRunInline(Task* task) {
       return false;
     }
     ++running_;
+    start = absl::Now();
+    started_sum_ += start - absl::UnixEpoch();
   }
-  const absl::Time start = absl::Now();
   task->Run(absl::OkStatus());  // May free the task.
   const absl::Duration service = absl::Now() - start;
   absl::MutexLock lock(&mu_);
   --running_;
+  started_sum_ -= start - absl::UnixEpoch();
   ++inline_runs_;
   limit_.Served(service);
   return true;
+}
+
+absl::Duration BidQueue::RunningElapsed(absl::Time now) const {
+  return (now - absl::UnixEpoch()) * running_ - started_sum_;
 }
 
 int64_t BidQueue::inline_runs() const {
@@ -141,6 +148,7 @@ void BidQueue::Loop(int nice) {
   if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
   for (;;) {
     Task* task;
+    absl::Time start;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -151,8 +159,9 @@ void BidQueue::Loop(int nice) {
       head_ = (head_ + 1) % ring_.size();
       --size_;
       ++running_;
+      start = absl::Now();
+      started_sum_ += start - absl::UnixEpoch();
     }
-    const absl::Time start = absl::Now();
     // Admitted calls fit their deadline when they arrive; one that no
     // longer does (the service time rose meanwhile) is not decided.
     const bool wanted = start < task->deadline;
@@ -166,6 +175,7 @@ void BidQueue::Loop(int nice) {
     const absl::Duration service = absl::Now() - start;
     absl::MutexLock lock(&mu_);
     --running_;
+    started_sum_ -= start - absl::UnixEpoch();
     if (wanted) limit_.Served(service);
   }
 }

@@ -106,6 +106,11 @@ class BidQueue final {
   size_t head_ ABSL_GUARDED_BY(mu_) = 0;
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;  // Inline ones too.
+  // The running calls' start times, summed (since the Unix epoch): how long
+  // they have run, all together, is running_ x now less this.
+  absl::Duration started_sum_ ABSL_GUARDED_BY(mu_);
+  // What the running calls have done so far, all together.
+  absl::Duration RunningElapsed(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t inline_runs_ ABSL_GUARDED_BY(mu_) = 0;
   const absl::Duration max_inline_service_;
   // While idle, a call the estimate would refuse as late is taken once a

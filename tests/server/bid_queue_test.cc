@@ -47,6 +47,19 @@ TEST(QueueLimitTest, RefusesAJobThatWouldWaitPastMaxDelay) {
   EXPECT_EQ(limit.limit(), 10);
 }
 
+TEST(QueueLimitTest, WhatTheRunningJobsHaveDoneIsNotWaitedFor) {
+  // 40 ms a job on one worker, 20 ms of queue: a job arriving while one has
+  // only started waits too long; one arriving as it finishes (a client with
+  // one call in flight sends its next as the answer leaves) does not.
+  const QueueLimit limit = Measured(1, absl::Milliseconds(20), absl::Milliseconds(40));
+  EXPECT_EQ(limit.Refusal(kNow, kFar, 0, 1), Reason::kQueue);
+  EXPECT_EQ(limit.Refusal(kNow, kFar, 0, 1, absl::Milliseconds(5)), Reason::kQueue);
+  EXPECT_EQ(limit.Refusal(kNow, kFar, 0, 1, absl::Milliseconds(39)), std::nullopt);
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(limit.Wait(0, 1, absl::Milliseconds(30))), 10.0, 0.1);
+  // Past its service time a running job counts as done, not as credit.
+  EXPECT_EQ(limit.Wait(1, 1, absl::Seconds(1)), limit.service());
+}
+
 TEST(QueueLimitTest, MoreWorkersDrainTheSameQueueSooner) {
   const QueueLimit one = Measured(1, absl::Milliseconds(10), absl::Milliseconds(1));
   const QueueLimit four = Measured(4, absl::Milliseconds(10), absl::Milliseconds(1));
