@@ -3,7 +3,8 @@
 # --training_log, simulates day 1 on the default model (tools/attex-sim), trains
 # (tools/attex-train), evaluates offline (learned, default, logistic regression, the
 # world's truth), reloads the learned model into the running server while the sim keeps
-# bidding, simulates day 2 on the default and the learned model on the same traffic seed,
+# bidding, simulates day 2 on the default model, the learned one and the logistic-regression
+# baseline (served as an attention model, docs/model.md) on the same traffic seed,
 # and prints the table of issue 14's targets, then one `learning:` line.
 #   ./deploy/learn.sh                 # builds first (deploy/deps.sh), then the full loop
 #   ./deploy/learn.sh --quick         # a minute or two: smaller days, fewer epochs
@@ -58,23 +59,35 @@ case "$POOLING" in
 esac
 
 WORK="$(mktemp -d /tmp/attex-learn.XXXXXX)"
-SERVER_PID=""
+SERVER_PIDS=()
 cleanup() {
-  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in ${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   [[ -n "${KEEP:-}" ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-"$BIN/attex-server" --listen=127.0.0.1:0 --port_file="$WORK/port" --data_dir="$WORK/data" \
-  --demo --training_log="$WORK/log" --explore_share="$EXPLORE_SHARE" --bid_queue_ms=1000 --log_level=warn >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 300); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
-[[ -s "$WORK/port" ]] || { echo "learn.sh: the server did not start; see its log:" >&2; cat "$WORK/server.log" >&2; exit 1; }
-ADDR="127.0.0.1:$(cat "$WORK/port")"
-TOKENS="$WORK/data/demo-tokens.json"
+# start_server NAME [flags...]: a server on a free loopback port, its files in
+# $WORK/NAME; sets ADDR, TOKENS, COMMON (the sim's arguments) and OP (the CLI).
+start_server() {
+  local name="$1" dir="$WORK/$1"
+  shift
+  mkdir -p "$dir"
+  "$BIN/attex-server" --listen=127.0.0.1:0 --port_file="$dir/port" --data_dir="$dir/data" \
+    --demo --explore_share="$EXPLORE_SHARE" --bid_queue_ms=1000 --log_level=warn "$@" \
+    >"$dir/server.log" 2>&1 &
+  SERVER_PIDS+=($!)
+  for _ in $(seq 300); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
+  [[ -s "$dir/port" ]] || { echo "learn.sh: the server did not start; see its log:" >&2; cat "$dir/server.log" >&2; exit 1; }
+  ADDR="127.0.0.1:$(cat "$dir/port")"
+  TOKENS="$dir/data/demo-tokens.json"
+  COMMON=(--addr "$ADDR" --tokens "$TOKENS" --state "$dir/sim.json")
+  OP=("$BIN/attex" --addr "$ADDR" --token "$(sed -E 's/.*"operator": "([^"]+)".*/\1/' "$TOKENS")")
+}
 SIM=("$PY" tools/attex-sim)
-COMMON=(--addr "$ADDR" --tokens "$TOKENS" --state "$WORK/sim.json")
-OP=("$BIN/attex" --addr "$ADDR" --token "$(sed -E 's/.*"operator": "([^"]+)".*/\1/' "$TOKENS")")
+start_server main --training_log="$WORK/log"
 
 echo "== the world (seed $SEED), day 1 on the default model: $REQUESTS requests"
 "${SIM[@]}" setup "${COMMON[@]}" --seed "$SEED"
@@ -92,7 +105,8 @@ echo "== train ($EPOCHS epochs, pooling $POOLING) and evaluate on the latest 20%
   --buckets 4096 --lr 0.01 --schedule cosine --lr_final 0.0002 --l2 1e-4 --batch 1024 \
   "${POOLING_ARGS[@]}" ${EXPLORE_ARGS[@]+"${EXPLORE_ARGS[@]}"} --epochs "$EPOCHS" 2>&1 | tr '\r' '\n' | tail -n 4
 "$PY" tools/attex-train evaluate --log "$WORK/log" --model "$WORK/learned.bin" \
-  --default "$WORK/default.bin" --truth "$WORK/truth.tsv" --json "$WORK/eval.json"
+  --default "$WORK/default.bin" --truth "$WORK/truth.tsv" --json "$WORK/eval.json" \
+  --baseline_out "$WORK/baseline.bin"
 
 echo "== day 2 on the default model (traffic seed 2): $DAY2_REQUESTS requests"
 "${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$DAY2_REQUESTS" --json "$WORK/day2-default.json"
@@ -109,11 +123,20 @@ wait "$LOAD_PID" || true
 echo "== day 2 on the learned model (the same traffic seed 2)"
 "${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$DAY2_REQUESTS" --json "$WORK/day2-learned.json"
 
+# The baseline's d_model (2 per ad token, docs/model.md#the-baseline-served) is not the
+# running server's, which a reload refuses (campaigns' embeddings are validated for the
+# served d): a server started on it, with the same world.
+echo "== day 2 on the logistic-regression baseline (its own server, the same world and traffic seed 2)"
+start_server baseline --model="$WORK/baseline.bin"
+"${SIM[@]}" setup "${COMMON[@]}" --seed "$SEED"
+"${SIM[@]}" day "${COMMON[@]}" --day 2 --traffic_seed 2 --requests "$DAY2_REQUESTS" --json "$WORK/day2-baseline.json"
+
 "$PY" - "$WORK" <<'PY'
 import json, sys
 w = sys.argv[1]
 load = lambda n: json.load(open(f"{w}/{n}.json"))
 ev, d, l, r = load("eval"), load("day2-default"), load("day2-learned"), load("reload")
+b = load("day2-baseline")
 A, L, D, T = (ev[k]["auc"] for k in ("learned", "logistic", "default", "truth"))
 O = ev["observable"]["auc"]
 gap = (A - D) / (T - D) if T > D else float("nan")
@@ -133,7 +156,9 @@ rows = [
     ("offline: AUC above logistic regression", f"{A:.4f} vs {L:.4f}", ok(A > L)),
     ("market: CTR >= 20% above the default model",
      f"{ctr:+.1%} ({l['ctr']:.4f} vs {d['ctr']:.4f})", ok(ctr >= 0.2)),
-    ("market: CTR not below the baseline", "not served", "n/a"),
+    ("market: CTR not below the baseline (LR, served)",
+     f"{l['ctr'] / b['ctr'] - 1 if b['ctr'] else float('nan'):+.1%} ({l['ctr']:.4f} vs {b['ctr']:.4f})",
+     ok(l["ctr"] >= b["ctr"])),
     ("market: revenue per 1000 requests not lower", f"{rev:+.1%}", ok(rev >= 0)),
     ("market: users' dividend per 1000 requests, micros", f"{l[div_key]} vs {d[div_key]}", "info"),
     ("reload: zero failed Bid calls while the model is swapped", f"{F}", ok(F == 0)),
@@ -143,6 +168,13 @@ if "explored" in ev:  # EXPLORE_SHARE: the held-out impressions whose ad was dra
     rows.insert(4, ("  on the explored impressions alone: learned, lr, default",
                     " ".join(f"{x[k]['auc']:.4f}" for k in ("learned", "logistic", "default")),
                     "info"))
+print()
+print(f"{'day 2, traffic seed 2':22s} {'impressions':>11s} {'clicks':>7s} {'CTR':>7s} "
+      f"{'revenue/1000 req':>16s} {'dividend/1000 req':>17s}")
+for name, x in (("default model", d), ("baseline (LR)", b), ("learned model", l)):
+    print(f"{name:22s} {x['impressions']:11d} {x['clicks']:7d} {x['ctr']:7.4f} "
+          f"{x['revenue_per_1000_requests_micros'] / 1e6:16.4f} "
+          f"{x[div_key] / 1e6:17.4f}")
 print()
 print(f"{'target':58s} {'figure':>26s}  result")
 for name, figure, result in rows:

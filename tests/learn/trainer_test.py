@@ -249,6 +249,50 @@ class TrainerTest(unittest.TestCase):
         with open(scores) as f:
             self.assertEqual(set(json.load(f)["explored"]), {"learned", "logistic"})
 
+    def test_the_baseline_is_served_as_the_regression_scores_it(self):
+        """evaluate --baseline_out: the C++ server's head scores for a user
+        against every ad of the log are the regression's logits plus one
+        term per slot, so the server ranks as the regression does."""
+        impressions, clicked = attex_train.read_log(self.log)
+        train, held = impressions[:3000], impressions[3000:]
+        lr, hasher, _ = attex_train.fit_logistic(train, attex_train.labels(train, clicked), 0.1)
+        path = os.path.join(self.tmp.name, "baseline.bin")
+        attex_train.baseline_model(lr, hasher, impressions).save(path)
+        ads = sorted({tuple(r.ad_tokens) for r in impressions})
+        self.assertGreater(len(ads), 10)
+        cases = [held[i] for i in range(0, 200, 40)]
+        lines = [json.dumps({"features": list(r.features), "recent": list(r.recent),
+                             "slots": [r.slot_format],
+                             "ads": [{"tokens": list(a), "format": r.slot_format} for a in ads]})
+                 for r in cases]
+        probe = subprocess.run([os.path.join(BIN, "attex-model"), "probe", "--model", path],
+                               input="\n".join(lines) + "\n", capture_output=True, text=True,
+                               check=True)
+        pb = attex_train.training_pb2()
+        for r, line in zip(cases, probe.stdout.splitlines()):
+            served = [s[0] for s in json.loads(line)["slots"][0]["head_scores"]]
+            rows = []
+            for a in ads:
+                x = pb.TrainingImpression()
+                x.CopyFrom(r)
+                del x.ad_tokens[:]
+                x.ad_tokens.extend(a)
+                rows.append(x)
+            logit = lr.decision_function(hasher.transform(attex_train.crosses(x) for x in rows))
+            diff = [s - l for s, l in zip(served, logit)]
+            self.assertLess(max(diff) - min(diff), 1e-3, f"impression {r.impression_id}")
+            self.assertGreater(max(logit) - min(logit), 0.1)  # The ads do differ.
+        # What the served formula cannot reproduce is refused, not approximated.
+        odd = pb.TrainingImpression()
+        odd.CopyFrom(impressions[0])
+        odd.ad_tokens.append("extra:token")
+        with self.assertRaisesRegex(am.ModelFileError, "same number of tokens"):
+            attex_train.baseline_model(lr, hasher, impressions + [odd])
+        code, out = run("evaluate", "--log", self.log, "--lr_c", "0.1", "--baseline_out",
+                        os.path.join(self.tmp.name, "baseline2.bin"))
+        self.assertEqual(code, 0, out)
+        self.assertRegex(out, r"wrote the baseline .*logits to within [\d.e-]+ on 800 held-out")
+
     def test_bad_input_is_refused_with_a_clear_error(self):
         empty = os.path.join(self.tmp.name, "empty")
         os.makedirs(empty)
