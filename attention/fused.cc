@@ -116,12 +116,12 @@ void AttentionPass::Run(const TiledKeys& keys, ValueChunks values, absl::Span<co
   values_ = values;
   mask_ = mask.data();
   d_model_ = d;
-  // Large catalogues: one part per worker and the caller, if the workers
-  // are free (decided before the buffers grow, which depends on it).
+  // Large catalogues: kPartsPerThread parts per worker and the caller, at
+  // most one a block (decided before the buffers grow, which depends on it).
   const bool split = workers_ != nullptr && rows >= split_min_rows_ && tiles_ >= 2;
-  parts_ =
-      split ? std::min<int64_t>(workers_->parts(), (tiles_ + kPartBlockTiles - 1) / kPartBlockTiles)
-            : 1;
+  parts_ = split ? std::min<int64_t>(kPartsPerThread * workers_->concurrency(),
+                                     (tiles_ + kPartBlockTiles - 1) / kPartBlockTiles)
+                 : 1;
   const size_t sh = static_cast<size_t>(slots) * heads;
   Grow(scores_, static_cast<size_t>(requests) * heads * tiles_ * kLanes);
   Grow(state_, parts_ * 3 * sh * kLanes);
@@ -219,7 +219,7 @@ void AttentionPass::Run(const TiledKeys& keys, ValueChunks values, absl::Span<co
     part.eligible = eligible_.data() + p * slots;
     pass(part);
   };
-  if (parts_ == 1 || !workers_->TryRun(run_part)) {
+  if (parts_ == 1 || !workers_->TryRun(parts_, run_part)) {
     // Busy workers: the parts on this thread, one after another.
     for (int p = 0; p < parts_; ++p) run_part(p);
   }
@@ -311,29 +311,31 @@ int AttentionPass::TopK(int slot, absl::FunctionRef<bool(int64_t)> keep,
   // the workers are busy, one scan of every tile on this thread.
   if (parts_ > 1) {
     // Each part draws more than k, so that a few candidates that `keep`
-    // turns down do not send the scan back to one thread.
+    // turns down do not send the scan back to one thread; fewer parts than
+    // the pass's, since each fills its own list before it can skip an ad.
     const int m = std::max(4 * k, 32);
-    Grow(part_top_, static_cast<size_t>(parts_) * m);
-    Grow(part_count_, static_cast<size_t>(parts_));
+    const int parts = std::min(parts_, kScanPartsPerThread * workers_->concurrency());
+    Grow(part_top_, static_cast<size_t>(parts) * m);
+    Grow(part_count_, static_cast<size_t>(parts));
     auto run_part = [&](int p) {
-      part_count_[p] = ScanTiles(slot, p, parts_, nullptr,
+      part_count_[p] = ScanTiles(slot, p, parts, nullptr,
                                  absl::MakeSpan(part_top_.data() + static_cast<size_t>(p) * m, m));
     };
-    if (workers_->TryRun(run_part)) {
-      const int n = MergeParts(m, keep, out);
+    if (workers_->TryRun(parts, run_part)) {
+      const int n = MergeParts(parts, m, keep, out);
       if (n >= 0) return n;
     }
   }
   return ScanTiles(slot, 0, 1, &keep, out);
 }
 
-int AttentionPass::MergeParts(int m, absl::FunctionRef<bool(int64_t)> keep,
+int AttentionPass::MergeParts(int parts, int m, absl::FunctionRef<bool(int64_t)> keep,
                               absl::Span<Candidate> out) const {
   const int k = static_cast<int>(out.size());
   // The parts' lists into one, best first (each part's is, already).
-  Grow(merged_, static_cast<size_t>(parts_) * m);
+  Grow(merged_, static_cast<size_t>(parts) * m);
   int total = 0;
-  for (int p = 0; p < parts_; ++p) {
+  for (int p = 0; p < parts; ++p) {
     std::copy_n(part_top_.data() + static_cast<size_t>(p) * m, part_count_[p],
                 merged_.data() + total);
     total += part_count_[p];
@@ -343,7 +345,7 @@ int AttentionPass::MergeParts(int m, absl::FunctionRef<bool(int64_t)> keep,
   for (int i = 0; i < total && n < k; ++i) {
     if (keep(merged_[i].row)) out[n++] = merged_[i];
   }
-  for (int p = 0; p < parts_; ++p) {
+  for (int p = 0; p < parts; ++p) {
     if (part_count_[p] < m) continue;  // The part's every eligible ad is in.
     // A full part may hold more below its last: the answer stands only if
     // the list filled at or above it.

@@ -106,12 +106,17 @@ class AttentionPass final {
     workers_ = workers;
     split_min_rows_ = min_rows;
   }
-  // How many parts the last Run was split into (1: not split): at most one
-  // a block of kPartBlockTiles tiles. The parts take the blocks in turn, so
-  // that a request's eligible ads (often one format's run of rows) are
-  // shared out evenly.
+  // How many parts the last Run was split into (1: not split):
+  // kPartsPerThread per thread of the workers, at most one a block of
+  // kPartBlockTiles tiles. The parts take the blocks in turn, so that a
+  // request's eligible ads (often one format's run of rows) are shared out
+  // evenly; the threads take the parts in turn (PassWorkers), so that one
+  // that starts late leaves its parts to the others.
   int parts() const { return parts_; }
   static constexpr int64_t kPartBlockTiles = 64;
+  static constexpr int kPartsPerThread = 4;
+  // A split scan's parts: fewer, as each fills its own list first.
+  static constexpr int kScanPartsPerThread = 2;
 
   // The largest score bound the fixed-offset path takes: eligible scores
   // then lie within 2 x 40 of it, where exp stays a normal float.
@@ -129,10 +134,11 @@ class AttentionPass final {
   // kPartBlockTiles interleaved, as Run splits the pass); how many.
   int ScanTiles(int slot, int part, int parts, const absl::FunctionRef<bool(int64_t)>* keep,
                 absl::Span<Candidate> out) const;
-  // The best out.size() of the parts' lists (part_top_, m a part) that
-  // `keep` accepts, into out; -1 when they may not be the best of every
-  // tile (see TopK).
-  int MergeParts(int m, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) const;
+  // The best out.size() of the lists of `parts` parts (part_top_, m a
+  // part) that `keep` accepts, into out; -1 when they may not be the best
+  // of every tile (see TopK).
+  int MergeParts(int parts, int m, absl::FunctionRef<bool(int64_t)> keep,
+                 absl::Span<Candidate> out) const;
 
   Isa isa_ = Isa::kPortable;
   bool online_max_only_ = false;

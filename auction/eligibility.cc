@@ -21,33 +21,33 @@ void GrowTo(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-// Runs body(begin, end, counts) over [0, n) in parts, on the workers when n
-// is large enough and they are free, each part with its own exclusion
-// counts, which are then added to `excluded`. The parts take blocks of
-// kPartBlock items in turn (a request's work is often one format's run of
-// rows: halves of [0, n) would leave one part most of it). The parts are
-// the same whether or not the workers were free.
+// Runs body(begin, end, counts) over [0, n) in blocks of kPartBlock items
+// (smaller where n is small), on the workers when n is large enough and
+// they are free, each block with its own exclusion counts, which are then
+// added to `excluded`. The threads
+// take the blocks one at a time (a request's work is often one format's run
+// of rows: halves of [0, n) would leave one thread most of it). The blocks
+// are the same whether or not the workers were free.
 constexpr size_t kPartBlock = 16'384;
 
 template <typename Body>
 void ForParts(const Parallel& parallel, size_t n, EligibilityScratch& s, ExclusionCounts& excluded,
               Body body) {
-  const int parts = parallel.workers != nullptr && static_cast<int64_t>(n) >= parallel.min_items
-                        ? parallel.workers->parts()
-                        : 1;
+  const bool split =
+      parallel.workers != nullptr && static_cast<int64_t>(n) >= parallel.min_items && n > 1;
+  // Smaller blocks where n is small, so that there are still a few for
+  // each thread.
+  const size_t per_thread = static_cast<size_t>(4 * (split ? parallel.workers->concurrency() : 1));
+  const size_t block = std::min(kPartBlock, (n + per_thread - 1) / per_thread);
+  const int parts = split ? static_cast<int>((n + block - 1) / block) : 1;
   GrowTo(s.part_excluded, parts);
   auto run = [&](int p) {
     ExclusionCounts counts{};  // Local: the parts' counts share cache lines.
-    if (parts == 1) {
-      body(0, n, counts);
-    } else {
-      for (size_t b = p * kPartBlock; b < n; b += parts * kPartBlock) {
-        body(b, std::min(n, b + kPartBlock), counts);
-      }
-    }
+    const size_t begin = static_cast<size_t>(p) * block;
+    body(begin, parts == 1 ? n : std::min(n, begin + block), counts);
     s.part_excluded[p] = counts;
   };
-  if (parts == 1 || !parallel.workers->TryRun(run)) {
+  if (parts == 1 || !parallel.workers->TryRun(parts, run)) {
     for (int p = 0; p < parts; ++p) run(p);
   }
   for (int p = 0; p < parts; ++p) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -150,7 +151,11 @@ bool ExpectMatchesReference(const Problem& p, Isa isa, KeyFormat format = KeyFor
     // A split pass's parts take blocks of tiles in turn: at most one a block.
     const int64_t blocks =
         (tiled.tiles() + AttentionPass::kPartBlockTiles - 1) / AttentionPass::kPartBlockTiles;
-    EXPECT_EQ(pass.parts(), workers != nullptr ? std::min<int64_t>(workers->parts(), blocks) : 1);
+    EXPECT_EQ(
+        pass.parts(),
+        workers != nullptr
+            ? std::min<int64_t>(AttentionPass::kPartsPerThread * workers->concurrency(), blocks)
+            : 1);
     if (online_only) {
       EXPECT_FALSE(pass.fixed_offsets());
     }
@@ -242,9 +247,8 @@ TEST_P(FusedPassTest, BusyWorkersGiveTheSameNumbers) {
   free_pass.set_workers(&workers, 0);
   busy_pass.set_workers(&workers, 0);
   free_pass.Run(tiled, p.values, p.mask, p.queries, 2, isa());
-  ASSERT_TRUE(workers.TryRun([&](int part) {
-    if (part == 0) busy_pass.Run(tiled, p.values, p.mask, p.queries, 2, isa());
-  }));
+  ASSERT_TRUE(
+      workers.TryRun(1, [&](int) { busy_pass.Run(tiled, p.values, p.mask, p.queries, 2, isa()); }));
   EXPECT_EQ(workers.busy(), 1);
   for (int s = 0; s < 2; ++s) {
     EXPECT_EQ(free_pass.context(s), busy_pass.context(s));
@@ -374,13 +378,11 @@ TEST_P(FusedPassTest, ASplitPassDrawsTheSameTopKAsOneThread) {
   AttentionPass split;
   split.set_workers(&workers, 0);
   split.Run(tiled, p.values, p.mask, p.queries, 2, isa());
-  ASSERT_EQ(split.parts(), 3);
+  ASSERT_EQ(split.parts(), 3 * AttentionPass::kPartsPerThread);
   // One thread's answer: the same pass's TopK while the workers are busy.
   auto one_thread = [&](int s, absl::FunctionRef<bool(int64_t)> keep, absl::Span<Candidate> out) {
     int n = -1;
-    EXPECT_TRUE(workers.TryRun([&](int part) {
-      if (part == 0) n = split.TopK(s, keep, out);
-    }));
+    EXPECT_TRUE(workers.TryRun(1, [&](int) { n = split.TopK(s, keep, out); }));
     return n;
   };
   // The best rows unfiltered, to filter them out.
@@ -442,19 +444,46 @@ INSTANTIATE_TEST_SUITE_P(EveryPath, FusedPassTest,
 
 TEST(PassWorkersTest, RunsEveryPartOnceAndRefusesWhileHeld) {
   PassWorkers workers(3);
-  ASSERT_EQ(workers.parts(), 4);
+  ASSERT_EQ(workers.concurrency(), 4);
   for (int round = 0; round < 50; ++round) {
-    std::vector<std::atomic<int>> runs(4);
-    bool nested = true;
-    ASSERT_TRUE(workers.TryRun([&](int part) {
+    // Fewer parts than threads, as many, and more.
+    const int parts = 1 + round % 9;
+    std::vector<std::atomic<int>> runs(parts);
+    std::atomic<int> nested_ran{0};
+    ASSERT_TRUE(workers.TryRun(parts, [&](int part) {
       runs[part].fetch_add(1);
-      if (part == 0) nested = workers.TryRun([](int) {});
+      if (part == 0 && workers.TryRun(1, [](int) {})) nested_ran.fetch_add(1);
     }));
-    for (int p = 0; p < 4; ++p) ASSERT_EQ(runs[p].load(), 1) << "round " << round;
-    EXPECT_FALSE(nested);
+    for (int p = 0; p < parts; ++p) ASSERT_EQ(runs[p].load(), 1) << "round " << round;
+    EXPECT_EQ(nested_ran.load(), 0);
   }
   EXPECT_EQ(workers.split(), 50);
   EXPECT_EQ(workers.busy(), 50);
+}
+
+TEST(PassWorkersTest, AWorkerThatStartsLateLeavesItsPartsToTheOthers) {
+  // One worker is held up inside its first part until the caller has run
+  // every other part: the pass still completes, each part once, and the
+  // caller ran all but that one.
+  PassWorkers workers(1);
+  for (int round = 0; round < 20; ++round) {
+    constexpr int kParts = 8;
+    const std::thread::id caller = std::this_thread::get_id();
+    std::vector<std::atomic<int>> runs(kParts);
+    std::atomic<int> by_caller{0}, done{0};
+    ASSERT_TRUE(workers.TryRun(kParts, [&](int part) {
+      runs[part].fetch_add(1);
+      if (std::this_thread::get_id() == caller) {
+        by_caller.fetch_add(1);
+      } else {
+        // The worker: waits until the caller has run every other part.
+        while (done.load() < kParts - 1) std::this_thread::yield();
+      }
+      done.fetch_add(1);
+    }));
+    for (int p = 0; p < kParts; ++p) ASSERT_EQ(runs[p].load(), 1) << "round " << round;
+    EXPECT_GE(by_caller.load(), kParts - 1);
+  }
 }
 
 TEST(SimdTest, TheBestPathIsSupported) {
