@@ -17,6 +17,8 @@
 # measures another server binary the same way in the same run, first.
 #   ./deploy/bench.sh overload
 #   BASELINE=/tmp/old/attex-server SECONDS_EACH=6 ./deploy/bench.sh overload
+# SERVER_FLAGS (any mode) are added to the server's command line:
+#   SERVER_FLAGS=--bid_nice=10 ./deploy/bench.sh overload
 #
 # `openrtb` mode: Bid at 10,000 ads over gRPC and the same requests as
 # OpenRTB 2.6 over HTTP (attex-load --method openrtb), closed loop, twice
@@ -34,6 +36,7 @@ CHANNELS="${CHANNELS:-4}"
 CAMPAIGNS="${CAMPAIGNS:-2500}"   # x 4 creatives + the 6 demo ads = 10,006 ads
 REPORTS="${REPORTS:-$BUILD_DIR/bench}"
 SERVER_CPU="${SERVER_CPU:-0}"
+SERVER_FLAGS="${SERVER_FLAGS:-}"
 LOAD_CPU="${LOAD_CPU:-1}"
 case "$MODE" in
   standard|overload|openrtb) ;;
@@ -58,7 +61,8 @@ start_server() {
   if [ "$MODE" = openrtb ]; then
     openrtb=(--openrtb_listen 127.0.0.1:0 --openrtb_port_file "$data/openrtb-port")
   fi
-  bench_start_server "$SERVER_CPU" "$1" "$data" --demo --metrics_listen= "${openrtb[@]}"
+  # shellcheck disable=SC2086
+  bench_start_server "$SERVER_CPU" "$1" "$data" --demo --metrics_listen= "${openrtb[@]}" $SERVER_FLAGS
 }
 load() {
   taskset -c "$LOAD_CPU" "$BUILD_DIR/bin/attex-load" --addr "$addr" \

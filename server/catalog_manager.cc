@@ -262,7 +262,7 @@ void CatalogManager::RequestIndex(const auction::Catalog* previous,
 
 void CatalogManager::IndexLoop() {
   // Below the bid path's priority (the reactors' 0, the Bid threads'
-  // --bid_nice, 10 by default): on a small machine the build takes the idle
+  // --bid_nice, 0 by default): on a small machine the build takes the idle
   // cycles rather than theirs.
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
   while (true) {

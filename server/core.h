@@ -108,7 +108,7 @@ struct ServerOptions {
   // while nothing is queued and the measured service time is at most this
   // (BidQueue::TryRunInline); zero: always on the queue's threads.
   absl::Duration bid_inline_max = absl::Milliseconds(2);
-  int bid_nice = 10;  // The bid threads' niceness: below gRPC's threads in priority.
+  int bid_nice = 0;  // The bid threads' niceness (gRPC's threads: 0).
   // The work queue's group-commit delay (store::WorkQueue's `gather`):
   // concurrent writes are committed and published at most once this often.
   absl::Duration commit_gather = absl::ZeroDuration();

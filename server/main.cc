@@ -114,9 +114,10 @@ ABSL_FLAG(int64_t, bid_queue_ms, 20,
 ABSL_FLAG(double, bid_inline_max_ms, 2,
           "a Bid runs on the gRPC thread that read it, not handed to the Bid threads, while none "
           "is queued and the measured service time is at most this (0 to 1000; 0: never)");
-ABSL_FLAG(int, bid_nice, 10,
-          "niceness of the Bid threads (0 to 19): above gRPC's threads' 0, so that under "
-          "overload reading and refusing calls comes before deciding queued ones");
+ABSL_FLAG(int, bid_nice, 0,
+          "niceness of the Bid threads (0 to 19; gRPC's threads run at 0): above 0, under "
+          "overload reading and refusing calls comes before deciding queued ones, which "
+          "refuses sooner but answers fewer");
 ABSL_FLAG(double, commit_gather_ms, 0,
           "group-commit delay (0 to 1000): while writes (campaign changes, billing events) "
           "arrive concurrently, the store commits and the catalogue publishes at most once "
