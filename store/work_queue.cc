@@ -14,8 +14,21 @@ WorkQueue::WorkQueue(std::function<void()> after_batch, absl::Duration idle_tick
 WorkQueue::~WorkQueue() { Stop(); }
 
 void WorkQueue::Submit(Task task) {
-  absl::MutexLock lock(&mu_);
-  tasks_.push_back(std::move(task));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!exited_) {
+      tasks_.push_back(std::move(task));
+      return;
+    }
+  }
+  RunAlone(task);
+}
+
+void WorkQueue::RunAlone(Task& task) {
+  absl::MutexLock lock(&alone_mu_);
+  Completion done = task();
+  if (after_batch_) after_batch_();
+  if (done) done();
 }
 
 void WorkQueue::Stop() {
@@ -41,7 +54,10 @@ void WorkQueue::Loop() {
           this);
       idle = !mu_.AwaitWithTimeout(ready, idle_tick_);
       if (!idle) {
-        if (tasks_.empty()) return;  // Stopping, and nothing left.
+        if (tasks_.empty()) {  // Stopping, and nothing left.
+          exited_ = true;
+          return;
+        }
         if (last_size > 1 && gather_ > absl::ZeroDuration()) {
           // Concurrent callers: gather until `gather` after the last batch
           // began (a stop cuts it short).

@@ -38,12 +38,17 @@ class WorkQueue final {
                      absl::Duration gather = absl::ZeroDuration());
   ~WorkQueue();  // Runs what is queued, then joins.
 
+  // Queues `task`. Once Stop has returned there is no thread to run it:
+  // the task, the after_batch hook and its completion then run on the
+  // calling thread before Submit returns (a late caller during shutdown is
+  // still answered, not dropped).
   void Submit(Task task);
   // Runs every queued task and stops the thread. Idempotent.
   void Stop();
 
  private:
   void Loop();
+  void RunAlone(Task& task);
 
   std::function<void()> after_batch_;
   const absl::Duration idle_tick_;
@@ -51,6 +56,8 @@ class WorkQueue final {
   absl::Mutex mu_;
   std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;  // The thread has returned.
+  absl::Mutex alone_mu_;                      // One task at a time once the thread is gone.
   std::thread thread_;
 };
 

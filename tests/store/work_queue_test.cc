@@ -201,6 +201,24 @@ TEST(WorkQueueTest, StopIsIdempotent) {
   EXPECT_EQ(ran.load(), 1);
 }
 
+TEST(WorkQueueTest, ATaskSubmittedAfterStopRunsOnTheCallersThread) {
+  // During shutdown a late caller (an HTTP request draining, a reload
+  // finishing) must still be answered: its task, the hook and its
+  // completion run before Submit returns.
+  std::vector<std::string> order;
+  WorkQueue queue([&] { order.push_back("batch"); });
+  queue.Stop();
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  queue.Submit([&]() -> WorkQueue::Completion {
+    ran_on = std::this_thread::get_id();
+    order.push_back("task");
+    return [&] { order.push_back("done"); };
+  });
+  EXPECT_EQ(ran_on, caller);
+  EXPECT_EQ(order, (std::vector<std::string>{"task", "batch", "done"}));
+}
+
 TEST(WorkQueueTest, DestructorRunsQueuedTasks) {
   std::atomic<int> ran{0};
   {
