@@ -76,7 +76,7 @@ start_server() {
   shift
   mkdir -p "$dir"
   "$BIN/attex-server" --listen=127.0.0.1:0 --port_file="$dir/port" --data_dir="$dir/data" \
-    --demo --explore_share="$EXPLORE_SHARE" --bid_queue_ms=1000 --log_level=warn "$@" \
+    --demo --explore_share="$EXPLORE_SHARE" --bid_queue_ms=1000 --log_level=warn --metrics_listen= "$@" \
     >"$dir/server.log" 2>&1 &
   SERVER_PIDS+=($!)
   for _ in $(seq 300); do [[ -s "$dir/port" ]] && break; sleep 0.1; done

@@ -20,7 +20,8 @@ def read_text(path):
 
 
 class Server:
-    """attex-server --demo on 127.0.0.1:0 in `data_dir`; stopped on exit."""
+    """attex-server --demo on 127.0.0.1:0 in `data_dir` (no metrics endpoint, so that
+    servers side by side do not contend for its port); stopped on exit."""
 
     def __init__(self, bin_dir, data_dir, flags=()):
         self.bin_dir, self.data_dir = bin_dir, data_dir
@@ -30,7 +31,7 @@ class Server:
         self.proc = subprocess.Popen(
             [os.path.join(bin_dir, "attex-server"), "--listen=127.0.0.1:0",
              f"--data_dir={data_dir}", f"--port_file={port_file}", "--demo",
-             "--log_level=warn", *flags],
+             "--log_level=warn", "--metrics_listen=", *flags],
             stdout=self.log, stderr=self.log)
         for _ in range(600):
             if self.proc.poll() is not None:
