@@ -195,20 +195,28 @@ int ExploreSlot(const AuctionConfig& config, const BidRequest& req) {
 // An ad drawn uniformly among those of `pass_slot` that its ranking could
 // place (eligible in the pass, campaign not placed, bid at least `floor`),
 // by `draw`; ad -1 when there is none. `from`: how many there were. Scans
-// the catalogue's mask (only explored slots pay for it).
+// the mask over the rows of the slot's format (only explored slots pay for
+// it; no other row has the slot's bit).
 Pick ExploreAd(const Catalog& catalog, absl::Span<const uint16_t> mask, int pass_slot,
-               absl::Span<const uint8_t> placed, int64_t floor, uint64_t draw, int64_t* from) {
+               const std::string& format, absl::Span<const uint8_t> placed, int64_t floor,
+               uint64_t draw, int64_t* from) {
+  *from = 0;
+  const auto f = std::find(catalog.formats.begin(), catalog.formats.end(), format);
+  if (f == catalog.formats.end()) return {};
+  const size_t begin = catalog.format_rows[f - catalog.formats.begin()];
+  const size_t end = catalog.format_rows[f - catalog.formats.begin() + 1];
   const uint16_t bit = static_cast<uint16_t>(1u << pass_slot);
   auto may_place = [&](size_t row) {
+    if ((mask[row] & bit) == 0) return false;
     const int32_t c = catalog.ads[row].campaign;
-    return (mask[row] & bit) != 0 && !placed[c] && catalog.campaigns[c]->bid_cpm_micros >= floor;
+    return !placed[c] && catalog.campaigns[c]->bid_cpm_micros >= floor;
   };
   int64_t n = 0;
-  for (size_t row = 0; row < mask.size(); ++row) n += may_place(row);
+  for (size_t row = begin; row < end; ++row) n += may_place(row);
   *from = n;
   if (n == 0) return {};
   int64_t k = static_cast<int64_t>(draw % static_cast<uint64_t>(n));
-  for (size_t row = 0; row < mask.size(); ++row) {
+  for (size_t row = begin; row < end; ++row) {
     if (may_place(row) && k-- == 0) {
       return Pick{static_cast<int32_t>(row), catalog.ads[row].campaign, -1.0};
     }
@@ -282,8 +290,9 @@ void Allocate(const Catalog& catalog, const AuctionConfig& config, const BidRequ
         int64_t from = 0;
         const uint64_t draw = attention::Mix64(attention::Fnv1a64(req.request_id(), 0x736c6f74) +
                                                static_cast<uint64_t>(slot_index));
-        const Pick pick = ExploreAd(catalog, absl::MakeConstSpan(s.mask.data(), catalog.ads.size()),
-                                    pass_slot, placed, floor, draw, &from);
+        const Pick pick =
+            ExploreAd(catalog, absl::MakeConstSpan(s.mask.data(), catalog.ads.size()), pass_slot,
+                      req.slots(slot_index).format(), placed, floor, draw, &from);
         if (pick.ad >= 0 && late.Check(pick.campaign) == Exclusion::kCount) {
           outcome.ad = pick.ad;
           outcome.weight = pass.Weight(pass_slot, pick.ad);
