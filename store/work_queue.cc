@@ -1,5 +1,7 @@
 #include "store/work_queue.h"
 
+#include <pthread.h>
+
 #include <vector>
 
 namespace attex::store {
@@ -40,6 +42,7 @@ void WorkQueue::Stop() {
 }
 
 void WorkQueue::Loop() {
+  pthread_setname_np(pthread_self(), "attex-store");  // For top -H, perf and ps.
   std::vector<Completion> done;
   absl::Time last_start = absl::InfinitePast();
   size_t last_size = 0;
