@@ -114,7 +114,7 @@ class AttentionPass final {
   // that starts late leaves its parts to the others.
   int parts() const { return parts_; }
   static constexpr int64_t kPartBlockTiles = 64;
-  static constexpr int kPartsPerThread = 4;
+  static constexpr int kPartsPerThread = PassWorkers::kPartsPerThread;
   // A split scan's parts: fewer, as each fills its own list first.
   static constexpr int kScanPartsPerThread = 2;
 

@@ -35,6 +35,10 @@ class PassWorkers final {
 
   // The threads that run a pass's parts at once: the helpers and the caller.
   int concurrency() const { return static_cast<int>(threads_.size()) + 1; }
+  // Parts a job is split into for each thread of concurrency() (where it is
+  // large enough): enough that a thread that starts late leaves most of its
+  // share to the others.
+  static constexpr int kPartsPerThread = 4;
 
   // If no other pass holds the pool, runs part(p) once for every p in [0,
   // parts), each on this thread or a helper, whichever claims it first, and

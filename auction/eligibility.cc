@@ -22,12 +22,12 @@ void GrowTo(std::vector<T>& v, size_t n) {
 }
 
 // Runs body(begin, end, counts) over [0, n) in blocks of kPartBlock items
-// (smaller where n is small), on the workers when n is large enough and
-// they are free, each block with its own exclusion counts, which are then
-// added to `excluded`. The threads
-// take the blocks one at a time (a request's work is often one format's run
-// of rows: halves of [0, n) would leave one thread most of it). The blocks
-// are the same whether or not the workers were free.
+// (smaller where n is small, so that each thread still has a few), on the
+// workers when n is large enough and they are free, each block with its own
+// exclusion counts, which are then added to `excluded`. The threads take
+// the blocks one at a time (a request's work is often one format's run of
+// rows: halves of [0, n) would leave one thread most of it). The blocks are
+// the same whether or not the workers were free.
 constexpr size_t kPartBlock = 16'384;
 
 template <typename Body>
@@ -35,16 +35,18 @@ void ForParts(const Parallel& parallel, size_t n, EligibilityScratch& s, Exclusi
               Body body) {
   const bool split =
       parallel.workers != nullptr && static_cast<int64_t>(n) >= parallel.min_items && n > 1;
-  // Smaller blocks where n is small, so that there are still a few for
-  // each thread.
-  const size_t per_thread = static_cast<size_t>(4 * (split ? parallel.workers->concurrency() : 1));
-  const size_t block = std::min(kPartBlock, (n + per_thread - 1) / per_thread);
+  size_t block = n;
+  if (split) {
+    const auto at_least = static_cast<size_t>(attention::PassWorkers::kPartsPerThread *
+                                              parallel.workers->concurrency());
+    block = std::min(kPartBlock, (n + at_least - 1) / at_least);
+  }
   const int parts = split ? static_cast<int>((n + block - 1) / block) : 1;
   GrowTo(s.part_excluded, parts);
   auto run = [&](int p) {
     ExclusionCounts counts{};  // Local: the parts' counts share cache lines.
     const size_t begin = static_cast<size_t>(p) * block;
-    body(begin, parts == 1 ? n : std::min(n, begin + block), counts);
+    body(begin, std::min(n, begin + block), counts);
     s.part_excluded[p] = counts;
   };
   if (parts == 1 || !parallel.workers->TryRun(parts, run)) {
